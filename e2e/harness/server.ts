@@ -1,0 +1,157 @@
+/**
+ * The web harness: serves the built renderer and implements the API contract over a WebSocket on
+ * 127.0.0.1, calling the same services as the Electron main process. Used by the e2e tests and by
+ * `npm run web` on machines without an Electron binary.
+ *
+ * Only loopback is listened on; every WebSocket must present the per-run random token and come
+ * from the harness's own origin, so another local page or user cannot drive the services.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { build } from 'esbuild';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { contentSecurityPolicy } from '../../shared/security/csp';
+import { createServices, dispatch } from '../../electron/services';
+
+const ROOT = resolve(__dirname, '../..');
+export const DEFAULT_RENDERER_DIR = join(ROOT, 'out/renderer');
+const BRIDGE_PATH = '/__harness/bridge.js';
+const SOCKET_PATH = '/__harness/ws';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+};
+
+export interface Harness {
+  /** The address to open, token included. */
+  url: string;
+  origin: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+async function bundleBridge(): Promise<string> {
+  const result = await build({
+    entryPoints: [join(__dirname, 'client.ts')],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]!.text;
+}
+
+function sameToken(given: string | null, token: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export async function startHarness(options: { port?: number; rendererDir?: string } = {}): Promise<Harness> {
+  const rendererDir = options.rendererDir ?? DEFAULT_RENDERER_DIR;
+  const indexHtml = await readFile(join(rendererDir, 'index.html'), 'utf8').catch(() => {
+    throw new Error(`The renderer is not built (${join(rendererDir, 'index.html')} is missing). Run \`npm run build\` first.`);
+  });
+  const bridgeJs = await bundleBridge();
+  const token = randomBytes(24).toString('hex');
+  const sockets = new Set<WebSocket>();
+  const services = createServices({
+    shell: 'web',
+    emit: (event, payload) => {
+      const message = JSON.stringify({ event, payload });
+      for (const socket of sockets) socket.send(message);
+    },
+  });
+
+  let origin = '';
+  const headers = () => ({
+    'Content-Security-Policy': contentSecurityPolicy({ connectSrc: [origin.replace(/^http/, 'ws')] }),
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': 'no-store',
+    'Referrer-Policy': 'no-referrer',
+  });
+
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', origin);
+    if (req.method !== 'GET') {
+      res.writeHead(405).end();
+      return;
+    }
+    if (url.pathname === BRIDGE_PATH) {
+      res.writeHead(200, { ...headers(), 'Content-Type': CONTENT_TYPES['.js']! }).end(bridgeJs);
+      return;
+    }
+    if (url.pathname === '/' || url.pathname === '/index.html') {
+      // The bridge must define window.loopback before the app's (deferred, module) script runs.
+      const html = indexHtml.replace('<head>', `<head>\n    <script src="${BRIDGE_PATH}"></script>`);
+      res.writeHead(200, { ...headers(), 'Content-Type': CONTENT_TYPES['.html']! }).end(html);
+      return;
+    }
+    const file = normalize(join(rendererDir, decodeURIComponent(url.pathname)));
+    if (!file.startsWith(rendererDir + sep)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { ...headers(), 'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404, headers()).end('not found');
+    }
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', origin);
+    if (url.pathname !== SOCKET_PATH || req.headers.origin !== origin || !sameToken(url.searchParams.get('token'), token)) {
+      socket.write('HTTP/1.1 403 Forbidden\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+      ws.on('message', async (raw) => {
+        let message: { id?: unknown; method?: unknown; input?: unknown };
+        try {
+          message = JSON.parse(String(raw));
+        } catch {
+          return;
+        }
+        if (typeof message.id !== 'number') return;
+        const result = await dispatch(services.handlers, message.method, message.input);
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id: message.id, result }));
+      });
+    });
+  });
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolveListen());
+  });
+  const { port } = server.address() as AddressInfo;
+  origin = `http://127.0.0.1:${port}`;
+
+  return {
+    url: `${origin}/?token=${token}`,
+    origin,
+    token,
+    close: async () => {
+      for (const socket of sockets) socket.terminate();
+      wss.close();
+      await new Promise<void>((done) => server.close(() => done()));
+    },
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * `loopstudio`: the command-line twin of the app. Every command works headless, prints what it
+ * did for a person, and gives machine-readable results with --json.
+ */
+import { parseArgs } from 'node:util';
+import packageJson from '../../package.json';
+import { serializeError } from '../../shared/errors';
+import { createServices } from '../services';
+import { table, type CliIo, type Command } from './command';
+import { doctor } from './commands/doctor';
+
+export const COMMANDS: readonly Command[] = [doctor];
+
+const defaultIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  isTty: Boolean(process.stderr.isTTY),
+};
+
+function mainHelp(): string {
+  return (
+    `loopstudio ${packageJson.version} — disk images for your own operating system\n\n` +
+    `Usage: loopstudio <command> [options]\n\nCommands:\n` +
+    `${table(COMMANDS.map((c) => [c.name, c.summary]), '  ')}\n\n` +
+    `Options:\n${table([
+      ['--help, -h', 'show help (also: loopstudio <command> --help)'],
+      ['--version, -V', 'print the version'],
+      ['--json', 'machine-readable output (every command)'],
+    ], '  ')}\n`
+  );
+}
+
+function commandHelp(command: Command): string {
+  return `${command.summary}\n\nUsage: ${command.usage}\n`;
+}
+
+/** Runs the CLI and returns its exit code: 0 success, 1 failure, 2 usage error. */
+export async function run(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    io.stdout(mainHelp());
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '--version' || first === '-V') {
+    io.stdout(`${packageJson.version}\n`);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === first);
+  if (!command) {
+    io.stderr(`loopstudio: unknown command '${first}'. Run 'loopstudio --help' for the list.\n`);
+    return 2;
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      options: { ...command.options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    io.stderr(`loopstudio ${command.name}: ${(error as Error).message}\nUsage: ${command.usage}\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    io.stdout(commandHelp(command));
+    return 0;
+  }
+  const json = Boolean(parsed.values.json);
+  try {
+    const services = createServices({
+      shell: 'cli',
+      // The CLI shows job progress itself; events have no other listener here.
+      emit: () => {},
+    });
+    return await command.run({ values: parsed.values, positionals: parsed.positionals, json, io, services });
+  } catch (error) {
+    const serialized = serializeError(error);
+    if (json) io.stdout(`${JSON.stringify({ error: serialized }, null, 2)}\n`);
+    else io.stderr(`loopstudio ${command.name}: ${serialized.message}\n`);
+    return serialized.code === 'INVALID_INPUT' ? 2 : 1;
+  }
+}

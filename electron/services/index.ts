@@ -1,0 +1,76 @@
+/**
+ * The services behind the API contract, callable from the Electron main process, the web harness
+ * and the CLI alike. Nothing here imports `electron`: whoever hosts the services passes in what
+ * only it knows (its shell, Electron's version) and a function that delivers events.
+ */
+import packageJson from '../../package.json';
+import {
+  isMethodName,
+  methods,
+  type EventName,
+  type EventPayload,
+  type MethodName,
+  type MethodParsedInput,
+  type MethodResult,
+} from '../../shared/api/contract';
+import { LoopbackError, serializeError, type CallResult } from '../../shared/errors';
+import type { HostToolsReport } from '../../shared/host/tools';
+import { probeHostTools } from '../platform/host-tools';
+import { JobRunner } from './jobs';
+
+export interface ServiceHost {
+  shell: 'electron' | 'web' | 'cli';
+  electronVersion?: string | null;
+  emit<E extends EventName>(event: E, payload: EventPayload<E>): void;
+}
+
+export type Handlers = { [K in MethodName]: (input: MethodParsedInput<K>) => Promise<MethodResult<K>> };
+
+export interface Services {
+  handlers: Handlers;
+  jobs: JobRunner;
+}
+
+export function createServices(host: ServiceHost): Services {
+  const jobs = new JobRunner((progress) => host.emit('jobProgress', progress));
+  let toolsReport: Promise<HostToolsReport> | null = null;
+
+  const handlers: Handlers = {
+    'app.version': async () => ({
+      name: packageJson.productName,
+      version: packageJson.version,
+      electron: host.electronVersion ?? null,
+      node: process.versions.node,
+      platform: process.platform,
+      arch: process.arch,
+      shell: host.shell,
+    }),
+    'host.tools': async ({ refresh }) => {
+      if (refresh || !toolsReport) toolsReport = probeHostTools();
+      return toolsReport;
+    },
+    'jobs.cancel': async ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }),
+  };
+  return { handlers, jobs };
+}
+
+/**
+ * Validates a call against the contract and runs it: the one entry point both transports use.
+ * Never throws; errors come back as the CallResult envelope.
+ */
+export async function dispatch(handlers: Handlers, name: unknown, payload: unknown): Promise<CallResult<unknown>> {
+  try {
+    if (!isMethodName(name)) {
+      throw new LoopbackError('UNKNOWN_METHOD', `No such method: ${String(name).slice(0, 80)}`);
+    }
+    const parsed = methods[name].input.safeParse(payload ?? {});
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
+      throw new LoopbackError('INVALID_INPUT', `${name}: ${issues.join('; ')}`, { method: name, issues });
+    }
+    const handler = handlers[name] as (input: unknown) => Promise<unknown>;
+    return { ok: true, value: await handler(parsed.data) };
+  } catch (error) {
+    return { ok: false, error: serializeError(error) };
+  }
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit, property and integration tests live beside the code they test (`*.test.ts`).
+// Integration tests run the real host tools (sfdisk, mkfs, losetup, QEMU); each skips with a
+// reason where its tool is missing. Playwright's specs (e2e/specs) are not vitest's.
+export default defineConfig({
+  test: {
+    include: ['shared/**/*.test.ts', 'electron/**/*.test.ts', 'renderer/**/*.test.{ts,tsx}', 'e2e/harness/**/*.test.ts', 'bench/**/*.test.ts', 'tests/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Two cores: keep integration tests from fighting over them.
+    maxWorkers: 2,
+  },
+});
