@@ -1,9 +1,9 @@
 import { defineConfig } from '@playwright/test';
-import { electronAvailable } from './e2e/fixtures';
+import { electronAvailable, type ShellOptions } from './e2e/fixtures';
 
 // The same specs run against the renderer in Debian's Chromium through the web harness, and —
 // where an Electron binary is installed — against the real app.
-export default defineConfig({
+export default defineConfig<ShellOptions>({
   testDir: 'e2e/specs',
   outputDir: 'test-results',
   timeout: 60_000,

@@ -40,16 +40,16 @@ export function screenshotPath(name: string, shell: string): string {
   return join(SCREENSHOT_DIR, shell === 'web' ? `${name}.png` : `${name}-${shell}.png`);
 }
 
-type Fixtures = { shell: 'web' | 'electron'; colorScheme: 'light' | 'dark'; page: Page };
+export type ShellOptions = { shell: 'web' | 'electron' };
 
-export const test = base.extend<Fixtures>({
+export const test = base.extend<ShellOptions & { page: Page }>({
   shell: ['web', { option: true }],
-  colorScheme: ['light', { option: true }],
+  // colorScheme is Playwright's own option; both shells honour it.
   page: async ({ shell, colorScheme }, use) => {
     if (shell === 'electron') {
       const app = await _electron.launch({ args: [join(ROOT, 'out/main/index.js')] });
       const window = await app.firstWindow();
-      await window.emulateMedia({ colorScheme });
+      await window.emulateMedia({ colorScheme: colorScheme ?? 'light' });
       await use(window);
       await app.close();
       return;
@@ -61,7 +61,7 @@ export const test = base.extend<Fixtures>({
       args: CHROMIUM_ARGS,
       headless: true,
       viewport: { width: 1200, height: 760 },
-      colorScheme,
+      colorScheme: colorScheme ?? 'light',
     });
     try {
       const page = context.pages()[0] ?? (await context.newPage());
