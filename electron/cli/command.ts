@@ -2,7 +2,7 @@
  * The shape every `loopstudio` subcommand has, and the output helpers they share: a human
  * rendering by default, machine-readable JSON with --json, errors on stderr (or as JSON).
  */
-import type { ParseArgsConfig } from 'node:util';
+import type { parseArgs, ParseArgsConfig } from 'node:util';
 import type { Services } from '../services';
 
 export interface CliIo {
@@ -16,6 +16,8 @@ export interface CommandContext {
   /** Parsed --options (strings and booleans as node:util parseArgs gives them). */
   values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   positionals: string[];
+  /** The arguments in the order given, for commands whose options form a sequence (partition). */
+  tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>;
   json: boolean;
   io: CliIo;
   /** The same services the app uses. */

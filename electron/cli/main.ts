@@ -7,9 +7,13 @@ import packageJson from '../../package.json';
 import { serializeError } from '../../shared/errors';
 import { createServices } from '../services';
 import { table, type CliIo, type Command } from './command';
+import { create } from './commands/create';
 import { doctor } from './commands/doctor';
+import { geometry } from './commands/geometry';
+import { info } from './commands/info';
+import { partition } from './commands/partition';
 
-export const COMMANDS: readonly Command[] = [doctor];
+export const COMMANDS: readonly Command[] = [create, geometry, partition, info, doctor];
 
 const defaultIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
@@ -57,6 +61,7 @@ export async function run(argv: readonly string[], io: CliIo = defaultIo): Promi
       options: { ...command.options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
+      tokens: true,
     });
   } catch (error) {
     io.stderr(`loopstudio ${command.name}: ${(error as Error).message}\nUsage: ${command.usage}\n`);
@@ -73,7 +78,7 @@ export async function run(argv: readonly string[], io: CliIo = defaultIo): Promi
       // The CLI shows job progress itself; events have no other listener here.
       emit: () => {},
     });
-    return await command.run({ values: parsed.values, positionals: parsed.positionals, json, io, services });
+    return await command.run({ values: parsed.values, positionals: parsed.positionals, tokens: parsed.tokens ?? [], json, io, services });
   } catch (error) {
     const serialized = serializeError(error);
     if (json) io.stdout(`${JSON.stringify({ error: serialized }, null, 2)}\n`);

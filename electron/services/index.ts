@@ -16,6 +16,8 @@ import {
 import { LoopbackError, serializeError, type CallResult } from '../../shared/errors';
 import type { HostToolsReport } from '../../shared/host/tools';
 import { probeHostTools } from '../platform/host-tools';
+import { imageInfo, partitionImage } from './disks';
+import { createImage } from './images';
 import { JobRunner } from './jobs';
 
 export interface ServiceHost {
@@ -49,6 +51,14 @@ export function createServices(host: ServiceHost): Services {
       if (refresh || !toolsReport) toolsReport = probeHostTools();
       return toolsReport;
     },
+    'image.create': async ({ path, force, ...shape }) =>
+      createImage({
+        path,
+        force: force ?? false,
+        shape: shape.floppy !== undefined ? { floppy: shape.floppy } : shape.chs !== undefined ? { chs: shape.chs } : { size: shape.size! },
+      }),
+    'image.info': async ({ path }) => imageInfo(path),
+    'image.partition': async ({ path, ...plan }) => partitionImage(path, plan),
     'jobs.cancel': async ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }),
   };
   return { handlers, jobs };

@@ -5,6 +5,8 @@
  * its `window.loopback` from it too. Later features add entries to `methods` and `events`.
  */
 import { z } from 'zod';
+import type { DiskInfo } from '../disk/disk-info';
+import type { ImageShape } from '../disk/image-shape';
 import type { HostToolsReport } from '../host/tools';
 
 /** A method's entry: the zod schema of its input, and (as a phantom type) its result. */
@@ -31,11 +33,53 @@ export interface AppVersion {
   shell: 'electron' | 'web' | 'cli';
 }
 
+/** An image file's path on the host: absolute, or relative to the services' working folder. */
+const imagePath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
+
 export const methods = {
   'app.version': method<AppVersion>()('Versions of the app and its runtime', z.object({}).strict()),
   'host.tools': method<HostToolsReport>()(
     'Which host programs exist, with versions and install hints',
     z.object({ refresh: z.boolean().optional() }).strict(),
+  ),
+  'image.create': method<ImageShape & { path: string; allocatedBytes: number }>()(
+    'Create an empty sparse image file: a floppy preset, or a hard disk by size or C/H/S',
+    z
+      .object({
+        path: imagePath,
+        size: z.union([z.string().min(1).max(40), z.number().int().positive()]).optional(),
+        chs: z.string().min(1).max(40).optional(),
+        floppy: z.string().min(1).max(10).optional(),
+        force: z.boolean().optional(),
+      })
+      .strict()
+      .refine((v) => [v.size, v.chs, v.floppy].filter((x) => x !== undefined).length === 1, {
+        message: 'give exactly one of size, chs, floppy',
+      }),
+  ),
+  'image.info': method<DiskInfo & { path: string }>()(
+    'Describe an image: size, geometry, partition table, partitions',
+    z.object({ path: imagePath }).strict(),
+  ),
+  'image.partition': method<{ path: string; before: DiskInfo; after: DiskInfo }>()(
+    'Apply partition edits (add, delete, set) in order, validated together, written once',
+    z
+      .object({
+        path: imagePath,
+        table: z.enum(['mbr', 'gpt']).optional(),
+        fresh: z.boolean().optional(),
+        alignmentSectors: z.number().int().min(1).max(2 ** 32).optional(),
+        steps: z
+          .array(
+            z.discriminatedUnion('op', [
+              z.object({ op: z.literal('add'), spec: z.string().min(1).max(400) }).strict(),
+              z.object({ op: z.literal('delete'), number: z.string().min(1).max(4) }).strict(),
+              z.object({ op: z.literal('set'), number: z.string().min(1).max(4), settings: z.string().min(1).max(400) }).strict(),
+            ]),
+          )
+          .max(256),
+      })
+      .strict(),
   ),
   'jobs.cancel': method<{ cancelled: boolean }>()(
     'Ask a running job to stop; it ends in the "cancelled" state once it has left things consistent',

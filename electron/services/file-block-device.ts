@@ -1,0 +1,98 @@
+/**
+ * The BlockDevice of shared/disk over an image file. Only regular files are ever opened: a path
+ * naming a block device, a FIFO or a folder is refused here, whatever the caller asked for.
+ */
+import { constants, promises as fs, type Stats } from 'node:fs';
+import { checkRange, type BlockDevice } from '../../shared/disk/block-device';
+import { LoopbackError } from '../../shared/errors';
+
+/** Describes what a non-regular path is, for the refusal message. */
+function kindOf(stats: Stats): string {
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isDirectory()) return 'a folder';
+  if (stats.isFIFO()) return 'a pipe';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** Throws unless `path` is a regular file (after following links); returns its stats. */
+export async function requireRegularFile(path: string): Promise<Stats> {
+  let stats: Stats;
+  try {
+    stats = await fs.stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new LoopbackError('NOT_FOUND', `${path}: no such image file`, { path });
+    throw new LoopbackError('IO', `${path}: ${(error as Error).message}`, { path });
+  }
+  if (!stats.isFile()) {
+    throw new LoopbackError('INVALID_INPUT', `${path} is ${kindOf(stats)}, not an image file: Loopback Studio only works on image files here`, { path });
+  }
+  return stats;
+}
+
+export class FileBlockDevice implements BlockDevice {
+  private constructor(
+    private readonly handle: fs.FileHandle,
+    readonly path: string,
+    readonly sizeBytes: number,
+  ) {}
+
+  static async open(path: string, options: { writable: boolean }): Promise<FileBlockDevice> {
+    await requireRegularFile(path);
+    // O_NOFOLLOW is not used: a link to a regular image file is fine, and the check above
+    // already refused links to devices. O_NOCTTY keeps a terminal from ever becoming ours.
+    const flags = (options.writable ? constants.O_RDWR : constants.O_RDONLY) | (constants.O_NOCTTY ?? 0);
+    const handle = await fs.open(path, flags).catch((error: Error) => {
+      throw new LoopbackError('IO', `${path}: ${error.message}`, { path });
+    });
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      await handle.close();
+      throw new LoopbackError('INVALID_INPUT', `${path} changed into ${kindOf(stats)} while opening it`, { path });
+    }
+    return new FileBlockDevice(handle, path, stats.size);
+  }
+
+  async read(offsetBytes: number, lengthBytes: number): Promise<Uint8Array> {
+    checkRange(this, offsetBytes, lengthBytes, `read of ${this.path}`);
+    const buffer = new Uint8Array(lengthBytes);
+    let done = 0;
+    while (done < lengthBytes) {
+      const { bytesRead } = await this.handle.read(buffer, done, lengthBytes - done, offsetBytes + done);
+      if (bytesRead === 0) break; // a sparse tail reads as zeros already
+      done += bytesRead;
+    }
+    return buffer;
+  }
+
+  async write(offsetBytes: number, data: Uint8Array): Promise<void> {
+    checkRange(this, offsetBytes, data.length, `write to ${this.path}`);
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.handle.write(data, done, data.length - done, offsetBytes + done);
+      done += bytesWritten;
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.handle.sync();
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+/** Opens an image, runs `work` on it, flushes (when writable) and closes it, even on errors. */
+export async function withImage<T>(path: string, writable: boolean, work: (device: FileBlockDevice) => Promise<T>): Promise<T> {
+  const device = await FileBlockDevice.open(path, { writable });
+  try {
+    const result = await work(device);
+    if (writable) await device.flush();
+    return result;
+  } finally {
+    await device.close();
+  }
+}
