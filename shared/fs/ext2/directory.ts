@@ -1,0 +1,55 @@
+/**
+ * Directory blocks (ext2_fs.h, `struct ext2_dir_entry_2`, with the filetype feature): a chain of
+ * variable-length records, each at a 4-byte boundary; the last record's rec_len reaches the end
+ * of the block. An unused record has inode 0.
+ */
+
+/** Byte offsets inside one directory entry. */
+export const EXT2_DIR_ENTRY = {
+  inode: 0, // __u32 Inode number (0: unused)
+  rec_len: 4, // __u16 Directory entry length
+  name_len: 6, // __u8 Name length
+  file_type: 7, // __u8 EXT2_FT_* (filetype feature)
+  name: 8, // char[name_len], not NUL-terminated
+} as const;
+
+/** file_type of a directory. */
+export const EXT2_FT_DIR = 2;
+
+/** EXT2_NAME_LEN: names are at most 255 bytes. */
+export const EXT2_NAME_LEN = 255;
+
+export interface DirRecord {
+  inode: number;
+  name: string;
+  fileType: number;
+}
+
+/** EXT2_DIR_REC_LEN(name_len): header plus name, rounded up to 4 bytes. */
+export function dirRecordLength(nameBytes: number): number {
+  return (8 + nameBytes + 3) & ~3;
+}
+
+/** One directory block holding `records` (an empty list gives the empty block of a grown directory). */
+export function encodeDirectoryBlock(records: readonly DirRecord[], blockBytes: number): Uint8Array {
+  const block = new Uint8Array(blockBytes);
+  const view = new DataView(block.buffer);
+  const F = EXT2_DIR_ENTRY;
+  if (records.length === 0) {
+    view.setUint16(F.rec_len, blockBytes, true);
+    return block;
+  }
+  let offset = 0;
+  records.forEach((record, i) => {
+    const name = new TextEncoder().encode(record.name);
+    const last = i === records.length - 1;
+    const recLen = last ? blockBytes - offset : dirRecordLength(name.length);
+    view.setUint32(offset + F.inode, record.inode, true);
+    view.setUint16(offset + F.rec_len, recLen, true);
+    view.setUint8(offset + F.name_len, name.length);
+    view.setUint8(offset + F.file_type, record.fileType);
+    block.set(name, offset + F.name);
+    offset += recLen;
+  });
+  return block;
+}

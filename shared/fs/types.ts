@@ -1,0 +1,79 @@
+/**
+ * One interface for every filesystem we read and write inside an image file (FAT12/16/32 and
+ * ext2), over a BlockDevice window (a partition, or a whole floppy). The CLI's ls/put/get/mkdir/rm,
+ * the app's file browser and recipes all use it, so they do not care which filesystem it is.
+ *
+ * Paths are absolute POSIX paths inside the filesystem: "/", "/boot/grub/grub.cfg".
+ */
+import type { BlockDevice } from '../disk/block-device';
+
+export const FS_TYPES = ['fat12', 'fat16', 'fat32', 'ext2'] as const;
+export type FsType = (typeof FS_TYPES)[number];
+
+export type EntryType = 'file' | 'directory' | 'symlink' | 'other';
+
+export interface DirEntry {
+  name: string;
+  type: EntryType;
+  sizeBytes: number;
+  /** Last modification, milliseconds since the epoch (null where the filesystem keeps none). */
+  modifiedMs: number | null;
+  /** POSIX permission bits (ext2); null on FAT. */
+  mode: number | null;
+  /** Symlink target (ext2). */
+  target?: string;
+}
+
+/** What `df -Th` shows for a volume. */
+export interface FsUsage {
+  type: FsType;
+  label: string | null;
+  /** Volume serial (FAT, as "ABCD-1234") or UUID (ext2). */
+  id: string | null;
+  sizeBytes: number;
+  usedBytes: number;
+  freeBytes: number;
+  /** Allocation unit: the cluster size (FAT) or block size (ext2). */
+  blockBytes: number;
+}
+
+/** Progress of a long operation, and the way to stop it between consistent steps. */
+export interface ProgressOptions {
+  onProgress?: (progress: { phase: string; bytesDone: number; bytesTotal: number; itemsDone?: number; itemsTotal?: number }) => void;
+  /** When aborted, the operation stops at the next consistent point and throws CANCELLED. */
+  signal?: AbortSignal;
+}
+
+export interface WriteOptions {
+  /** Modification time to record (defaults to now). */
+  modifiedMs?: number;
+  /** POSIX mode bits (ext2 only; ignored on FAT). */
+  mode?: number;
+}
+
+export interface FileSystem {
+  readonly type: FsType;
+  usage(): Promise<FsUsage>;
+  /** Entries of a directory, without "." and "..". */
+  list(path: string): Promise<DirEntry[]>;
+  /** The entry at `path`; throws NOT_FOUND naming the path when there is none. */
+  stat(path: string): Promise<DirEntry>;
+  readFile(path: string): Promise<Uint8Array>;
+  /** Creates or replaces a file. The parent folder must exist. Checks free space before writing. */
+  writeFile(path: string, data: Uint8Array, options?: WriteOptions): Promise<void>;
+  mkdir(path: string, options?: { parents?: boolean }): Promise<void>;
+  /** Removes a file, an empty folder, or with `recursive` a whole tree. */
+  remove(path: string, options?: { recursive?: boolean }): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** Writes out anything cached (FSInfo, bitmaps, superblock) and flushes the device. */
+  flush(): Promise<void>;
+}
+
+/** A filesystem that also has POSIX features (ext2). */
+export interface PosixFileSystem extends FileSystem {
+  symlink(target: string, path: string): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+}
+
+/** Opens a filesystem found on a device (after detection), or formats one. */
+export type FileSystemOpener = (device: BlockDevice) => Promise<FileSystem>;
