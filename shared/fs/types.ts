@@ -44,6 +44,19 @@ export interface ProgressOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Where one piece of a file's data lies in the volume: what a boot loader's block list is made
+ * of (GRUB legacy's `setup` writes stage2's sectors into stage2 itself). Metadata such as ext2's
+ * indirect blocks is never part of an extent.
+ */
+export interface FileExtent {
+  /** Where this piece starts in the file. */
+  fileOffsetBytes: number;
+  /** Where it starts in the volume: a byte offset of the filesystem's BlockDevice window. */
+  deviceOffsetBytes: number;
+  lengthBytes: number;
+}
+
 export interface WriteOptions {
   /** Modification time to record (defaults to now). */
   modifiedMs?: number;
@@ -65,6 +78,12 @@ export interface FileSystem {
   /** Removes a file, an empty folder, or with `recursive` a whole tree. */
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  /**
+   * The file's data on the volume, in file order; the lengths add up to the file's size (a hole
+   * of a sparse file has no extent). What changed since the last flush() may not be on the
+   * device yet in the filesystem's own metadata: flush before anything else reads the volume.
+   */
+  extents(path: string): Promise<FileExtent[]>;
   /** Writes out anything cached (FSInfo, bitmaps, superblock) and flushes the device. */
   flush(): Promise<void>;
 }

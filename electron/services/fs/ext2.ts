@@ -29,7 +29,8 @@ import {
   usageFromSuperblock,
   type Ext2Superblock,
 } from '../../../shared/fs/ext2/superblock';
-import type { DirEntry, EntryType, FsUsage, PosixFileSystem, WriteOptions } from '../../../shared/fs/types';
+import { ext2FileExtents } from '../../../shared/fs/ext2/block-map';
+import type { DirEntry, EntryType, FileExtent, FsUsage, PosixFileSystem, WriteOptions } from '../../../shared/fs/types';
 import { BlockDeviceDisk } from './block-device-disk';
 import { CachedBlockDevice } from './cached-block-device';
 
@@ -479,6 +480,18 @@ class Ext2Volume implements Ext2FileSystem {
     checkMode(mode, p.path);
     return this.run(async (fs) => {
       await fs.chmod(p.path, mode).catch((error: unknown) => this.translate(error, 'changing mode of', p.path));
+    });
+  }
+
+  /**
+   * Read from the device itself by the pure block-map reader, after writing out what libext2fs
+   * holds in memory (as flush() does), so the answer is what a boot loader will find there.
+   */
+  async extents(path: string): Promise<FileExtent[]> {
+    const p = parsePath(path);
+    return this.run(async () => {
+      await this.resync();
+      return ext2FileExtents(this.device, p.path);
     });
   }
 

@@ -3,6 +3,7 @@
  * variable-length records, each at a 4-byte boundary; the last record's rec_len reaches the end
  * of the block. An unused record has inode 0.
  */
+import { LoopbackError } from '../../errors';
 
 /** Byte offsets inside one directory entry. */
 export const EXT2_DIR_ENTRY = {
@@ -52,4 +53,25 @@ export function encodeDirectoryBlock(records: readonly DirRecord[], blockBytes: 
     offset += recLen;
   });
   return block;
+}
+
+/** The records in use (inode ≠ 0) of one directory block, in on-disk order. */
+export function parseDirectoryBlock(block: Uint8Array): DirRecord[] {
+  const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
+  const F = EXT2_DIR_ENTRY;
+  const records: DirRecord[] = [];
+  for (let offset = 0; offset + F.name <= block.length; ) {
+    const recLen = view.getUint16(offset + F.rec_len, true);
+    if (recLen < F.name || recLen % 4 !== 0 || offset + recLen > block.length) {
+      throw new LoopbackError('IO', `a directory block has a damaged record at byte ${offset} (rec_len ${recLen}): run e2fsck`, { offset, recLen });
+    }
+    const inode = view.getUint32(offset + F.inode, true);
+    const nameLen = view.getUint8(offset + F.name_len);
+    if (inode !== 0 && F.name + nameLen <= recLen) {
+      const name = new TextDecoder().decode(block.subarray(offset + F.name, offset + F.name + nameLen));
+      records.push({ inode, name, fileType: view.getUint8(offset + F.file_type) });
+    }
+    offset += recLen;
+  }
+  return records;
 }

@@ -43,3 +43,18 @@ export function encodeGroupDesc(desc: Ext2GroupDesc, table: Uint8Array, index: n
   view.setUint16(F.bg_used_dirs_count, desc.bg_used_dirs_count, true);
   view.setUint16(F.bg_flags, desc.bg_flags, true);
 }
+
+/** Reads descriptor number `index` of a group descriptor table (the inverse of encodeGroupDesc). */
+export function parseGroupDesc(table: Uint8Array, index: number): Ext2GroupDesc {
+  const view = new DataView(table.buffer, table.byteOffset + index * EXT2_GROUP_DESC_SIZE_BYTES, EXT2_GROUP_DESC_SIZE_BYTES);
+  const F = EXT2_GROUP_DESC;
+  return {
+    bg_block_bitmap: view.getUint32(F.bg_block_bitmap, true),
+    bg_inode_bitmap: view.getUint32(F.bg_inode_bitmap, true),
+    bg_inode_table: view.getUint32(F.bg_inode_table, true),
+    bg_free_blocks_count: view.getUint16(F.bg_free_blocks_count, true),
+    bg_free_inodes_count: view.getUint16(F.bg_free_inodes_count, true),
+    bg_used_dirs_count: view.getUint16(F.bg_used_dirs_count, true),
+    bg_flags: view.getUint16(F.bg_flags, true),
+  };
+}

@@ -4,6 +4,11 @@
  * s_inode_size bytes apart; inode numbers start at 1.
  */
 
+/** i_flags: the inode maps its blocks with an extent tree (ext4), not the classic block map. */
+export const EXT4_EXTENTS_FL = 0x00080000;
+/** i_flags: the file's data is inside the inode (ext4 inline_data). */
+export const EXT4_INLINE_DATA_FL = 0x10000000;
+
 /** Special inode numbers (ext2_fs.h); 1–10 are reserved. */
 export const EXT2_ROOT_INO = 2; // Root inode
 /** The first inode mke2fs gives out: lost+found (EXT2_GOOD_OLD_FIRST_INO). */
@@ -37,6 +42,7 @@ export const EXT2_INODE = {
   i_flags: 0x20, // __u32 File flags
   i_block: 0x28, // __u32[EXT2_N_BLOCKS] Pointers to blocks
   i_generation: 0x64, // __u32 File version (for NFS)
+  i_size_high: 0x6c, // __u32 High 32 bits of the size of a regular file (i_dir_acl in revision 0)
   i_extra_isize: 0x80, // __u16 (large inodes only) bytes used beyond the first 128
   i_crtime: 0x90, // __u32 (large inodes only) File creation time
 } as const;
@@ -82,6 +88,28 @@ export function encodeInode(inode: Ext2Inode, inodeBytes: number): Uint8Array {
     view.setUint32(F.i_crtime, inode.i_ctime, true);
   }
   return bytes;
+}
+
+/** Reads an inode (the first 128 bytes are enough). A regular file's size includes i_size_high. */
+export function parseInode(bytes: Uint8Array): Ext2Inode {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const F = EXT2_INODE;
+  const i_mode = view.getUint16(F.i_mode, true);
+  const regular = (i_mode & LINUX_S_IFMT) === LINUX_S_IFREG;
+  return {
+    i_mode,
+    i_uid: view.getUint16(F.i_uid, true),
+    i_size: view.getUint32(F.i_size, true) + (regular ? view.getUint32(F.i_size_high, true) * 2 ** 32 : 0),
+    i_atime: view.getUint32(F.i_atime, true),
+    i_ctime: view.getUint32(F.i_ctime, true),
+    i_mtime: view.getUint32(F.i_mtime, true),
+    i_dtime: view.getUint32(F.i_dtime, true),
+    i_gid: view.getUint16(F.i_gid, true),
+    i_links_count: view.getUint16(F.i_links_count, true),
+    i_blocks: view.getUint32(F.i_blocks, true),
+    i_flags: view.getUint32(F.i_flags, true),
+    i_block: Array.from({ length: EXT2_N_BLOCKS }, (_, i) => view.getUint32(F.i_block + 4 * i, true)),
+  };
 }
 
 /**

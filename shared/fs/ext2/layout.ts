@@ -240,3 +240,16 @@ export function planExt2Layout(sizeBytes: number, options: Ext2LayoutOptions = {
     };
   }
 }
+
+/**
+ * Free blocks of a freshly formatted volume: every group's blocks less its metadata, less the
+ * root directory's block and lost+found's (what formatExt2 leaves, and mke2fs for the same layout).
+ */
+export function freeBlocksAfterFormat(layout: Ext2Layout): number {
+  let free = 0;
+  for (let g = 0; g < layout.groupCount; g++) {
+    const group = groupLayout(layout, g);
+    free += group.blockCount - group.metadataBlocks;
+  }
+  return free - 1 - layout.lostFoundBlocks;
+}
