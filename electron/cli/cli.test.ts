@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import packageJson from '../../package.json';
+import { cli } from '../../tests/support/cli';
 import { runTool } from '../../tests/support/host';
 import { probeHostTools } from '../platform/host-tools';
-import { run } from './main';
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), isTty: false });
-  return { code, stdout, stderr };
-}
 
 describe('loopstudio', () => {
   it('--version prints the package version', async () => {
-    expect(await cli('--version')).toEqual({ code: 0, stdout: `${packageJson.version}\n`, stderr: '' });
+    expect(await cli('--version')).toMatchObject({ code: 0, stdout: `${packageJson.version}\n`, stderr: '' });
   });
 
   it('--help lists the commands', async () => {

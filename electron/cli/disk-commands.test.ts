@@ -5,20 +5,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../../tests/support/cli';
 import { missingTools, runToolOk, tempDir } from '../../tests/support/host';
-import { run } from './main';
 
 let dir: string;
 let cleanup: () => void;
 beforeAll(() => ({ dir, cleanup } = tempDir()));
 afterAll(() => cleanup());
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), isTty: false });
-  return { code, stdout, stderr, json: () => JSON.parse(stdout) };
-}
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const skip = missingTools('sfdisk', 'fdisk', 'sgdisk');

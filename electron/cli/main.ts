@@ -10,10 +10,14 @@ import { table, type CliIo, type Command } from './command';
 import { create } from './commands/create';
 import { doctor } from './commands/doctor';
 import { geometry } from './commands/geometry';
+import { get, ls, mkdir, put, rm } from './commands/files';
+import { format } from './commands/format';
 import { info } from './commands/info';
+import { attach, cleanup, detach, loops, mount, umount } from './commands/loops';
 import { partition } from './commands/partition';
+import { qemu } from './commands/qemu';
 
-export const COMMANDS: readonly Command[] = [create, geometry, partition, info, doctor];
+export const COMMANDS: readonly Command[] = [create, geometry, partition, format, info, ls, put, get, mkdir, rm, attach, detach, mount, umount, loops, cleanup, qemu, doctor];
 
 const defaultIo: CliIo = {
   stdout: (text) => process.stdout.write(text),

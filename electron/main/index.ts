@@ -52,9 +52,28 @@ app.whenReady().then(() => {
   hardenSession();
   registerIpcHandlers(services.handlers, rendererUrl);
   createWindow();
+  // Leftovers of a crashed run (loop devices, mounts) go to the UI as a loopsChanged event; it
+  // offers loops.cleanup. Nothing is released without the user's say.
+  void services.loops.list().then(
+    (state) => sendEvent(webContents.getAllWebContents(), 'loopsChanged', state),
+    () => {},
+  );
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();
   });
+});
+
+// Release the loop devices and mounts this run made before quitting (sync, unmount, detach: one
+// prompt). If that fails or the user says no, they stay recorded and the next start offers them.
+let loopsReleased = false;
+app.on('will-quit', (event) => {
+  if (loopsReleased) return;
+  event.preventDefault();
+  loopsReleased = true;
+  void services.loops
+    .releaseOwn()
+    .catch((error: unknown) => console.error('Loopback Studio: could not release loop devices on quit:', error))
+    .finally(() => app.quit());
 });
 
 app.on('window-all-closed', () => {

@@ -19,11 +19,15 @@ import { probeHostTools } from '../platform/host-tools';
 import { imageInfo, partitionImage } from './disks';
 import { createImage } from './images';
 import { JobRunner } from './jobs';
+import { LoopService, type LoopServiceOptions } from './loops';
+import { QemuService } from './qemu';
 
 export interface ServiceHost {
   shell: 'electron' | 'web' | 'cli';
   electronVersion?: string | null;
   emit<E extends EventName>(event: E, payload: EventPayload<E>): void;
+  /** Where the loop engine keeps its journal and mount points (default: the XDG folders). */
+  loops?: Pick<LoopServiceOptions, 'stateDir' | 'mountRoot' | 'privileged'>;
 }
 
 export type Handlers = { [K in MethodName]: (input: MethodParsedInput<K>) => Promise<MethodResult<K>> };
@@ -31,11 +35,23 @@ export type Handlers = { [K in MethodName]: (input: MethodParsedInput<K>) => Pro
 export interface Services {
   handlers: Handlers;
   jobs: JobRunner;
+  loops: LoopService;
+  /** QEMU sessions; the host calls `qemu.stopAll()` when it quits. */
+  qemu: QemuService;
 }
 
 export function createServices(host: ServiceHost): Services {
   const jobs = new JobRunner((progress) => host.emit('jobProgress', progress));
   let toolsReport: Promise<HostToolsReport> | null = null;
+  const loops = new LoopService({ ...host.loops, shell: host.shell, onChange: (state) => host.emit('loopsChanged', state) });
+
+  const qemu = new QemuService({
+    events: {
+      serial: (payload) => host.emit('qemuSerial', payload),
+      log: (payload) => host.emit('qemuLog', payload),
+      exited: (payload) => host.emit('qemuExited', payload),
+    },
+  });
 
   const handlers: Handlers = {
     'app.version': async () => ({
@@ -60,8 +76,23 @@ export function createServices(host: ServiceHost): Services {
     'image.info': async ({ path }) => imageInfo(path),
     'image.partition': async ({ path, ...plan }) => partitionImage(path, plan),
     'jobs.cancel': async ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }),
+    'loops.list': async () => loops.list(),
+    'loops.attach': async ({ path, partition, partscan, readOnly }) =>
+      loops.attach(path, { ...(partition !== undefined ? { partition } : {}), ...(partscan ? { partscan } : {}), ...(readOnly ? { readOnly } : {}) }),
+    'loops.detach': async ({ device }) => loops.detach(device),
+    'loops.mount': async ({ path, partition, dir, readOnly }) =>
+      loops.mount(path, { ...(partition !== undefined ? { partition } : {}), ...(dir !== undefined ? { dir } : {}), ...(readOnly ? { readOnly } : {}) }),
+    'loops.unmount': async ({ target }) => loops.unmount(target),
+    'loops.cleanup': async ({ ids }) => loops.cleanup(ids),
+    'qemu.commandLine': async (options) => qemu.commandLine(options),
+    'qemu.start': async (options) => qemu.start(options),
+    'qemu.stop': async ({ sessionId, graceMs }) => qemu.stop(sessionId, graceMs),
+    'qemu.restart': async ({ sessionId }) => qemu.restart(sessionId),
+    'qemu.status': async ({ sessionId }) => qemu.status(sessionId),
+    'qemu.list': async () => ({ sessions: qemu.list() }),
+    'qemu.sendSerial': async ({ sessionId, data }) => qemu.sendSerial(sessionId, data),
   };
-  return { handlers, jobs };
+  return { handlers, jobs, loops, qemu };
 }
 
 /**

@@ -5,9 +5,27 @@
  * its `window.loopback` from it too. Later features add entries to `methods` and `events`.
  */
 import { z } from 'zod';
-import type { DiskInfo } from '../disk/disk-info';
+import type { DiskInfo, PartitionInfo } from '../disk/disk-info';
 import type { ImageShape } from '../disk/image-shape';
+import type { FsUsage } from '../fs/types';
 import type { HostToolsReport } from '../host/tools';
+import { loopsStateSchema, type LoopActionResult, type LoopsState } from './loops';
+import {
+  qemuExitedEventSchema,
+  qemuLaunchSchema,
+  qemuLogEventSchema,
+  qemuSerialEventSchema,
+  type QemuCommand,
+  type QemuSession,
+  type QemuSessionStatus,
+} from './qemu';
+
+/** An image described for the app: the disk, and each partition's filesystem usage. */
+export interface ImageInfo extends Omit<DiskInfo, 'partitions'> {
+  path: string;
+  partitions: (PartitionInfo & { filesystem: FsUsage | null })[];
+  filesystem: FsUsage | null;
+}
 
 /** A method's entry: the zod schema of its input, and (as a phantom type) its result. */
 export interface MethodSpec<I extends z.ZodType, R> {
@@ -36,6 +54,12 @@ export interface AppVersion {
 /** An image file's path on the host: absolute, or relative to the services' working folder. */
 const imagePath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
 
+/** A QEMU session's id, as qemu.start answered it. */
+const qemuSessionId = z.string().min(1).max(64);
+
+/** A partition number: 1–4 primary, 5… logical (MBR); the entry number (GPT). */
+const partitionNumber = z.number().int().min(1).max(128);
+
 export const methods = {
   'app.version': method<AppVersion>()('Versions of the app and its runtime', z.object({}).strict()),
   'host.tools': method<HostToolsReport>()(
@@ -57,7 +81,7 @@ export const methods = {
         message: 'give exactly one of size, chs, floppy',
       }),
   ),
-  'image.info': method<DiskInfo & { path: string }>()(
+  'image.info': method<ImageInfo>()(
     'Describe an image: size, geometry, partition table, partitions',
     z.object({ path: imagePath }).strict(),
   ),
@@ -85,6 +109,55 @@ export const methods = {
     'Ask a running job to stop; it ends in the "cancelled" state once it has left things consistent',
     z.object({ jobId: z.string().min(1).max(64) }).strict(),
   ),
+  'loops.list': method<LoopsState>()(
+    'The loop devices and mounts Loopback Studio made, as the system shows them now; leftovers are marked',
+    z.object({}).strict(),
+  ),
+  'loops.attach': method<LoopActionResult>()(
+    'Attach an image, or one partition of it, to a loop device (as root, after one password prompt)',
+    z.object({ path: imagePath, partition: partitionNumber.optional(), partscan: z.boolean().optional(), readOnly: z.boolean().optional() }).strict(),
+  ),
+  'loops.detach': method<LoopActionResult>()(
+    'Detach a loop device that Loopback Studio attached (not one that is mounted)',
+    z.object({ device: z.string().min(1).max(256).regex(/^\/dev\/[A-Za-z0-9]+$/, 'a device path like /dev/loop0') }).strict(),
+  ),
+  'loops.mount': method<LoopActionResult>()(
+    'Attach and mount an image or partition for the user, under the mount root unless a folder is given',
+    z.object({ path: imagePath, partition: partitionNumber.optional(), dir: imagePath.optional(), readOnly: z.boolean().optional() }).strict(),
+  ),
+  'loops.unmount': method<LoopActionResult>()(
+    'sync, unmount and detach what Loopback Studio mounted at a folder, or from an image',
+    z.object({ target: imagePath }).strict(),
+  ),
+  'loops.cleanup': method<LoopActionResult>()(
+    'Release leftovers (or the entries named): unmount and detach, one password prompt',
+    z.object({ ids: z.array(z.string().min(1).max(4200)).max(256).optional() }).strict(),
+  ),
+  'qemu.commandLine': method<QemuCommand>()(
+    'The QEMU command a launch would run (program and arguments, and the same as a copyable shell line); starts nothing',
+    qemuLaunchSchema,
+  ),
+  'qemu.start': method<QemuSession>()(
+    'Boot an image (or a kernel) in QEMU as a new session; its console streams as qemuSerial events',
+    qemuLaunchSchema,
+  ),
+  'qemu.stop': method<QemuSession>()(
+    'Stop a QEMU session: SIGTERM, then SIGKILL after a grace period; answers once it has exited',
+    z.object({ sessionId: qemuSessionId, graceMs: z.number().int().min(0).max(60_000).optional() }).strict(),
+  ),
+  'qemu.restart': method<QemuSession>()(
+    'Stop a QEMU session (if it runs) and start the same launch again, as a new session',
+    z.object({ sessionId: qemuSessionId }).strict(),
+  ),
+  'qemu.status': method<QemuSessionStatus>()(
+    'One QEMU session: its state, command and exit, and the end of its console output',
+    z.object({ sessionId: qemuSessionId }).strict(),
+  ),
+  'qemu.list': method<{ sessions: QemuSession[] }>()('The QEMU sessions of this run: running ones and recently exited ones', z.object({}).strict()),
+  'qemu.sendSerial': method<{ bytes: number }>()(
+    'Type into a running session’s serial port (the console’s input)',
+    z.object({ sessionId: qemuSessionId, data: z.string().min(1).max(64 * 1024) }).strict(),
+  ),
 } as const;
 
 export const jobStateSchema = z.enum(['running', 'done', 'failed', 'cancelled']);
@@ -110,6 +183,14 @@ export type JobProgress = z.infer<typeof jobProgressSchema>;
 /** Events from the services to the UI. Each is exposed as `on<Name>(listener)` on window.loopback. */
 export const events = {
   jobProgress: jobProgressSchema,
+  /** The loop devices and mounts changed (an action, a cleanup, leftovers found at start). */
+  loopsChanged: loopsStateSchema,
+  /** A QEMU session's console output (its stdio: the serial port), batched every few milliseconds. */
+  qemuSerial: qemuSerialEventSchema,
+  /** QEMU's own messages on stderr: warnings, errors, `-d guest_errors` when it has no log file. */
+  qemuLog: qemuLogEventSchema,
+  /** A QEMU session ended: its exit status or signal, and the end of its stderr. */
+  qemuExited: qemuExitedEventSchema,
 } as const;
 
 export type Methods = typeof methods;

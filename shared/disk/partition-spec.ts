@@ -96,6 +96,21 @@ function inItem<T>(item: Item, spec: string, parse: () => T): T {
   }
 }
 
+/** `start=N`: plain numbers are sectors, with a unit bytes on a sector boundary. */
+function parseStartItem(item: Item, text: string, sectorBytes: number): number {
+  const value = requireValue(item, text);
+  return inItem(item, text, () => parseSectorOffset(value, sectorBytes));
+}
+
+/** `size=N|+N|rest`: plain numbers are sectors, with a unit bytes rounded up to whole sectors. */
+function parseSizeItem(item: Item, text: string, sectorBytes: number): SizeSpec {
+  const value = requireValue(item, text);
+  if (value.toLowerCase() === 'rest') return 'rest';
+  const sectors = inItem(item, text, () => parseSectorCount(value.replace(/^\+/, ''), sectorBytes));
+  if (sectors === 0) throw invalid(`In "${text}", size is 0: a partition needs at least one sector`, { value: text });
+  return { sectors };
+}
+
 /** Parses the `--add` text. Throws INVALID_INPUT naming the offending item. */
 export function parsePartitionSpec(text: string, sectorBytes = SECTOR_BYTES): PartitionSpec {
   const items = splitItems(text, 'partition description');
@@ -110,17 +125,12 @@ export function parsePartitionSpec(text: string, sectorBytes = SECTOR_BYTES): Pa
         if (kind !== undefined) throw invalid(`"${text}" names two kinds of partition (${kind} and ${item.key})`, { value: text });
         kind = item.key;
         break;
-      case 'start': {
-        const value = requireValue(item, text);
-        spec.startSector = inItem(item, text, () => parseSectorOffset(value, sectorBytes));
+      case 'start':
+        spec.startSector = parseStartItem(item, text, sectorBytes);
         break;
-      }
-      case 'size': {
-        const value = requireValue(item, text);
-        spec.size = value.toLowerCase() === 'rest' ? 'rest' : { sectors: inItem(item, text, () => parseSectorCount(value.replace(/^\+/, ''), sectorBytes)) };
-        if (spec.size !== 'rest' && spec.size.sectors === 0) throw invalid(`In "${text}", size is 0: a partition needs at least one sector`, { value: text });
+      case 'size':
+        spec.size = parseSizeItem(item, text, sectorBytes);
         break;
-      }
       case 'type':
       case 'id': {
         const value = requireValue(item, text);
@@ -233,17 +243,12 @@ export function parseGptPartitionSpec(text: string, sectorBytes = SECTOR_BYTES):
   const spec: GptPartitionSpec = { size: 'rest', type: 'linux', name: '', bootable: false };
   for (const item of splitItems(text, 'partition description')) {
     switch (item.key) {
-      case 'start': {
-        const value = requireValue(item, text);
-        spec.startSector = inItem(item, text, () => parseSectorOffset(value, sectorBytes));
+      case 'start':
+        spec.startSector = parseStartItem(item, text, sectorBytes);
         break;
-      }
-      case 'size': {
-        const value = requireValue(item, text);
-        spec.size = value.toLowerCase() === 'rest' ? 'rest' : { sectors: inItem(item, text, () => parseSectorCount(value.replace(/^\+/, ''), sectorBytes)) };
-        if (spec.size !== 'rest' && spec.size.sectors === 0) throw invalid(`In "${text}", size is 0: a partition needs at least one sector`, { value: text });
+      case 'size':
+        spec.size = parseSizeItem(item, text, sectorBytes);
         break;
-      }
       case 'type':
         spec.type = requireValue(item, text);
         break;

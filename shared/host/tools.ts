@@ -152,6 +152,22 @@ export const HOST_TOOLS: readonly HostToolSpec[] = [
     },
   },
   {
+    name: 'grub-install',
+    executables: ['grub-install', 'grub2-install'],
+    role: 'boot',
+    purpose: 'install GRUB 2 onto a loop device (loop engine only; the rootless engine needs grub-mkimage)',
+    versionArgs: ['--version'],
+    oses: ['linux'],
+    install: {
+      // Debian: grub-install is in grub2-common, which conflicts with grub-legacy.
+      debian: 'sudo apt install grub2-common grub-pc-bin (grub2-common replaces grub-legacy)',
+      fedora: 'sudo dnf install grub2-tools grub2-pc-modules',
+      arch: 'sudo pacman -S grub',
+      suse: 'sudo zypper install grub2 grub2-i386-pc',
+      alpine: 'sudo apk add grub grub-bios',
+    },
+  },
+  {
     name: 'qemu-system-i386',
     executables: ['qemu-system-i386'],
     role: 'run',

@@ -1,11 +1,21 @@
-import type { DiskInfo } from '../../../shared/disk/disk-info';
+import type { ImageInfo } from '../../../shared/api/contract';
+import type { DiskInfo, PartitionInfo } from '../../../shared/disk/disk-info';
+import type { FsUsage } from '../../../shared/fs/types';
 import { formatBytes } from '../../../shared/disk/sizes';
 import { LoopbackError } from '../../../shared/errors';
 import { imageInfo } from '../../services/disks';
 import { output, table, type Command } from '../command';
 
 /** The human form of `info`, also printed by `partition` after it writes. */
-export function describeInfo(info: DiskInfo): string {
+function fsText(fs: FsUsage | null | undefined): string {
+  if (fs === undefined) return '';
+  if (fs === null) return '-';
+  return `${fs.type}${fs.label ? ` "${fs.label}"` : ''} ${formatBytes(fs.usedBytes)} used, ${formatBytes(fs.freeBytes)} free`;
+}
+
+type Described = Omit<DiskInfo, 'partitions'> & { partitions: (PartitionInfo & { filesystem?: FsUsage | null })[]; filesystem?: FsUsage | null };
+
+export function describeInfo(info: Described): string {
   const g = info.geometry;
   const source = { floppy: `${info.floppy} floppy`, 'partition-table': 'from the partition table', size: 'guessed from the size, as QEMU does' }[
     info.geometrySource
@@ -26,10 +36,12 @@ export function describeInfo(info: DiskInfo): string {
       formatBytes(p.sizeBytes),
       info.table === 'mbr' ? p.type : (p.sgdiskCode ?? p.type),
       `${p.typeName}${p.name ? ` "${p.name}"` : ''}`,
+      fsText(p.filesystem),
     ]);
-    lines.push('', table([['  #', 'BOOT', 'START', 'END', 'SECTORS', 'OFFSET', 'SIZE', 'TYPE', 'NAME'], ...rows.map((r) => [`  ${r[0]}`, ...r.slice(1)])]));
+    lines.push('', table([['  #', 'BOOT', 'START', 'END', 'SECTORS', 'OFFSET', 'SIZE', 'TYPE', 'NAME', 'FILESYSTEM'], ...rows.map((r) => [`  ${r[0]}`, ...r.slice(1)])]));
   }
-  for (const warning of info.warnings) lines.push(`  note: ${warning}`);
+  if (info.filesystem) lines.push(`  filesystem ${fsText(info.filesystem)}`);
+  for (const warning of info.warnings) if (!(info.filesystem && info.table === 'none')) lines.push(`  note: ${warning}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -41,7 +53,7 @@ export const info: Command = {
   async run(ctx) {
     const [path, ...extra] = ctx.positionals;
     if (!path || extra.length) throw new LoopbackError('INVALID_INPUT', `name one image file (usage: ${info.usage})`);
-    const result = await imageInfo(path);
+    const result: ImageInfo = await imageInfo(path);
     output(ctx, result, () => `${path}\n${describeInfo(result)}`);
     return 0;
   },

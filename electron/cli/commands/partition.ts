@@ -1,4 +1,3 @@
-import type { DiskInfo } from '../../../shared/disk/disk-info';
 import type { PartitionEditStep, TableKind } from '../../../shared/disk/partition-edits';
 import { parseAlignment } from '../../../shared/disk/partition-spec';
 import { LoopbackError } from '../../../shared/errors';
@@ -57,7 +56,7 @@ export const partition: Command = {
       ...(align !== undefined ? { alignmentSectors: parseAlignment(align) } : {}),
       steps,
     });
-    output(ctx, result.after, () => `${steps.length ? 'Wrote' : 'Unchanged:'} ${path}\n${describeInfo(result.after as DiskInfo)}`);
+    output(ctx, result.after, () => `${steps.length ? 'Wrote' : 'Unchanged:'} ${path}\n${describeInfo(result.after)}`);
     return 0;
   },
 };

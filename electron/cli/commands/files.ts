@@ -1,0 +1,109 @@
+import { formatBytes } from '../../../shared/disk/sizes';
+import { LoopbackError } from '../../../shared/errors';
+import type { DirEntry } from '../../../shared/fs/types';
+import { getFiles, listFiles, makeFolder, putFiles, removePath } from '../../services/files';
+import { output, table, type Command } from '../command';
+import { progressFor } from '../progress';
+import { partitionOption, volumeRef } from '../volume-options';
+
+function modeString(entry: DirEntry): string {
+  const type = { directory: 'd', symlink: 'l', file: '-', other: '?' }[entry.type];
+  if (entry.mode === null) return type;
+  const bits = 'rwxrwxrwx';
+  return type + [...bits].map((c, i) => ((entry.mode! >> (8 - i)) & 1 ? c : '-')).join('');
+}
+
+function when(ms: number | null): string {
+  if (ms === null) return '';
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+export const ls: Command = {
+  name: 'ls',
+  summary: 'List a folder inside an image (no root, no mount)',
+  usage: 'loopstudio ls IMAGE [-p N] [PATH] [--json]',
+  options: { ...partitionOption },
+  async run(ctx) {
+    const [image, path = '/', ...extra] = ctx.positionals;
+    if (extra.length) throw new LoopbackError('INVALID_INPUT', `ls takes one path (usage: ${ls.usage})`);
+    const result = await listFiles(volumeRef(ctx, image, ls.usage), path);
+    output(ctx, result, () => {
+      if (!result.entries.length) return `${result.path}: empty\n`;
+      const rows = result.entries.map((e) => [
+        modeString(e),
+        e.type === 'directory' ? '' : String(e.sizeBytes),
+        when(e.modifiedMs),
+        e.type === 'directory' ? `${e.name}/` : e.target !== undefined ? `${e.name} -> ${e.target}` : e.name,
+      ]);
+      return `${table(rows)}\n`;
+    });
+    return 0;
+  },
+};
+
+export const put: Command = {
+  name: 'put',
+  summary: 'Copy files and folders into an image (recursive, like cp -r), no root needed',
+  usage: 'loopstudio put IMAGE [-p N] SRC… DEST [--json]',
+  options: { ...partitionOption },
+  async run(ctx) {
+    const [image, ...rest] = ctx.positionals;
+    if (rest.length < 2) throw new LoopbackError('INVALID_INPUT', `name what to copy and where (usage: ${put.usage})`);
+    const dest = rest.pop()!;
+    const progress = progressFor(ctx, 'put');
+    try {
+      const result = await putFiles(volumeRef(ctx, image, put.usage), rest, dest, progress);
+      output(ctx, result, () => `Copied ${result.files} file(s), ${formatBytes(result.bytes)}, and ${result.folders} folder(s) into ${result.volume}:${dest}\n`);
+    } finally {
+      progress.done();
+    }
+    return 0;
+  },
+};
+
+export const get: Command = {
+  name: 'get',
+  summary: 'Copy a file or folder out of an image',
+  usage: 'loopstudio get IMAGE [-p N] PATH OUT [--json]',
+  options: { ...partitionOption },
+  async run(ctx) {
+    const [image, path, out, ...extra] = ctx.positionals;
+    if (!path || !out || extra.length) throw new LoopbackError('INVALID_INPUT', `name the path in the image and where to put it (usage: ${get.usage})`);
+    const progress = progressFor(ctx, 'get');
+    try {
+      const result = await getFiles(volumeRef(ctx, image, get.usage), path, out, progress);
+      output(ctx, result, () => `Copied ${result.files} file(s), ${formatBytes(result.bytes)}, to ${out}\n`);
+    } finally {
+      progress.done();
+    }
+    return 0;
+  },
+};
+
+export const mkdir: Command = {
+  name: 'mkdir',
+  summary: 'Make a folder inside an image',
+  usage: 'loopstudio mkdir IMAGE [-p N] PATH [--parents] [--json]',
+  options: { ...partitionOption, parents: { type: 'boolean' } },
+  async run(ctx) {
+    const [image, path, ...extra] = ctx.positionals;
+    if (!path || extra.length) throw new LoopbackError('INVALID_INPUT', `name one folder to make (usage: ${mkdir.usage})`);
+    await makeFolder(volumeRef(ctx, image, mkdir.usage), path, Boolean(ctx.values.parents));
+    output(ctx, { created: path }, () => `Made ${path}\n`);
+    return 0;
+  },
+};
+
+export const rm: Command = {
+  name: 'rm',
+  summary: 'Remove a file, or a folder with -r, inside an image',
+  usage: 'loopstudio rm IMAGE [-p N] PATH [-r] [--json]',
+  options: { ...partitionOption, recursive: { type: 'boolean', short: 'r' } },
+  async run(ctx) {
+    const [image, path, ...extra] = ctx.positionals;
+    if (!path || extra.length) throw new LoopbackError('INVALID_INPUT', `name one path to remove (usage: ${rm.usage})`);
+    await removePath(volumeRef(ctx, image, rm.usage), path, Boolean(ctx.values.recursive));
+    output(ctx, { removed: path }, () => `Removed ${path}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,61 @@
+import { formatBytes } from '../../../shared/disk/sizes';
+import { LoopbackError } from '../../../shared/errors';
+import { FS_TYPES, type FsType } from '../../../shared/fs/types';
+import { formatVolume } from '../../services/volumes';
+import { output, type Command } from '../command';
+import { progressFor } from '../progress';
+import { partitionOption, volumeRef } from '../volume-options';
+
+function positiveInteger(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw new LoopbackError('INVALID_INPUT', `--${name} takes a number of bytes, not "${text}"`);
+  return Number(text);
+}
+
+export const format: Command = {
+  name: 'format',
+  summary: 'Format a partition or a whole floppy as FAT12/16/32 or ext2, without root',
+  usage: 'loopstudio format IMAGE [-p N] --fs fat12|fat16|fat32|ext2 [--label L] [--cluster-size BYTES | --block-size 1024|4096] [--json]',
+  options: {
+    ...partitionOption,
+    fs: { type: 'string' },
+    label: { type: 'string' },
+    'cluster-size': { type: 'string' },
+    'block-size': { type: 'string' },
+  },
+  async run(ctx) {
+    const [image, ...extra] = ctx.positionals;
+    if (extra.length) throw new LoopbackError('INVALID_INPUT', `format takes one image (usage: ${format.usage})`);
+    const fs = ctx.values.fs as string | undefined;
+    if (!fs || !(FS_TYPES as readonly string[]).includes(fs)) {
+      throw new LoopbackError('INVALID_INPUT', `say which filesystem: --fs ${FS_TYPES.join('|')}${fs ? ` ("${fs}" is not one)` : ''}`);
+    }
+    const blockBytes = positiveInteger(ctx.values['block-size'] as string | undefined, 'block-size');
+    if (blockBytes !== undefined && blockBytes !== 1024 && blockBytes !== 4096) {
+      throw new LoopbackError('INVALID_INPUT', `--block-size is 1024 or 4096 for ext2, not ${blockBytes}`);
+    }
+    const clusterBytes = positiveInteger(ctx.values['cluster-size'] as string | undefined, 'cluster-size');
+    const ref = volumeRef(ctx, image, format.usage);
+    const progress = progressFor(ctx, 'format');
+    try {
+      const result = await formatVolume(ref, {
+        fs: fs as FsType,
+        ...(ctx.values.label !== undefined ? { label: ctx.values.label as string } : {}),
+        ...(clusterBytes !== undefined ? { clusterBytes } : {}),
+        ...(blockBytes !== undefined ? { blockBytes: blockBytes as 1024 | 4096 } : {}),
+        ...progress,
+      });
+      output(ctx, result, () => {
+        const u = result.usage;
+        return (
+          `Formatted ${result.volume} as ${u.type.toUpperCase()}${u.label ? ` "${u.label}"` : ''} (${u.id ?? 'no id'})\n` +
+          `  size ${formatBytes(u.sizeBytes)}, free ${formatBytes(u.freeBytes)}, ${u.type === 'ext2' ? 'block' : 'cluster'} ${u.blockBytes} bytes\n` +
+          (result.partitionType ? `  partition type ${result.partitionType.from} → ${result.partitionType.to}, to match the filesystem\n` : '')
+        );
+      });
+    } finally {
+      progress.done();
+    }
+    return 0;
+  },
+};

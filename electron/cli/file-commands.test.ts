@@ -1,0 +1,157 @@
+/**
+ * format, put, get, ls, mkdir, rm and info's filesystem report, as a user runs them, checked
+ * with fsck.fat, mtools, e2fsck and debugfs.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, cliOk as ok } from '../../tests/support/cli';
+import { missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
+
+let dir: string;
+let cleanup: () => void;
+beforeAll(() => ({ dir, cleanup } = tempDir()));
+afterAll(() => cleanup());
+
+
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** A small tree of host files: nested folders, an empty file, a multi-cluster file, a long name. */
+function makeTree(root: string): Record<string, Buffer> {
+  const files: Record<string, Buffer> = {
+    'boot/grub/menu.lst': Buffer.from('title test\nkernel /boot/kernel.bin\n'),
+    'boot/kernel.bin': Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 31) % 251)),
+    'empty.txt': Buffer.alloc(0),
+    'A long file name with spaces.txt': Buffer.from('long names survive\n'),
+  };
+  for (const [path, data] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), data);
+  }
+  return files;
+}
+
+describe.skipIf(missingTools('fsck.fat', 'mcopy'))('FAT without root', () => {
+  it('formats a 1.44M floppy, copies a tree in, and fsck.fat and mtools agree', async () => {
+    const img = join(dir, 'floppy.img');
+    const src = join(dir, 'floppy-src');
+    const files = makeTree(src);
+    await ok('create', img, '--floppy', '1.44M');
+    const formatted = (await ok('format', img, '--fs', 'fat12', '--label', 'MYOS', '--json')).json();
+    expect(formatted.usage).toMatchObject({ type: 'fat12', label: 'MYOS' });
+    await ok('put', img, ...Object.keys(files).filter((p) => !p.includes('/')).map((p) => join(src, p)), join(src, 'boot'), '/');
+
+    expect(runTool('fsck.fat', ['-n', img]).status).toBe(0);
+    for (const [path, data] of Object.entries(files)) {
+      const viaMtools = join(dir, 'mt.out');
+      runToolOk('mcopy', ['-o', '-n', '-i', img, `::/${path}`, viaMtools]);
+      expect(readFileSync(viaMtools).equals(data)).toBe(true);
+    }
+    const info = (await ok('info', img, '--json')).json();
+    expect(info.filesystem).toMatchObject({ type: 'fat12', label: 'MYOS' });
+    expect(info.filesystem.usedBytes).toBeGreaterThan(70_000);
+  });
+
+  it('names a folder like the volume label with its own short name (BOOT, not BOOT~1)', async () => {
+    const img = join(dir, 'label.img');
+    await ok('create', img, '--floppy', '1.44M');
+    await ok('format', img, '--fs', 'fat12', '--label', 'BOOT');
+    await ok('mkdir', img, '/boot');
+    // mdir -b prints the long names; the short name shows in the plain listing's first column.
+    expect(runToolOk('mdir', ['-i', img, '::/']).stdout).toMatch(/^boot\s+<DIR>/m);
+    expect(runTool('fsck.fat', ['-n', img]).status).toBe(0);
+  });
+
+  it('formats an MBR partition as FAT32 and sets its partition type to match', async () => {
+    const img = join(dir, 'fat32.img');
+    await ok('create', img, '--size', '40M');
+    await ok('partition', img, '--table', 'mbr', '--add', 'start=2048,size=rest,type=83');
+    const result = (await ok('format', img, '-p', '1', '--fs', 'fat32', '--json')).json();
+    expect(result.partitionType).toEqual({ from: '83', to: '0b' });
+    expect(JSON.parse(runToolOk('sfdisk', ['--json', img]).stdout).partitiontable.partitions[0].type).toBe('b');
+    // The volume at its offset, checked by mtools (which reads BPB_HiddSec and the geometry).
+    expect(runToolOk('minfo', ['-i', `${img}@@${2048 * 512}`]).stdout).toMatch(/hidden sectors: 2048/);
+    await ok('mkdir', img, '-p', '1', '/EFI/BOOT', '--parents');
+    const listing = (await ok('ls', img, '-p', '1', '/EFI', '--json')).json();
+    expect(listing.entries.map((e: { name: string }) => e.name)).toEqual(['BOOT']);
+  });
+
+  it('refuses a file bigger than the free space, and leaves the image unchanged', async () => {
+    const img = join(dir, 'full.img');
+    const big = join(dir, 'big.bin');
+    writeFileSync(big, Buffer.alloc(2_000_000, 1));
+    await ok('create', img, '--floppy', '1.44M');
+    await ok('format', img, '--fs', 'fat12');
+    const before = sha(img);
+    const result = await cli('put', img, big, '/');
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/Not enough space .* 1\.\d+ MiB is free; nothing was copied/);
+    expect(sha(img)).toBe(before);
+  });
+
+  it('refuses a name that is illegal on FAT before writing anything', async () => {
+    const img = join(dir, 'names.img');
+    const src = join(dir, 'names-src');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, 'ok.txt'), 'fine');
+    writeFileSync(join(src, 'what?.txt'), 'not on FAT');
+    await ok('create', img, '--floppy', '1.44M');
+    await ok('format', img, '--fs', 'fat12');
+    const before = sha(img);
+    const result = await cli('put', img, src, '/');
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('"what?.txt" is not a valid FAT file name');
+    expect(sha(img)).toBe(before);
+  });
+});
+
+describe.skipIf(missingTools('e2fsck', 'debugfs'))('ext2 without root', () => {
+  it('formats the article’s partition as ext2, copies files in, and e2fsck and debugfs agree', async () => {
+    const img = join(dir, 'c.img');
+    const src = join(dir, 'ext2-src');
+    const files = makeTree(src);
+    await ok('create', img, '--chs', '100/16/63');
+    await ok('partition', img, '--table', 'mbr', '--add', 'start=63,size=rest,type=83,bootable');
+    await ok('format', img, '-p', '1', '--fs', 'ext2', '--block-size', '1024', '--label', 'root');
+    await ok('put', img, '-p', '1', join(src, 'boot'), join(src, 'empty.txt'), '/');
+
+    // e2fsck and debugfs need the partition as a file of its own: cut it out with dd.
+    const part = join(dir, 'c.part');
+    runToolOk('dd', [`if=${img}`, `of=${part}`, 'bs=512', 'skip=63', 'status=none']);
+    expect(runTool('e2fsck', ['-fn', part]).status).toBe(0);
+    expect(runToolOk('debugfs', ['-R', 'cat /boot/grub/menu.lst', part]).stdout).toBe(files['boot/grub/menu.lst']!.toString());
+    const dumped = join(dir, 'kernel.out');
+    runToolOk('debugfs', ['-R', `dump /boot/kernel.bin ${dumped}`, part]);
+    expect(readFileSync(dumped).equals(files['boot/kernel.bin']!)).toBe(true);
+    expect(runToolOk('dumpe2fs', ['-h', part]).stdout).toMatch(/Filesystem volume name:\s+root/);
+
+    const info = (await ok('info', img, '--json')).json();
+    expect(info.partitions[0].filesystem).toMatchObject({ type: 'ext2', label: 'root', blockBytes: 1024 });
+
+    await ok('rm', img, '-p', '1', '/boot', '-r');
+    expect((await ok('ls', img, '-p', '1', '/', '--json')).json().entries.map((e: { name: string }) => e.name).sort()).toEqual(['empty.txt', 'lost+found']);
+  });
+});
+
+describe('volume errors', () => {
+  it('asks which partition on a partitioned image, and names what is there', async () => {
+    const img = join(dir, 'which.img');
+    await ok('create', img, '--size', '8M');
+    await ok('partition', img, '--table', 'mbr', '--add', 'size=rest');
+    const result = await cli('ls', img);
+    expect(result.stderr).toContain('has MBR partitions; say which with -p N (1: Linux, 7 MiB)');
+    expect((await cli('ls', img, '-p', '3')).stderr).toContain('has no partition 3');
+    expect((await cli('ls', img, '-p', '1')).stderr).toContain('partition 1 of');
+    expect((await cli('ls', img, '-p', '1')).stderr).toContain('has no filesystem Loopback Studio knows');
+  });
+
+  it('says which path does not exist', async () => {
+    const img = join(dir, 'paths.img');
+    await ok('create', img, '--floppy', '1.44M');
+    await ok('format', img, '--fs', 'fat12');
+    const result = await cli('get', img, '/nope/file.txt', join(dir, 'x'));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('/nope');
+  });
+});

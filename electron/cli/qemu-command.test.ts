@@ -1,0 +1,155 @@
+/**
+ * `loopstudio qemu` as a user (or their CI) runs it, with the real qemu-system-i386 booting the
+ * test boot sector from a floppy and the multiboot kernel with -kernel: --expect's exit codes,
+ * the command line printed first, --json, --print-command, the terminal connected with
+ * --serial stdio, QEMU's own exit status, and no QEMU left running afterwards.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missingTools, runTool, tempDir } from '../../tests/support/host';
+import {
+  BOOT_SECTOR_LINE,
+  DEBUG_EXIT_STATUS,
+  KERNEL_LINE,
+  buildBootSector,
+  buildTestKernel,
+  testProgramsMissing,
+  writeBootSectorFloppy,
+} from '../../tests/support/test-kernel';
+import { run } from './main';
+
+const skip = testProgramsMissing() ?? missingTools('qemu-system-i386', 'pgrep');
+const BIN = join(__dirname, '../../bin/loopstudio.cjs');
+
+let dir: string;
+let cleanup: () => void;
+let image: string;
+let kernel: string;
+
+beforeAll(() => {
+  // A comma and a space in the folder name: the drive option must double the comma, the shell line quote the space.
+  ({ dir, cleanup } = tempDir('loopstudio-qemu-cli,x '));
+  if (skip) return;
+  image = writeBootSectorFloppy(buildBootSector(dir), join(dir, 'boot.img'));
+  kernel = buildTestKernel(dir);
+});
+afterAll(() => cleanup());
+
+async function cli(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), isTty: false });
+  return { code, stdout, stderr };
+}
+
+/** QEMU processes booting something in this test's folder (not the loopstudio processes naming it too). */
+const qemuProcesses = () => runTool('pgrep', ['-f', 'qemu-system-.*loopstudio-qemu-cli']).stdout.split('\n').filter(Boolean);
+
+describe.skipIf(skip)(`loopstudio qemu${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('--expect exits 0 as soon as the line appears, after printing the command line first', async () => {
+    const started = Date.now();
+    const result = await cli('qemu', image, '--floppy', '--expect', BOOT_SECTOR_LINE, '--timeout', '20');
+    expect(result.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const [commandLine] = result.stderr.split('\n');
+    expect(commandLine).toMatch(/^\/\S*\/qemu-system-i386 -accel (tcg|kvm) /);
+    expect(commandLine!.replace(/^.* -accel \w+ /, '')).toBe(
+      `-m 64 -smp 1 -drive 'file=${image.replaceAll(',', ',,')},format=raw,if=floppy' -boot order=a -display none -serial stdio -no-reboot`,
+    );
+    expect(result.stdout).toBe(`${BOOT_SECTOR_LINE}\r\n`);
+    expect(result.stderr).toMatch(/appeared on the console \d+\.\d s after start/);
+    expect(qemuProcesses()).toEqual([]);
+  });
+
+  it('--expect exits 1 on timeout, with the serial output it captured', async () => {
+    const started = Date.now();
+    const result = await cli('qemu', image, '--floppy', '--expect', 'never printed', '--timeout', '3');
+    expect(result.code).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+    expect(result.stdout).toBe(`${BOOT_SECTOR_LINE}\r\n`);
+    expect(result.stderr).toContain('"never printed" did not appear within 3.0 s; the console output is above (50 characters).');
+    expect(result.stderr).not.toContain('terminating on signal');
+    expect(qemuProcesses()).toEqual([]);
+  });
+
+  it('--json gives the command, the verdict and the output', async () => {
+    const result = await cli('qemu', image, '--expect', 'from sector 0', '--json');
+    expect(result.code).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json).toMatchObject({
+      media: 'floppy',
+      arch: 'i386',
+      expect: { text: 'from sector 0', matched: true, reason: 'matched' },
+      output: `${BOOT_SECTOR_LINE}\r\n`,
+    });
+    expect(json.argv).toEqual(expect.arrayContaining(['-drive', `file=${image.replaceAll(',', ',,')},format=raw,if=floppy`]));
+    expect(result.stderr).toBe('');
+  });
+
+  it('--print-command prints the line a shell would run, and runs nothing', async () => {
+    const result = await cli('qemu', image, '--disk', '--memory', '32', '--smp', '2', '--gdb', '--wait-gdb', '--no-kvm', '--debugcon', 'file:/tmp/e9.log', '--guest-errors', '--print-command');
+    expect(result.code).toBe(0);
+    const printed = result.stdout.trimEnd();
+    // The line, read back by /bin/sh, is exactly the argument array the service would spawn.
+    const argv = spawnSync('/bin/sh', ['-c', `set -- ${printed}; printf '%s\\0' "$@"`], { encoding: 'utf8' }).stdout.split('\0').slice(0, -1);
+    const json = JSON.parse((await cli('qemu', image, '--disk', '--memory', '32', '--smp', '2', '--gdb', '--wait-gdb', '--no-kvm', '--debugcon', 'file:/tmp/e9.log', '--guest-errors', '--print-command', '--json')).stdout);
+    expect(argv).toEqual(json.argv);
+    expect(argv.slice(1)).toEqual([
+      '-accel', 'tcg', '-m', '32', '-smp', '2',
+      '-drive', `file=${image.replaceAll(',', ',,')},format=raw,if=ide`, '-boot', 'order=c',
+      '-display', 'none', '-serial', 'stdio', '-debugcon', 'file:/tmp/e9.log',
+      '-gdb', 'tcp:127.0.0.1:1234', '-S', '-d', 'guest_errors', '-no-reboot',
+    ]);
+    expect(qemuProcesses()).toEqual([]);
+  });
+
+  it('boots the multiboot kernel with --kernel, serial and debug console to files, and returns QEMU’s own status', async () => {
+    const serial = join(dir, 'serial.txt');
+    const debug = join(dir, 'debugcon.txt');
+    const result = await cli('qemu', '--kernel', kernel, '--serial', `file:${serial}`, '--debugcon', `file:${debug}`, '--debug-exit');
+    expect(result.code).toBe(DEBUG_EXIT_STATUS);
+    expect(readFileSync(serial, 'utf8')).toBe(`${KERNEL_LINE}\r\n`);
+    expect(readFileSync(debug, 'utf8')).toBe(`${KERNEL_LINE}\r\n`);
+  });
+
+  it('--serial stdio connects the terminal: the installed command prints the guest’s line itself', () => {
+    const child = spawnSync(process.execPath, [BIN, 'qemu', image, '--serial', 'stdio', '--debug-exit'], { encoding: 'utf8', timeout: 30_000 });
+    expect(child.status).toBe(DEBUG_EXIT_STATUS);
+    expect(child.stdout).toBe(`${BOOT_SECTOR_LINE}\r\n`);
+    expect(child.stderr).toContain('-serial stdio');
+    expect(qemuProcesses()).toEqual([]);
+  }, 40_000);
+
+  it('a CI runner’s SIGTERM stops QEMU before loopstudio exits (status 143)', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [BIN, 'qemu', image, '--expect', 'never printed', '--timeout', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!stdout.includes(BOOT_SECTOR_LINE) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      expect(qemuProcesses()).toHaveLength(1);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(143);
+      expect(qemuProcesses()).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 40_000);
+
+  it('refuses options that cannot go together, as usage errors', async () => {
+    expect((await cli('qemu', image, '--timeout', '3')).stderr).toContain('--timeout goes with --expect');
+    expect((await cli('qemu', image, '--expect', 'x', '--serial', `file:${join(dir, 's.txt')}`)).code).toBe(2);
+    expect((await cli('qemu', image, '--floppy', '--disk')).code).toBe(2);
+    expect((await cli('qemu', image, '--serial', 'tcp:1234')).stderr).toContain('--serial takes stdio, none or file:PATH');
+    expect((await cli('qemu', image, '--expect', 'x', '--timeout', 'soon')).code).toBe(2);
+    expect((await cli('qemu')).code).toBe(2);
+    const missing = await cli('qemu', join(dir, 'nope.img'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no such image file');
+    expect(qemuProcesses()).toEqual([]);
+  });
+});

@@ -1,0 +1,235 @@
+/**
+ * The loop backends' command builders and output parsers. Linux's parsers read what the real
+ * losetup and the real kernel print here; the BSD parsers read sample outputs written from the
+ * systems' sources and manual pages (cited beside each), since no BSD runs here.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runToolOk, tempDir } from '../../../tests/support/host';
+import { attachOwn, detachIfBackedBy, loopSkipReason, skipTitle } from '../../../tests/support/loops';
+import { runCommandOk } from '../run';
+import {
+  attachEquivalent,
+  firstFreeUnit,
+  freebsd4Backend,
+  freebsdBackend,
+  linuxBackend,
+  loopBackendFor,
+  mountEquivalent,
+  openbsdBackend,
+  parseBsdMountOutput,
+  parseMdconfigList,
+  parseProcMounts,
+  parseVnconfigList,
+  type HostCommand,
+} from './index';
+
+const argv = (c: HostCommand) => [c.program, ...c.args];
+
+describe('Linux (losetup, mount, mke2fs, mkfs.fat): commands', () => {
+  it('attaches a partition by offset and size, as the article does with -o32256', () => {
+    expect(argv(linuxBackend.attach({ image: '/i/c.img', offsetBytes: 32256, sizeBytes: 516063744 }))).toEqual([
+      'losetup', '--find', '--show', '--offset', '32256', '--sizelimit', '516063744', '--', '/i/c.img',
+    ]);
+    expect(argv(linuxBackend.attach({ image: '/i/--x.img', partscan: true, readOnly: true }))).toEqual([
+      'losetup', '--find', '--show', '--partscan', '--read-only', '--', '/i/--x.img',
+    ]);
+    expect(linuxBackend.parseAttach('/dev/loop7\n')).toBe('/dev/loop7');
+    expect(() => linuxBackend.parseAttach('losetup: cannot find an unused loop device')).toThrow(/not a loop device name/);
+  });
+
+  it('formats with the article’s mke2fs -b1024 DEV BLOCKS, and FAT without a fake MBR', () => {
+    expect(argv(linuxBackend.mkfs({ device: '/dev/loop0', fs: 'ext2', blocks1KiB: 503968 }))).toEqual(['mke2fs', '-t', 'ext2', '-b', '1024', '--', '/dev/loop0', '503968']);
+    expect(argv(linuxBackend.mkfs({ device: '/dev/loop0', fs: 'fat16', label: 'BOOT', hiddenSectors: 63, heads: 16, sectorsPerTrack: 63 }))).toEqual([
+      'mkfs.fat', '-F', '16', '-n', 'BOOT', '-h', '63', '-g', '16/63', '--mbr=n', '/dev/loop0',
+    ]);
+  });
+
+  it('mounts FAT with the user’s uid/gid and ext2 plainly', () => {
+    expect(argv(linuxBackend.mount({ device: '/dev/loop0', dir: '/m', family: 'fat', uid: 1000, gid: 100 }))).toEqual(['mount', '-t', 'vfat', '-o', 'uid=1000,gid=100', '--', '/dev/loop0', '/m']);
+    expect(argv(linuxBackend.mount({ device: '/dev/loop0', dir: '/m', family: 'ext2', uid: 1000, gid: 100, readOnly: true }))).toEqual(['mount', '-t', 'ext2', '-o', 'ro', '--', '/dev/loop0', '/m']);
+    expect(argv(linuxBackend.unmount('/m'))).toEqual(['umount', '--', '/m']);
+    expect(argv(linuxBackend.detach('/dev/loop0'))).toEqual(['losetup', '--detach', '/dev/loop0']);
+  });
+
+  it('knows loop device names, their partitions and whole devices (loop1 is not "loo" + p1)', () => {
+    for (const name of ['/dev/loop0', '/dev/loop12', '/dev/loop3p1']) expect(linuxBackend.isDeviceName(name)).toBe(true);
+    for (const name of ['/dev/vda', '/dev/sda1', '/dev/nvme0n1p1', '/dev/mmcblk0', '/dev/hda', '/tmp/loop0', '/dev/loop', '/dev/loop0/../vda', '/dev/loop-control']) {
+      expect(linuxBackend.isDeviceName(name), name).toBe(false);
+    }
+    expect(linuxBackend.wholeDevice('/dev/loop1')).toBe('/dev/loop1');
+    expect(linuxBackend.wholeDevice('/dev/loop1p2')).toBe('/dev/loop1');
+    expect(linuxBackend.partitionIndexOf('/dev/loop1')).toBeNull();
+    expect(linuxBackend.partitionIndexOf('/dev/loop1p2')).toBe(2);
+    expect(linuxBackend.partitionDevice('/dev/loop1', 2)).toBe('/dev/loop1p2');
+  });
+
+  it('parses /proc/self/mounts with its octal escapes', () => {
+    const text = '/dev/loop0 /run/user/1000/my\\040disk\\011x\\012y\\134z ext2 rw,relatime 0 0\nproc /proc proc rw 0 0\n';
+    expect(parseProcMounts(text)).toEqual([
+      { source: '/dev/loop0', mountPoint: '/run/user/1000/my disk\tx\ny\\z', type: 'ext2', options: ['rw', 'relatime'] },
+      { source: 'proc', mountPoint: '/proc', type: 'proc', options: ['rw'] },
+    ]);
+  });
+
+  it('shows the article’s lines, its one-step mount and an fstab line with escaped blanks', () => {
+    const eq = mountEquivalent(linuxBackend, {
+      image: '/home/me/my os/c.img', device: '/dev/loop0', offsetBytes: 32256, sizeBytes: 516063744, dir: '/mnt/wherever', family: 'ext2', uid: 1000, gid: 1000,
+    });
+    expect(eq.lines).toEqual([
+      "losetup -o 32256 --sizelimit 516063744 /dev/loop0 '/home/me/my os/c.img'",
+      'mount -t ext2 /dev/loop0 /mnt/wherever',
+      'chown 1000:1000 /mnt/wherever',
+      'sync',
+      'umount /mnt/wherever',
+      'losetup -d /dev/loop0',
+    ]);
+    expect(eq.oneStep).toBe("mount -t ext2 -o loop,offset=32256,sizelimit=516063744 '/home/me/my os/c.img' /mnt/wherever");
+    expect(eq.fstab).toBe('/home/me/my\\040os/c.img  /mnt/wherever  ext2  user,noauto,loop,offset=32256,sizelimit=516063744  0  0');
+    expect(attachEquivalent(linuxBackend, { image: '/i/f.img', device: '/dev/loop2', offsetBytes: 0, sizeBytes: null }).lines).toEqual([
+      'losetup /dev/loop2 /i/f.img',
+      'losetup -d /dev/loop2',
+    ]);
+  });
+});
+
+const skip = loopSkipReason();
+
+describe.skipIf(skip)(skipTitle('Linux, for real: the parsers read what losetup and the kernel print', skip), () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeAll(() => ({ dir, cleanup } = tempDir('loopstudio-backend-')));
+  afterAll(() => cleanup());
+
+  it('finds our device in `losetup --json --list` with its backing file, offset and size limit', async () => {
+    const image = join(dir, 'a "b" $c.img');
+    writeFileSync(image, Buffer.alloc(4 * 1024 * 1024));
+    const device = attachOwn(image, ['--offset', '32256', '--sizelimit', '1048576']);
+    try {
+      const run = await runCommandOk(linuxBackend.list()!);
+      const entry = linuxBackend.parseList(run.stdout).find((e) => e.device === device);
+      expect(entry).toMatchObject({ inUse: true, backingFile: image, offsetBytes: 32256, sizeLimitBytes: 1048576 });
+      expect(entry!.inode).toBe(Number(runToolOk('stat', ['-c', '%i', image]).stdout.trim()));
+    } finally {
+      detachIfBackedBy(device, image);
+    }
+  });
+
+  it('reads a real mount point with a blank, a tab and a newline in its name from /proc/self/mounts', async () => {
+    const mountPoint = join(dir, 'odd name\twith\nnewline');
+    mkdirSync(mountPoint);
+    runToolOk('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'loopstudio-test', mountPoint]);
+    try {
+      const entries = parseProcMounts(await import('node:fs').then((fs) => fs.readFileSync('/proc/self/mounts', 'utf8')));
+      expect(entries).toContainEqual(expect.objectContaining({ source: 'loopstudio-test', mountPoint, type: 'tmpfs' }));
+    } finally {
+      runToolOk('umount', [mountPoint]);
+    }
+  });
+});
+
+describe('FreeBSD 5+ (mdconfig)', () => {
+  it('builds the article’s commands', () => {
+    expect(argv(freebsdBackend.attach({ image: '/home/u/floppy.img' }))).toEqual(['mdconfig', '-a', '-t', 'vnode', '-f', '/home/u/floppy.img']);
+    expect(() => freebsdBackend.attach({ image: '/i', offsetBytes: 32256 })).toThrow(/whole images only/);
+    // mdconfig(8): "If the -u unit option is not provided, the newly created device name will be printed on stdout."
+    expect(freebsdBackend.parseAttach('md0\n')).toBe('/dev/md0');
+    expect(argv(freebsdBackend.detach('/dev/md0'))).toEqual(['mdconfig', '-d', '-u', '0']);
+    expect(argv(freebsdBackend.mkfs({ device: '/dev/md0', fs: 'fat12' }))).toEqual(['newfs_msdos', '-F', '12', '/dev/md0']);
+    expect(argv(freebsdBackend.mount({ device: '/dev/md0', dir: '/mnt/myfloppy', family: 'fat', uid: 0, gid: 0 }))).toEqual(['mount', '-t', 'msdosfs', '/dev/md0', '/mnt/myfloppy']);
+    expect(argv(freebsdBackend.mount({ device: '/dev/md0s1', dir: '/m', family: 'fat', uid: 1001, gid: 1001 }))).toEqual(['mount_msdosfs', '-u', '1001', '-g', '1001', '/dev/md0s1', '/m']);
+    expect(argv(freebsdBackend.mount({ device: '/dev/md0s1', dir: '/m', family: 'ext2', uid: 1001, gid: 1001 }))).toEqual(['mount', '-t', 'ext2fs', '/dev/md0s1', '/m']);
+    expect(freebsdBackend.partitionDevice('/dev/md0', 1)).toBe('/dev/md0s1');
+    expect(freebsdBackend.partitionIndexOf('/dev/md0s1')).toBe(1);
+    expect(freebsdBackend.wholeDevice('/dev/md10s2')).toBe('/dev/md10');
+    expect(freebsdBackend.isDeviceName('/dev/ada0')).toBe(false);
+  });
+
+  it('parses `mdconfig -l -v` (sbin/mdconfig/mdconfig.c md_list: name TAB type TAB size%6s TAB file)', () => {
+    // Lines as md_list() prints them; the names and sizes follow FreeBSD's own tests
+    // (sbin/mdconfig/tests/mdconfig_test.sh: "md0 vnode 1024M" after awk drops the file).
+    const text = 'md0\tvnode\t 1024M\t/home/u/xxx\nmd1\tmalloc\t 1024M\nmd2\tvnode\t  1.4M\t/home/u/my\tfloppy.img\n';
+    expect(parseMdconfigList(text)).toEqual([
+      { device: '/dev/md0', inUse: true, backingFile: '/home/u/xxx', offsetBytes: 0, sizeLimitBytes: null, inode: null },
+      { device: '/dev/md1', inUse: true, backingFile: null, offsetBytes: 0, sizeLimitBytes: null, inode: null },
+      { device: '/dev/md2', inUse: true, backingFile: '/home/u/my\tfloppy.img', offsetBytes: 0, sizeLimitBytes: null, inode: null },
+    ]);
+    expect(parseMdconfigList('')).toEqual([]);
+  });
+
+  it('parses `mount` output (FreeBSD: "DEV on DIR (TYPE, options)")', () => {
+    // Written from FreeBSD mount(8)'s output format; not captured on a FreeBSD machine.
+    expect(parseBsdMountOutput('/dev/ada0p2 on / (ufs, local, soft-updates)\n/dev/md0 on /mnt/my floppy (msdosfs, local)\n')).toEqual([
+      { source: '/dev/ada0p2', mountPoint: '/', type: 'ufs', options: ['local', 'soft-updates'] },
+      { source: '/dev/md0', mountPoint: '/mnt/my floppy', type: 'msdosfs', options: ['local'] },
+    ]);
+  });
+});
+
+describe('OpenBSD (vnconfig, vnd)', () => {
+  it('parses the article’s `vnconfig -l` output, and finds the first free unit', () => {
+    const article = '   vnd0: covering floppy.img on wd0a, inode 270473\n   vnd1: not in use\n   vnd2: not in use\n   vnd3: not in use\n';
+    const entries = parseVnconfigList(article);
+    expect(entries).toEqual([
+      { device: '/dev/vnd0', inUse: true, backingFile: 'floppy.img', offsetBytes: 0, sizeLimitBytes: null, inode: 270473 },
+      { device: '/dev/vnd1', inUse: false, backingFile: null, offsetBytes: 0, sizeLimitBytes: null, inode: null },
+      { device: '/dev/vnd2', inUse: false, backingFile: null, offsetBytes: 0, sizeLimitBytes: null, inode: null },
+      { device: '/dev/vnd3', inUse: false, backingFile: null, offsetBytes: 0, sizeLimitBytes: null, inode: null },
+    ]);
+    expect(firstFreeUnit(entries)).toBe(1);
+    expect(firstFreeUnit(entries.slice(0, 1))).toBeNull();
+  });
+
+  it('reads a file name with " on " in it (sbin/vnconfig/vnconfig.c getinfo: "covering %s on %s, inode %llu")', () => {
+    expect(parseVnconfigList('vnd0: covering /home/u/fun on the run.img on sd0a, inode 12\n')[0]).toMatchObject({ backingFile: '/home/u/fun on the run.img', inode: 12 });
+  });
+
+  it('builds the article’s commands: vnconfig vnd0 IMG, newfs_msdos -F 12 on /dev/rvnd0c, mount -t msdos /dev/vnd0i, vnconfig -u vnd0', () => {
+    expect(argv(openbsdBackend.attach({ image: '/path/to/floppy.img' }, 0))).toEqual(['vnconfig', 'vnd0', '/path/to/floppy.img']);
+    expect(openbsdBackend.parseAttach('', 0)).toBe('/dev/vnd0');
+    expect(argv(openbsdBackend.list()!)).toEqual(['vnconfig', '-l']);
+    expect(argv(openbsdBackend.mkfs({ device: '/dev/vnd0', fs: 'fat12' }))).toEqual(['newfs_msdos', '-F', '12', '/dev/rvnd0c']);
+    expect(openbsdBackend.partitionDevice('/dev/vnd0', 1)).toBe('/dev/vnd0i');
+    expect(openbsdBackend.partitionIndexOf('/dev/vnd0j')).toBe(2);
+    expect(openbsdBackend.partitionIndexOf('/dev/vnd0c')).toBeNull();
+    expect(openbsdBackend.rawDevice('/dev/vnd0i')).toBe('/dev/rvnd0i');
+    expect(argv(openbsdBackend.mount({ device: '/dev/vnd0i', dir: '/mnt/floppy', family: 'fat', uid: 0, gid: 0 }))).toEqual(['mount', '-t', 'msdos', '/dev/vnd0i', '/mnt/floppy']);
+    expect(argv(openbsdBackend.mount({ device: '/dev/vnd0i', dir: '/m', family: 'fat', uid: 1000, gid: 1000 }))).toEqual(['mount_msdos', '-u', '1000', '-g', '1000', '/dev/vnd0i', '/m']);
+    expect(argv(openbsdBackend.detach('/dev/vnd0i'))).toEqual(['vnconfig', '-u', 'vnd0']);
+    expect(openbsdBackend.isDeviceName('/dev/wd0a')).toBe(false);
+  });
+
+  it('parses `mount` output (OpenBSD: "DEV on DIR type TYPE (options)")', () => {
+    // Written from OpenBSD mount(8)'s output format; not captured on an OpenBSD machine.
+    expect(parseBsdMountOutput('/dev/vnd0i on /mnt/floppy type msdos (local)\n')).toEqual([
+      { source: '/dev/vnd0i', mountPoint: '/mnt/floppy', type: 'msdos', options: ['local'] },
+    ]);
+  });
+
+  it('shows the vnconfig sequence as the equivalent lines (no one-step mount, no fstab loop option)', () => {
+    const eq = mountEquivalent(openbsdBackend, { image: '/f.img', device: '/dev/vnd0i', offsetBytes: 0, sizeBytes: null, dir: '/mnt/floppy', family: 'fat', uid: 0, gid: 0 });
+    expect(eq).toEqual({ lines: ['vnconfig vnd0 /f.img', 'mount -t msdos /dev/vnd0i /mnt/floppy', 'sync', 'umount /mnt/floppy', 'vnconfig -u vnd0'], oneStep: null, fstab: null });
+  });
+});
+
+describe('FreeBSD 4 (vnconfig, vn)', () => {
+  it('configures with -c and unconfigures with -u, as vnconfig(8) of 4.x says', () => {
+    expect(argv(freebsd4Backend.attach({ image: '/floppy.img' }, 0))).toEqual(['vnconfig', '-c', 'vn0', '/floppy.img']);
+    expect(argv(freebsd4Backend.detach('/dev/vn0'))).toEqual(['vnconfig', '-u', 'vn0']);
+    expect(argv(freebsd4Backend.mkfs({ device: '/dev/vn0', fs: 'fat12' }))).toEqual(['newfs_msdos', '-F', '12', '/dev/vn0']);
+    // 4.x has no way to list what a vn device covers, so the helper cannot check it and refuses.
+    expect(freebsd4Backend.list()).toBeNull();
+  });
+});
+
+describe('choosing the backend', () => {
+  it('maps each system to its tools', () => {
+    expect(loopBackendFor('linux')?.system).toBe('linux');
+    expect(loopBackendFor('freebsd', '14.1-RELEASE')?.system).toBe('freebsd');
+    expect(loopBackendFor('freebsd', '4.11-RELEASE')?.system).toBe('freebsd4');
+    expect(loopBackendFor('openbsd', '7.5')?.system).toBe('openbsd');
+    expect(loopBackendFor('darwin')).toBeNull();
+    expect(loopBackendFor('win32')).toBeNull();
+  });
+});

@@ -1,0 +1,160 @@
+/**
+ * Runs the privileged helper as root: directly when we already are root, else through
+ * @vscode/sudo-prompt (pkexec or kdesudo on Linux) — one prompt per user action, since the
+ * steps of an action travel as one batch. "User did not grant permission." is a cancellation.
+ *
+ * Where the helper is, by how we run:
+ * - sources (the CLI through tsx, vitest): `node --require <tsx>/cjs electron/privileged/helper-main.ts`;
+ * - bundled into out/main (the app, `npm run build`): `out/privileged/helper.cjs`, run by the same
+ *   binary — Electron with ELECTRON_RUN_AS_NODE=1 — and, in the packaged app, from
+ *   app.asar.unpacked (electron-builder's asarUnpack: out/privileged/**), since a root process
+ *   started by pkexec cannot read inside the asar archive.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join, resolve, sep } from 'node:path';
+import { LoopbackError } from '../../shared/errors';
+import { sudoPromptCommand, unsafeWorkingFolder } from './command-line';
+import { encodeRequest, type FinalReport, type HelperRequest, type StepReport } from './request';
+
+export interface HelperLaunch {
+  program: string;
+  /** Arguments before the request. */
+  args: string[];
+  /** Environment the helper needs (ELECTRON_RUN_AS_NODE for the Electron binary). */
+  env: Record<string, string>;
+}
+
+/** How to start the helper from where this module runs (see the header). */
+export function helperLaunch(): HelperLaunch {
+  if (__filename.endsWith('.ts')) {
+    const root = resolve(__dirname, '../..');
+    const tsx = createRequire(join(root, 'package.json')).resolve('tsx/cjs');
+    return { program: process.execPath, args: ['--require', tsx, join(__dirname, 'helper-main.ts')], env: {} };
+  }
+  const script = resolve(__dirname, '../privileged/helper.cjs').replace(`${sep}app.asar${sep}`, `${sep}app.asar.unpacked${sep}`);
+  return { program: process.execPath, args: [script], env: process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {} };
+}
+
+export interface HelperOutcome {
+  ok: boolean;
+  /** One report per step that ran, in order (rollbacks included, marked). */
+  steps: StepReport[];
+  final: FinalReport;
+  /** How the helper was started. */
+  elevation: 'root' | 'sudo-prompt';
+}
+
+/** sudo-prompt's exec, or a stand-in with the same contract (tests). */
+export type SudoExec = (command: string, options: { name: string }, callback: (error?: Error, stdout?: string | Buffer, stderr?: string | Buffer) => void) => void;
+
+export interface ElevateOptions {
+  /** 'auto': direct when root, sudo-prompt otherwise. */
+  mode?: 'auto' | 'direct' | 'sudo-prompt';
+  sudoExec?: SudoExec;
+  launch?: HelperLaunch;
+}
+
+export const PERMISSION_DENIED = 'User did not grant permission.';
+const NO_POLKIT_AGENT = 'No polkit authentication agent found.';
+
+export const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** Whether privileged actions can run here, and how. */
+export function elevationAvailable(): 'root' | 'prompt' | 'unavailable' {
+  if (isRoot()) return 'root';
+  return process.platform === 'linux' ? 'prompt' : 'unavailable';
+}
+
+/** Reads the helper's JSON lines; anything else on stdout (there should be nothing) is ignored. */
+export function parseHelperOutput(stdout: string): { steps: StepReport[]; final: FinalReport | null } {
+  const steps: StepReport[] = [];
+  let final: FinalReport | null = null;
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (parsed && typeof parsed === 'object' && 'done' in parsed) final = parsed as FinalReport;
+    else if (parsed && typeof parsed === 'object' && 'op' in parsed) steps.push(parsed as StepReport);
+  }
+  return { steps, final };
+}
+
+function outcomeOf(stdout: string, stderr: string, elevation: HelperOutcome['elevation']): HelperOutcome {
+  const { steps, final } = parseHelperOutput(stdout);
+  if (!final) {
+    throw new LoopbackError('IO', `the privileged helper ended without a result${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''}`, { steps });
+  }
+  return { ok: final.ok, steps, final, elevation };
+}
+
+function runDirect(launch: HelperLaunch, encoded: string): Promise<HelperOutcome> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(launch.program, [...launch.args, encoded], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...launch.env },
+      shell: false,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', (error) => reject(new LoopbackError('IO', `cannot start the privileged helper: ${error.message}`)));
+    child.on('close', () => {
+      try {
+        resolvePromise(outcomeOf(stdout, stderr, 'root'));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+async function defaultSudoExec(): Promise<SudoExec> {
+  const sudo = (await import('@vscode/sudo-prompt')) as unknown as { exec?: SudoExec; default?: { exec: SudoExec } };
+  return (sudo.exec ?? sudo.default!.exec) as SudoExec;
+}
+
+async function runThroughSudoPrompt(launch: HelperLaunch, encoded: string, sudoExec?: SudoExec): Promise<HelperOutcome> {
+  const cwdProblem = unsafeWorkingFolder(process.cwd());
+  if (cwdProblem) throw new LoopbackError('FORBIDDEN', cwdProblem);
+  const command = sudoPromptCommand({ env: launch.env, argv: [launch.program, ...launch.args, encoded] });
+  const exec = sudoExec ?? (await defaultSudoExec());
+  return new Promise((resolvePromise, reject) => {
+    exec(command, { name: 'Loopback Studio' }, (error, stdout, stderr) => {
+      const out = String(stdout ?? '');
+      const err = String(stderr ?? '');
+      if (error && error.message === PERMISSION_DENIED) {
+        reject(new LoopbackError('CANCELLED', 'You did not grant permission: nothing was changed'));
+        return;
+      }
+      if (error && error.message === NO_POLKIT_AGENT) {
+        reject(new LoopbackError('FORBIDDEN', 'No polkit authentication agent is running, so the password prompt cannot appear; run loopstudio as root (sudo) instead'));
+        return;
+      }
+      try {
+        // A helper that ran but reported a failed step exits non-zero: its lines still say what happened.
+        resolvePromise(outcomeOf(out, err || (error?.message ?? ''), 'sudo-prompt'));
+      } catch (parseError) {
+        reject(error ? new LoopbackError('IO', `the privileged helper failed: ${error.message}`) : parseError);
+      }
+    });
+  });
+}
+
+/** Runs a request as root and returns every step's report. Throws CANCELLED when the user says no. */
+export async function runPrivileged(request: HelperRequest, options: ElevateOptions = {}): Promise<HelperOutcome> {
+  const launch = options.launch ?? helperLaunch();
+  const encoded = encodeRequest(request);
+  const mode = options.mode ?? 'auto';
+  if (mode === 'direct' || (mode === 'auto' && isRoot())) return runDirect(launch, encoded);
+  if (mode === 'auto' && process.platform !== 'linux') {
+    // sudo-prompt knows pkexec (Linux), osascript (macOS) and Windows' UAC — not the BSDs.
+    throw new LoopbackError('FORBIDDEN', `The loop engine needs root here: run loopstudio as root (doas or sudo) on ${process.platform}`);
+  }
+  return runThroughSudoPrompt(launch, encoded, options.sudoExec);
+}

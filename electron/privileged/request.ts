@@ -1,0 +1,149 @@
+/**
+ * What the privileged helper accepts: one request, a batch of steps from a fixed allowlist
+ * (attach, detach, mount, unmount, mkfs, grub-install, sync), each with validated arguments.
+ *
+ * On the command line the request travels as base64url of its JSON: only A–Z a–z 0–9 - _, so no
+ * shell on the way (sudo-prompt's outer /bin/sh, pkexec's /bin/bash) can expand any part of it,
+ * whatever the image's name holds.
+ */
+import { z } from 'zod';
+import { FS_TYPES } from '../../shared/fs/types';
+
+/** An absolute path: the helper never resolves a relative one against root's working folder. */
+const absolutePath = z
+  .string()
+  .min(2)
+  .max(4096)
+  .refine((p) => p.startsWith('/'), 'must be an absolute path')
+  .refine((p) => !p.includes('\0'), 'cannot contain a NUL byte');
+
+/** A device path, or "the device that step N attached" (and optionally its partition node). */
+export const deviceRefSchema = z.union([
+  absolutePath,
+  z.object({ step: z.number().int().min(0).max(31), partition: z.number().int().min(1).max(128).optional() }).strict(),
+]);
+export type DeviceRef = z.infer<typeof deviceRefSchema>;
+
+const bytes = z.number().int().min(0).max(2 ** 53 - 1);
+
+/** The byte range of the image the device must show: checked before every write. */
+const expectedRange = z.object({ offsetBytes: bytes, sizeBytes: bytes.nullable() }).strict();
+
+/** Labels reach mkfs as one argument (no shell), but keep them printable and short anyway. */
+const label = z.string().regex(/^[A-Za-z0-9 _.-]{1,16}$/, 'a label is 1–16 letters, digits, spaces, _ . -').refine((l) => !l.startsWith('-'), 'a label cannot start with -');
+
+export const stepSchema = z.discriminatedUnion('op', [
+  z
+    .object({
+      op: z.literal('attach'),
+      image: absolutePath,
+      offsetBytes: bytes.optional(),
+      sizeBytes: bytes.optional(),
+      partscan: z.boolean().optional(),
+      readOnly: z.boolean().optional(),
+    })
+    .strict(),
+  z.object({ op: z.literal('detach'), device: deviceRefSchema, image: absolutePath }).strict(),
+  z
+    .object({
+      op: z.literal('mount'),
+      device: deviceRefSchema,
+      image: absolutePath,
+      dir: absolutePath,
+      family: z.enum(['ext2', 'fat']),
+      expect: expectedRange.optional(),
+      readOnly: z.boolean().optional(),
+      /** ext2: give the filesystem's root folder to the owner so they can write (default true). */
+      chownRoot: z.boolean().optional(),
+    })
+    .strict(),
+  z.object({ op: z.literal('unmount'), dir: absolutePath, image: absolutePath }).strict(),
+  z
+    .object({
+      op: z.literal('mkfs'),
+      device: deviceRefSchema,
+      image: absolutePath,
+      fs: z.enum(FS_TYPES),
+      expect: expectedRange.optional(),
+      label: label.optional(),
+      blocks1KiB: z.number().int().min(1).max(2 ** 42).optional(),
+      hiddenSectors: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+      heads: z.number().int().min(1).max(255).optional(),
+      sectorsPerTrack: z.number().int().min(1).max(63).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      op: z.literal('grub-install'),
+      /** The whole image's device: GRUB goes to its MBR and the gap after it. */
+      device: deviceRefSchema,
+      image: absolutePath,
+      /** Where a partition of the same image is mounted; GRUB's files go to its /boot. */
+      mountDir: absolutePath,
+      target: z.literal('i386-pc'),
+    })
+    .strict(),
+  z.object({ op: z.literal('sync') }).strict(),
+]);
+export type HelperStep = z.infer<typeof stepSchema>;
+export type HelperOp = HelperStep['op'];
+
+export const REQUEST_VERSION = 1;
+
+export const requestSchema = z
+  .object({
+    version: z.literal(REQUEST_VERSION),
+    /** The user the mounted files should belong to (checked against pkexec's PKEXEC_UID / sudo's SUDO_UID). */
+    owner: z.object({ uid: z.number().int().min(0).max(2 ** 32 - 1), gid: z.number().int().min(0).max(2 ** 32 - 1) }).strict(),
+    steps: z.array(stepSchema).min(1).max(32),
+    /** Undo what this batch did (unmount, detach) when a step fails. Default: true. */
+    rollbackOnError: z.boolean().optional(),
+  })
+  .strict()
+  .superRefine((request, ctx) => {
+    request.steps.forEach((step, index) => {
+      if (!('device' in step) || typeof step.device === 'string') return;
+      const target = request.steps[step.device.step];
+      if (step.device.step >= index || target?.op !== 'attach') {
+        ctx.addIssue({ code: 'custom', path: ['steps', index, 'device'], message: `step ${step.device.step} is not an earlier attach step` });
+      }
+    });
+  });
+export type HelperRequest = z.infer<typeof requestSchema>;
+
+/** A command the helper ran, for "the commands it ran". `builtin` marks work done in-process (chown). */
+export interface RanCommand {
+  argv: string[];
+  exitCode: number | null;
+  builtin?: boolean;
+}
+
+/** One line of the helper's output: a step's result (or a rollback's). */
+export interface StepReport {
+  step: number;
+  op: HelperOp;
+  ok: boolean;
+  rollback?: boolean;
+  commands: RanCommand[];
+  /** attach: the device made; mount: the device mounted. */
+  device?: string;
+  dir?: string;
+  error?: { code: string; message: string };
+}
+
+/** The helper's last line. */
+export interface FinalReport {
+  done: true;
+  ok: boolean;
+  error?: { code: string; message: string };
+}
+
+export function encodeRequest(request: HelperRequest): string {
+  return Buffer.from(JSON.stringify(request), 'utf8').toString('base64url');
+}
+
+/** Decodes and validates; throws a ZodError or SyntaxError on anything that is not a valid request. */
+export function decodeRequest(encoded: string): HelperRequest {
+  if (!/^[A-Za-z0-9_-]{1,262144}$/.test(encoded)) throw new SyntaxError('the request must be base64url text');
+  return requestSchema.parse(JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')));
+}

@@ -1,0 +1,196 @@
+/**
+ * Files in and out of a volume, without root and without mounting: `put` copies host files and
+ * folders in (like `cp -r`), `get` copies them out, plus ls, mkdir and rm. Copies are checked
+ * before the first byte is written — every source exists, every name is legal on the target
+ * filesystem, everything fits in the free space — and report progress file by file; a cancelled
+ * copy stops between files, so each file is either complete or absent.
+ */
+import { promises as fs, type Stats } from 'node:fs';
+import { basename, join } from 'node:path';
+import { formatBytes } from '../../shared/disk/sizes';
+import { LoopbackError } from '../../shared/errors';
+import { validateLongName } from '../../shared/fs/fat/names';
+import type { DirEntry, FileSystem, PosixFileSystem, ProgressOptions } from '../../shared/fs/types';
+import { describeVolume, withFileSystem, type VolumeRef } from './volumes';
+
+/** Joins image paths: always POSIX, always absolute. */
+export function imageJoin(dir: string, name: string): string {
+  return `${dir.replace(/\/+$/, '')}/${name}`.replace(/^(?!\/)/, '/');
+}
+
+export function normalizeImagePath(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') parts.pop();
+    else parts.push(part);
+  }
+  return `/${parts.join('/')}`;
+}
+
+async function statOrNull(target: FileSystem, path: string): Promise<DirEntry | null> {
+  try {
+    return await target.stat(path);
+  } catch (error) {
+    if (error instanceof LoopbackError && error.code === 'NOT_FOUND') return null;
+    throw error;
+  }
+}
+
+function isPosix(target: FileSystem): target is PosixFileSystem {
+  return 'symlink' in target && 'chmod' in target;
+}
+
+/** One thing to create in the image, planned before anything is written. */
+type Planned =
+  | { kind: 'dir'; to: string; mode: number }
+  | { kind: 'file'; from: string; to: string; sizeBytes: number; mode: number; modifiedMs: number }
+  | { kind: 'symlink'; to: string; target: string };
+
+async function planSource(from: string, to: string, posix: boolean, plan: Planned[]): Promise<void> {
+  let stats: Stats;
+  try {
+    // FAT cannot hold symlinks: follow them there (as mcopy does); ext2 keeps them as links.
+    stats = posix ? await fs.lstat(from) : await fs.stat(from);
+  } catch (error) {
+    throw new LoopbackError('NOT_FOUND', `${from}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (error as Error).message}`, { path: from });
+  }
+  if (stats.isSymbolicLink()) {
+    plan.push({ kind: 'symlink', to, target: await fs.readlink(from) });
+  } else if (stats.isDirectory()) {
+    plan.push({ kind: 'dir', to, mode: stats.mode & 0o7777 });
+    const names = (await fs.readdir(from)).sort();
+    for (const name of names) await planSource(join(from, name), imageJoin(to, name), posix, plan);
+  } else if (stats.isFile()) {
+    plan.push({ kind: 'file', from, to, sizeBytes: stats.size, mode: stats.mode & 0o7777, modifiedMs: stats.mtimeMs });
+  } else {
+    throw new LoopbackError('INVALID_INPUT', `${from} is not a regular file or folder (devices, pipes and sockets cannot be copied into an image)`, { path: from });
+  }
+}
+
+export interface PutResult {
+  volume: string;
+  files: number;
+  folders: number;
+  bytes: number;
+}
+
+/** `put SRC… DEST`: like `cp -r SRC… DEST`, into the image. */
+export async function putFiles(ref: VolumeRef, sources: readonly string[], dest: string, options: ProgressOptions = {}): Promise<PutResult> {
+  if (sources.length === 0) throw new LoopbackError('INVALID_INPUT', 'name at least one file or folder to copy in');
+  return withFileSystem(ref, true, async (target) => {
+    const destPath = normalizeImagePath(dest);
+    const destEntry = await statOrNull(target, destPath);
+    if (destEntry && destEntry.type !== 'directory' && sources.length > 1) {
+      throw new LoopbackError('INVALID_INPUT', `${destPath} in ${describeVolume(ref)} is a file; copying several sources needs a folder there`);
+    }
+    if (!destEntry && sources.length > 1) {
+      throw new LoopbackError('NOT_FOUND', `${destPath} does not exist in ${describeVolume(ref)}; make it first (loopstudio mkdir) or copy one source at a time`);
+    }
+    const posix = isPosix(target);
+    const plan: Planned[] = [];
+    for (const source of sources) {
+      const to = destEntry?.type === 'directory' ? imageJoin(destPath, basename(source)) : destPath;
+      await planSource(source, to, posix, plan);
+    }
+
+    // Everything is checked before the first write.
+    if (!posix) {
+      for (const item of plan) for (const part of item.to.split('/').filter(Boolean)) validateLongName(part);
+    }
+    const parent = plan[0] ? plan[0].to.slice(0, plan[0].to.lastIndexOf('/')) || '/' : '/';
+    const parentEntry = await statOrNull(target, parent);
+    if (!parentEntry || parentEntry.type !== 'directory') {
+      throw new LoopbackError('NOT_FOUND', `${parent} is not a folder in ${describeVolume(ref)}`, { path: parent });
+    }
+    const usage = await target.usage();
+    const block = usage.blockBytes;
+    const files = plan.filter((p): p is Extract<Planned, { kind: 'file' }> => p.kind === 'file');
+    const bytesTotal = files.reduce((sum, f) => sum + f.sizeBytes, 0);
+    // Data in whole clusters/blocks, plus one for each new folder: a lower bound of what is needed.
+    const needed = files.reduce((sum, f) => sum + Math.ceil(f.sizeBytes / block) * block, 0) + plan.filter((p) => p.kind === 'dir').length * block;
+    if (needed > usage.freeBytes) {
+      throw new LoopbackError(
+        'VALIDATION',
+        `Not enough space in ${describeVolume(ref)}: the copy needs at least ${formatBytes(needed)} and ${formatBytes(usage.freeBytes)} is free; nothing was copied`,
+        { neededBytes: needed, freeBytes: usage.freeBytes },
+      );
+    }
+
+    let bytesDone = 0;
+    let itemsDone = 0;
+    const report = (phase: string) =>
+      options.onProgress?.({ phase, bytesDone, bytesTotal, itemsDone, itemsTotal: files.length });
+    report('copying files');
+    for (const item of plan) {
+      if (options.signal?.aborted) throw new LoopbackError('CANCELLED', `Copy into ${describeVolume(ref)} cancelled after ${itemsDone} of ${files.length} files`);
+      if (item.kind === 'dir') {
+        const existing = await statOrNull(target, item.to);
+        if (!existing) await target.mkdir(item.to);
+        else if (existing.type !== 'directory') throw new LoopbackError('ALREADY_EXISTS', `${item.to} exists in ${describeVolume(ref)} and is not a folder`);
+        if (posix) await target.chmod(item.to, item.mode);
+      } else if (item.kind === 'symlink') {
+        if (posix) {
+          if (await statOrNull(target, item.to)) await target.remove(item.to);
+          await target.symlink(item.target, item.to);
+        }
+      } else {
+        const data = await fs.readFile(item.from);
+        await target.writeFile(item.to, data, { modifiedMs: item.modifiedMs, ...(posix ? { mode: item.mode } : {}) });
+        bytesDone += item.sizeBytes;
+        itemsDone += 1;
+        report('copying files');
+      }
+    }
+    report('writing metadata');
+    return { volume: describeVolume(ref), files: files.length, folders: plan.filter((p) => p.kind === 'dir').length, bytes: bytesTotal };
+  });
+}
+
+/** `get PATH OUT`: a file to OUT (or into OUT when it is a folder); a folder recursively. */
+export async function getFiles(ref: VolumeRef, path: string, out: string, options: ProgressOptions = {}): Promise<{ files: number; bytes: number }> {
+  return withFileSystem(ref, false, async (source) => {
+    const from = normalizeImagePath(path);
+    const entry = await source.stat(from);
+    const outStats = await fs.stat(out).catch(() => null);
+    const to = outStats?.isDirectory() && from !== '/' ? join(out, basename(from)) : out;
+    let files = 0;
+    let bytes = 0;
+    const copy = async (imagePath: string, hostPath: string, e: DirEntry): Promise<void> => {
+      if (options.signal?.aborted) throw new LoopbackError('CANCELLED', `Copy out of ${describeVolume(ref)} cancelled after ${files} files`);
+      if (e.type === 'directory') {
+        await fs.mkdir(hostPath, { recursive: true });
+        for (const child of await source.list(imagePath)) await copy(imageJoin(imagePath, child.name), join(hostPath, child.name), child);
+      } else if (e.type === 'symlink' && e.target !== undefined) {
+        await fs.symlink(e.target, hostPath);
+      } else if (e.type === 'file') {
+        const data = await source.readFile(imagePath);
+        await fs.writeFile(hostPath, data);
+        if (e.modifiedMs !== null) await fs.utimes(hostPath, new Date(), new Date(e.modifiedMs));
+        files += 1;
+        bytes += data.length;
+        options.onProgress?.({ phase: 'copying files', bytesDone: bytes, bytesTotal: 0, itemsDone: files });
+      }
+    };
+    await copy(from, to, entry);
+    return { files, bytes };
+  });
+}
+
+export async function listFiles(ref: VolumeRef, path: string): Promise<{ path: string; entries: DirEntry[] }> {
+  return withFileSystem(ref, false, async (target) => {
+    const at = normalizeImagePath(path);
+    const entry = await target.stat(at);
+    return { path: at, entries: entry.type === 'directory' ? await target.list(at) : [entry] };
+  });
+}
+
+export async function makeFolder(ref: VolumeRef, path: string, parents: boolean): Promise<void> {
+  await withFileSystem(ref, true, (target) => target.mkdir(normalizeImagePath(path), { parents }));
+}
+
+export async function removePath(ref: VolumeRef, path: string, recursive: boolean): Promise<void> {
+  const at = normalizeImagePath(path);
+  if (at === '/') throw new LoopbackError('INVALID_INPUT', 'Refusing to remove the root folder; format the volume to empty it');
+  await withFileSystem(ref, true, (target) => target.remove(at, { recursive }));
+}

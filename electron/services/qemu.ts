@@ -1,0 +1,520 @@
+/**
+ * "Launch in QEMU": independent sessions, each one qemu-system-* process spawned with an argument
+ * array (never a shell). Its stdio carries the guest's serial console: streamed out as events,
+ * fed from the app's console input, and watched for a line (`waitForSerial`, the CLI's
+ * --expect). Stopping is SIGTERM, then SIGKILL after a grace period; every session is killed
+ * when the host process exits, whatever way it exits.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { totalmem } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import {
+  QEMU_DEFAULT_GDB_PORT,
+  QEMU_DEFAULT_MEMORY_MIB,
+  qemuLaunchSchema,
+  type QemuArch,
+  type QemuCharTarget,
+  type QemuCommand,
+  type QemuLaunchOptions,
+  type QemuSession,
+  type QemuSessionStatus,
+} from '../../shared/api/qemu';
+import { floppyPresetForSize } from '../../shared/disk/geometry';
+import { LoopbackError } from '../../shared/errors';
+import { distroFamily, type DistroFamily } from '../../shared/host/tools';
+import { shellLine } from '../../shared/util/shell-quote';
+import { readOsRelease, searchPath } from '../platform/host-tools';
+import {
+  GDB_LISTEN_HOST,
+  buildQemuArgs,
+  chooseAccelerator,
+  findUefiFirmware,
+  probeKvm,
+  resolveQemuProgram,
+  type KvmProbe,
+  type QemuCommandSpec,
+} from '../platform/qemu';
+import { imageInfo } from './disks';
+import { requireRegularFile } from './file-block-device';
+
+export type { QemuCommand, QemuLaunchOptions, QemuSession, QemuSessionStatus } from '../../shared/api/qemu';
+
+/** The events a session sends; the service host maps them to the contract's events. */
+export interface QemuEvents {
+  /** QEMU wrote to stdout: the serial console (or the debug console, if that is on stdio). */
+  serial(payload: { sessionId: string; data: string }): void;
+  /** QEMU wrote to stderr: its warnings and errors, and `-d guest_errors` without a log file. */
+  log(payload: { sessionId: string; data: string }): void;
+  exited(payload: { sessionId: string; code: number | null; signal: string | null; stopped: boolean; stderr: string }): void;
+}
+
+export interface QemuServiceOptions {
+  events?: Partial<QemuEvents>;
+  /** How long `stop` waits after SIGTERM before SIGKILL. */
+  stopGraceMs?: number;
+  /** Where qemu-system-* is looked for (default: PATH plus the sbin folders). */
+  searchDirs?: readonly string[];
+  /** Whether KVM is usable (default: probeKvm()). */
+  probeKvm?: () => Promise<KvmProbe>;
+  /** Relocates the OVMF search, for tests. */
+  firmwareRoot?: string;
+}
+
+/**
+ * 'pipe': the service owns QEMU's stdio (the app, the harness, the CLI's --expect).
+ * 'inherit': QEMU's stdio is the host's own — the CLI connects the terminal to the serial port.
+ */
+export type QemuConsoleMode = 'pipe' | 'inherit';
+
+export interface QemuStartOptions {
+  console?: QemuConsoleMode;
+  /** Called with the command just before it is spawned (the CLI prints it first). */
+  beforeSpawn?: (command: QemuCommand) => void;
+}
+
+export interface SerialExpectResult {
+  matched: boolean;
+  /** matched; timeout; exited (QEMU ended first). */
+  reason: 'matched' | 'timeout' | 'exited';
+  /** Milliseconds from the session's start to the match, the timeout or the exit. */
+  elapsedMs: number;
+  /** Everything QEMU wrote to stdio so far (the last MiB). */
+  output: string;
+}
+
+/** Console output kept per session: enough for --expect's report and a UI reattaching. */
+const CAPTURE_CHARS = 1024 * 1024;
+const CONSOLE_TAIL_CHARS = 64 * 1024;
+const STDERR_TAIL_CHARS = 16 * 1024;
+/** Serial events are batched for this long: a guest printing byte by byte must not flood IPC. */
+const EVENT_BATCH_MS = 15;
+/** Exited sessions remembered for status and restart. */
+const MAX_EXITED_SESSIONS = 16;
+const DEFAULT_STOP_GRACE_MS = 3000;
+
+const tail = (text: string, chars: number): string => (text.length > chars ? text.slice(-chars) : text);
+
+// Every QEMU this process started, across service instances: killed if the process exits
+// without stopping them (an uncaught error, process.exit, the app quitting abruptly).
+const liveChildren = new Set<ChildProcess>();
+function killLiveChildren(): void {
+  for (const child of liveChildren) child.kill('SIGKILL');
+}
+function trackChild(child: ChildProcess): void {
+  if (liveChildren.size === 0) process.on('exit', killLiveChildren);
+  liveChildren.add(child);
+}
+function untrackChild(child: ChildProcess): void {
+  liveChildren.delete(child);
+  if (liveChildren.size === 0) process.off('exit', killLiveChildren);
+}
+
+/** A launch worked out: the command, and what it holds while it runs. */
+interface PreparedLaunch {
+  command: QemuCommand;
+  /** The image's real path, which no other session of ours may run at the same time. */
+  imageKey: string | null;
+  image: string | null;
+  kernel: string | null;
+  serialOnStdio: boolean;
+}
+
+interface SessionRecord {
+  info: QemuSession;
+  options: QemuLaunchOptions;
+  consoleMode: QemuConsoleMode;
+  prepared: PreparedLaunch;
+  child: ChildProcess | null;
+  captured: string;
+  stderr: string;
+  listeners: Set<(chunk: string) => void>;
+  closed: Promise<void>;
+  pendingSerial: string;
+  pendingLog: string;
+  flushTimer: NodeJS.Timeout | null;
+}
+
+function invalid(message: string, details?: Record<string, unknown>): LoopbackError {
+  return new LoopbackError('INVALID_INPUT', message, details);
+}
+
+async function requireFolderFor(file: string, what: string): Promise<void> {
+  const folder = dirname(file);
+  const stats = await fs.stat(folder).catch(() => null);
+  if (!stats?.isDirectory()) throw new LoopbackError('NOT_FOUND', `${what}: the folder ${folder} does not exist`, { path: file });
+}
+
+/** Makes file targets absolute and checks their folders exist (QEMU would fail at start otherwise). */
+async function resolveCharTarget(target: QemuCharTarget, what: string): Promise<QemuCharTarget> {
+  if (target.kind !== 'file') return target;
+  const path = resolve(target.path);
+  await requireFolderFor(path, what);
+  return { kind: 'file', path };
+}
+
+/** A floppy when the image has a floppy format's exact size and no partition table entries. */
+async function detectMedia(path: string, sizeBytes: number): Promise<'floppy' | 'disk'> {
+  if (!floppyPresetForSize(sizeBytes)) return 'disk';
+  const info = await imageInfo(path).catch(() => null);
+  return info && info.partitions.length > 0 ? 'disk' : 'floppy';
+}
+
+export class QemuService {
+  private readonly sessions = new Map<string, SessionRecord>();
+  /** Images whose QEMU is being spawned right now: taken, like a running session's. */
+  private readonly starting = new Set<string>();
+  private family: Promise<DistroFamily> | null = null;
+
+  constructor(private readonly options: QemuServiceOptions = {}) {}
+
+  /** The command a launch would run, checked as `start` checks it; nothing is started. */
+  async commandLine(options: QemuLaunchOptions): Promise<QemuCommand> {
+    return (await this.prepare(options)).command;
+  }
+
+  async start(options: QemuLaunchOptions, startOptions: QemuStartOptions = {}): Promise<QemuSession> {
+    const prepared = await this.prepare(options);
+    const consoleMode = startOptions.console ?? 'pipe';
+    const { imageKey } = prepared;
+    // Checked again with no await before the reservation: two starts of one image cannot race.
+    if (imageKey !== null) {
+      this.requireImageFree(imageKey);
+      this.starting.add(imageKey);
+    }
+    let child: ChildProcess;
+    try {
+      startOptions.beforeSpawn?.(prepared.command);
+      const [program, ...args] = prepared.command.argv;
+      child = spawn(program!, args, {
+        stdio: consoleMode === 'inherit' ? 'inherit' : ['pipe', 'pipe', 'pipe'],
+        shell: false,
+        windowsHide: true,
+      });
+      await new Promise<void>((resolveSpawn, rejectSpawn) => {
+        child.once('spawn', resolveSpawn);
+        child.once('error', (error) => rejectSpawn(new LoopbackError('IO', `cannot start ${program}: ${error.message}`, { program })));
+      });
+    } catch (error) {
+      if (imageKey !== null) this.starting.delete(imageKey);
+      throw error;
+    }
+    trackChild(child);
+    const sessionId = randomUUID();
+    const record: SessionRecord = {
+      info: {
+        ...prepared.command,
+        sessionId,
+        state: 'running',
+        pid: child.pid ?? null,
+        image: prepared.image,
+        kernel: prepared.kernel,
+        startedAt: new Date().toISOString(),
+        exitedAt: null,
+        exitCode: null,
+        signal: null,
+        stopped: false,
+      },
+      options,
+      consoleMode,
+      prepared,
+      child,
+      captured: '',
+      stderr: '',
+      listeners: new Set(),
+      closed: Promise.resolve(),
+      pendingSerial: '',
+      pendingLog: '',
+      flushTimer: null,
+    };
+    record.closed = new Promise<void>((resolveClosed) => {
+      child.once('close', (code, signal) => {
+        untrackChild(child);
+        this.flushEvents(record);
+        record.info.state = 'exited';
+        record.info.exitCode = code;
+        record.info.signal = signal;
+        record.info.exitedAt = new Date().toISOString();
+        record.child = null;
+        this.options.events?.exited?.({ sessionId, code, signal, stopped: record.info.stopped, stderr: tail(record.stderr, STDERR_TAIL_CHARS) });
+        this.forgetOldSessions();
+        resolveClosed();
+      });
+    });
+    if (consoleMode === 'pipe') this.wireStdio(record, child);
+    this.sessions.set(sessionId, record);
+    if (imageKey !== null) this.starting.delete(imageKey);
+    return { ...record.info };
+  }
+
+  /** Stops a session: SIGTERM, then SIGKILL if QEMU is still there after the grace period. */
+  async stop(sessionId: string, graceMs = this.options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS): Promise<QemuSession> {
+    const record = this.record(sessionId);
+    const child = record.child;
+    if (child && record.info.state === 'running') {
+      record.info.state = 'stopping';
+      record.info.stopped = true;
+      child.kill('SIGTERM');
+      const force = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await record.closed;
+      clearTimeout(force);
+    }
+    await record.closed;
+    return { ...record.info };
+  }
+
+  /** Resolves when the session's QEMU has ended by itself (or been stopped). */
+  async waitForExit(sessionId: string): Promise<QemuSession> {
+    const record = this.record(sessionId);
+    await record.closed;
+    return { ...record.info };
+  }
+
+  /** Stops a session (if it still runs) and starts the same launch again, as a new session. */
+  async restart(sessionId: string): Promise<QemuSession> {
+    const record = this.record(sessionId);
+    await this.stop(sessionId);
+    return this.start(record.options, { console: record.consoleMode });
+  }
+
+  status(sessionId: string): QemuSessionStatus {
+    const record = this.record(sessionId);
+    return { ...record.info, consoleTail: tail(record.captured, CONSOLE_TAIL_CHARS), stderrTail: tail(record.stderr, STDERR_TAIL_CHARS) };
+  }
+
+  list(): QemuSession[] {
+    return [...this.sessions.values()].map((record) => ({ ...record.info }));
+  }
+
+  /** Types into the guest's serial port (the app's console input). */
+  async sendSerial(sessionId: string, data: string): Promise<{ bytes: number }> {
+    const record = this.record(sessionId);
+    const stdin = record.child?.stdin;
+    if (record.info.state !== 'running' || !stdin) {
+      throw invalid(`QEMU session ${sessionId} is not running${record.consoleMode === 'inherit' ? ' with its console here' : ''}`, { sessionId });
+    }
+    if (!record.prepared.serialOnStdio) throw invalid('this session’s serial port is not connected to the console (it goes to a file or nowhere)', { sessionId });
+    const bytes = Buffer.from(data, 'utf8');
+    await new Promise<void>((resolveWrite, rejectWrite) =>
+      stdin.write(bytes, (error) => (error ? rejectWrite(new LoopbackError('IO', `cannot write to QEMU: ${error.message}`)) : resolveWrite())),
+    );
+    return { bytes: bytes.length };
+  }
+
+  /** Listens to a session's console output as it arrives (unbatched). Returns the unsubscriber. */
+  onOutput(sessionId: string, listener: (chunk: string) => void): () => void {
+    const record = this.record(sessionId);
+    record.listeners.add(listener);
+    return () => record.listeners.delete(listener);
+  }
+
+  /**
+   * Resolves as soon as `text` has appeared in the session's console output (including output
+   * from before the call), or when `timeoutMs` passes, or when QEMU exits without printing it.
+   */
+  waitForSerial(sessionId: string, text: string, timeoutMs: number): Promise<SerialExpectResult> {
+    const record = this.record(sessionId);
+    if (text.length === 0) throw invalid('the text to wait for is empty');
+    const started = Date.parse(record.info.startedAt);
+    const result = (reason: SerialExpectResult['reason']): SerialExpectResult => ({
+      matched: reason === 'matched',
+      reason,
+      elapsedMs: Date.now() - started,
+      output: record.captured,
+    });
+    if (record.captured.includes(text)) return Promise.resolve(result('matched'));
+    if (record.info.state === 'exited') return Promise.resolve(result('exited'));
+    return new Promise((resolveWait) => {
+      // Only the end of what came before can combine with a new chunk into a match.
+      let carry = text.length > 1 ? record.captured.slice(-(text.length - 1)) : '';
+      let done = false;
+      const finish = (reason: SerialExpectResult['reason']) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        record.listeners.delete(onChunk);
+        resolveWait(result(reason));
+      };
+      const onChunk = (chunk: string) => {
+        const window = carry + chunk;
+        if (window.includes(text)) return finish('matched');
+        carry = text.length > 1 ? window.slice(-(text.length - 1)) : '';
+      };
+      const timer = setTimeout(() => finish('timeout'), timeoutMs);
+      record.listeners.add(onChunk);
+      void record.closed.then(() => finish('exited'));
+    });
+  }
+
+  /** Stops every running session (the host is quitting). */
+  async stopAll(graceMs?: number): Promise<void> {
+    const running = [...this.sessions.values()].filter((r) => r.info.state !== 'exited');
+    await Promise.all(running.map((r) => this.stop(r.info.sessionId, graceMs)));
+  }
+
+  /** One QEMU per image: a second one writing to it would corrupt it (and QEMU's own lock would refuse). */
+  private requireImageFree(imageKey: string): void {
+    const holder = [...this.sessions.values()].find((r) => r.info.state !== 'exited' && r.prepared.imageKey === imageKey);
+    if (holder || this.starting.has(imageKey)) {
+      const who = holder ? `session ${holder.info.sessionId}, pid ${holder.info.pid}` : 'starting now';
+      throw new LoopbackError(
+        'VALIDATION',
+        `${imageKey} is already running in QEMU (${who}): a second QEMU writing to it would corrupt it. Stop that one first.`,
+        { path: imageKey, ...(holder ? { sessionId: holder.info.sessionId } : {}) },
+      );
+    }
+  }
+
+  private record(sessionId: string): SessionRecord {
+    const record = this.sessions.get(sessionId);
+    if (!record) throw new LoopbackError('NOT_FOUND', `no QEMU session ${sessionId}`, { sessionId });
+    return record;
+  }
+
+  private wireStdio(record: SessionRecord, child: ChildProcess): void {
+    const out = new StringDecoder('utf8');
+    const err = new StringDecoder('utf8');
+    // QEMU may exit while the console still types into it: a failed write is reported to the
+    // caller of sendSerial, not thrown at the process.
+    child.stdin?.on('error', () => {});
+    child.stdout?.on('data', (bytes: Buffer) => this.onConsole(record, out.write(bytes)));
+    child.stdout?.on('end', () => this.onConsole(record, out.end()));
+    child.stderr?.on('data', (bytes: Buffer) => this.onStderr(record, err.write(bytes)));
+    child.stderr?.on('end', () => this.onStderr(record, err.end()));
+  }
+
+  private onConsole(record: SessionRecord, chunk: string): void {
+    if (!chunk) return;
+    record.captured = tail(record.captured + chunk, CAPTURE_CHARS);
+    for (const listener of record.listeners) listener(chunk);
+    record.pendingSerial += chunk;
+    this.scheduleFlush(record);
+  }
+
+  private onStderr(record: SessionRecord, chunk: string): void {
+    if (!chunk) return;
+    record.stderr = tail(record.stderr + chunk, STDERR_TAIL_CHARS);
+    record.pendingLog += chunk;
+    this.scheduleFlush(record);
+  }
+
+  private scheduleFlush(record: SessionRecord): void {
+    if (record.flushTimer) return;
+    record.flushTimer = setTimeout(() => this.flushEvents(record), EVENT_BATCH_MS);
+  }
+
+  private flushEvents(record: SessionRecord): void {
+    if (record.flushTimer) clearTimeout(record.flushTimer);
+    record.flushTimer = null;
+    const { sessionId } = record.info;
+    if (record.pendingSerial) this.options.events?.serial?.({ sessionId, data: record.pendingSerial });
+    if (record.pendingLog) this.options.events?.log?.({ sessionId, data: record.pendingLog });
+    record.pendingSerial = '';
+    record.pendingLog = '';
+  }
+
+  private forgetOldSessions(): void {
+    const exited = [...this.sessions.values()].filter((r) => r.info.state === 'exited');
+    for (const record of exited.slice(0, Math.max(0, exited.length - MAX_EXITED_SESSIONS))) this.sessions.delete(record.info.sessionId);
+  }
+
+  private hostFamily(): Promise<DistroFamily> {
+    this.family ??= readOsRelease().then((release) => distroFamily(process.platform, release.ID, release.ID_LIKE));
+    return this.family;
+  }
+
+  /** Validates a launch against the host and the running sessions, and builds its command. */
+  private async prepare(input: QemuLaunchOptions): Promise<PreparedLaunch> {
+    const parsed = qemuLaunchSchema.safeParse(input);
+    if (!parsed.success) {
+      throw invalid(`qemu: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(launch)'}: ${i.message}`).join('; ')}`);
+    }
+    const options = parsed.data;
+    const firmware = options.firmware ?? 'bios';
+    if (firmware === 'uefi' && options.arch === 'i386') {
+      throw invalid('UEFI boots with 64-bit OVMF on qemu-system-x86_64: use arch x86_64 (or the BIOS) for a 32-bit machine');
+    }
+    const arch: QemuArch = options.arch ?? (firmware === 'uefi' ? 'x86_64' : 'i386');
+    if (options.append !== undefined && options.kernel === undefined) throw invalid('a kernel command line (append) needs a kernel');
+
+    const memoryMiB = options.memoryMiB ?? QEMU_DEFAULT_MEMORY_MIB;
+    const hostMiB = Math.floor(totalmem() / (1024 * 1024));
+    if (memoryMiB > hostMiB) throw invalid(`${memoryMiB} MiB of guest memory is more than this computer has (${hostMiB} MiB)`, { memoryMiB, hostMiB });
+
+    let image: string | null = null;
+    let imageKey: string | null = null;
+    let media: 'floppy' | 'disk' | null = null;
+    if (options.image !== undefined) {
+      // Absolute, so QEMU cannot read "name:rest" as a protocol prefix (nbd:, http: …).
+      image = resolve(options.image);
+      const stats = await requireRegularFile(image);
+      imageKey = await fs.realpath(image);
+      this.requireImageFree(imageKey);
+      const wanted = options.media ?? 'auto';
+      media = wanted === 'auto' ? await detectMedia(image, stats.size) : wanted;
+    }
+    let kernel: string | null = null;
+    if (options.kernel !== undefined) {
+      kernel = resolve(options.kernel);
+      await requireRegularFile(kernel);
+    }
+
+    const serial = await resolveCharTarget(options.serial ?? { kind: 'stdio' }, 'the serial log');
+    const debugcon = options.debugcon ? await resolveCharTarget(options.debugcon, 'the debug console log') : undefined;
+    if (serial.kind === 'stdio' && debugcon?.kind === 'stdio') {
+      throw invalid('the serial port and the debug console cannot both use stdio: send one of them to a file');
+    }
+    const guestErrorLog = options.guestErrorLog !== undefined ? resolve(options.guestErrorLog) : undefined;
+    if (guestErrorLog !== undefined) await requireFolderFor(guestErrorLog, 'the guest error log');
+
+    const wantGdb = Boolean(options.gdb || options.waitForGdb || options.gdbPort !== undefined);
+    const gdbPort = options.gdbPort ?? QEMU_DEFAULT_GDB_PORT;
+    if (wantGdb) {
+      const other = [...this.sessions.values()].find((r) => r.info.state !== 'exited' && r.info.gdb?.port === gdbPort);
+      if (other) throw new LoopbackError('VALIDATION', `gdb port ${gdbPort} is taken by QEMU session ${other.info.sessionId}: choose another port`, { gdbPort });
+    }
+
+    const family = await this.hostFamily();
+    const kvm = await (this.options.probeKvm ?? probeKvm)();
+    const accel = chooseAccelerator(options.accel ?? 'auto', kvm);
+    const uefi = firmware === 'uefi' ? await findUefiFirmware(family, this.options.firmwareRoot) : null;
+    const program = await resolveQemuProgram(arch, family, this.options.searchDirs ?? searchPath());
+
+    const spec: QemuCommandSpec = {
+      program,
+      ...(image !== null && media !== null ? { drive: { path: image, media } } : {}),
+      ...(kernel !== null ? { kernel: { path: kernel, ...(options.append !== undefined ? { append: options.append } : {}) } } : {}),
+      memoryMiB,
+      cpus: options.cpus ?? 1,
+      serial,
+      ...(debugcon ? { debugcon } : {}),
+      ...(wantGdb ? { gdb: { port: gdbPort, wait: Boolean(options.waitForGdb) } } : {}),
+      ...(options.guestErrors || guestErrorLog !== undefined ? { guestErrors: guestErrorLog !== undefined ? { logFile: guestErrorLog } : {} } : {}),
+      noReboot: options.noReboot ?? true,
+      noShutdown: options.noShutdown ?? false,
+      display: options.display ?? 'none',
+      accel: accel.accel,
+      firmware: uefi ? { kind: 'uefi', files: uefi } : { kind: 'bios' },
+      debugExit: Boolean(options.debugExit),
+    };
+    const argv = [program, ...buildQemuArgs(spec)];
+    return {
+      command: {
+        argv,
+        commandLine: shellLine(argv),
+        arch,
+        media,
+        accel: accel.accel,
+        accelReason: accel.reason,
+        firmware,
+        gdb: spec.gdb ? { host: GDB_LISTEN_HOST, port: spec.gdb.port, waiting: spec.gdb.wait } : null,
+      },
+      imageKey,
+      image,
+      kernel,
+      serialOnStdio: serial.kind === 'stdio',
+    };
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Volumes: the byte range a filesystem lives in (a partition, or a whole floppy) and the
+ * filesystem found there. Every file command (format, ls, put, get, mkdir, rm) starts here, so
+ * "which partition?" and "is there a filesystem?" get the same answers and the same errors.
+ */
+import { SubBlockDevice, type BlockDevice } from '../../shared/disk/block-device';
+import { describeDisk, type DiskInfo, type PartitionInfo } from '../../shared/disk/disk-info';
+import { editPartitions } from '../../shared/disk/partition-edits';
+import { formatBytes } from '../../shared/disk/sizes';
+import { LoopbackError } from '../../shared/errors';
+import { formatExt2, detectExt2, readExt2Usage } from '../../shared/fs/ext2/index';
+import { detectFat, formatFat, openFat, type FatType } from '../../shared/fs/fat/index';
+import type { FileSystem, FsType, FsUsage, ProgressOptions } from '../../shared/fs/types';
+import { withImage, type FileBlockDevice } from './file-block-device';
+import { openExt2 } from './fs/ext2';
+
+/** An image and, for a partitioned one, the partition number (`-p N`). */
+export interface VolumeRef {
+  image: string;
+  partition?: number;
+}
+
+export interface VolumeWindow {
+  disk: DiskInfo;
+  /** null for a whole-image volume (a floppy, or a "superfloppy" without a table). */
+  partition: PartitionInfo | null;
+  device: BlockDevice;
+}
+
+function partitionList(disk: DiskInfo): string {
+  return disk.partitions.map((p) => `${p.index}: ${p.typeName}, ${formatBytes(p.sizeBytes)}`).join('; ');
+}
+
+/** Where the volume is: the whole image, or partition N. Refuses what cannot hold a filesystem. */
+export async function volumeWindow(image: FileBlockDevice, ref: VolumeRef): Promise<VolumeWindow> {
+  const disk = await describeDisk(image);
+  if (ref.partition === undefined) {
+    if (disk.table !== 'none') {
+      throw new LoopbackError(
+        'INVALID_INPUT',
+        `${ref.image} has ${disk.table.toUpperCase()} partitions; say which with -p N (${partitionList(disk) || 'none yet'})`,
+        { image: ref.image },
+      );
+    }
+    return { disk, partition: null, device: image };
+  }
+  const partition = disk.partitions.find((p) => p.index === ref.partition);
+  if (!partition) {
+    const list = partitionList(disk);
+    throw new LoopbackError('NOT_FOUND', `${ref.image} has no partition ${ref.partition} (${list ? `partitions: ${list}` : 'it has no partition table'})`, {
+      image: ref.image,
+      partition: ref.partition,
+    });
+  }
+  if (partition.kind === 'extended') {
+    throw new LoopbackError('INVALID_INPUT', `Partition ${partition.index} of ${ref.image} is the extended partition: it holds logical partitions (5, 6 …), not a filesystem`, {
+      image: ref.image,
+      partition: partition.index,
+    });
+  }
+  return { disk, partition, device: new SubBlockDevice(image, partition.offsetBytes, partition.sizeBytes) };
+}
+
+/** The filesystem on a device, by its own signature (FAT by cluster count, ext2 by magic). */
+export async function detectFileSystem(device: BlockDevice): Promise<FsType | null> {
+  if (device.sizeBytes >= 2048 && detectExt2(await device.read(1024, 1024))) return 'ext2';
+  if (device.sizeBytes >= 512) return detectFat(await device.read(0, 512));
+  return null;
+}
+
+export function describeVolume(ref: VolumeRef): string {
+  return ref.partition === undefined ? ref.image : `partition ${ref.partition} of ${ref.image}`;
+}
+
+export async function openFileSystem(device: BlockDevice, ref: VolumeRef): Promise<FileSystem & { close?: () => Promise<void> }> {
+  const type = await detectFileSystem(device);
+  if (type === 'ext2') return openExt2(device);
+  if (type) return openFat(device);
+  throw new LoopbackError('NOT_FOUND', `${describeVolume(ref)} has no filesystem Loopback Studio knows (FAT12/16/32, ext2); format it first`, {
+    image: ref.image,
+    partition: ref.partition,
+  });
+}
+
+/** Opens the image and the filesystem of the volume, runs `work`, then writes everything out. */
+export async function withFileSystem<T>(ref: VolumeRef, writable: boolean, work: (fs: FileSystem, window: VolumeWindow) => Promise<T>): Promise<T> {
+  return withImage(ref.image, writable, async (image) => {
+    const window = await volumeWindow(image, ref);
+    const fs = await openFileSystem(window.device, ref);
+    try {
+      const result = await work(fs, window);
+      if (writable) await fs.flush();
+      return result;
+    } finally {
+      await fs.close?.();
+    }
+  });
+}
+
+/** The filesystem's usage, or null when the volume has none. Never throws for "no filesystem". */
+export async function usageOf(device: BlockDevice): Promise<FsUsage | null> {
+  const type = await detectFileSystem(device);
+  if (type === 'ext2') return readExt2Usage(device);
+  if (type) return (await openFat(device)).usage();
+  return null;
+}
+
+export interface FormatRequest extends ProgressOptions {
+  fs: FsType;
+  label?: string;
+  /** FAT: the cluster size. */
+  clusterBytes?: number;
+  /** ext2: 1024 or 4096. */
+  blockBytes?: 1024 | 4096;
+}
+
+export interface FormatResult {
+  volume: string;
+  fs: FsType;
+  usage: FsUsage;
+  /** The partition type set to match the filesystem, when it changed. */
+  partitionType: { from: string; to: string } | null;
+}
+
+/**
+ * The MBR type id that says what a FAT volume is (the ids DOS and Windows use: 0x01 FAT12;
+ * 0x04 FAT16 under 32 MiB, 0x06 above; 0x0E/0x0C when the partition reaches past what CHS can
+ * address, so the BIOS must use LBA; 0x0B FAT32 within CHS).
+ */
+export function mbrTypeForFat(fat: FatType, partition: PartitionInfo): number {
+  const beyondChs = partition.endSector >= 1024 * 255 * 63;
+  if (fat === 'fat12') return 0x01;
+  if (fat === 'fat16') return beyondChs ? 0x0e : partition.sizeBytes < 32 * 1024 * 1024 ? 0x04 : 0x06;
+  return beyondChs ? 0x0c : 0x0b;
+}
+
+function wantedType(fs: FsType, disk: DiskInfo, partition: PartitionInfo): string | null {
+  if (disk.table === 'mbr') {
+    return (fs === 'ext2' ? 0x83 : mbrTypeForFat(fs, partition)).toString(16).padStart(2, '0');
+  }
+  // GPT: keep an EFI System partition's type (it is FAT by definition); otherwise name the data.
+  if (partition.typeName === 'EFI System') return null;
+  return fs === 'ext2' ? 'linux' : 'msdata';
+}
+
+/** Formats a volume: validated by the formatter before it writes; then the partition type follows. */
+export async function formatVolume(ref: VolumeRef, request: FormatRequest): Promise<FormatResult> {
+  return withImage(ref.image, true, async (image) => {
+    const window = await volumeWindow(image, ref);
+    const { disk, partition, device } = window;
+    const progress = { ...(request.onProgress ? { onProgress: request.onProgress } : {}), ...(request.signal ? { signal: request.signal } : {}) };
+    if (request.fs === 'ext2') {
+      if (request.clusterBytes !== undefined) throw new LoopbackError('INVALID_INPUT', '--cluster-size is for FAT; ext2 takes --block-size 1024|4096');
+      await formatExt2(device, { ...(request.label !== undefined ? { label: request.label } : {}), ...(request.blockBytes ? { blockBytes: request.blockBytes } : {}), ...progress });
+    } else {
+      if (request.blockBytes !== undefined) throw new LoopbackError('INVALID_INPUT', '--block-size is for ext2; FAT takes --cluster-size BYTES');
+      await formatFat(device, {
+        type: request.fs,
+        ...(request.label !== undefined ? { label: request.label } : {}),
+        ...(request.clusterBytes !== undefined ? { clusterBytes: request.clusterBytes } : {}),
+        geometry: { heads: disk.geometry.heads, sectorsPerTrack: disk.geometry.sectorsPerTrack },
+        hiddenSectors: partition?.startSector ?? 0,
+        media: partition === null && disk.floppy ? 'floppy' : 'disk',
+        ...progress,
+      });
+    }
+    let partitionType: FormatResult['partitionType'] = null;
+    if (partition) {
+      const to = wantedType(request.fs, disk, partition);
+      const current = disk.table === 'mbr' ? partition.type : (partition.sgdiskCode ?? partition.type);
+      const same = to === null || (disk.table === 'mbr' ? to === partition.type : (to === 'linux' ? '8300' : '0700') === partition.sgdiskCode);
+      if (!same && to !== null) {
+        await editPartitions(image, { steps: [{ op: 'set', number: String(partition.index), settings: `type=${to}` }] });
+        partitionType = { from: current, to };
+      }
+    }
+    const usage = await usageOf(device);
+    if (!usage) throw new LoopbackError('INTERNAL', `formatted ${describeVolume(ref)} but cannot read the new filesystem back`);
+    return { volume: describeVolume(ref), fs: request.fs, usage, partitionType };
+  });
+}
