@@ -149,6 +149,7 @@ export async function startHarness(options: { port?: number; rendererDir?: strin
     origin,
     token,
     close: async () => {
+      await services.shutdown();
       for (const socket of sockets) socket.terminate();
       wss.close();
       await new Promise<void>((done) => server.close(() => done()));

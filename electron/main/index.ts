@@ -63,16 +63,17 @@ app.whenReady().then(() => {
   });
 });
 
-// Release the loop devices and mounts this run made before quitting (sync, unmount, detach: one
-// prompt). If that fails or the user says no, they stay recorded and the next start offers them.
-let loopsReleased = false;
+// Before quitting: stop this run's QEMU sessions and release its loop devices and mounts (sync,
+// unmount, detach: one prompt). If that fails or the user says no, they stay recorded and the
+// next start offers them.
+let shutDown = false;
 app.on('will-quit', (event) => {
-  if (loopsReleased) return;
+  if (shutDown) return;
   event.preventDefault();
-  loopsReleased = true;
-  void services.loops
-    .releaseOwn()
-    .catch((error: unknown) => console.error('Loopback Studio: could not release loop devices on quit:', error))
+  shutDown = true;
+  void services
+    .shutdown()
+    .catch((error: unknown) => console.error('Loopback Studio: could not shut down cleanly:', error))
     .finally(() => app.quit());
 });
 

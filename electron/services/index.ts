@@ -36,8 +36,13 @@ export interface Services {
   handlers: Handlers;
   jobs: JobRunner;
   loops: LoopService;
-  /** QEMU sessions; the host calls `qemu.stopAll()` when it quits. */
   qemu: QemuService;
+  /**
+   * What the host calls when it quits: stop this run's QEMU sessions, then release the loop
+   * devices and mounts it made (one prompt). What cannot be released stays in the journal, and
+   * the next start offers it for cleanup.
+   */
+  shutdown(): Promise<void>;
 }
 
 export function createServices(host: ServiceHost): Services {
@@ -92,7 +97,11 @@ export function createServices(host: ServiceHost): Services {
     'qemu.list': async () => ({ sessions: qemu.list() }),
     'qemu.sendSerial': async ({ sessionId, data }) => qemu.sendSerial(sessionId, data),
   };
-  return { handlers, jobs, loops, qemu };
+  const shutdown = async (): Promise<void> => {
+    await qemu.stopAll();
+    await loops.releaseOwn();
+  };
+  return { handlers, jobs, loops, qemu, shutdown };
 }
 
 /**

@@ -198,6 +198,10 @@ describe.skipIf(skip)(`QEMU sessions${skip ? ` (skipped: ${skip})` : ''}`, () =>
     const result = await qemu.waitForSerial(session.sessionId, KERNEL_LINE, 15_000);
     socket.destroy();
     expect(result.matched).toBe(true);
+    // The kernel writes each line to COM1 and then to port 0xE9: the serial match can come a
+    // moment before the debug console has its line ending. Wait for the whole line there.
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && readFileSync(debugLog, 'utf8') !== `${KERNEL_LINE}\r\n`) await new Promise((r) => setTimeout(r, 50));
     await qemu.stop(session.sessionId);
     expect(readFileSync(debugLog, 'utf8')).toBe(`${KERNEL_LINE}\r\n`);
   });
