@@ -5,7 +5,7 @@
  * filesystem, everything fits in the free space — and report progress file by file; a cancelled
  * copy stops between files, so each file is either complete or absent.
  */
-import { promises as fs, type Stats } from 'node:fs';
+import { promises as fs, readFileSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { formatBytes } from '../../shared/disk/sizes';
 import { LoopbackError } from '../../shared/errors';
@@ -122,7 +122,14 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
     const report = (phase: string) =>
       options.onProgress?.({ phase, bytesDone, bytesTotal, itemsDone, itemsTotal: files.length });
     report('copying files');
+    let yielded = Date.now();
     for (const item of plan) {
+      // The device does synchronous I/O: give the event loop a turn now and then, so progress
+      // reaches the UI and a cancel request can arrive.
+      if (Date.now() - yielded > 20) {
+        await new Promise((resolve) => setImmediate(resolve));
+        yielded = Date.now();
+      }
       if (options.signal?.aborted) throw new LoopbackError('CANCELLED', `Copy into ${describeVolume(ref)} cancelled after ${itemsDone} of ${files.length} files`);
       if (item.kind === 'dir') {
         const existing = await statOrNull(target, item.to);
@@ -135,7 +142,7 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
           await target.symlink(item.target, item.to);
         }
       } else {
-        const data = await fs.readFile(item.from);
+        const data = readFileSync(item.from);
         await target.writeFile(item.to, data, { modifiedMs: item.modifiedMs, ...(posix ? { mode: item.mode } : {}) });
         bytesDone += item.sizeBytes;
         itemsDone += 1;
