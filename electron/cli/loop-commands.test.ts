@@ -4,9 +4,9 @@
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../../tests/support/cli';
 import { runTool, runToolOk, tempDir } from '../../tests/support/host';
 import { attachOwn, detachIfBackedBy, liveLoops, loopSkipReason, skipTitle, loopsUnder, mountsUnder, releaseUnder } from '../../tests/support/loops';
-import { run } from './main';
 
 const skip = loopSkipReason();
 
@@ -15,12 +15,6 @@ let cleanup: () => void;
 let image: string;
 const savedEnv = { XDG_STATE_HOME: process.env.XDG_STATE_HOME, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR };
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), isTty: false });
-  return { code, stdout, stderr, json: () => JSON.parse(stdout) };
-}
 
 describe('loop commands: usage', () => {
   it('are listed in --help and refuse a missing image', async () => {
@@ -117,5 +111,21 @@ describe.skipIf(skip)(skipTitle('loop commands, for real', skip), () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${theirs} was not attached by Loopback Studio`);
     expect(loopsUnder(dir).map((l) => l.device)).toEqual([theirs]);
+  });
+
+  it('format --engine loop runs the host mke2fs on a loop device, then matches the partition type', async () => {
+    const img = join(dir, 'loop format.img');
+    await cli('create', img, '--size', '20M');
+    await cli('partition', img, '--table', 'mbr', '--add', 'start=2048,size=rest,type=0c');
+    const result = await cli('format', img, '-p', '1', '--fs', 'ext2', '--engine', 'loop', '--json');
+    expect(result.code).toBe(0);
+    const report = result.json();
+    expect(report.commands.join('\n')).toMatch(/losetup --find --show --offset 1048576 .*\n.*mke2fs -t ext2 .*\n.*losetup --detach/);
+    expect(report.partitionType).toEqual({ from: '0c', to: '83' });
+    expect(JSON.parse(runToolOk('sfdisk', ['--json', img]).stdout).partitiontable.partitions[0].type).toBe('83');
+    const part = join(dir, 'loop-format.part');
+    runToolOk('dd', [`if=${img}`, `of=${part}`, 'bs=512', 'skip=2048', 'status=none']);
+    expect(runTool('e2fsck', ['-fn', part]).status).toBe(0);
+    expect(loopsUnder(dir)).toEqual([]);
   });
 });

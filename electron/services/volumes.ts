@@ -143,6 +143,28 @@ function wantedType(fs: FsType, disk: DiskInfo, partition: PartitionInfo): strin
   return fs === 'ext2' ? 'linux' : 'msdata';
 }
 
+/** Sets a partition's type to say what filesystem it holds; returns the change, or null. */
+async function alignPartitionType(image: BlockDevice, disk: DiskInfo, partition: PartitionInfo, fs: FsType): Promise<FormatResult['partitionType']> {
+  const to = wantedType(fs, disk, partition);
+  if (to === null) return null;
+  const same = disk.table === 'mbr' ? to === partition.type : (to === 'linux' ? '8300' : '0700') === partition.sgdiskCode;
+  if (same) return null;
+  await editPartitions(image, { steps: [{ op: 'set', number: String(partition.index), settings: `type=${to}` }] });
+  return { from: disk.table === 'mbr' ? partition.type : (partition.sgdiskCode ?? partition.type), to };
+}
+
+/**
+ * After a host tool formatted a partition (the loop engine's mkfs), make its type match, as the
+ * rootless format does.
+ */
+export async function matchPartitionType(ref: VolumeRef, fs: FsType): Promise<FormatResult['partitionType']> {
+  if (ref.partition === undefined) return null;
+  return withImage(ref.image, true, async (image) => {
+    const { disk, partition } = await volumeWindow(image, ref);
+    return partition ? alignPartitionType(image, disk, partition, fs) : null;
+  });
+}
+
 /** Formats a volume: validated by the formatter before it writes; then the partition type follows. */
 export async function formatVolume(ref: VolumeRef, request: FormatRequest): Promise<FormatResult> {
   return withImage(ref.image, true, async (image) => {
@@ -164,16 +186,7 @@ export async function formatVolume(ref: VolumeRef, request: FormatRequest): Prom
         ...progress,
       });
     }
-    let partitionType: FormatResult['partitionType'] = null;
-    if (partition) {
-      const to = wantedType(request.fs, disk, partition);
-      const current = disk.table === 'mbr' ? partition.type : (partition.sgdiskCode ?? partition.type);
-      const same = to === null || (disk.table === 'mbr' ? to === partition.type : (to === 'linux' ? '8300' : '0700') === partition.sgdiskCode);
-      if (!same && to !== null) {
-        await editPartitions(image, { steps: [{ op: 'set', number: String(partition.index), settings: `type=${to}` }] });
-        partitionType = { from: current, to };
-      }
-    }
+    const partitionType = partition ? await alignPartitionType(image, disk, partition, request.fs) : null;
     const usage = await usageOf(device);
     if (!usage) throw new LoopbackError('INTERNAL', `formatted ${describeVolume(ref)} but cannot read the new filesystem back`);
     return { volume: describeVolume(ref), fs: request.fs, usage, partitionType };

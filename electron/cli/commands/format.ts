@@ -1,7 +1,8 @@
 import { formatBytes } from '../../../shared/disk/sizes';
 import { LoopbackError } from '../../../shared/errors';
 import { FS_TYPES, type FsType } from '../../../shared/fs/types';
-import { formatVolume } from '../../services/volumes';
+import { loopFormat } from '../../services/loops';
+import { formatVolume, matchPartitionType } from '../../services/volumes';
 import { output, type Command } from '../command';
 import { progressFor } from '../progress';
 import { partitionOption, volumeRef } from '../volume-options';
@@ -15,9 +16,11 @@ function positiveInteger(text: string | undefined, name: string): number | undef
 export const format: Command = {
   name: 'format',
   summary: 'Format a partition or a whole floppy as FAT12/16/32 or ext2, without root',
-  usage: 'loopstudio format IMAGE [-p N] --fs fat12|fat16|fat32|ext2 [--label L] [--cluster-size BYTES | --block-size 1024|4096] [--json]',
+  usage:
+    'loopstudio format IMAGE [-p N] --fs fat12|fat16|fat32|ext2 [--label L] [--cluster-size BYTES | --block-size 1024|4096] [--engine rootless|loop] [--json]',
   options: {
     ...partitionOption,
+    engine: { type: 'string' },
     fs: { type: 'string' },
     label: { type: 'string' },
     'cluster-size': { type: 'string' },
@@ -36,6 +39,24 @@ export const format: Command = {
     }
     const clusterBytes = positiveInteger(ctx.values['cluster-size'] as string | undefined, 'cluster-size');
     const ref = volumeRef(ctx, image, format.usage);
+    const engine = (ctx.values.engine as string | undefined) ?? 'rootless';
+    if (engine !== 'rootless' && engine !== 'loop') throw new LoopbackError('INVALID_INPUT', `--engine is rootless or loop, not "${engine}"`);
+    if (engine === 'loop') {
+      // The host's mkfs on a loop device, as root (one prompt): the article's own way.
+      if (clusterBytes !== undefined || blockBytes !== undefined) {
+        throw new LoopbackError('INVALID_INPUT', '--cluster-size and --block-size are for the rootless engine; the loop engine uses the host mkfs defaults');
+      }
+      const result = await loopFormat(ref.image, ref.partition, fs as FsType, {
+        ...(ctx.values.label !== undefined ? { label: ctx.values.label as string } : {}),
+        loops: ctx.services.loops,
+      });
+      const partitionType = await matchPartitionType(ref, fs as FsType);
+      output(ctx, { ...result, partitionType }, () =>
+        `Formatted ${result.volume} as ${fs.toUpperCase()} with the host's tools through a loop device.\nRan as root:\n${result.commands.map((c) => `  ${c}`).join('\n')}\n` +
+        (partitionType ? `  partition type ${partitionType.from} → ${partitionType.to}, to match the filesystem\n` : ''),
+      );
+      return 0;
+    }
     const progress = progressFor(ctx, 'format');
     try {
       const result = await formatVolume(ref, {
