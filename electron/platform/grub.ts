@@ -4,7 +4,7 @@
  * device for the loop engine; Fedora and openSUSE name GRUB 2's tools grub2-*. Each candidate is
  * asked for its --version; 1.98 and later is GRUB 2.
  */
-import { parseToolVersion } from '../../shared/host/tools';
+import { isGrub2VersionNumber, parseToolVersion } from '../../shared/host/tools';
 import type { HostCommand } from './loop/types';
 import type { CommandRun } from './run';
 
@@ -14,9 +14,7 @@ export const GRUB_INSTALL_NAMES = ['grub-install', 'grub2-install'] as const;
 /** Whether a `grub-install --version` output is GRUB 2's (1.98 or later), not GRUB legacy's (0.9x). */
 export function isGrub2Version(output: string): boolean {
   const version = parseToolVersion(output);
-  if (!version) return false;
-  const [major = 0, minor = 0] = version.split(/[.-]/).map(Number);
-  return major >= 2 || (major === 1 && minor >= 98);
+  return version !== null && isGrub2VersionNumber(version);
 }
 
 /**

@@ -8,7 +8,10 @@ describe('probing the host', () => {
     for (const tool of report.tools) {
       const shell = runTool('sh', ['-c', 'for n in "$@"; do command -v "$n" && exit 0; done; exit 1', 'sh', tool.name === 'mkfs.fat' ? 'mkfs.fat' : tool.name]);
       const shellPath = shell.status === 0 ? shell.stdout.trim() : null;
-      expect(tool.found, `${tool.name}: shell says ${shellPath}`).toBe(shellPath !== null);
+      // A program that is there but is another package's (grub-install 0.97) is found by the
+      // shell, and refused by us with a note saying why.
+      expect(tool.found, `${tool.name}: shell says ${shellPath}`).toBe(shellPath !== null && tool.note === undefined);
+      if (tool.note) expect(tool.path).toBe(shellPath);
     }
   });
 

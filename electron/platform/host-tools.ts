@@ -59,15 +59,17 @@ async function probeTool(spec: HostToolSpec, os: HostOs | 'other', family: Retur
     if (path) break;
   }
   const version = path && spec.versionArgs ? parseToolVersion(await runForVersion(path, spec.versionArgs)) : null;
+  const rejected = path !== null && spec.accepts !== undefined && !(version !== null && spec.accepts.version(version));
   return {
     name: spec.name,
     role: spec.role,
     purpose: spec.purpose,
     applicable: os !== 'other' && spec.oses.includes(os),
-    found: path !== null,
+    found: path !== null && !rejected,
     path,
     version,
     installHint: installHint(spec, family),
+    ...(rejected ? { note: `${path} ${version ?? ''}: ${spec.accepts!.otherwise}`.replace('  ', ' ') } : {}),
   };
 }
 

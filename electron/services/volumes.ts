@@ -112,6 +112,8 @@ export interface FormatRequest extends ProgressOptions {
   clusterBytes?: number;
   /** ext2: 1024 or 4096. */
   blockBytes?: 1024 | 4096;
+  /** Leave the partition's type as it is (a recipe that names the type on purpose). */
+  keepPartitionType?: boolean;
 }
 
 export interface FormatResult {
@@ -186,7 +188,7 @@ export async function formatVolume(ref: VolumeRef, request: FormatRequest): Prom
         ...progress,
       });
     }
-    const partitionType = partition ? await alignPartitionType(image, disk, partition, request.fs) : null;
+    const partitionType = partition && !request.keepPartitionType ? await alignPartitionType(image, disk, partition, request.fs) : null;
     const usage = await usageOf(device);
     if (!usage) throw new LoopbackError('INTERNAL', `formatted ${describeVolume(ref)} but cannot read the new filesystem back`);
     return { volume: describeVolume(ref), fs: request.fs, usage, partitionType };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DISTRO_FAMILIES, HOST_TOOLS, distroFamily, installHint, parseToolVersion } from './tools';
+import { DISTRO_FAMILIES, HOST_TOOLS, distroFamily, installHint, isGrub2VersionNumber, parseToolVersion } from './tools';
 
 describe('host tools', () => {
   it.each([
@@ -57,5 +57,15 @@ describe('host tools', () => {
     expect(installHint(losetup, 'debian')).toBe('sudo apt install mount');
     expect(installHint(losetup, 'other')).toMatch(/^install losetup with your system’s package manager/);
     expect(DISTRO_FAMILIES).toContain('other');
+  });
+});
+
+describe('programs that share a name with another package’s', () => {
+  it('counts only GRUB 2’s grub-install (1.98 and up), not GRUB legacy’s 0.97', () => {
+    expect(isGrub2VersionNumber('2.06-13+deb12u1')).toBe(true);
+    expect(isGrub2VersionNumber('1.99')).toBe(true);
+    expect(isGrub2VersionNumber('0.97')).toBe(false);
+    const spec = HOST_TOOLS.find((t) => t.name === 'grub-install')!;
+    expect(spec.accepts?.version('0.97')).toBe(false);
   });
 });

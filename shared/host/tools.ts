@@ -39,6 +39,17 @@ export interface HostToolSpec {
   oses: readonly HostOs[];
   /** How to install it, by package family. A family missing here gets the generic hint. */
   install: Partial<Record<DistroFamily, string>>;
+  /**
+   * For programs whose name another package also uses: whether the version found is the one we
+   * need (Debian's grub-legacy ships a /usr/sbin/grub-install 0.97 that cannot install GRUB 2).
+   */
+  accepts?: { version: (version: string) => boolean; otherwise: string };
+}
+
+/** GRUB 2 calls itself 1.98 and up (1.99, 2.00 …); GRUB legacy is 0.9x. */
+export function isGrub2VersionNumber(version: string): boolean {
+  const [major = 0, minor = 0] = version.split(/[.-]/).map(Number);
+  return major >= 2 || (major === 1 && minor >= 98);
 }
 
 const BASE_SYSTEM = 'part of the base system';
@@ -157,6 +168,7 @@ export const HOST_TOOLS: readonly HostToolSpec[] = [
     role: 'boot',
     purpose: 'install GRUB 2 onto a loop device (loop engine only; the rootless engine needs grub-mkimage)',
     versionArgs: ['--version'],
+    accepts: { version: isGrub2VersionNumber, otherwise: 'this grub-install is GRUB legacy’s, which cannot install GRUB 2' },
     oses: ['linux'],
     install: {
       // Debian: grub-install is in grub2-common, which conflicts with grub-legacy.
@@ -235,6 +247,8 @@ export type ToolStatus = {
   version: string | null;
   /** The install command for this system, or a generic sentence where we know no package name. */
   installHint: string;
+  /** Why a program that is there does not count as found (a same-named program of another package). */
+  note?: string;
 };
 
 export interface HostToolsReport {

@@ -13,7 +13,7 @@ export const doctor: Command = {
         tool.name,
         tool.found ? 'found' : tool.applicable ? 'MISSING' : 'n/a here',
         tool.found ? (tool.version ?? '') : '',
-        tool.found ? (tool.path ?? '') : `install: ${tool.installHint}`,
+        tool.found ? (tool.path ?? '') : `${tool.note ? `${tool.note}; ` : ''}install: ${tool.installHint}`,
       ]);
       const missing = shown.filter((tool) => tool.applicable && !tool.found).length;
       return (

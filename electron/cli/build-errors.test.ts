@@ -1,0 +1,139 @@
+/**
+ * Bad recipes, refused before anything is written: each error names the recipe field or the file,
+ * no image appears, and an image already at the output stays byte for byte as it was. Also the
+ * contract's recipe and bootloader methods, through the same dispatch the app and harness use.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, cliOk } from '../../tests/support/cli';
+import { missingTools, tempDir } from '../../tests/support/host';
+import { buildTestKernel, testProgramsMissing } from '../../tests/support/test-kernel';
+import { createServices, dispatch } from '../services';
+
+const EXAMPLES = join(__dirname, '../../examples');
+const skip = testProgramsMissing() ?? missingTools('grub-mkimage');
+const noLegacy = existsSync('/usr/lib/grub/x86_64-pc/stage2') ? null : 'GRUB legacy stage files are not installed';
+
+let dir: string;
+let cleanup: () => void;
+beforeAll(() => {
+  ({ dir, cleanup } = tempDir('loopstudio-badrecipes-'));
+  if (!skip) buildTestKernel(dir);
+});
+afterAll(() => cleanup());
+
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** An example recipe, changed by `edit`, written beside the kernel; returns its path. */
+function recipe(example: string, name: string, edit: (r: any) => void): string {
+  const document = JSON.parse(readFileSync(join(EXAMPLES, example), 'utf8'));
+  edit(document);
+  const path = join(dir, `${name}.json`);
+  writeFileSync(path, JSON.stringify(document, null, 2));
+  return path;
+}
+
+/** Builds `path` to `name`.img, expects the error, and no image (nor a temporary one) left behind. */
+async function refusedBuild(path: string, message: RegExp, code: string): Promise<void> {
+  const out = join(dir, `${Date.now()}-${Math.random().toString(36).slice(2)}.img`);
+  const run = await cli('build', path, '-o', out, '--json');
+  expect(run.code).not.toBe(0);
+  const error = run.json().error;
+  expect(error.message).toMatch(message);
+  expect(error.code).toBe(code);
+  expect(existsSync(out)).toBe(false);
+  expect(readdirSync(dir).filter((n) => n.includes('.building-'))).toEqual([]);
+}
+
+describe.skipIf(skip)(`bad recipes${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('an unknown field: named with its path, exit 2', async () => {
+    const path = recipe('disk-fat32-grub2.json', 'unknown-field', (r) => (r.partitions[0].filesystem.lable = 'X'));
+    await refusedBuild(path, /partitions\[0\]\.filesystem\.lable: unknown field/, 'INVALID_INPUT');
+    expect((await cli('build', path)).code).toBe(2);
+  });
+
+  it('files that do not fit: the size field, the needed and the available bytes', async () => {
+    writeFileSync(join(dir, 'big.bin'), Buffer.alloc(1_600_000, 1));
+    const path = recipe('floppy-ext2-grub-legacy.json', 'too-small', (r) => r.files.push({ from: 'big.bin', to: '/big.bin' }));
+    await refusedBuild(path, /^image\.floppy: the image \(1\.41 MiB, EXT2\) holds [\d.]+ MiB of files, but what goes into it needs at least [\d.]+ MiB \(largest: \/big\.bin/, 'VALIDATION');
+    const disk = recipe('disk-ext2-grub2-sector63.json', 'too-small-disk', (r) => (r.partitions[0].size = 4000));
+    await refusedBuild(disk, /^partitions\[0\]\.size: partition 1 \(1\.95 MiB, EXT2\).*GRUB 2's \d+ modules/, 'VALIDATION');
+  });
+
+  it('a kernel file that is missing, and a menu kernel no file provides', async () => {
+    await refusedBuild(recipe('disk-fat32-grub2.json', 'no-kernel', (r) => (r.files[0].from = 'missing-kernel.elf')), /^files\[0\]\.from: .*missing-kernel\.elf does not exist/, 'NOT_FOUND');
+    await refusedBuild(
+      recipe('disk-fat32-grub2.json', 'menu-kernel', (r) => (r.bootloader.menu.entries[0].kernel = '/boot/other.elf')),
+      /^bootloader\.menu\.entries\[0\]\.kernel: \/boot\/other\.elf is not copied into partition 1 by any files\[\] entry/,
+      'NOT_FOUND',
+    );
+  });
+
+  it('GRUB files missing: a stage folder that does not exist, or no GRUB 2 where LOOPSTUDIO_GRUB2_DIR says', async () => {
+    await refusedBuild(recipe('floppy-fat12-grub-legacy.json', 'no-stages', (r) => (r.bootloader.grubLegacy.stageDir = '/nonexistent')), /^bootloader\.grubLegacy\.stageDir: GRUB legacy's stage1 and stage2 are not in \/nonexistent/, 'HOST_TOOL_MISSING');
+    const saved = process.env.LOOPSTUDIO_GRUB2_DIR;
+    process.env.LOOPSTUDIO_GRUB2_DIR = join(dir, 'no-grub-here');
+    try {
+      await refusedBuild(recipe('disk-fat32-grub2.json', 'no-grub2', () => {}), /^bootloader\.grub2: GRUB 2's BIOS files .* are not in .*no-grub-here\. Install them: sudo apt install grub-common grub-pc-bin/, 'HOST_TOOL_MISSING');
+    } finally {
+      if (saved === undefined) delete process.env.LOOPSTUDIO_GRUB2_DIR;
+      else process.env.LOOPSTUDIO_GRUB2_DIR = saved;
+    }
+  });
+
+  it('GRUB 2 checks: core.img too big for the gap at sector 63, GPT without a BIOS boot partition', async () => {
+    await refusedBuild(recipe('disk-ext2-grub2-sector63.json', 'gap', (r) => (r.bootloader.grub2.coreModules = ['multiboot'])), /^bootloader\.grub2\.coreModules: core\.img is .* holds 62 sectors/, 'VALIDATION');
+    await refusedBuild(recipe('disk-fat32-grub2.json', 'gpt', (r) => (r.table = 'gpt')), /^bootloader\.grub2: This GPT disk has no BIOS boot partition/, 'VALIDATION');
+  });
+
+  it.skipIf(noLegacy)('an existing image is left as it is: refused without --force, and unchanged when a forced build fails', async () => {
+    const good = recipe('floppy-fat12-grub-legacy.json', 'good', () => {});
+    const out = join(dir, 'existing.img');
+    await cliOk('build', good, '-o', out);
+    const before = sha(out);
+    const again = await cli('build', good, '-o', out);
+    expect(again.stderr).toMatch(/already exists; pass --force/);
+    const bad = recipe('floppy-fat12-grub-legacy.json', 'bad-forced', (r) => (r.files[0].from = 'nothing.elf'));
+    expect((await cli('build', bad, '-o', out, '--force')).code).toBe(1);
+    expect(sha(out)).toBe(before);
+    await cliOk('build', good, '-o', out, '--force');
+    expect(sha(out)).not.toBe(before);
+  }, 30_000);
+
+  it('--check validates without writing; the contract’s recipe.validate answers the script too', async () => {
+    const path = recipe('disk-fat32-grub2.json', 'check', () => {});
+    const checked = (await cliOk('build', path, '--check', '--json')).json();
+    expect(checked).toMatchObject({ table: 'mbr', bootloader: 'grub2', volumes: [{ partition: 1, fs: 'fat32', startSector: 2048 }] });
+    expect(existsSync(path.replace(/\.json$/, '.img'))).toBe(false);
+    const { handlers } = createServices({ shell: 'cli', emit: () => {} });
+    const validated = await dispatch(handlers, 'recipe.validate', { path });
+    expect(validated.ok).toBe(true);
+    expect((validated as { value: { script: string } }).value.script).toMatch(/^grub-mkimage /m);
+    const bad = await dispatch(handlers, 'recipe.validate', { path: recipe('disk-fat32-grub2.json', 'contract-bad', (r) => (r.image.size = 'big')) });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
+    expect((bad as { error: { message: string } }).error.message).toMatch(/^image\.size: /);
+    const mixed = await dispatch(handlers, 'bootloader.install', { path: '/x.img', loader: 'grub2', stageDir: '/usr/lib/grub/x86_64-pc' });
+    expect(mixed).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
+    expect((mixed as { error: { message: string } }).error.message).toMatch(/stageDir: is for grub-legacy only/);
+  });
+});
+
+describe.skipIf(missingTools('sfdisk'))('partition types in recipes', () => {
+  it('keeps a type the recipe names, and matches the filesystem when it names none', async () => {
+    const { runToolOk } = await import('../../tests/support/host');
+    const typeOf = (image: string) => JSON.parse(runToolOk('sfdisk', ['--json', image]).stdout).partitiontable.partitions[0].type;
+    const write = (name: string, partition: Record<string, unknown>) => {
+      const path = join(dir, `${name}.json`);
+      writeFileSync(path, JSON.stringify({ image: { size: '40M' }, table: 'mbr', partitions: [{ start: 2048, size: 'rest', ...partition, filesystem: { type: 'fat32' } }] }));
+      return path;
+    };
+    const named = join(dir, 'named-type.img');
+    await cliOk('build', write('named-type', { type: '0c' }), '-o', named);
+    expect(typeOf(named)).toBe('c');
+    const unnamed = join(dir, 'unnamed-type.img');
+    await cliOk('build', write('unnamed-type', {}), '-o', unnamed);
+    expect(typeOf(unnamed)).toBe('b');
+  });
+});

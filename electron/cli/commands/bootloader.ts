@@ -1,0 +1,160 @@
+import { KERNEL_TYPES, type BootMenu, type KernelType } from '../../../shared/boot/menu';
+import { LoopbackError } from '../../../shared/errors';
+import { installBootloader, type BootloaderRequest, type BootloaderResult } from '../../services/bootloaders';
+import { output, type Command, type CommandContext } from '../command';
+import { progressFor } from '../progress';
+import { partitionOption, volumeRef } from '../volume-options';
+import { loopGrubInstall } from '../../services/loops';
+
+const usage =
+  'loopstudio bootloader IMAGE [-p N] [--engine rootless|loop] (--grub2 [--core-modules "M …"] | --grub-legacy [--stage-dir DIR] | --boot-sector FILE [--overwrite-bpb] [--overwrite-table] [--force])\n' +
+  '       [--kernel /boot/kernel.elf [--kernel-type multiboot|multiboot2|linux] [--kernel-file HOSTPATH] [--cmdline "…"] [--module "/boot/mod args"]… [--title T]]\n' +
+  '       [--timeout SECONDS] [--serial] [--json]';
+
+function invalid(message: string): LoopbackError {
+  return new LoopbackError('INVALID_INPUT', message);
+}
+
+function wholeNumber(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw invalid(`--${option} takes a whole number of seconds, not "${text}"`);
+  return Number(text);
+}
+
+/** The menu of one entry the options describe, or undefined without --kernel. */
+function menuFromOptions(ctx: CommandContext): BootMenu | undefined {
+  const v = ctx.values;
+  const kernel = v.kernel as string | undefined;
+  const menuOnly = ['kernel-type', 'kernel-file', 'cmdline', 'module', 'title', 'timeout', 'serial'].filter((name) => v[name] !== undefined);
+  if (kernel === undefined) {
+    if (menuOnly.length) throw invalid(`${menuOnly.map((n) => `--${n}`).join(', ')} describe the menu entry: give --kernel PATH too (the kernel's path inside the image)`);
+    return undefined;
+  }
+  const type = (v['kernel-type'] as string | undefined) ?? 'multiboot';
+  if (!(KERNEL_TYPES as readonly string[]).includes(type)) throw invalid(`--kernel-type is ${KERNEL_TYPES.join(', ')}, not "${type}"`);
+  const modules = ((v.module as string[] | undefined) ?? []).map((text) => {
+    const [path = '', ...args] = text.trim().split(/\s+/);
+    return { path, ...(args.length ? { cmdline: args.join(' ') } : {}) };
+  });
+  const cmdline = v.cmdline as string | undefined;
+  return {
+    timeout: wholeNumber(v.timeout as string | undefined, 'timeout') ?? 5,
+    default: 0,
+    serial: Boolean(v.serial),
+    entries: [
+      {
+        title: (v.title as string | undefined) ?? kernel.split('/').pop() ?? kernel,
+        kernel,
+        type: type as KernelType,
+        ...(cmdline !== undefined ? { cmdline } : {}),
+        ...(modules.length ? { modules } : {}),
+      },
+    ],
+  };
+}
+
+function request(ctx: CommandContext): BootloaderRequest {
+  const v = ctx.values;
+  const [image, ...extra] = ctx.positionals;
+  if (extra.length) throw invalid(`bootloader takes one image (usage: ${usage})`);
+  const ref = volumeRef(ctx, image, usage);
+  const chosen = (['grub2', 'grub-legacy', 'boot-sector'] as const).filter((name) => v[name] !== undefined);
+  if (chosen.length !== 1) throw invalid(`say which boot loader: exactly one of --grub2, --grub-legacy, --boot-sector FILE${chosen.length ? ` (got ${chosen.map((c) => `--${c}`).join(' and ')})` : ''}`);
+  const misplaced = (names: string[], loader: string) => {
+    const given = names.filter((n) => v[n] !== undefined);
+    if (given.length) throw invalid(`${given.map((n) => `--${n}`).join(', ')} ${given.length === 1 ? 'goes' : 'go'} with ${loader} only`);
+  };
+  const kernelFile = v['kernel-file'] as string | undefined;
+  if (chosen[0] === 'boot-sector') {
+    misplaced(['kernel', 'kernel-type', 'kernel-file', 'cmdline', 'module', 'title', 'timeout', 'serial'], '--grub2 or --grub-legacy (a boot sector has no menu)');
+    misplaced(['stage-dir'], '--grub-legacy');
+    misplaced(['core-modules'], '--grub2');
+    return {
+      loader: 'boot-sector',
+      ...ref,
+      file: v['boot-sector'] as string,
+      overwriteBpb: Boolean(v['overwrite-bpb']),
+      overwriteTable: Boolean(v['overwrite-table']),
+      force: Boolean(v.force),
+    };
+  }
+  misplaced(['overwrite-bpb', 'overwrite-table', 'force'], '--boot-sector');
+  const menu = menuFromOptions(ctx);
+  const common = { ...ref, ...(menu ? { menu } : {}), ...(kernelFile !== undefined ? { kernelFile } : {}) };
+  if (chosen[0] === 'grub2') {
+    misplaced(['stage-dir'], '--grub-legacy');
+    const coreModules = ((v['core-modules'] as string | undefined) ?? '').split(/[\s,]+/).filter(Boolean);
+    return { loader: 'grub2', ...common, ...(coreModules.length ? { coreModules } : {}) };
+  }
+  misplaced(['core-modules'], '--grub2');
+  return { loader: 'grub-legacy', ...common, ...(v['stage-dir'] !== undefined ? { stageDir: v['stage-dir'] as string } : {}) };
+}
+
+function describe(result: BootloaderResult): string {
+  const name = { grub2: 'GRUB 2', 'grub-legacy': 'GRUB legacy', 'boot-sector': 'the boot sector' }[result.loader];
+  const lines = [`Installed ${name} on ${result.volume}${result.device ? `, which it calls ${result.device}` : ''}`];
+  for (const s of result.sectors) lines.push(`  sector ${s.sector}${s.count > 1 ? `–${s.sector + s.count - 1}` : ''}: ${s.what}`);
+  if (result.core) lines.push(`  core.img: ${result.core.bytes} bytes, prefix ${result.core.prefix}, modules ${result.core.modules.join(' ')}`);
+  if (result.blockList) {
+    lines.push(`  stage2 block list: ${result.blockList.map((e) => `${e.sectorCount} sectors at ${e.startSector} → ${e.segment.toString(16)}:0`).join(', ')}`);
+  }
+  if (result.modules) lines.push(`  copied ${result.modules} GRUB modules to /boot/grub/i386-pc`);
+  for (const file of result.files) lines.push(`  wrote ${file}`);
+  for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `--engine loop --grub2`: the host's grub-install on a loop device, as root — for people who want
+ * GRUB installed exactly as their distribution does it. Needs GRUB 2's grub-install (grub2-common),
+ * which the helper finds and names the package for when it is missing.
+ */
+async function runGrubInstall(ctx: CommandContext): Promise<number> {
+  const [image, ...extra] = ctx.positionals;
+  if (extra.length) throw invalid(`bootloader takes one image (usage: ${usage})`);
+  if (!ctx.values.grub2) throw invalid('--engine loop installs GRUB 2 with the host’s grub-install: add --grub2 (GRUB legacy and boot sectors are rootless only)');
+  const ref = volumeRef(ctx, image, usage);
+  const result = await loopGrubInstall(ref.image, ref.partition, { loops: ctx.services.loops });
+  output(ctx, result, () => `Installed GRUB 2 with the host's grub-install through a loop device.\nRan as root:\n${result.commands.map((c) => `  ${c}`).join('\n')}\n`);
+  return 0;
+}
+
+export const bootloader: Command = {
+  name: 'bootloader',
+  summary: 'Make an image bootable without root: GRUB 2, GRUB legacy (stage1/stage2 + menu.lst) or your own boot sector',
+  usage,
+  options: {
+    ...partitionOption,
+    grub2: { type: 'boolean' },
+    'grub-legacy': { type: 'boolean' },
+    'boot-sector': { type: 'string' },
+    'stage-dir': { type: 'string' },
+    'core-modules': { type: 'string' },
+    'overwrite-bpb': { type: 'boolean' },
+    'overwrite-table': { type: 'boolean' },
+    force: { type: 'boolean' },
+    kernel: { type: 'string' },
+    'kernel-type': { type: 'string' },
+    'kernel-file': { type: 'string' },
+    cmdline: { type: 'string' },
+    module: { type: 'string', multiple: true },
+    title: { type: 'string' },
+    timeout: { type: 'string' },
+    serial: { type: 'boolean' },
+    engine: { type: 'string' },
+  },
+  async run(ctx) {
+    const engine = (ctx.values.engine as string | undefined) ?? 'rootless';
+    if (engine !== 'rootless' && engine !== 'loop') throw invalid(`--engine is rootless or loop, not "${engine}"`);
+    if (engine === 'loop') return runGrubInstall(ctx);
+    const req = request(ctx);
+    const progress = progressFor(ctx, 'bootloader');
+    try {
+      const result = await installBootloader({ ...req, ...progress });
+      output(ctx, result, () => describe(result));
+    } finally {
+      progress.done();
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,69 @@
+import { formatBytes } from '../../../shared/disk/sizes';
+import { LoopbackError } from '../../../shared/errors';
+import { recipeScript } from '../../services/recipe-script';
+import { buildRecipe, summarizePlan, validateRecipeFile, type BuildResult, type RecipeSummary } from '../../services/recipes';
+import { output, type Command } from '../command';
+import { progressFor } from '../progress';
+
+const usage = 'loopstudio build RECIPE.json [-o IMAGE] [--force] [--check | --print-commands] [--json]';
+
+function describeVolumes(summary: RecipeSummary): string[] {
+  return summary.volumes.map(
+    (v) =>
+      `  ${v.partition === null ? 'whole disk' : `partition ${v.partition}`}: ${v.fs.toUpperCase()}${v.label ? ` "${v.label}"` : ''}, ${formatBytes(v.sizeBytes)}` +
+      ` (${formatBytes(v.neededBytes)} of ${formatBytes(v.capacityBytes)} used by the build)`,
+  );
+}
+
+function describeBuild(result: BuildResult): string {
+  const lines = [`Built ${result.image} (${formatBytes(result.sizeBytes)}${result.floppy ? `, ${result.floppy} floppy` : result.table ? `, ${result.table.toUpperCase()}` : ''}) in ${result.totalMs} ms`];
+  lines.push(...describeVolumes(result));
+  if (result.bootloaderResult) {
+    const b = result.bootloaderResult;
+    lines.push(`  boot: ${b.loader}${b.device ? ` on ${b.device}` : ''}${b.core ? `, core.img ${b.core.bytes} bytes in ${b.core.area}` : ''}${b.blockList ? `, stage2 in ${b.blockList.length} piece${b.blockList.length === 1 ? '' : 's'}` : ''}`);
+    for (const warning of b.warnings) lines.push(`  warning: ${warning}`);
+  }
+  for (const step of result.steps) lines.push(`    ${String(step.ms).padStart(6)} ms  ${step.step}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const build: Command = {
+  name: 'build',
+  summary: 'Build the image a recipe (JSON) describes: table, filesystems, files, boot loader — headless, without root',
+  usage,
+  options: {
+    output: { type: 'string', short: 'o' },
+    force: { type: 'boolean' },
+    check: { type: 'boolean' },
+    'print-commands': { type: 'boolean' },
+  },
+  async run(ctx) {
+    const [recipe, ...extra] = ctx.positionals;
+    if (!recipe || extra.length) throw new LoopbackError('INVALID_INPUT', `name one recipe file (usage: ${usage})`);
+    if (ctx.values.check && ctx.values['print-commands']) throw new LoopbackError('INVALID_INPUT', '--check and --print-commands exclude each other');
+    if (ctx.values.check || ctx.values['print-commands']) {
+      // Both validate everything build would, and write nothing.
+      const plan = await validateRecipeFile(recipe);
+      if (ctx.values['print-commands']) {
+        const script = recipeScript(plan, ...(ctx.values.output !== undefined ? [ctx.values.output as string] : []));
+        output(ctx, { script, ...summarizePlan(plan) }, () => script);
+      } else {
+        const summary = summarizePlan(plan);
+        output(ctx, summary, () => `${summary.recipe} is valid: it builds a ${formatBytes(summary.sizeBytes)} image\n${describeVolumes(summary).join('\n')}\n`);
+      }
+      return 0;
+    }
+    const progress = progressFor(ctx, 'build');
+    try {
+      const result = await buildRecipe(recipe, {
+        ...(ctx.values.output !== undefined ? { output: ctx.values.output as string } : {}),
+        force: Boolean(ctx.values.force),
+        ...progress,
+      });
+      output(ctx, result, () => describeBuild(result));
+    } finally {
+      progress.done();
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,142 @@
+/**
+ * GRUB's files on this machine: GRUB 2's i386-pc folder (boot.img, the modules, moddep.lst) with
+ * grub-mkimage, and GRUB legacy's stage files. Finds them, says which package provides them when
+ * they are missing, and runs grub-mkimage (argument array, no shell).
+ *
+ * LOOPSTUDIO_GRUB2_DIR and LOOPSTUDIO_GRUB_LEGACY_DIR replace the search with one folder (for
+ * hosts that keep GRUB elsewhere, and for tests that need "GRUB is not installed").
+ */
+import { constants, promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LoopbackError } from '../../shared/errors';
+import { distroFamily, HOST_TOOLS, installHint, type DistroFamily } from '../../shared/host/tools';
+import { findExecutable, readOsRelease, searchPath } from './host-tools';
+import { runCommandOk } from './run';
+
+export const GRUB2_DIR_ENV = 'LOOPSTUDIO_GRUB2_DIR';
+export const GRUB_LEGACY_DIR_ENV = 'LOOPSTUDIO_GRUB_LEGACY_DIR';
+
+/** Where distributions put GRUB 2's BIOS modules (Fedora and openSUSE call it grub2). */
+export const GRUB2_DIRS = ['/usr/lib/grub/i386-pc', '/usr/lib/grub2/i386-pc', '/usr/share/grub2/i386-pc', '/usr/local/lib/grub/i386-pc', '/opt/homebrew/lib/i686-elf/grub/i386-pc'];
+/** Debian's grub-legacy puts the stages in x86_64-pc (i386-pc is GRUB 2's there); older systems in i386-pc. */
+export const GRUB_LEGACY_DIRS = ['/usr/lib/grub/x86_64-pc', '/usr/lib/grub/i386-pc', '/lib/grub/i386-pc', '/usr/share/grub/i386-pc', '/boot/grub'];
+
+/** What a stage folder must hold. */
+export const LEGACY_STAGE_FILES = ['stage1', 'stage2'] as const;
+
+/** Where to get GRUB legacy, per package family: most distributions dropped it. */
+const GRUB_LEGACY_INSTALL: Partial<Record<DistroFamily, string>> = {
+  debian: 'sudo apt install grub-legacy',
+};
+const GRUB_LEGACY_GENERIC =
+  'GRUB legacy (0.97) is no longer packaged here: take stage1 and stage2 from a distribution that has it (Debian\'s grub-legacy package) and pass their folder with --stage-dir';
+
+export async function hostFamily(): Promise<DistroFamily> {
+  const release = process.platform === 'linux' ? await readOsRelease() : {};
+  return distroFamily(process.platform, release.ID, release.ID_LIKE);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await fs.stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export interface Grub2Files {
+  /** The i386-pc folder. */
+  dir: string;
+  bootImg: string;
+  moddep: string;
+  grubMkimage: string;
+}
+
+function grub2Hint(family: DistroFamily): string {
+  const spec = HOST_TOOLS.find((tool) => tool.name === 'grub-mkimage');
+  return spec ? installHint(spec, family) : 'install GRUB 2 for BIOS (grub-mkimage and the i386-pc modules)';
+}
+
+/** GRUB 2's i386-pc files and grub-mkimage, or HOST_TOOL_MISSING with the install command. */
+export async function findGrub2(env: NodeJS.ProcessEnv = process.env): Promise<Grub2Files> {
+  const family = await hostFamily();
+  const override = env[GRUB2_DIR_ENV];
+  const candidates = override ? [override] : GRUB2_DIRS;
+  let dir: string | null = null;
+  for (const candidate of candidates) {
+    if ((await isFile(join(candidate, 'boot.img'))) && (await isFile(join(candidate, 'moddep.lst')))) {
+      dir = candidate;
+      break;
+    }
+  }
+  if (!dir) {
+    const hint = grub2Hint(family);
+    throw new LoopbackError(
+      'HOST_TOOL_MISSING',
+      `GRUB 2's BIOS files (boot.img, moddep.lst and the modules) are not in ${candidates.join(', ')}. Install them: ${hint}`,
+      { tool: 'grub-pc-bin', installHint: hint, looked: candidates },
+    );
+  }
+  let grubMkimage: string | null = null;
+  for (const name of ['grub-mkimage', 'grub2-mkimage']) {
+    grubMkimage = await findExecutable(name, searchPath(env));
+    if (grubMkimage) break;
+  }
+  if (!grubMkimage) {
+    const hint = grub2Hint(family);
+    throw new LoopbackError('HOST_TOOL_MISSING', `grub-mkimage is not installed. Install it: ${hint}`, { tool: 'grub-mkimage', installHint: hint });
+  }
+  return { dir, bootImg: join(dir, 'boot.img'), moddep: join(dir, 'moddep.lst'), grubMkimage };
+}
+
+/** The files grub-install copies to /boot/grub/i386-pc: every module and the .lst indexes. */
+export async function grub2ModuleFiles(dir: string): Promise<string[]> {
+  const names = await fs.readdir(dir);
+  return names.filter((name) => name.endsWith('.mod') || name.endsWith('.lst')).sort();
+}
+
+export interface GrubLegacyFiles {
+  dir: string;
+  stage1: string;
+  stage2: string;
+}
+
+/**
+ * GRUB legacy's stage1 and stage2: from `stageDir` when given (only there), else the usual
+ * folders. HOST_TOOL_MISSING names the folders looked in and how to get the files.
+ */
+export async function findGrubLegacy(stageDir?: string, env: NodeJS.ProcessEnv = process.env): Promise<GrubLegacyFiles> {
+  const override = stageDir ?? env[GRUB_LEGACY_DIR_ENV];
+  const candidates = override ? [override] : GRUB_LEGACY_DIRS;
+  for (const dir of candidates) {
+    if ((await isFile(join(dir, 'stage1'))) && (await isFile(join(dir, 'stage2')))) {
+      return { dir, stage1: join(dir, 'stage1'), stage2: join(dir, 'stage2') };
+    }
+  }
+  const family = await hostFamily();
+  const hint = GRUB_LEGACY_INSTALL[family] ?? GRUB_LEGACY_GENERIC;
+  throw new LoopbackError(
+    'HOST_TOOL_MISSING',
+    `GRUB legacy's stage1 and stage2 are not in ${candidates.join(', ')}. ${GRUB_LEGACY_INSTALL[family] ? `Install them: ${hint}` : hint}`,
+    { tool: 'grub-legacy', installHint: hint, looked: candidates },
+  );
+}
+
+/** The grub-mkimage command line for an i386-pc core image. */
+export function grubMkimageArgs(files: Grub2Files, prefix: string, modules: readonly string[], output: string): string[] {
+  return ['-d', files.dir, '-O', 'i386-pc', '-p', prefix, '-o', output, ...modules];
+}
+
+/** Builds core.img with grub-mkimage into a temporary file and returns its bytes. */
+export async function buildCoreImage(files: Grub2Files, prefix: string, modules: readonly string[]): Promise<Uint8Array> {
+  const dir = await fs.mkdtemp(join(tmpdir(), 'loopstudio-core-'));
+  try {
+    const output = join(dir, 'core.img');
+    await runCommandOk({ program: files.grubMkimage, args: grubMkimageArgs(files, prefix, modules, output) });
+    await fs.access(output, constants.R_OK);
+    return new Uint8Array(await fs.readFile(output));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}

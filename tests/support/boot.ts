@@ -1,0 +1,29 @@
+/**
+ * Boot checks for the tests: an image booted in QEMU through `loopstudio qemu --expect`, which
+ * passes when the text appears on the serial port. The test programs of tests/support/test-kernel
+ * also end QEMU through isa-debug-exit, but that device is only there when asked for, so the
+ * expected text is what counts.
+ */
+import { cli } from './cli';
+import { missingTools } from './host';
+import { testProgramsMissing } from './test-kernel';
+
+/** Why boot tests cannot run here, or null. */
+export function bootTestsMissing(): string | null {
+  return testProgramsMissing() ?? missingTools('qemu-system-i386');
+}
+
+export interface BootRun {
+  matched: boolean;
+  elapsedMs: number | null;
+  /** What QEMU printed on the serial port. */
+  output: string;
+  commandLine: string;
+}
+
+/** Boots `image` (floppy or disk, as the image looks) and waits up to `timeoutSeconds` for `text`. */
+export async function bootAndExpect(image: string, text: string, timeoutSeconds = 30): Promise<BootRun> {
+  const run = await cli('qemu', image, '--expect', text, '--timeout', String(timeoutSeconds), '--json');
+  const result = run.json();
+  return { matched: Boolean(result.expect?.matched), elapsedMs: result.expect?.elapsedMs ?? null, output: String(result.output ?? ''), commandLine: String(result.commandLine ?? '') };
+}
