@@ -14,10 +14,12 @@ import { get, ls, mkdir, put, rm } from './commands/files';
 import { format } from './commands/format';
 import { info } from './commands/info';
 import { attach, cleanup, detach, loops, mount, umount } from './commands/loops';
+import { bootloader } from './commands/bootloader';
+import { build } from './commands/build';
 import { partition } from './commands/partition';
 import { qemu } from './commands/qemu';
 
-export const COMMANDS: readonly Command[] = [create, geometry, partition, format, info, ls, put, get, mkdir, rm, attach, detach, mount, umount, loops, cleanup, qemu, doctor];
+export const COMMANDS: readonly Command[] = [create, geometry, partition, format, info, ls, put, get, mkdir, rm, bootloader, build, attach, detach, mount, umount, loops, cleanup, qemu, doctor];
 
 const defaultIo: CliIo = {
   stdout: (text) => process.stdout.write(text),

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, session, shell, webContents } from 'electron';
 import { createServices } from '../services';
+import { registerHostDialogs } from './host-dialogs';
 import { registerIpcHandlers, sendEvent } from './ipc';
 import { APP_CSP, isAllowedNavigation, mainWindowOptions } from './security';
 
@@ -51,6 +52,7 @@ app.on('web-contents-created', (_event, contents) => {
 app.whenReady().then(() => {
   hardenSession();
   registerIpcHandlers(services.handlers, rendererUrl);
+  registerHostDialogs(rendererUrl);
   createWindow();
   // Leftovers of a crashed run (loop devices, mounts) go to the UI as a loopsChanged event; it
   // offers loops.cleanup. Nothing is released without the user's say.

@@ -3,9 +3,10 @@
  * event, built from the contract by createBridge. The renderer never sees ipcRenderer nor
  * Electron's event objects.
  */
-import { contextBridge, ipcRenderer } from 'electron';
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import { createBridge } from '../../shared/api/bridge';
 import { eventChannel, methodChannel } from '../../shared/api/contract';
+import { HOST_CHANNELS, type ChoosePathRequest, type HostBridgeShape } from '../../shared/api/host-bridge';
 import type { CallResult } from '../../shared/errors';
 
 const bridge = createBridge({
@@ -20,3 +21,16 @@ const bridge = createBridge({
 });
 
 contextBridge.exposeInMainWorld('loopback', bridge);
+
+// Beside the contract: native dialogs, and the host path of a file dropped on the window.
+const host: HostBridgeShape<File> = {
+  pathForFile: (file) => {
+    const path = webUtils.getPathForFile(file);
+    return path === '' ? null : path;
+  },
+  choosePath: (request: ChoosePathRequest) => ipcRenderer.invoke(HOST_CHANNELS.choosePath, request) as Promise<string | null>,
+  openFolder: async (path: string) => {
+    await ipcRenderer.invoke(HOST_CHANNELS.openFolder, path);
+  },
+};
+contextBridge.exposeInMainWorld('loopbackHost', host);

@@ -3,6 +3,7 @@
  * and the CLI alike. Nothing here imports `electron`: whoever hosts the services passes in what
  * only it knows (its shell, Electron's version) and a function that delivers events.
  */
+import { basename } from 'node:path';
 import packageJson from '../../package.json';
 import {
   isMethodName,
@@ -13,14 +14,22 @@ import {
   type MethodParsedInput,
   type MethodResult,
 } from '../../shared/api/contract';
+import { copyJobTitle } from '../../shared/api/files';
 import { LoopbackError, serializeError, type CallResult } from '../../shared/errors';
 import type { HostToolsReport } from '../../shared/host/tools';
 import { probeHostTools } from '../platform/host-tools';
+import { bootloaderRequestFromApi, installBootloader } from './bootloaders';
 import { imageInfo, partitionImage } from './disks';
+import { getFiles, listFiles, makeFolder, normalizeImagePath, putFiles, removePath } from './files';
 import { createImage } from './images';
 import { JobRunner } from './jobs';
 import { LoopService, type LoopServiceOptions } from './loops';
+import { previewPartitions } from './partition-preview';
 import { QemuService } from './qemu';
+import { recipeScript } from './recipe-script';
+import { uploadFiles } from './uploads';
+import { formatVolume, withFileSystem, type VolumeRef } from './volumes';
+import { buildRecipe, summarizePlan, validateRecipeFile } from './recipes';
 
 export interface ServiceHost {
   shell: 'electron' | 'web' | 'cli';
@@ -79,7 +88,47 @@ export function createServices(host: ServiceHost): Services {
         shape: shape.floppy !== undefined ? { floppy: shape.floppy } : shape.chs !== undefined ? { chs: shape.chs } : { size: shape.size! },
       }),
     'image.info': async ({ path }) => imageInfo(path),
-    'image.partition': async ({ path, ...plan }) => partitionImage(path, plan),
+    'image.partition': async ({ path, dryRun, ...plan }) => (dryRun ? previewPartitions(path, plan) : partitionImage(path, plan)),
+    'image.format': async ({ path, partition, fs, label, clusterBytes, blockBytes }) =>
+      jobs.run(`Format ${partition === undefined ? basename(path) : `partition ${partition} of ${basename(path)}`} as ${fs.toUpperCase()}`, (job) =>
+        formatVolume(volumeRef(path, partition), {
+          fs,
+          ...(label !== undefined ? { label } : {}),
+          ...(clusterBytes !== undefined ? { clusterBytes } : {}),
+          ...(blockBytes !== undefined ? { blockBytes } : {}),
+          signal: job.signal,
+          onProgress: (p) => job.progress(p),
+        }),
+      ),
+    'fs.list': async ({ path, partition, dir }) => listFiles(volumeRef(path, partition), dir),
+    'fs.mkdir': async ({ path, partition, dir, parents }) => {
+      await makeFolder(volumeRef(path, partition), dir, parents ?? false);
+      return { path: normalizeImagePath(dir) };
+    },
+    'fs.remove': async ({ path, partition, target, recursive }) => {
+      await removePath(volumeRef(path, partition), target, recursive ?? false);
+      return { path: normalizeImagePath(target) };
+    },
+    'fs.rename': async ({ path, partition, from, to }) => {
+      const [source, target] = [normalizeImagePath(from), normalizeImagePath(to)];
+      await withFileSystem(volumeRef(path, partition), true, (fs) => fs.rename(source, target));
+      return { from: source, to: target };
+    },
+    'fs.put': async ({ path, partition, sources, dest }) =>
+      jobs.run(copyJobTitle(basename(path), partition), (job) => putFiles(volumeRef(path, partition), sources, dest, { signal: job.signal, onProgress: (p) => job.progress(p) })),
+    'fs.upload': async ({ path, partition, dest, files }) =>
+      jobs.run(copyJobTitle(basename(path), partition), (job) =>
+        uploadFiles(
+          volumeRef(path, partition),
+          dest,
+          files.map((f) => ({ name: f.name, data: Buffer.from(f.base64, 'base64'), ...(f.modifiedMs !== undefined ? { modifiedMs: f.modifiedMs } : {}) })),
+          { signal: job.signal, onProgress: (p) => job.progress(p) },
+        ),
+      ),
+    'fs.get': async ({ path, partition, source, out }) =>
+      jobs.run(`Extract ${normalizeImagePath(source)} from ${basename(path)}`, (job) =>
+        getFiles(volumeRef(path, partition), source, out, { signal: job.signal, onProgress: (p) => job.progress(p) }),
+      ),
     'jobs.cancel': async ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }),
     'loops.list': async () => loops.list(),
     'loops.attach': async ({ path, partition, partscan, readOnly }) =>
@@ -96,12 +145,28 @@ export function createServices(host: ServiceHost): Services {
     'qemu.status': async ({ sessionId }) => qemu.status(sessionId),
     'qemu.list': async () => ({ sessions: qemu.list() }),
     'qemu.sendSerial': async ({ sessionId, data }) => qemu.sendSerial(sessionId, data),
+    'bootloader.install': async (input) =>
+      jobs.run(`Install ${input.loader} on ${basename(input.path)}`, (job) =>
+        installBootloader({ ...bootloaderRequestFromApi(input), signal: job.signal, onProgress: (p) => job.progress(p) }),
+      ),
+    'recipe.validate': async ({ path }) => {
+      const plan = await validateRecipeFile(path);
+      return { ...summarizePlan(plan), script: recipeScript(plan) };
+    },
+    'recipe.build': async ({ path, output, force }) =>
+      jobs.run(`Build ${basename(path)}`, (job) =>
+        buildRecipe(path, { ...(output !== undefined ? { output } : {}), force: force ?? false, signal: job.signal, onProgress: (p) => job.progress(p) }),
+      ),
   };
   const shutdown = async (): Promise<void> => {
     await qemu.stopAll();
     await loops.releaseOwn();
   };
   return { handlers, jobs, loops, qemu, shutdown };
+}
+
+function volumeRef(image: string, partition: number | undefined): VolumeRef {
+  return partition === undefined ? { image } : { image, partition };
 }
 
 /**

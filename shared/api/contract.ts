@@ -7,8 +7,21 @@
 import { z } from 'zod';
 import type { DiskInfo, PartitionInfo } from '../disk/disk-info';
 import type { ImageShape } from '../disk/image-shape';
-import type { FsUsage } from '../fs/types';
+import type { DirEntry, FsUsage } from '../fs/types';
 import type { HostToolsReport } from '../host/tools';
+import {
+  fsGetSchema,
+  fsListSchema,
+  fsMkdirSchema,
+  fsPutSchema,
+  fsRemoveSchema,
+  fsRenameSchema,
+  fsUploadSchema,
+  imageFormatSchema,
+  type FormatResult,
+  type PutResult,
+} from './files';
+import { bootloaderInstallSchema, recipeBuildSchema, recipeValidateSchema, type BootloaderResult, type BuildResult, type RecipeValidation } from './boot';
 import { loopsStateSchema, type LoopActionResult, type LoopsState } from './loops';
 import {
   qemuExitedEventSchema,
@@ -93,6 +106,8 @@ export const methods = {
         table: z.enum(['mbr', 'gpt']).optional(),
         fresh: z.boolean().optional(),
         alignmentSectors: z.number().int().min(1).max(2 ** 32).optional(),
+        /** Validate the edits and answer what the disk would look like, writing nothing. */
+        dryRun: z.boolean().optional(),
         steps: z
           .array(
             z.discriminatedUnion('op', [
@@ -105,6 +120,23 @@ export const methods = {
       })
       .strict(),
   ),
+  'image.format': method<FormatResult>()(
+    'Format a volume (a job): FAT12/16/32 or ext2 on the whole image (a floppy) or one partition; the partition type follows',
+    imageFormatSchema,
+  ),
+  'fs.list': method<{ path: string; entries: DirEntry[] }>()('A folder of a volume: names, types, sizes, dates', fsListSchema),
+  'fs.mkdir': method<{ path: string }>()('Make a folder in a volume (and its parents with `parents`)', fsMkdirSchema),
+  'fs.remove': method<{ path: string }>()('Delete a file, an empty folder, or with `recursive` a whole tree, from a volume', fsRemoveSchema),
+  'fs.rename': method<{ from: string; to: string }>()('Rename or move a file or folder within a volume', fsRenameSchema),
+  'fs.put': method<PutResult>()(
+    'Copy host files and folders into a volume (a job, like `cp -r`); checked before the first byte: names, space',
+    fsPutSchema,
+  ),
+  'fs.upload': method<PutResult>()(
+    'Copy files a browser sent as bytes (a dropped file or folder, at most 8 MiB per call) into a volume (a job), with the same checks as fs.put',
+    fsUploadSchema,
+  ),
+  'fs.get': method<{ files: number; bytes: number }>()('Copy a file or folder out of a volume to a host folder (a job)', fsGetSchema),
   'jobs.cancel': method<{ cancelled: boolean }>()(
     'Ask a running job to stop; it ends in the "cancelled" state once it has left things consistent',
     z.object({ jobId: z.string().min(1).max(64) }).strict(),
@@ -157,6 +189,18 @@ export const methods = {
   'qemu.sendSerial': method<{ bytes: number }>()(
     'Type into a running session’s serial port (the console’s input)',
     z.object({ sessionId: qemuSessionId, data: z.string().min(1).max(64 * 1024) }).strict(),
+  ),
+  'bootloader.install': method<BootloaderResult>()(
+    'Make an image bootable without root: GRUB 2 (core.img after the MBR), GRUB legacy (stage1/stage2, setup done natively) or your own boot sector',
+    bootloaderInstallSchema,
+  ),
+  'recipe.validate': method<RecipeValidation>()(
+    'Check a recipe (JSON) against the host without writing anything; answers what it builds and the equivalent shell script',
+    recipeValidateSchema,
+  ),
+  'recipe.build': method<BuildResult>()(
+    'Build the image a recipe describes (a job): create, partition, format, copy files, install the boot loader',
+    recipeBuildSchema,
   ),
 } as const;
 

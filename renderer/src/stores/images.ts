@@ -1,20 +1,57 @@
+/**
+ * The images open in the window: each one's description from image.info (table, partitions,
+ * filesystems and their usage), which one is selected, and the recently opened paths.
+ */
 import { create } from 'zustand';
+import type { BootloaderResult } from '../../../shared/api/boot';
+import type { ImageInfo, MethodInput } from '../../../shared/api/contract';
+import type { FormatResult } from '../../../shared/api/files';
+import type { FsType } from '../../../shared/fs/types';
+import { api } from '../api';
+import { hostBridge } from '../host';
+import { basename, formatBytes } from '../features/common/format';
+import { logError, logInfo } from './activity';
 
-/** An image the user has open in the sidebar. Filled by the image features as they arrive. */
 export interface OpenImage {
   path: string;
   name: string;
-  sizeBytes: number;
+  info: ImageInfo | null;
+  loading: boolean;
+  /** Why the last refresh failed, as a sentence. */
+  error: string | null;
 }
 
 export interface ImagesState {
   images: OpenImage[];
   selectedPath: string | null;
+  recent: string[];
 }
 
-export const initialImagesState: ImagesState = { images: [], selectedPath: null };
+const RECENT_KEY = 'loopback-studio.recent-images';
+const RECENT_MAX = 8;
 
-export const useImagesStore = create<ImagesState>()(() => initialImagesState);
+function loadRecent(): string[] {
+  try {
+    const value = JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]') as unknown;
+    return Array.isArray(value) ? value.filter((p): p is string => typeof p === 'string').slice(0, RECENT_MAX) : [];
+  } catch {
+    return [];
+  }
+}
+
+function rememberRecent(path: string): string[] {
+  const recent = [path, ...useImagesStore.getState().recent.filter((p) => p !== path)].slice(0, RECENT_MAX);
+  try {
+    localStorage.setItem(RECENT_KEY, JSON.stringify(recent));
+  } catch {
+    // Storage may be unavailable (private window); recents are a convenience.
+  }
+  return recent;
+}
+
+export const initialImagesState: ImagesState = { images: [], selectedPath: null, recent: [] };
+
+export const useImagesStore = create<ImagesState>()(() => ({ ...initialImagesState, recent: loadRecent() }));
 
 export function resetImagesStore(): void {
   useImagesStore.setState(initialImagesState, true);
@@ -22,4 +59,105 @@ export function resetImagesStore(): void {
 
 export function selectImage(path: string): void {
   useImagesStore.setState({ selectedPath: path });
+}
+
+function patchImage(path: string, patch: Partial<OpenImage>): void {
+  useImagesStore.setState((s) => ({ images: s.images.map((image) => (image.path === path ? { ...image, ...patch } : image)) }));
+}
+
+/**
+ * Opens an image (or selects it when already open). Throws the service's error — "no such image
+ * file", "is a folder" — for the caller to show at the path field; nothing is added then.
+ */
+export async function openImage(path: string): Promise<ImageInfo> {
+  const info = await api().image.info({ path });
+  useImagesStore.setState((s) => {
+    const known = s.images.some((image) => image.path === info.path);
+    const entry: OpenImage = { path: info.path, name: basename(info.path), info, loading: false, error: null };
+    return {
+      images: known ? s.images.map((image) => (image.path === info.path ? entry : image)) : [...s.images, entry],
+      selectedPath: info.path,
+      recent: rememberRecent(info.path),
+    };
+  });
+  logInfo(`Opened ${info.path}`);
+  return info;
+}
+
+/** Reads the image again (after a change); a failure stays on the image, shown in its view. */
+export async function refreshImage(path: string): Promise<void> {
+  patchImage(path, { loading: true });
+  try {
+    const info = await api().image.info({ path });
+    patchImage(path, { info, loading: false, error: null });
+  } catch (error) {
+    const entry = logError(error, `Reading ${basename(path)}`);
+    patchImage(path, { loading: false, error: entry.text });
+  }
+}
+
+export function closeImage(path: string): void {
+  useImagesStore.setState((s) => {
+    const images = s.images.filter((image) => image.path !== path);
+    const selectedPath = s.selectedPath === path ? (images[0]?.path ?? null) : s.selectedPath;
+    return { images, selectedPath };
+  });
+}
+
+export function useSelectedImage(): OpenImage | null {
+  return useImagesStore((s) => s.images.find((image) => image.path === s.selectedPath) ?? null);
+}
+
+/**
+ * Images dropped on the window (outside the file browser). Only the app knows a dropped file's
+ * path; a browser cannot open a dropped image in place, so it says how to instead.
+ */
+export async function openDroppedImages(data: DataTransfer): Promise<void> {
+  const host = hostBridge();
+  const files = [...data.files];
+  if (!host) {
+    logError(new Error(`${files[0]?.name ?? 'The file'} was dropped on the window: in a browser the app cannot see where it lives; use Open image… and type its path`));
+    return;
+  }
+  for (const file of files) {
+    const path = host.pathForFile(file);
+    if (!path) continue;
+    try {
+      await openImage(path);
+    } catch (error) {
+      logError(error, `Opening ${file.name}`);
+    }
+  }
+}
+
+/** Formats a volume of an image (a job), then reads the image again. Throws the refusal, logged. */
+export async function formatImageVolume(path: string, partition: number | null, fs: FsType, label: string): Promise<FormatResult> {
+  try {
+    const result = await api().image.format({ path, ...(partition === null ? {} : { partition }), fs, ...(label.trim() ? { label: label.trim() } : {}) });
+    logInfo(
+      `Formatted ${result.volume} as ${result.fs.toUpperCase()}: ${formatBytes(result.usage.freeBytes)} free` +
+        (result.partitionType ? `; partition type ${result.partitionType.from} → ${result.partitionType.to}` : ''),
+    );
+    await refreshImage(path);
+    return result;
+  } catch (error) {
+    logError(error, `Formatting ${partition === null ? basename(path) : `partition ${partition} of ${basename(path)}`}`);
+    throw error;
+  }
+}
+
+/** Installs a boot loader (a job), then reads the image again. Throws the refusal, logged. */
+export async function installBootloader(input: MethodInput<'bootloader.install'>): Promise<BootloaderResult> {
+  try {
+    const installed = await api().bootloader.install(input);
+    logInfo(
+      `Installed ${installed.loader} on ${installed.volume}${installed.device ? ` as ${installed.device}` : ''}`,
+      installed.sectors.map((s) => `# ${s.what}: sector ${s.sector}, ${s.count} sector(s)`),
+    );
+    await refreshImage(input.path);
+    return installed;
+  } catch (error) {
+    logError(error, `Installing the boot loader on ${basename(input.path)}`);
+    throw error;
+  }
 }

@@ -1,5 +1,9 @@
 import type { ReactNode } from 'react';
 import { useHostStore } from '../../stores/host-tools';
+import { openImage, useImagesStore } from '../../stores/images';
+import { openDialog } from '../../stores/ui';
+import { logError } from '../../stores/activity';
+import { basename } from '../common/format';
 import { roleReady } from '../host-tools/summary';
 import type { ToolRole } from '../../../../shared/host/tools';
 
@@ -21,6 +25,7 @@ const STEPS: { title: string; text: ReactNode; role?: ToolRole }[] = [
 
 export function Welcome({ onShowTools }: { onShowTools: () => void }) {
   const report = useHostStore((s) => s.report);
+  const recent = useImagesStore((s) => s.recent);
 
   return (
     <section className="welcome" aria-labelledby="welcome-title">
@@ -29,6 +34,30 @@ export function Welcome({ onShowTools }: { onShowTools: () => void }) {
         The loopback-device recipe — <code>dd</code>, cylinder arithmetic, <code>fdisk</code>, <code>losetup -o 32256</code>,{' '}
         <code>mke2fs</code>, GRUB’s stages, <code>qemu</code> — as a guided, safe and repeatable tool.
       </p>
+      <div className="welcome-actions">
+        <button type="button" className="button primary" onClick={() => openDialog('new-image')}>
+          Create an image…
+        </button>
+        <button type="button" className="button" onClick={() => openDialog('open-image')}>
+          Open an image…
+        </button>
+      </div>
+      {recent.length > 0 && (
+        <section className="welcome-recent" aria-labelledby="welcome-recent-title">
+          <h2 id="welcome-recent-title" className="section-title">
+            Recent images
+          </h2>
+          <ul className="recent-list">
+            {recent.map((path) => (
+              <li key={path}>
+                <button type="button" className="link-button" onClick={() => void openImage(path).catch((e: unknown) => logError(e, `Opening ${basename(path)}`))} title={path}>
+                  <span className="recent-name">{basename(path)}</span> <span className="recent-path">{path}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       <ol className="steps">
         {STEPS.map((step, i) => {
           const ready = step.role && report ? roleReady(report.tools, step.role) : null;

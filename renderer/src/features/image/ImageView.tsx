@@ -1,0 +1,148 @@
+import { useEffect, useState, type KeyboardEvent } from 'react';
+import { formatBytes } from '../../../../shared/disk/sizes';
+import { closeImage, refreshImage, type OpenImage } from '../../stores/images';
+import { startQemu, useQemuStore } from '../../stores/qemu';
+import { setTab, useUiStore, type ImageTab } from '../../stores/ui';
+import { BootloaderDialog } from '../bootloader/BootloaderDialog';
+import { formatCount } from '../common/format';
+import { FileBrowser } from '../files/FileBrowser';
+import { PartitionEditor } from '../partitions/PartitionEditor';
+import { QemuPanel } from '../qemu/QemuPanel';
+import { VolumesTable } from './VolumesTable';
+
+const TABS: { id: ImageTab; label: string }[] = [
+  { id: 'overview', label: 'Overview' },
+  { id: 'files', label: 'Files' },
+  { id: 'partitions', label: 'Partitions' },
+  { id: 'qemu', label: 'QEMU' },
+];
+
+/** One open image: what it is, its volumes, and the tabs to work on it. */
+export function ImageView({ image }: { image: OpenImage }) {
+  const tab = useUiStore((s) => s.tab);
+  const [bootOpen, setBootOpen] = useState(false);
+  const info = image.info;
+  const running = useQemuStore((s) => {
+    const id = s.sessionOf[image.path];
+    return id ? s.sessions[id]?.state === 'running' : false;
+  });
+  const qemuBusy = useQemuStore((s) => s.busy);
+
+  useEffect(() => {
+    setTab('overview');
+  }, [image.path]);
+
+  const onTabKey = (event: KeyboardEvent<HTMLButtonElement>) => {
+    const index = TABS.findIndex((t) => t.id === tab);
+    const next = event.key === 'ArrowRight' ? index + 1 : event.key === 'ArrowLeft' ? index - 1 : event.key === 'Home' ? 0 : event.key === 'End' ? TABS.length - 1 : null;
+    if (next === null) return;
+    event.preventDefault();
+    const target = TABS[(next + TABS.length) % TABS.length]!;
+    setTab(target.id);
+    document.getElementById(`tab-${target.id}`)?.focus();
+  };
+
+  return (
+    <section className="image-view" aria-labelledby="image-title">
+      <header className="image-header">
+        <div className="image-heading">
+          <h1 id="image-title">{image.name}</h1>
+          <p className="image-path mono" title={image.path}>
+            {image.path}
+          </p>
+        </div>
+        <div className="image-actions">
+          <button type="button" className="button" onClick={() => setBootOpen(true)} disabled={!info}>
+            Install bootloader…
+          </button>
+          <button
+            type="button"
+            className="button primary"
+            onClick={() => {
+              setTab('qemu');
+              if (!running) void startQemu(image.path);
+            }}
+            disabled={!info || qemuBusy}
+            data-testid="launch-qemu"
+          >
+            {running ? 'QEMU is running' : 'Launch in QEMU'}
+          </button>
+          <button type="button" className="button" onClick={() => void refreshImage(image.path)} disabled={image.loading}>
+            {image.loading ? 'Reading…' : 'Refresh'}
+          </button>
+          <button type="button" className="button" onClick={() => closeImage(image.path)}>
+            Close
+          </button>
+        </div>
+      </header>
+
+      {image.error && (
+        <p className="callout error" role="alert">
+          {image.error}
+        </p>
+      )}
+
+      {info && (
+        <dl className="facts" data-testid="image-facts">
+          <div>
+            <dt>Size</dt>
+            <dd>
+              {formatBytes(info.sizeBytes)} <span className="muted">({formatCount(info.sizeBytes)} bytes)</span>
+            </dd>
+          </div>
+          <div>
+            <dt>Sectors</dt>
+            <dd>{formatCount(info.totalSectors)} × 512</dd>
+          </div>
+          <div>
+            <dt>Geometry (C/H/S)</dt>
+            <dd>
+              {info.geometry.cylinders}/{info.geometry.heads}/{info.geometry.sectorsPerTrack}{' '}
+              <span className="muted">{info.floppy ? `${info.floppy} floppy` : info.geometrySource === 'partition-table' ? 'from the table' : 'as QEMU guesses it'}</span>
+            </dd>
+          </div>
+          <div>
+            <dt>Partition table</dt>
+            <dd>
+              {info.table === 'none' ? 'none' : info.table.toUpperCase()}
+              {info.diskId && <span className="muted mono"> {info.diskId}</span>}
+            </dd>
+          </div>
+        </dl>
+      )}
+
+      <div className="tabs" role="tablist" aria-label="Image">
+        {TABS.map((t) => (
+          <button
+            key={t.id}
+            id={`tab-${t.id}`}
+            type="button"
+            role="tab"
+            className="tab"
+            aria-selected={tab === t.id}
+            aria-controls={`panel-${t.id}`}
+            tabIndex={tab === t.id ? 0 : -1}
+            onClick={() => setTab(t.id)}
+            onKeyDown={onTabKey}
+          >
+            {t.label}
+          </button>
+        ))}
+      </div>
+      <div className="tab-panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+        {!info ? (
+          <p className="muted">Reading the image…</p>
+        ) : tab === 'overview' ? (
+          <VolumesTable info={info} />
+        ) : tab === 'files' ? (
+          <FileBrowser info={info} />
+        ) : tab === 'partitions' ? (
+          <PartitionEditor info={info} />
+        ) : (
+          <QemuPanel info={info} />
+        )}
+      </div>
+      {bootOpen && info && <BootloaderDialog info={info} onClose={() => setBootOpen(false)} />}
+    </section>
+  );
+}

@@ -1,0 +1,76 @@
+/**
+ * Create, from the new-image wizard: make the file, write the first partition, format, then open
+ * it. Each step is one call to the services; the wizard has already checked every value with
+ * the same code they run. A refusal of the file itself (it exists, its folder does not) goes back
+ * to the path field; a later failure leaves the created image open, saying which step failed.
+ */
+import { create } from 'zustand';
+import type { MethodInput } from '../../../shared/api/contract';
+import type { FsType } from '../../../shared/fs/types';
+import { api } from '../api';
+import { explainError } from '../features/common/errors';
+import { basename } from '../features/common/format';
+import { logError, logInfo } from './activity';
+import { openImage } from './images';
+
+export interface CreatePlan {
+  path: string;
+  shape: Pick<MethodInput<'image.create'>, 'floppy' | 'size' | 'chs'>;
+  partition: { table: 'mbr' | 'gpt'; alignmentSectors: number; spec: string } | null;
+  filesystem: { fs: FsType; label: string } | null;
+}
+
+export interface NewImageState {
+  /** The step running: "Creating the image file". */
+  step: string | null;
+}
+
+export const useNewImageStore = create<NewImageState>()(() => ({ step: null }));
+
+export type CreateOutcome = { ok: true } | { ok: false; field: 'path' | null; message: string };
+
+export async function createFromPlan(plan: CreatePlan): Promise<CreateOutcome> {
+  const name = basename(plan.path);
+  useNewImageStore.setState({ step: 'Creating the image file' });
+  try {
+    try {
+      const created = await api().image.create({ path: plan.path, ...plan.shape });
+      logInfo(`Created ${created.path}: ${created.sizeBytes} bytes, ${created.geometry.cylinders}/${created.geometry.heads}/${created.geometry.sectorsPerTrack}`);
+    } catch (error) {
+      const { text, code } = explainError(error);
+      logError(error, `Creating ${name}`);
+      return { ok: false, field: code === 'ALREADY_EXISTS' || code === 'NOT_FOUND' || code === 'IO' || code === 'INVALID_INPUT' ? 'path' : null, message: text };
+    }
+    let failed: string | null = null;
+    if (plan.partition) {
+      useNewImageStore.setState({ step: 'Writing the partition table' });
+      try {
+        await api().image.partition({ path: plan.path, table: plan.partition.table, alignmentSectors: plan.partition.alignmentSectors, steps: [{ op: 'add', spec: plan.partition.spec }] });
+        logInfo(`Partitioned ${name}: ${plan.partition.table.toUpperCase()}, ${plan.partition.spec}`);
+      } catch (error) {
+        failed = `${name} was created, but writing its partition table failed: ${logError(error, `Partitioning ${name}`).text}`;
+      }
+    }
+    if (plan.filesystem && !failed) {
+      useNewImageStore.setState({ step: `Formatting as ${plan.filesystem.fs.toUpperCase()}` });
+      try {
+        await api().image.format({
+          path: plan.path,
+          ...(plan.partition ? { partition: 1 } : {}),
+          fs: plan.filesystem.fs,
+          ...(plan.filesystem.label.trim() ? { label: plan.filesystem.label.trim() } : {}),
+        });
+        logInfo(`Formatted ${plan.partition ? `partition 1 of ${name}` : name} as ${plan.filesystem.fs.toUpperCase()}`);
+      } catch (error) {
+        failed = `${name} was created, but formatting failed: ${logError(error, `Formatting ${name}`).text}`;
+      }
+    }
+    useNewImageStore.setState({ step: 'Opening it' });
+    await openImage(plan.path);
+    return failed ? { ok: false, field: null, message: failed } : { ok: true };
+  } catch (error) {
+    return { ok: false, field: null, message: logError(error, `Opening ${name}`).text };
+  } finally {
+    useNewImageStore.setState({ step: null });
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * QEMU sessions as the app sees them: the launch options per image, each session's state, the
+ * command line a launch would run, and QEMU's own messages. The console's bytes do not go
+ * through React state: the serial console component subscribes to them directly (onSerial), so a
+ * chatty guest does not re-render the page.
+ */
+import { create } from 'zustand';
+import type { QemuCommand, QemuLaunchOptions, QemuSession } from '../../../shared/api/qemu';
+import { api } from '../api';
+import { errorText } from '../features/common/errors';
+import { basename } from '../features/common/format';
+import { logError, logInfo } from './activity';
+
+/** What the panel lets a person choose (the image comes from the view). */
+export type LaunchChoices = Omit<QemuLaunchOptions, 'image' | 'kernel' | 'append'>;
+
+export const DEFAULT_CHOICES: LaunchChoices = { memoryMiB: 64, media: 'auto', accel: 'auto', gdb: false, waitForGdb: false, guestErrors: false, noReboot: true };
+
+export interface QemuState {
+  choices: Record<string, LaunchChoices>;
+  sessions: Record<string, QemuSession>;
+  /** The latest session of each image. */
+  sessionOf: Record<string, string>;
+  /** QEMU's stderr per session (warnings, errors, guest_errors). */
+  logs: Record<string, string>;
+  command: Record<string, QemuCommand | null>;
+  commandError: Record<string, string | null>;
+  busy: boolean;
+  error: string | null;
+}
+
+export const initialQemuState: QemuState = { choices: {}, sessions: {}, sessionOf: {}, logs: {}, command: {}, commandError: {}, busy: false, error: null };
+
+export const useQemuStore = create<QemuState>()(() => initialQemuState);
+
+export function resetQemuStore(): void {
+  useQemuStore.setState(initialQemuState, true);
+}
+
+const LOG_MAX = 16 * 1024;
+/** What a console that opens late replays. */
+const CONSOLE_MAX = 256 * 1024;
+const consoles = new Map<string, string>();
+const serialListeners = new Set<(sessionId: string, data: string) => void>();
+
+export function consoleText(sessionId: string): string {
+  return consoles.get(sessionId) ?? '';
+}
+
+export function onSerial(listener: (sessionId: string, data: string) => void): () => void {
+  serialListeners.add(listener);
+  return () => serialListeners.delete(listener);
+}
+
+export function choicesFor(image: string): LaunchChoices {
+  return useQemuStore.getState().choices[image] ?? DEFAULT_CHOICES;
+}
+
+export function setChoices(image: string, patch: Partial<LaunchChoices>): void {
+  useQemuStore.setState((s) => ({ choices: { ...s.choices, [image]: { ...(s.choices[image] ?? DEFAULT_CHOICES), ...patch } } }));
+}
+
+function launchOptions(image: string): QemuLaunchOptions {
+  const c = choicesFor(image);
+  return { image, ...c, ...(c.waitForGdb ? { gdb: true } : {}) };
+}
+
+/** The command the current choices would run (shown and copyable before Start). */
+export async function refreshCommandLine(image: string): Promise<void> {
+  try {
+    const command = await api().qemu.commandLine(launchOptions(image));
+    useQemuStore.setState((s) => ({ command: { ...s.command, [image]: command }, commandError: { ...s.commandError, [image]: null } }));
+  } catch (error) {
+    useQemuStore.setState((s) => ({ command: { ...s.command, [image]: null }, commandError: { ...s.commandError, [image]: errorText(error) } }));
+  }
+}
+
+function putSession(session: QemuSession): void {
+  useQemuStore.setState((s) => ({
+    sessions: { ...s.sessions, [session.sessionId]: session },
+    ...(session.image ? { sessionOf: { ...s.sessionOf, [session.image]: session.sessionId } } : {}),
+  }));
+}
+
+async function act(what: string, work: () => Promise<QemuSession>): Promise<void> {
+  useQemuStore.setState({ busy: true, error: null });
+  try {
+    const session = await work();
+    consoles.set(session.sessionId, consoles.get(session.sessionId) ?? '');
+    putSession(session);
+    logInfo(`${what}: ${session.state === 'running' ? `QEMU running (pid ${session.pid})` : session.state}`, [session.commandLine]);
+  } catch (error) {
+    useQemuStore.setState({ error: logError(error, what).text });
+  } finally {
+    useQemuStore.setState({ busy: false });
+  }
+}
+
+export function startQemu(image: string): Promise<void> {
+  return act(`Launch ${basename(image)} in QEMU`, () => api().qemu.start(launchOptions(image)));
+}
+
+export function stopQemu(sessionId: string): Promise<void> {
+  return act('Stop QEMU', () => api().qemu.stop({ sessionId }));
+}
+
+export function restartQemu(sessionId: string): Promise<void> {
+  return act('Restart QEMU', () => api().qemu.restart({ sessionId }));
+}
+
+export async function sendSerial(sessionId: string, data: string): Promise<void> {
+  try {
+    await api().qemu.sendSerial({ sessionId, data });
+  } catch (error) {
+    logError(error, 'Typing into the console');
+  }
+}
+
+let unsubscribe: (() => void) | null = null;
+
+/** Listens to the sessions' events for the life of the window (idempotent). */
+export function startQemuEvents(): void {
+  if (unsubscribe) return;
+  const offSerial = api().onQemuSerial(({ sessionId, data }) => {
+    consoles.set(sessionId, ((consoles.get(sessionId) ?? '') + data).slice(-CONSOLE_MAX));
+    for (const listener of serialListeners) listener(sessionId, data);
+  });
+  const offLog = api().onQemuLog(({ sessionId, data }) => {
+    useQemuStore.setState((s) => ({ logs: { ...s.logs, [sessionId]: ((s.logs[sessionId] ?? '') + data).slice(-LOG_MAX) } }));
+  });
+  const offExit = api().onQemuExited(({ sessionId, code, signal, stopped, stderr }) => {
+    const session = useQemuStore.getState().sessions[sessionId];
+    if (session) putSession({ ...session, state: 'exited', exitCode: code, signal, stopped, exitedAt: new Date().toISOString() });
+    if (stderr && !useQemuStore.getState().logs[sessionId]) useQemuStore.setState((s) => ({ logs: { ...s.logs, [sessionId]: stderr } }));
+  });
+  unsubscribe = () => {
+    offSerial();
+    offLog();
+    offExit();
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The file and format parts of the API contract: browse a volume (an image, or one partition of
+ * it), make folders, delete, rename, copy in (host paths, or — from a browser, which has no host
+ * paths — the dropped files' bytes) and copy out, and format. Validated here so the app, the
+ * harness and the CLI refuse the same things.
+ */
+import { z } from 'zod';
+import { FS_TYPES, type FsType, type FsUsage } from '../fs/types';
+
+const hostPath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
+/** A path inside the filesystem: "/", "/boot/grub" (made absolute and normalized by the service). */
+const volumePath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
+
+/** Which volume: the image, and the partition for a partitioned one (leave it out for a floppy). */
+const volume = {
+  path: hostPath,
+  partition: z.number().int().min(1).max(128).optional(),
+};
+
+/**
+ * The most a browser may send in one `fs.upload` call, decoded. The WebSocket carries it as
+ * base64 (4/3 larger) in one message under the harness's 16 MiB limit; the app's own drops use
+ * `fs.put` with host paths and have no such limit.
+ */
+export const UPLOAD_MAX_BYTES = 8 * 1024 * 1024;
+const UPLOAD_MAX_BASE64 = Math.ceil(UPLOAD_MAX_BYTES / 3) * 4;
+
+/** A relative path as a dropped folder gives it: "notes.txt", "src/main.c"; no "..", no leading "/". */
+const relativeName = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((p) => !p.includes('\0') && !p.startsWith('/') && !p.includes('\\'), 'a relative path with "/" between folders')
+  .refine((p) => p.split('/').every((part) => part !== '' && part !== '.' && part !== '..'), 'no empty, "." or ".." parts');
+
+export const fsListSchema = z.object({ ...volume, dir: volumePath }).strict();
+export const fsMkdirSchema = z.object({ ...volume, dir: volumePath, parents: z.boolean().optional() }).strict();
+export const fsRemoveSchema = z.object({ ...volume, target: volumePath, recursive: z.boolean().optional() }).strict();
+export const fsRenameSchema = z.object({ ...volume, from: volumePath, to: volumePath }).strict();
+export const fsPutSchema = z.object({ ...volume, sources: z.array(hostPath).min(1).max(10_000), dest: volumePath }).strict();
+export const fsGetSchema = z.object({ ...volume, source: volumePath, out: hostPath }).strict();
+export const fsUploadSchema = z
+  .object({
+    ...volume,
+    dest: volumePath,
+    files: z
+      .array(
+        z
+          .object({
+            name: relativeName,
+            base64: z.string().max(UPLOAD_MAX_BASE64).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64'),
+            /** The file's modification time, as the browser's File.lastModified gives it. */
+            modifiedMs: z.number().int().nonnegative().optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(10_000),
+  })
+  .strict()
+  .refine((v) => v.files.reduce((sum, f) => sum + Math.floor((f.base64.length * 3) / 4), 0) <= UPLOAD_MAX_BYTES + 2 * v.files.length, {
+    message: `send at most ${UPLOAD_MAX_BYTES / (1024 * 1024)} MiB per call`,
+  });
+
+export const imageFormatSchema = z
+  .object({
+    ...volume,
+    fs: z.enum(FS_TYPES),
+    label: z.string().max(32).optional(),
+    clusterBytes: z.number().int().min(512).max(64 * 1024).optional(),
+    blockBytes: z.union([z.literal(1024), z.literal(4096)]).optional(),
+  })
+  .strict();
+
+/** What a copy into a volume answers (fs.put, fs.upload). */
+export interface PutResult {
+  volume: string;
+  files: number;
+  folders: number;
+  bytes: number;
+}
+
+/** What a format answers. */
+export interface FormatResult {
+  volume: string;
+  fs: FsType;
+  usage: FsUsage;
+  /** The partition type set to match the filesystem, when it changed. */
+  partitionType: { from: string; to: string } | null;
+}
+
+/**
+ * The title of the job that copies files into a volume. The service names its job with it, and
+ * the file browser finds its own copy's progress by it among the jobProgress events.
+ */
+export function copyJobTitle(imageName: string, partition: number | undefined): string {
+  return `Copy into ${partition === undefined ? imageName : `partition ${partition} of ${imageName}`}`;
+}
