@@ -12,7 +12,7 @@ import type { JobProgress, MethodName, MethodResult } from '../../shared/api/con
 import { MemoryBlockDevice } from '../../shared/disk/block-device';
 import { missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
 import { createServices, dispatch } from '.';
-import { CopyOnWriteDevice } from './partition-preview';
+import { OverlayBlockDevice } from '../../shared/disk/sparse-device';
 
 const events: JobProgress[] = [];
 const services = createServices({ shell: 'cli', emit: (event, payload) => event === 'jobProgress' && events.push(payload as JobProgress) });
@@ -39,11 +39,11 @@ beforeEach(() => {
 });
 afterEach(() => cleanup());
 
-describe('CopyOnWriteDevice (the partition editor’s dry run)', () => {
+describe('OverlayBlockDevice (the partition editor’s dry run)', () => {
   it('lets later reads see the writes while the device underneath stays as it was', async () => {
     const base = new MemoryBlockDevice(4096);
     base.bytes.fill(7);
-    const cow = new CopyOnWriteDevice(base);
+    const cow = new OverlayBlockDevice(base);
     await cow.write(510, new Uint8Array([1, 2, 3, 4]));
     expect([...(await cow.read(508, 8))]).toEqual([7, 7, 1, 2, 3, 4, 7, 7]);
     expect(base.bytes.every((b) => b === 7)).toBe(true);
