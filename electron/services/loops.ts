@@ -309,6 +309,19 @@ export class LoopService {
     return this.requireBackend().system === 'linux' ? { expect: { offsetBytes: target.offsetBytes, sizeBytes: target.sizeBytes } } : {};
   }
 
+  /** The journal entry written before a loop device is attached, so a crash leaves a trace. */
+  private recordAttachIntent(target: Target): Promise<JournalEntry> {
+    return this.journal.add({
+      kind: 'attach',
+      state: 'attaching',
+      ...this.journalFields(target),
+      device: null,
+      mountDir: null,
+      family: null,
+      owner: { shell: this.options.shell, pid: process.pid },
+    });
+  }
+
   private journalFields(target: Target): Pick<JournalEntry, 'image' | 'imageDev' | 'imageIno' | 'partition' | 'offsetBytes' | 'sizeBytes'> {
     const byOffset = this.requireBackend().attachesByOffset && target.partition !== null;
     return {
@@ -376,15 +389,7 @@ export class LoopService {
     const backend = this.requireBackend();
     if (options.partscan && options.partition !== undefined) throw new LoopbackError('INVALID_INPUT', '--partscan attaches the whole image; leave out -p');
     const target = await this.target(image, options.partition, false);
-    const entry = await this.journal.add({
-      kind: 'attach',
-      state: 'attaching',
-      ...this.journalFields(target),
-      device: null,
-      mountDir: null,
-      family: null,
-      owner: { shell: this.options.shell, pid: process.pid },
-    });
+    const entry = await this.recordAttachIntent(target);
     const { outcome, commands } = await this.run([this.attachStep(target, options)], entry.id);
     const whole = this.reported(outcome, 0);
     const device = target.partition !== null && !backend.attachesByOffset ? backend.partitionDevice(whole, target.partition.index) : whole;
@@ -543,15 +548,7 @@ export class LoopService {
   async format(image: string, partition: number | undefined, fsType: FsType, options: LoopFormatOptions = {}): Promise<LoopFormatResult> {
     const backend = this.requireBackend();
     const target = await this.target(image, partition, true);
-    const entry = await this.journal.add({
-      kind: 'attach',
-      state: 'attaching',
-      ...this.journalFields(target),
-      device: null,
-      mountDir: null,
-      family: null,
-      owner: { shell: this.options.shell, pid: process.pid },
-    });
+    const entry = await this.recordAttachIntent(target);
     const sizeBytes = target.sizeBytes ?? (await fs.stat(target.image)).size;
     const mkfs: Extract<HelperStep, { op: 'mkfs' }> = {
       op: 'mkfs',

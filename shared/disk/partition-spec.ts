@@ -96,6 +96,11 @@ function inItem<T>(item: Item, spec: string, parse: () => T): T {
   }
 }
 
+/** `bootable` alone, or `bootable=on|off|yes|no|…`. */
+function parseBootableItem(item: Item, text: string): boolean {
+  return item.value === undefined ? true : inItem(item, text, () => parseOnOff(item.value ?? '', 'bootable setting'));
+}
+
 /** `start=N`: plain numbers are sectors, with a unit bytes on a sector boundary. */
 function parseStartItem(item: Item, text: string, sectorBytes: number): number {
   const value = requireValue(item, text);
@@ -144,7 +149,7 @@ export function parsePartitionSpec(text: string, sectorBytes = SECTOR_BYTES): Pa
         break;
       }
       case 'bootable':
-        spec.bootable = item.value === undefined ? true : inItem(item, text, () => parseOnOff(item.value ?? '', 'bootable setting'));
+        spec.bootable = parseBootableItem(item, text);
         break;
       default:
         throw invalid(
@@ -175,7 +180,7 @@ export function parsePartitionSettings(text: string): PartitionSettings {
   const settings: PartitionSettings = {};
   for (const item of splitItems(text, 'partition settings')) {
     if (item.key === 'bootable') {
-      settings.bootable = item.value === undefined ? true : inItem(item, text, () => parseOnOff(item.value ?? '', 'bootable setting'));
+      settings.bootable = parseBootableItem(item, text);
     } else if (item.key === 'type' || item.key === 'id') {
       const value = requireValue(item, text);
       settings.type = inItem(item, text, () => parseMbrType(value));
@@ -259,7 +264,7 @@ export function parseGptPartitionSpec(text: string, sectorBytes = SECTOR_BYTES):
         spec.index = parseGptIndex(item, text);
         break;
       case 'bootable':
-        spec.bootable = item.value === undefined ? true : inItem(item, text, () => parseOnOff(item.value ?? '', 'bootable setting'));
+        spec.bootable = parseBootableItem(item, text);
         break;
       default:
         throw invalid(`Unknown item "${item.text}" in "${text}": for a GPT use start=, size=, type=, name=, number= or bootable`, {
@@ -275,7 +280,7 @@ export function parseGptPartitionSettings(text: string): GptPartitionSettings {
   const settings: GptPartitionSettings = {};
   for (const item of splitItems(text, 'partition settings')) {
     if (item.key === 'bootable') {
-      settings.bootable = item.value === undefined ? true : inItem(item, text, () => parseOnOff(item.value ?? '', 'bootable setting'));
+      settings.bootable = parseBootableItem(item, text);
     } else if (item.key === 'type') {
       settings.type = requireValue(item, text);
     } else if (item.key === 'name') {

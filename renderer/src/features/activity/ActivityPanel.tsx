@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'react';
+import { useDismissable } from '../common/useDismissable';
 import { cancelJob, useActivityStore } from '../../stores/activity';
 import { jobAmount, jobFraction, ProgressBar } from '../common/ProgressBar';
 
@@ -8,17 +9,9 @@ const TIME = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
 export function ActivityPanel({ onClose }: { onClose: () => void }) {
   const jobs = useActivityStore((s) => s.jobs);
   const log = useActivityStore((s) => s.log);
-  const closeRef = useRef<HTMLButtonElement>(null);
+  const closeRef = useDismissable(onClose);
   const end = useRef<HTMLLIElement>(null);
 
-  useEffect(() => {
-    closeRef.current?.focus();
-    const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape') onClose();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [onClose]);
 
   useEffect(() => end.current?.scrollIntoView({ block: 'nearest' }), [log.length]);
 

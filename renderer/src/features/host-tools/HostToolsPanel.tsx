@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
+import { useDismissable } from '../common/useDismissable';
 import { loadHost, useHostStore } from '../../stores/host-tools';
 
 export function HostToolsPanel({ onClose }: { onClose: () => void }) {
@@ -6,16 +7,8 @@ export function HostToolsPanel({ onClose }: { onClose: () => void }) {
   const loading = useHostStore((s) => s.loading);
   const error = useHostStore((s) => s.error);
   const [showAll, setShowAll] = useState(false);
-  const closeRef = useRef<HTMLButtonElement>(null);
+  const closeRef = useDismissable(onClose);
 
-  useEffect(() => {
-    closeRef.current?.focus();
-    const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape') onClose();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [onClose]);
 
   const tools = report?.tools.filter((t) => showAll || t.applicable) ?? [];
 
