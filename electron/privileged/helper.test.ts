@@ -13,7 +13,7 @@ import { closeSync, lstatSync, mkdirSync, openSync, readSync, rmSync, statSync, 
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasTool, missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
-import { attachOwn, detachIfBackedBy, loopSkipReason, skipTitle, loopsUnder, mountsUnder, releaseUnder, rootDiskDevice } from '../../tests/support/loops';
+import { attachOwn, detachIfBackedBy, loopSkipReason, skipTitle, loopsUnder, settledLoopsUnder, mountsUnder, releaseUnder, rootDiskDevice } from '../../tests/support/loops';
 import { bundledHelper } from '../../tests/support/helper-bundle';
 import { isGrub2Version } from '../platform/grub';
 import { majorMinor } from './checks';
@@ -217,13 +217,13 @@ describe.skipIf(skip)(skipTitle('the privileged helper refuses, for real', skip)
     const outcome = await helper([{ op: 'attach', image }, { op: 'mount', device: { step: 0 }, image, dir: full, family: 'ext2' }]);
     expect(refusal(outcome).message).toContain('is not empty');
     expect(outcome.steps.at(-1)).toMatchObject({ op: 'detach', rollback: true, ok: true });
-    expect(loopsUnder(dir)).toEqual([]);
+    expect(await settledLoopsUnder(dir)).toEqual([]);
 
     const real = join(dir, 'm-real');
     mkdirSync(real);
     symlinkSync(real, join(dir, 'm-link'));
     expect(refusal(await helper([{ op: 'attach', image }, { op: 'mount', device: { step: 0 }, image, dir: join(dir, 'm-link'), family: 'ext2' }])).message).toContain('symbolic link');
-    expect(loopsUnder(dir)).toEqual([]);
+    expect(await settledLoopsUnder(dir)).toEqual([]);
   });
 
   it('a device that shows another range of the image than the one asked for', async () => {
@@ -232,7 +232,7 @@ describe.skipIf(skip)(skipTitle('the privileged helper refuses, for real', skip)
       { op: 'mkfs', device: { step: 0 }, image, fs: 'ext2', expect: { offsetBytes: 0, sizeBytes: null } },
     ]);
     expect(refusal(outcome)).toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('shows bytes 1048576') });
-    expect(loopsUnder(dir)).toEqual([]);
+    expect(await settledLoopsUnder(dir)).toEqual([]);
   });
 
   it('files for a user other than the one who asked (pkexec says uid 12345 asked)', async () => {
@@ -296,7 +296,7 @@ describe.skipIf(skip || !hasTool('sfdisk'))(skipTitle('partition nodes (--partsc
         ['detach', true],
       ]);
     }
-    expect(loopsUnder(dir)).toEqual([]);
+    expect(await settledLoopsUnder(dir)).toEqual([]);
     expect(mountsUnder(dir)).toEqual([]);
     // The partition is still a clean ext2, now with the /boot folder the grub-install step made.
     const check = attachOwn(disk, ['--offset', String(63 * 512)]);

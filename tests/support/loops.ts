@@ -54,6 +54,21 @@ export function loopsUnder(dir: string): LiveLoop[] {
   return liveLoops().filter((l) => l.backingFile.startsWith(`${root}/`));
 }
 
+/**
+ * loopsUnder, once the kernel has let go: `losetup -d` on a device that udev is still probing
+ * only sets autoclear, and the device goes a moment later. Polls until none is left (or the
+ * time is up) and returns what is there then.
+ */
+export async function settledLoopsUnder(dir: string, timeoutMs = 5000): Promise<LiveLoop[]> {
+  const deadline = Date.now() + timeoutMs;
+  let loops = loopsUnder(dir);
+  while (loops.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    loops = loopsUnder(dir);
+  }
+  return loops;
+}
+
 /** Mount points under `dir`, from /proc/self/mounts (octal escapes decoded). */
 export function mountsUnder(dir: string): string[] {
   const root = realpathSync(dir);
