@@ -25,11 +25,13 @@ export function progressFor(ctx: CommandContext, title: string): Required<Pick<P
       const now = Date.now();
       if (now - last < 100) return;
       last = now;
-      const fraction = p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : 0;
+      // Bytes when the work counts bytes, else items (files copied, steps of a build).
+      const fraction = p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : p.itemsTotal ? Math.min(1, (p.itemsDone ?? 0) / p.itemsTotal) : 0;
       const width = 24;
       const bar = '█'.repeat(Math.round(fraction * width)).padEnd(width, '░');
-      const items = p.itemsTotal !== undefined ? ` ${p.itemsDone ?? 0}/${p.itemsTotal} files` : '';
-      ctx.io.stderr(`\r${title}: ${p.phase} ${bar} ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}${items}   `);
+      const bytes = p.bytesTotal > 0 ? ` ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}` : '';
+      const items = p.itemsTotal !== undefined ? ` ${p.itemsDone ?? 0}/${p.itemsTotal}` : '';
+      ctx.io.stderr(`\r${title}: ${p.phase} ${bar}${bytes}${items}   `);
       drawn = true;
     },
     done: () => {

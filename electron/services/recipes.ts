@@ -416,7 +416,8 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
   let stepsDone = 0;
   const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     if (options.signal?.aborted) throw new LoopbackError('CANCELLED', `build of ${output} cancelled before "${name}"; no image was written`);
-    options.onProgress?.({ phase: name, bytesDone: stepsDone, bytesTotal: totalSteps, itemsDone: stepsDone, itemsTotal: totalSteps });
+    // Steps are counted as items: they are not bytes.
+    options.onProgress?.({ phase: name, bytesDone: 0, bytesTotal: 0, itemsDone: stepsDone, itemsTotal: totalSteps });
     const t = Date.now();
     const result = await work();
     steps.push({ step: name, ms: Date.now() - t });
