@@ -40,12 +40,15 @@ export interface LiveLoop {
 export function liveLoops(): LiveLoop[] {
   const out = runToolOk('losetup', ['--json', '--list', '--output', 'NAME,BACK-FILE,OFFSET,SIZELIMIT']).stdout;
   if (!out.trim()) return [];
-  return (JSON.parse(out).loopdevices as { name: string; 'back-file': string; offset: number; sizelimit: number }[]).map((d) => ({
-    device: d.name,
-    backingFile: d['back-file'],
-    offset: Number(d.offset),
-    sizelimit: Number(d.sizelimit),
-  }));
+  // A device being torn down (autoclear, or another test's detach) can list no backing file.
+  return (JSON.parse(out).loopdevices as { name: string; 'back-file': string | null; offset: number; sizelimit: number }[])
+    .filter((d): d is typeof d & { 'back-file': string } => typeof d['back-file'] === 'string')
+    .map((d) => ({
+      device: d.name,
+      backingFile: d['back-file'],
+      offset: Number(d.offset),
+      sizelimit: Number(d.sizelimit),
+    }));
 }
 
 /** The loop devices whose backing file lives under `dir` (ours, and only ours). */
