@@ -8,7 +8,8 @@ export default defineConfig({
     include: ['shared/**/*.test.ts', 'electron/**/*.test.ts', 'renderer/**/*.test.{ts,tsx}', 'e2e/harness/**/*.test.ts', 'bench/**/*.test.ts', 'tests/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Two cores: keep integration tests from fighting over them.
-    maxWorkers: 2,
+    // Two cores, and tests that share the machine's loop devices and run QEMU under TCG: in CI
+    // one file at a time, so no test's timing depends on what another file is doing.
+    maxWorkers: process.env.CI ? 1 : 2,
   },
 });
