@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../../tests/support/cli';
 import { missingTools, runTool, tempDir } from '../../tests/support/host';
 import {
   BOOT_SECTOR_LINE,
@@ -18,7 +19,6 @@ import {
   testProgramsMissing,
   writeBootSectorFloppy,
 } from '../../tests/support/test-kernel';
-import { run } from './main';
 
 const skip = testProgramsMissing() ?? missingTools('qemu-system-i386', 'pgrep');
 const BIN = join(__dirname, '../../bin/loopstudio.cjs');
@@ -36,13 +36,6 @@ beforeAll(() => {
   kernel = buildTestKernel(dir);
 });
 afterAll(() => cleanup());
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), isTty: false });
-  return { code, stdout, stderr };
-}
 
 /** QEMU processes booting something in this test's folder (not the loopstudio processes naming it too). */
 const qemuProcesses = () => runTool('pgrep', ['-f', 'qemu-system-.*loopstudio-qemu-cli']).stdout.split('\n').filter(Boolean);
