@@ -10,13 +10,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootAndExpect, bootTestsMissing } from '../../tests/support/boot';
+import { bootAndExpect, bootTestsMissing, uefiBootMissing } from '../../tests/support/boot';
 import { cli, cliOk } from '../../tests/support/cli';
 import { missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
 import { BOOT_SECTOR_LINE, buildBootSector, buildTestKernel, KERNEL_LINE } from '../../tests/support/test-kernel';
 import { fsck } from '../../shared/fs/fat/test-support';
 
 const skip = bootTestsMissing() ?? missingTools('grub-mkimage', 'sfdisk', 'sgdisk', 'fsck.fat', 'e2fsck');
+const noUefi = uefiBootMissing() ?? (existsSync('/usr/lib/grub/x86_64-efi/moddep.lst') ? null : 'GRUB 2 for UEFI (x86_64-efi) is not installed');
 const noLegacy = existsSync('/usr/lib/grub/x86_64-pc/stage2') ? null : 'GRUB legacy stage files are not installed';
 
 let dir: string;
@@ -123,6 +124,42 @@ describe.skipIf(skip)(`loopstudio bootloader${skip ? ` (skipped: ${skip})` : ''}
     } finally {
       if (saved === undefined) delete process.env.LOOPSTUDIO_GRUB2_DIR;
       else process.env.LOOPSTUDIO_GRUB2_DIR = saved;
+    }
+  }, 60_000);
+
+  it.skipIf(noUefi)('GRUB 2 for UEFI alone on an MBR FAT32 partition: BOOTX64.EFI and grub.cfg only, sector 0 untouched; boots in OVMF', async () => {
+    const img = await mbrDisk('uefi-mbr', 2048, 'fat32');
+    const sector0 = readFileSync(img).subarray(0, 512);
+    const result = (await cliOk('bootloader', img, '-p', '1', '--grub2', '--firmware', 'uefi', '--kernel', '/boot/kernel.elf', '--kernel-file', kernel, '--timeout', '0', '--serial', '--json')).json();
+    expect(result).toMatchObject({ firmware: 'uefi', modules: 0, sectors: [], files: ['/EFI/BOOT/BOOTX64.EFI', '/boot/kernel.elf', '/boot/grub/grub.cfg'] });
+    expect(result.core).toBeUndefined();
+    // Type 0c, not ef: OVMF boots it, and the result says some firmware may not.
+    expect(result.warnings.join()).toMatch(/not "EFI System"/);
+    expect(readFileSync(img).subarray(0, 512).equals(sector0)).toBe(true);
+    const part = join(dir, 'uefi-mbr.part');
+    writeFileSync(part, readFileSync(img).subarray(2048 * 512));
+    expect(fsck(runTool, part).problems).toEqual([]);
+    expect(runToolOk('mdir', ['-/', '-b', '-i', part, '::/']).stdout).not.toMatch(/i386-pc/);
+    const boot = await bootAndExpect(img, KERNEL_LINE, 60, '--uefi');
+    expect(boot.matched, boot.output).toBe(true);
+  }, 120_000);
+
+  it('refuses GRUB 2 for UEFI on ext2 (firmware reads only FAT), and names the package when the UEFI files are missing', async () => {
+    const ext2 = await mbrDisk('uefi-ext2', 2048, 'ext2');
+    await refused(ext2, ['-p', '1', '--grub2', '--firmware', 'uefi'], /UEFI firmware reads only FAT, and partition 1 is ext2.*type=esp/);
+    await refused(ext2, ['-p', '1', '--grub2', '--firmware', 'both'], /UEFI firmware reads only FAT/);
+    await refused(ext2, ['-p', '1', '--grub2', '--firmware', 'efi'], /--firmware is bios, uefi, both, not "efi"/, 2);
+    const fat = await mbrDisk('uefi-nofiles', 2048, 'fat32');
+    const saved = process.env.LOOPSTUDIO_GRUB2_EFI_DIR;
+    process.env.LOOPSTUDIO_GRUB2_EFI_DIR = join(dir, 'no-grub-efi-here');
+    try {
+      const before = sha(fat);
+      const run = await cli('bootloader', fat, '-p', '1', '--grub2', '--firmware', 'both', '--json');
+      expect(run.json().error).toMatchObject({ code: 'HOST_TOOL_MISSING', details: { installHint: 'sudo apt install --no-install-recommends grub-efi-amd64-bin' } });
+      expect(sha(fat)).toBe(before);
+    } finally {
+      if (saved === undefined) delete process.env.LOOPSTUDIO_GRUB2_EFI_DIR;
+      else process.env.LOOPSTUDIO_GRUB2_EFI_DIR = saved;
     }
   }, 60_000);
 

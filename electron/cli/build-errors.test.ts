@@ -71,6 +71,15 @@ describe.skipIf(skip)(`bad recipes${skip ? ` (skipped: ${skip})` : ''}`, () => {
     );
   });
 
+  it('GRUB 2 for UEFI on an ext2 partition: the firmware field, before anything is written', async () => {
+    await refusedBuild(
+      recipe('disk-ext2-grub2-sector63.json', 'uefi-ext2', (r) => (r.bootloader.grub2.firmware = 'uefi')),
+      /^bootloader\.grub2\.firmware: UEFI firmware reads only FAT, and partition 1 is ext2/,
+      'VALIDATION',
+    );
+    await refusedBuild(recipe('disk-fat32-grub2.json', 'uefi-typo', (r) => (r.bootloader.grub2.firmware = 'efi')), /^The recipe is not valid:\nbootloader\.grub2\.firmware: bios, uefi or both/, 'INVALID_INPUT');
+  });
+
   it('GRUB files missing: a stage folder that does not exist, or no GRUB 2 where LOOPSTUDIO_GRUB2_DIR says', async () => {
     await refusedBuild(recipe('floppy-fat12-grub-legacy.json', 'no-stages', (r) => (r.bootloader.grubLegacy.stageDir = '/nonexistent')), /^bootloader\.grubLegacy\.stageDir: GRUB legacy's stage1 and stage2 are not in \/nonexistent/, 'HOST_TOOL_MISSING');
     const saved = process.env.LOOPSTUDIO_GRUB2_DIR;

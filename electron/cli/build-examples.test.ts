@@ -7,7 +7,7 @@
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootAndExpect, bootTestsMissing } from '../../tests/support/boot';
+import { bootAndExpect, bootTestsMissing, uefiBootMissing } from '../../tests/support/boot';
 import { cliOk } from '../../tests/support/cli';
 import { missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
 import { BOOT_SECTOR_LINE, buildBootSector, buildTestKernel, KERNEL_LINE } from '../../tests/support/test-kernel';
@@ -15,6 +15,7 @@ import { fsck } from '../../shared/fs/fat/test-support';
 
 const EXAMPLES = join(__dirname, '../../examples');
 const skip = bootTestsMissing() ?? missingTools('grub-mkimage', 'sfdisk', 'fsck.fat', 'e2fsck', 'mdir', 'debugfs');
+const noUefi = uefiBootMissing() ?? (readdirSync('/usr/lib/grub').includes('x86_64-efi') ? null : 'GRUB 2 for UEFI (x86_64-efi) is not installed');
 const noLegacy = readdirSync('/usr/lib/grub').includes('x86_64-pc') ? null : 'GRUB legacy stage files are not installed';
 
 let dir: string;
@@ -101,6 +102,27 @@ describe.skipIf(skip)(`examples/ built with loopstudio build and booted in QEMU$
     const boot = await bootAndExpect(image, KERNEL_LINE);
     expect(boot.matched).toBe(true);
   }, 60_000);
+
+  it.skipIf(noUefi)('disk-gpt-grub2-uefi-bios: one GPT image that boots with UEFI (OVMF) and with BIOS, sgdisk -v and fsck.fat clean', async () => {
+    const { image, result } = await build('disk-gpt-grub2-uefi-bios.json');
+    expect(result.bootloaderResult).toMatchObject({ firmware: 'both', efi: { path: '/EFI/BOOT/BOOTX64.EFI', prefix: '/boot/grub' }, core: { prefix: '(hd0,gpt2)/boot/grub' } });
+    expect(runToolOk('sgdisk', ['-v', image]).stdout).toMatch(/No problems found/);
+    const esp = sfdiskJson(image).partitions[1];
+    expect(esp.type).toBe('C12A7328-F81F-11D2-BA4B-00A0C93EC93B');
+    const report = fsck(runTool, extract(image, esp.start, 'esp-part.img'));
+    expect(report.problems).toEqual([]);
+    // mtools sees the loader where UEFI firmware looks for it, byte for byte what grub-mkimage made.
+    const copy = join(dir, 'BOOTX64.EFI');
+    runToolOk('mcopy', ['-n', '-i', `${image}@@${esp.start * 512}`, '::/EFI/BOOT/BOOTX64.EFI', copy]);
+    expect(readFileSync(copy).subarray(0, 2).toString()).toBe('MZ');
+    expect(readFileSync(copy).length).toBe(result.bootloaderResult.efi.bytes);
+    const uefi = await bootAndExpect(image, KERNEL_LINE, 60, '--uefi');
+    expect(uefi.commandLine).toContain('if=pflash');
+    expect(uefi.matched, uefi.output).toBe(true);
+    const bios = await bootAndExpect(image, KERNEL_LINE);
+    expect(bios.commandLine).not.toContain('pflash');
+    expect(bios.matched, bios.output).toBe(true);
+  }, 120_000);
 
   it('floppy-boot-sector: the boot sector around the FAT12 BPB, still a clean FAT12, and its line on the serial port', async () => {
     const { image } = await build('floppy-boot-sector.json');

@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootAndExpect, bootTestsMissing } from '../../tests/support/boot';
+import { bootAndExpect, bootTestsMissing, uefiBootMissing } from '../../tests/support/boot';
 import { cliOk } from '../../tests/support/cli';
 import { missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
 import { BOOT_SECTOR_LINE, buildBootSector, buildTestKernel, KERNEL_LINE } from '../../tests/support/test-kernel';
@@ -15,6 +15,7 @@ import { fsck } from '../../shared/fs/fat/test-support';
 const EXAMPLES = join(__dirname, '../../examples');
 const LOOPSTUDIO = join(__dirname, '../../bin/loopstudio.cjs');
 const skip = bootTestsMissing() ?? missingTools('bash', 'truncate', 'sfdisk', 'sgdisk', 'mkfs.fat', 'mke2fs', 'mcopy', 'mmd', 'grub-mkimage', 'fsck.fat', 'e2fsck', 'dd');
+const noUefi = uefiBootMissing() ?? (existsSync('/usr/lib/grub/x86_64-efi/moddep.lst') ? null : 'GRUB 2 for UEFI (x86_64-efi) is not installed');
 const noLegacy = existsSync('/usr/lib/grub/x86_64-pc/stage2') ? null : 'GRUB legacy stage files are not installed';
 
 let dir: string;
@@ -98,6 +99,15 @@ describe.skipIf(skip)(`the printed scripts run and make images that boot${skip ?
     expect(runToolOk('sgdisk', ['-v', image]).stdout).toMatch(/No problems found/);
     expect((await bootAndExpect(image, KERNEL_LINE)).matched).toBe(true);
   }, 60_000);
+
+  it.skipIf(noUefi)('disk-gpt-grub2-uefi-bios: grub-mkimage -O x86_64-efi and mcopy to /EFI/BOOT; the image boots in OVMF', async () => {
+    const { image, script } = await runScript('disk-gpt-grub2-uefi-bios');
+    expect(script).toMatch(/^grub-mkimage -d \S+x86_64-efi -O x86_64-efi -p \/boot\/grub -o "\$WORK\/BOOTX64\.EFI" part_gpt /m);
+    expect(script).toMatch(/^mcopy -o -i "\$IMG@@\d+" "\$WORK\/BOOTX64\.EFI" ::\/EFI\/BOOT\/BOOTX64\.EFI$/m);
+    expect(runToolOk('sgdisk', ['-v', image]).stdout).toMatch(/No problems found/);
+    const boot = await bootAndExpect(image, KERNEL_LINE, 60, '--uefi');
+    expect(boot.matched, boot.output).toBe(true);
+  }, 120_000);
 
   it('floppy-boot-sector: dd around the BPB', async () => {
     const { image, script } = await runScript('floppy-boot-sector');

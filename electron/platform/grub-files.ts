@@ -15,10 +15,21 @@ import { findExecutable, readOsRelease, searchPath } from './host-tools';
 import { runCommandOk } from './run';
 
 export const GRUB2_DIR_ENV = 'LOOPSTUDIO_GRUB2_DIR';
+export const GRUB2_EFI_DIR_ENV = 'LOOPSTUDIO_GRUB2_EFI_DIR';
 export const GRUB_LEGACY_DIR_ENV = 'LOOPSTUDIO_GRUB_LEGACY_DIR';
 
 /** Where distributions put GRUB 2's BIOS modules (Fedora and openSUSE call it grub2). */
 export const GRUB2_DIRS = ['/usr/lib/grub/i386-pc', '/usr/lib/grub2/i386-pc', '/usr/share/grub2/i386-pc', '/usr/local/lib/grub/i386-pc', '/opt/homebrew/lib/i686-elf/grub/i386-pc'];
+/** Where distributions put GRUB 2's x86_64 UEFI modules. */
+export const GRUB2_EFI_DIRS = ['/usr/lib/grub/x86_64-efi', '/usr/lib/grub2/x86_64-efi', '/usr/share/grub2/x86_64-efi', '/usr/local/lib/grub/x86_64-efi'];
+/** The package with the x86_64-efi modules, per package family. */
+const GRUB2_EFI_INSTALL: Partial<Record<DistroFamily, string>> = {
+  debian: 'sudo apt install --no-install-recommends grub-efi-amd64-bin',
+  fedora: 'sudo dnf install grub2-efi-x64-modules',
+  arch: 'sudo pacman -S grub',
+  suse: 'sudo zypper install grub2-x86_64-efi',
+};
+
 /** Debian's grub-legacy puts the stages in x86_64-pc (i386-pc is GRUB 2's there); older systems in i386-pc. */
 export const GRUB_LEGACY_DIRS = ['/usr/lib/grub/x86_64-pc', '/usr/lib/grub/i386-pc', '/lib/grub/i386-pc', '/usr/share/grub/i386-pc', '/boot/grub'];
 
@@ -78,16 +89,47 @@ export async function findGrub2(env: NodeJS.ProcessEnv = process.env): Promise<G
       { tool: 'grub-pc-bin', installHint: hint, looked: candidates },
     );
   }
-  let grubMkimage: string | null = null;
-  for (const name of ['grub-mkimage', 'grub2-mkimage']) {
-    grubMkimage = await findExecutable(name, searchPath(env));
-    if (grubMkimage) break;
-  }
-  if (!grubMkimage) {
-    const hint = grub2Hint(family);
-    throw new LoopbackError('HOST_TOOL_MISSING', `grub-mkimage is not installed. Install it: ${hint}`, { tool: 'grub-mkimage', installHint: hint });
-  }
+  const { grubMkimage } = await findGrub2Mkimage(env);
   return { dir, bootImg: join(dir, 'boot.img'), moddep: join(dir, 'moddep.lst'), grubMkimage };
+}
+
+async function findGrub2Mkimage(env: NodeJS.ProcessEnv): Promise<{ grubMkimage: string }> {
+  for (const name of ['grub-mkimage', 'grub2-mkimage']) {
+    const grubMkimage = await findExecutable(name, searchPath(env));
+    if (grubMkimage) return { grubMkimage };
+  }
+  const hint = grub2Hint(await hostFamily());
+  throw new LoopbackError('HOST_TOOL_MISSING', `grub-mkimage is not installed. Install it: ${hint}`, { tool: 'grub-mkimage', installHint: hint });
+}
+
+export interface Grub2EfiFiles {
+  /** The x86_64-efi folder. */
+  dir: string;
+  grubMkimage: string;
+}
+
+/** GRUB 2's x86_64-efi modules and grub-mkimage, or HOST_TOOL_MISSING with the install command. */
+export async function findGrub2Efi(env: NodeJS.ProcessEnv = process.env): Promise<Grub2EfiFiles> {
+  const override = env[GRUB2_EFI_DIR_ENV];
+  const candidates = override ? [override] : GRUB2_EFI_DIRS;
+  let dir: string | null = null;
+  for (const candidate of candidates) {
+    if ((await isFile(join(candidate, 'moddep.lst'))) && (await isFile(join(candidate, 'normal.mod')))) {
+      dir = candidate;
+      break;
+    }
+  }
+  if (!dir) {
+    const family = await hostFamily();
+    const hint = GRUB2_EFI_INSTALL[family] ?? 'install GRUB 2 for x86_64 UEFI (the x86_64-efi modules) with your system’s package manager';
+    throw new LoopbackError('HOST_TOOL_MISSING', `GRUB 2's UEFI files (x86_64-efi: moddep.lst and the modules) are not in ${candidates.join(', ')}. Install them: ${hint}`, {
+      tool: 'grub-efi-amd64-bin',
+      installHint: hint,
+      looked: candidates,
+    });
+  }
+  const { grubMkimage } = await findGrub2Mkimage(env);
+  return { dir, grubMkimage };
 }
 
 /** The files grub-install copies to /boot/grub/i386-pc: every module and the .lst indexes. */
@@ -123,17 +165,20 @@ export async function findGrubLegacy(stageDir?: string, env: NodeJS.ProcessEnv =
   );
 }
 
-/** The grub-mkimage command line for an i386-pc core image. */
-export function grubMkimageArgs(files: Grub2Files, prefix: string, modules: readonly string[], output: string): string[] {
-  return ['-d', files.dir, '-O', 'i386-pc', '-p', prefix, '-o', output, ...modules];
+/** grub-mkimage's output formats we build: a BIOS core.img, or a UEFI application. */
+export type GrubImageFormat = 'i386-pc' | 'x86_64-efi';
+
+/** The grub-mkimage command line for an i386-pc core image (or, with `format`, a UEFI BOOTX64.EFI). */
+export function grubMkimageArgs(files: { dir: string }, prefix: string, modules: readonly string[], output: string, format: GrubImageFormat = 'i386-pc'): string[] {
+  return ['-d', files.dir, '-O', format, '-p', prefix, '-o', output, ...modules];
 }
 
-/** Builds core.img with grub-mkimage into a temporary file and returns its bytes. */
-export async function buildCoreImage(files: Grub2Files, prefix: string, modules: readonly string[]): Promise<Uint8Array> {
+/** Builds core.img (or BOOTX64.EFI) with grub-mkimage into a temporary file and returns its bytes. */
+export async function buildCoreImage(files: { dir: string; grubMkimage: string }, prefix: string, modules: readonly string[], format: GrubImageFormat = 'i386-pc'): Promise<Uint8Array> {
   const dir = await fs.mkdtemp(join(tmpdir(), 'loopstudio-core-'));
   try {
     const output = join(dir, 'core.img');
-    await runCommandOk({ program: files.grubMkimage, args: grubMkimageArgs(files, prefix, modules, output) });
+    await runCommandOk({ program: files.grubMkimage, args: grubMkimageArgs(files, prefix, modules, output, format) });
     await fs.access(output, constants.R_OK);
     return new Uint8Array(await fs.readFile(output));
   } finally {

@@ -24,7 +24,22 @@ import {
   patchStage1,
   patchStage2,
 } from '../../shared/boot/grub-legacy';
-import { checkCoreFits, coreModules, embeddingArea, grub2Device, patchBootImg, patchCoreImg, type EmbeddingArea } from '../../shared/boot/grub2';
+import {
+  checkCoreFits,
+  checkEfiVolume,
+  coreModules,
+  EFI_BOOT_FILE,
+  EFI_PREFIX,
+  efiModules,
+  embeddingArea,
+  grub2Device,
+  patchBootImg,
+  patchCoreImg,
+  usesBios,
+  usesUefi,
+  type EmbeddingArea,
+  type Grub2Firmware,
+} from '../../shared/boot/grub2';
 import { checkMenu, grubCfg, menuLst, type BootMenu } from '../../shared/boot/menu';
 import { describeDisk, type DiskInfo, type PartitionInfo } from '../../shared/disk/disk-info';
 import { formatBytes, SECTOR_BYTES } from '../../shared/disk/sizes';
@@ -32,7 +47,7 @@ import { LoopbackError } from '../../shared/errors';
 import { layoutFromBootSector, parseBootSector } from '../../shared/fs/fat/index';
 import type { FileSystem, FsType, ProgressOptions } from '../../shared/fs/types';
 import { toBootMenu } from '../../shared/recipe/schema';
-import { buildCoreImage, findGrub2, findGrubLegacy, grub2ModuleFiles, type Grub2Files, type GrubLegacyFiles } from '../platform/grub-files';
+import { buildCoreImage, findGrub2, findGrub2Efi, findGrubLegacy, grub2ModuleFiles, type Grub2EfiFiles, type Grub2Files, type GrubLegacyFiles } from '../platform/grub-files';
 import { withImage, type FileBlockDevice } from './file-block-device';
 import { describeVolume, detectFileSystem, openFileSystem, volumeWindow, type VolumeRef, type VolumeWindow } from './volumes';
 
@@ -46,8 +61,10 @@ export interface Grub2Request extends RequestBase {
   menu?: BootMenu;
   /** A host file to copy to the default entry's kernel path first. */
   kernelFile?: string;
-  /** Modules built into core.img besides the disk, table and filesystem ones (grub-install --modules). */
+  /** Modules built into core.img (and BOOTX64.EFI) besides the ones GRUB needs (grub-install --modules). */
   coreModules?: readonly string[];
+  /** BIOS (core.img after the MBR), UEFI (/EFI/BOOT/BOOTX64.EFI on a FAT volume), or both. Default bios. */
+  firmware?: Grub2Firmware;
 }
 
 export interface GrubLegacyRequest extends RequestBase {
@@ -239,63 +256,107 @@ export function grub2Placement(disk: DiskInfo, coreBytes: number, extraModules: 
   return area;
 }
 
+export interface Grub2EfiPrepared {
+  files: Grub2EfiFiles;
+  /** BOOTX64.EFI as grub-mkimage made it. */
+  image: Uint8Array;
+  prefix: string;
+  modules: string[];
+}
+
+/** GRUB 2's UEFI application for a boot volume, built before anything is written (installs and recipes). */
+export async function prepareGrub2Efi(fsType: FsType, extraModules: readonly string[] = []): Promise<Grub2EfiPrepared> {
+  const files = await findGrub2Efi();
+  const modules = efiModules(GRUB2_FS[fsType], extraModules);
+  const image = await buildCoreImage(files, EFI_PREFIX, modules, 'x86_64-efi');
+  return { files, image, prefix: EFI_PREFIX, modules };
+}
+
+/** The `insmod` lines of a generated grub.cfg: the table (if any) and the filesystem. */
+export function grubCfgModules(table: DiskInfo['table'], fsType: FsType): string[] {
+  return [...(table === 'mbr' ? ['part_msdos'] : table === 'gpt' ? ['part_gpt'] : []), GRUB2_FS[fsType]];
+}
+
 async function installGrub2(request: Grub2Request): Promise<BootloaderResult> {
   const copied = kernelPathOf(request);
+  const firmware = request.firmware ?? 'bios';
+  const extra = request.coreModules ?? [];
   if (request.menu) checkMenu(request.menu, 'grub2');
   return withImage(request.image, true, async (image) => {
     const disk = await describeDisk(image);
     // Floppies and GPT disks without a BIOS boot partition are refused before grub-mkimage runs.
-    embeddingArea(disk);
+    if (usesBios(firmware)) embeddingArea(disk);
     const volume = await bootVolume(image, request);
-    const partition = volume.partition!;
-    const table = disk.table as 'mbr' | 'gpt';
-    const prepared = await prepareGrub2(table, partition.index, volume.fsType, request.coreModules ?? []);
-    const area = grub2Placement(disk, prepared.core.length, request.coreModules ?? []);
+    const partition = volume.partition ?? null;
+    const warnings = usesUefi(firmware) ? checkEfiVolume(disk.table, partition, volume.fsType) : [];
+    const bios = usesBios(firmware) ? await prepareGrub2(disk.table as 'mbr' | 'gpt', partition!.index, volume.fsType, extra) : null;
+    const area = bios ? grub2Placement(disk, bios.core.length, extra) : null;
+    const efi = usesUefi(firmware) ? await prepareGrub2Efi(volume.fsType, extra) : null;
     const where = describeVolume(volume.ref);
     const target = await openChecked(volume, async (target) => {
       if (request.menu) await checkMenuFiles(target, request.menu, where, copied);
       const usage = await target.usage();
-      if (prepared.moduleBytes > usage.freeBytes) {
-        throw new LoopbackError('VALIDATION', `GRUB 2's modules need ${formatBytes(prepared.moduleBytes)} in ${where}, and ${formatBytes(usage.freeBytes)} is free; nothing was written`, {});
+      const needed = (bios?.moduleBytes ?? 0) + (efi?.image.length ?? 0);
+      if (needed > usage.freeBytes) {
+        const what = [bios ? "GRUB 2's modules" : null, efi ? 'BOOTX64.EFI' : null].filter(Boolean).join(' and ');
+        throw new LoopbackError('VALIDATION', `${what} need ${formatBytes(needed)} in ${where}, and ${formatBytes(usage.freeBytes)} is free; nothing was written`, {});
       }
     });
     const files: string[] = [];
+    const steps = (bios?.moduleFiles.length ?? 0) + (efi ? 1 : 0);
+    let done = 0;
+    const progress = (phase: string) => {
+      done++;
+      request.onProgress?.({ phase, bytesDone: done, bytesTotal: steps, itemsDone: done, itemsTotal: steps });
+    };
     try {
       // Files first: if anything fails here, the disk still boots whatever it booted before.
-      await mkdirs(target, '/boot/grub/i386-pc');
-      let done = 0;
-      for (const name of prepared.moduleFiles) {
-        if (request.signal?.aborted) throw new LoopbackError('CANCELLED', `GRUB 2 install cancelled while copying modules (${done} of ${prepared.moduleFiles.length}); sector 0 was not changed`);
-        await target.writeFile(`/boot/grub/i386-pc/${name}`, await readHostFile(`${prepared.files.dir}/${name}`, 'GRUB module'));
-        done++;
-        request.onProgress?.({ phase: 'copying GRUB modules', bytesDone: done, bytesTotal: prepared.moduleFiles.length, itemsDone: done, itemsTotal: prepared.moduleFiles.length });
+      if (bios) {
+        await mkdirs(target, '/boot/grub/i386-pc');
+        for (const name of bios.moduleFiles) {
+          if (request.signal?.aborted) throw new LoopbackError('CANCELLED', `GRUB 2 install cancelled while copying modules (${done} of ${bios.moduleFiles.length}); sector 0 was not changed`);
+          await target.writeFile(`/boot/grub/i386-pc/${name}`, await readHostFile(`${bios.files.dir}/${name}`, 'GRUB module'));
+          progress('copying GRUB modules');
+        }
+      }
+      if (efi) {
+        await mkdirs(target, parentOf(EFI_BOOT_FILE));
+        await target.writeFile(EFI_BOOT_FILE, efi.image);
+        files.push(EFI_BOOT_FILE);
+        progress('writing BOOTX64.EFI');
       }
       await copyKernel(target, request, files);
       if (request.menu) {
-        const fsModule = GRUB2_FS[volume.fsType];
-        await target.writeFile('/boot/grub/grub.cfg', new TextEncoder().encode(grubCfg(request.menu, [table === 'mbr' ? 'part_msdos' : 'part_gpt', fsModule])));
+        await mkdirs(target, '/boot/grub');
+        await target.writeFile('/boot/grub/grub.cfg', new TextEncoder().encode(grubCfg(request.menu, grubCfgModules(disk.table, volume.fsType))));
         files.push('/boot/grub/grub.cfg');
       }
     } finally {
       await closeFs(target);
     }
-    const core = patchCoreImg(prepared.core, area.firstSector);
-    await image.write(area.firstSector * SECTOR_BYTES, core);
-    const mbr = patchBootImg(prepared.bootImg, await image.read(0, SECTOR_BYTES), area.firstSector);
-    await image.write(0, mbr);
+    const sectors: SectorsWritten[] = [];
+    if (bios && area) {
+      const core = patchCoreImg(bios.core, area.firstSector);
+      await image.write(area.firstSector * SECTOR_BYTES, core);
+      const mbr = patchBootImg(bios.bootImg, await image.read(0, SECTOR_BYTES), area.firstSector);
+      await image.write(0, mbr);
+      sectors.push(
+        { what: 'boot.img (MBR code; the disk signature and partition table kept)', sector: 0, count: 1 },
+        { what: `core.img (${area.description})`, sector: area.firstSector, count: core.length / SECTOR_BYTES },
+      );
+    }
     return {
       loader: 'grub2',
       image: request.image,
       volume: where,
-      device: grub2Device(table, partition.index),
+      device: partition ? grub2Device(disk.table as 'mbr' | 'gpt', partition.index) : null,
+      firmware,
       files,
-      modules: prepared.moduleFiles.length,
-      sectors: [
-        { what: "boot.img (MBR code; the disk signature and partition table kept)", sector: 0, count: 1 },
-        { what: `core.img (${area.description})`, sector: area.firstSector, count: core.length / SECTOR_BYTES },
-      ],
-      core: { bytes: prepared.core.length, prefix: prepared.prefix, modules: prepared.modules, area: area.description },
-      warnings: [],
+      modules: bios?.moduleFiles.length ?? 0,
+      sectors,
+      ...(bios && area ? { core: { bytes: bios.core.length, prefix: bios.prefix, modules: bios.modules, area: area.description } } : {}),
+      ...(efi ? { efi: { path: EFI_BOOT_FILE, bytes: efi.image.length, prefix: efi.prefix, modules: efi.modules } } : {}),
+      warnings,
     };
   });
 }
@@ -472,6 +533,6 @@ export function bootloaderRequestFromApi(input: z.output<typeof bootloaderInstal
     return { loader: 'boot-sector', ...ref, file: input.bootSector!, overwriteBpb: input.overwriteBpb ?? false, overwriteTable: input.overwriteTable ?? false, force: input.force ?? false };
   }
   const common = { ...ref, ...(input.menu ? { menu: toBootMenu(input.menu) } : {}), ...(input.kernelFile !== undefined ? { kernelFile: input.kernelFile } : {}) };
-  if (input.loader === 'grub2') return { loader: 'grub2', ...common, ...(input.coreModules ? { coreModules: input.coreModules } : {}) };
+  if (input.loader === 'grub2') return { loader: 'grub2', ...common, ...(input.coreModules ? { coreModules: input.coreModules } : {}), ...(input.firmware ? { firmware: input.firmware } : {}) };
   return { loader: 'grub-legacy', ...common, ...(input.stageDir !== undefined ? { stageDir: input.stageDir } : {}) };
 }

@@ -10,19 +10,22 @@
  * Every host path and every value from the recipe is quoted for the shell (shared/util/shell-quote).
  */
 import { BPB_START, FAT1216_BPB_END, FAT32_BPB_END, MBR_TABLE_END, MBR_TABLE_START, SECTOR_BYTES } from '../../shared/boot/boot-sector';
-import { BOOT_IMG, CORE_IMG, MBR_CODE_BYTES } from '../../shared/boot/grub2';
+import { BOOT_IMG, CORE_IMG, EFI_BOOT_FILE, MBR_CODE_BYTES } from '../../shared/boot/grub2';
 import { grubLegacyDevice } from '../../shared/boot/grub-legacy';
 import { grubCfg, menuLst } from '../../shared/boot/menu';
 import { DEFAULT_NUMBER_OF_PARTITION_ENTRIES, DEFAULT_PARTITION_ENTRY_LBA, DEFAULT_SIZE_OF_PARTITION_ENTRY, entryArraySectors } from '../../shared/disk/gpt/layout';
 import { resolvePartitionType } from '../../shared/disk/gpt/types';
 import { shellLine, shellQuote } from '../../shared/util/shell-quote';
 import { grubMkimageArgs } from '../platform/grub-files';
+import { grubCfgModules } from './bootloaders';
 import { defaultOutput, type PlannedVolume, type RecipePlan } from './recipes';
 import { mbrTypeForFat } from './volumes';
 
 const q = shellQuote;
 /** A placeholder for grub-mkimage's output, replaced by "$WORK/core.img" (which must stay unquoted for the shell). */
 const CORE_OUTPUT = '\0core';
+/** Where the script builds BOOTX64.EFI before the volumes are filled. */
+const EFI_WORK_FILE = 'BOOTX64.EFI';
 
 /** The partition type the image ends up with: formatVolume makes it match the filesystem. */
 function finalType(plan: RecipePlan, volume: PlannedVolume | undefined, index: number): string {
@@ -67,7 +70,9 @@ function stagingDir(volume: PlannedVolume): string {
 type Put =
   | { to: string; from: string; folder?: boolean }
   | { to: string; text: string; name: string }
-  | { to: string; globDir: string; patterns: string[] };
+  | { to: string; globDir: string; patterns: string[] }
+  /** A file an earlier line of the script built into $WORK. */
+  | { to: string; work: string };
 
 function heredoc(path: string, text: string): string[] {
   return [`cat > ${path} <<'LOOPSTUDIO_EOF'`, ...text.replace(/\n$/, '').split('\n'), 'LOOPSTUDIO_EOF'];
@@ -84,11 +89,9 @@ function putsFor(plan: RecipePlan, volume: PlannedVolume): Put[] {
       if (b.menu) puts.push({ to: '/boot/grub/menu.lst', text: menuLst(b.menu, grubLegacyDevice(hardDisk, volume.partition)), name: 'menu.lst' });
     } else {
       // grub-install's copy: every module and index file.
-      puts.push({ to: '/boot/grub/i386-pc', globDir: b.prepared.files.dir, patterns: ['*.mod', '*.lst'] });
-      if (b.menu) {
-        const fsModule = volume.fs.type === 'ext2' ? 'ext2' : 'fat';
-        puts.push({ to: '/boot/grub/grub.cfg', text: grubCfg(b.menu, [plan.table === 'gpt' ? 'part_gpt' : 'part_msdos', fsModule]), name: 'grub.cfg' });
-      }
+      if (b.bios) puts.push({ to: '/boot/grub/i386-pc', globDir: b.bios.prepared.files.dir, patterns: ['*.mod', '*.lst'] });
+      if (b.efi) puts.push({ to: EFI_BOOT_FILE, work: EFI_WORK_FILE });
+      if (b.menu) puts.push({ to: '/boot/grub/grub.cfg', text: grubCfg(b.menu, grubCfgModules(plan.table ?? 'none', volume.fs.type)), name: 'grub.cfg' });
     }
   }
   return puts;
@@ -128,6 +131,8 @@ function fatVolumeCommands(plan: RecipePlan, volume: PlannedVolume): string[] {
   for (const put of puts) {
     if ('text' in put) {
       lines.push(...heredoc(`"$WORK/${put.name}"`, put.text), `mcopy -o -i ${image} "$WORK/${put.name}" ${q(`::${put.to}`)}`);
+    } else if ('work' in put) {
+      lines.push(`mcopy -o -i ${image} "$WORK/${put.work}" ${q(`::${put.to}`)}`);
     } else if ('globDir' in put) {
       lines.push(`mcopy -o -i ${image} ${globs(put)} ${q(`::${put.to}/`)}`);
     } else if (put.folder) {
@@ -146,6 +151,7 @@ function ext2VolumeCommands(plan: RecipePlan, volume: PlannedVolume): string[] {
   for (const folder of foldersFor(puts)) lines.push(`mkdir -p ${stage}${q(folder)}`);
   for (const put of puts) {
     if ('text' in put) lines.push(...heredoc(`${stage}${q(put.to)}`, put.text));
+    else if ('work' in put) lines.push(`cp "$WORK/${put.work}" ${stage}${q(put.to)}`);
     else if ('globDir' in put) lines.push(`cp ${globs(put)} ${stage}${q(`${put.to}/`)}`);
     else if (put.folder) lines.push(`cp -R ${q(`${put.from}/`)}. ${stage}${q(put.to)}`);
     else lines.push(`cp ${q(put.from)} ${stage}${q(put.to)}`);
@@ -171,7 +177,8 @@ function bootloaderCommands(plan: RecipePlan): string[] {
   if (!b) return [];
   const lines = ['', '# The boot loader'];
   if (b.kind === 'grub2') {
-    const { prepared, area } = b;
+    if (!b.bios) return [];
+    const { prepared, area } = b.bios;
     lines.push(
       `# GRUB 2: core.img knows where /boot/grub is (${prepared.prefix}); boot.img loads it from sector ${area.firstSector}.`,
       ['grub-mkimage', ...grubMkimageArgs(prepared.files, prepared.prefix, prepared.modules, CORE_OUTPUT)].map((arg) => (arg === CORE_OUTPUT ? '"$WORK/core.img"' : q(arg))).join(' '),
@@ -236,7 +243,7 @@ export function recipeScript(plan: RecipePlan, output = defaultOutput(plan.recip
     "trap 'rm -rf \"$WORK\"' EXIT",
     'export MTOOLS_SKIP_CHECK=1',
   ];
-  if (plan.bootloader?.kind === 'grub2' && plan.bootloader.area.firstSector !== 1) {
+  if (plan.bootloader?.kind === 'grub2' && plan.bootloader.bios && plan.bootloader.bios.area.firstSector !== 1) {
     lines.push(
       '# poke_le64 FILE OFFSET VALUE: write VALUE as 8 little-endian bytes at OFFSET',
       "poke_le64() { local bytes='' i; for i in 0 1 2 3 4 5 6 7; do bytes+=$(printf '\\\\x%02x' $(( ($3 >> (8 * i)) & 255 ))); done; printf \"$bytes\" | dd of=\"$1\" bs=1 seek=\"$2\" conv=notrunc status=none; }",
@@ -249,6 +256,15 @@ export function recipeScript(plan: RecipePlan, output = defaultOutput(plan.recip
     'rm -f "$IMG"',
     `truncate -s ${plan.shape.sizeBytes} "$IMG"`,
   );
+  if (plan.bootloader?.kind === 'grub2' && plan.bootloader.efi) {
+    const efi = plan.bootloader.efi;
+    lines.push(
+      '',
+      `# GRUB 2 for UEFI: one file, ${EFI_BOOT_FILE} on the FAT volume, with its modules built in; it finds`,
+      `# ${efi.prefix}/grub.cfg on the partition it was started from`,
+      ['grub-mkimage', ...grubMkimageArgs(efi.files, efi.prefix, efi.modules, CORE_OUTPUT, 'x86_64-efi')].map((arg) => (arg === CORE_OUTPUT ? `"$WORK/${EFI_WORK_FILE}"` : q(arg))).join(' '),
+    );
+  }
   if (plan.table) lines.push('', '# The partition table', 'sfdisk --quiet "$IMG" <<\'LOOPSTUDIO_EOF\'', ...sfdiskScript(plan), 'LOOPSTUDIO_EOF');
   for (const volume of plan.volumes) {
     lines.push('', `# ${volume.partition === null ? 'The filesystem (whole disk)' : `Partition ${volume.partition}`}: ${volume.fs.type}${volume.partition === null ? '' : `, from sector ${volume.startSector} (byte ${volume.startSector * SECTOR_BYTES})`}, and its files`);

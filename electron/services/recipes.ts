@@ -15,7 +15,7 @@ import type { BuildResult, RecipeSummary } from '../../shared/api/boot';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { blockListCapacity } from '../../shared/boot/grub-legacy';
 import { hasBootSignature } from '../../shared/boot/boot-sector';
-import type { EmbeddingArea } from '../../shared/boot/grub2';
+import { checkEfiVolume, EFI_BOOT_DIR, EFI_BOOT_FILE, usesBios, usesUefi, type EmbeddingArea, type Grub2Firmware } from '../../shared/boot/grub2';
 import { checkMenu, type BootMenu } from '../../shared/boot/menu';
 import { describeDisk, type DiskInfo, type PartitionInfo } from '../../shared/disk/disk-info';
 import { resolveImageShape, type ImageShape, type ImageShapeRequest } from '../../shared/disk/image-shape';
@@ -28,7 +28,7 @@ import { freeBlocksAfterFormat, planExt2Layout } from '../../shared/fs/ext2/layo
 import { planFatFormat } from '../../shared/fs/fat/index';
 import type { ProgressOptions } from '../../shared/fs/types';
 import { fieldError, parseRecipe, toBootMenu, type Recipe, type RecipeFilesystem, type RecipePartition } from '../../shared/recipe/schema';
-import { grub2Placement, installBootloader, prepareGrub2, prepareGrubLegacy, type BootloaderRequest, type BootloaderResult, type Grub2Prepared, type GrubLegacyPrepared } from './bootloaders';
+import { grub2Placement, installBootloader, prepareGrub2, prepareGrub2Efi, prepareGrubLegacy, type BootloaderRequest, type BootloaderResult, type Grub2EfiPrepared, type Grub2Prepared, type GrubLegacyPrepared } from './bootloaders';
 import { partitionImage } from './disks';
 import { imageJoin, makeFolder, putFiles } from './files';
 import { createImage } from './images';
@@ -69,7 +69,17 @@ export interface PlannedCopy {
 }
 
 export type PlannedBootloader =
-  | { kind: 'grub2'; volume: PlannedVolume; menu?: BootMenu; prepared: Grub2Prepared; area: EmbeddingArea; coreModules: string[] }
+  | {
+      kind: 'grub2';
+      volume: PlannedVolume;
+      menu?: BootMenu;
+      firmware: Grub2Firmware;
+      /** BIOS: core.img and where it goes (null for UEFI only). */
+      bios: { prepared: Grub2Prepared; area: EmbeddingArea } | null;
+      /** UEFI: BOOTX64.EFI (null for BIOS only). */
+      efi: Grub2EfiPrepared | null;
+      coreModules: string[];
+    }
   | { kind: 'grub-legacy'; volume: PlannedVolume; menu?: BootMenu; prepared: GrubLegacyPrepared }
   | { kind: 'boot-sector'; partition: number | null; file: string; overwriteBpb: boolean; overwriteTable: boolean; force: boolean };
 
@@ -291,16 +301,32 @@ export async function planRecipe(recipe: Recipe, recipePath: string): Promise<Re
   }
   if (b?.grub2) {
     const volume = bootVolume!;
-    if (!disk || !table) throw fieldError('VALIDATION', bootField, 'GRUB 2 needs a partitioned disk (core.img goes after the MBR): use grubLegacy for a floppy, or give the recipe partitions');
+    const firmware = b.grub2.firmware ?? 'bios';
     const coreModules = b.grub2.coreModules ?? [];
-    const prepared = await at(bootField, () => prepareGrub2(table, volume.partition!, volume.fs.type, coreModules));
-    const blame = coreModules.length ? `${bootField}.coreModules` : table === 'mbr' ? 'partitions[0].start' : bootField;
-    const area = await at(blame, () => grub2Placement(disk!, prepared.core.length, coreModules));
-    const moduleBytes = prepared.moduleSizes.reduce((sum, m) => sum + allocated(volume, m.bytes), 0);
-    volume.needs.push({ what: `GRUB 2's ${prepared.moduleSizes.length} modules`, bytes: moduleBytes });
-    ['/boot/grub/i386-pc'].flatMap(foldersOf).forEach((f) => volume.folders.add(f));
-    if (menu) volume.needs.push({ what: '/boot/grub/grub.cfg', bytes: volume.unitBytes });
-    bootloader = { kind: 'grub2', volume, ...(menu ? { menu } : {}), prepared, area, coreModules };
+    let bios: { prepared: Grub2Prepared; area: EmbeddingArea } | null = null;
+    if (usesBios(firmware)) {
+      if (!disk || !table) throw fieldError('VALIDATION', bootField, 'GRUB 2 for BIOS needs a partitioned disk (core.img goes after the MBR): use grubLegacy for a floppy, or give the recipe partitions');
+      const prepared = await at(bootField, () => prepareGrub2(table, volume.partition!, volume.fs.type, coreModules));
+      const blame = coreModules.length ? `${bootField}.coreModules` : table === 'mbr' ? 'partitions[0].start' : bootField;
+      const area = await at(blame, () => grub2Placement(disk!, prepared.core.length, coreModules));
+      const moduleBytes = prepared.moduleSizes.reduce((sum, m) => sum + allocated(volume, m.bytes), 0);
+      volume.needs.push({ what: `GRUB 2's ${prepared.moduleSizes.length} modules`, bytes: moduleBytes });
+      foldersOf('/boot/grub/i386-pc').forEach((f) => volume.folders.add(f));
+      bios = { prepared, area };
+    }
+    let efi: Grub2EfiPrepared | null = null;
+    if (usesUefi(firmware)) {
+      const partition = disk && volume.partition !== null ? disk.partitions.find((p) => p.index === volume.partition) ?? null : null;
+      await at(`${bootField}.firmware`, () => checkEfiVolume(disk?.table ?? 'none', partition, volume.fs.type));
+      efi = await at(`${bootField}.firmware`, () => prepareGrub2Efi(volume.fs.type, coreModules));
+      volume.needs.push({ what: EFI_BOOT_FILE, bytes: allocated(volume, efi.image.length) });
+      foldersOf(EFI_BOOT_DIR).forEach((f) => volume.folders.add(f));
+    }
+    if (menu) {
+      foldersOf('/boot/grub').forEach((f) => volume.folders.add(f));
+      volume.needs.push({ what: '/boot/grub/grub.cfg', bytes: volume.unitBytes });
+    }
+    bootloader = { kind: 'grub2', volume, ...(menu ? { menu } : {}), firmware, bios, efi, coreModules };
   } else if (b?.grubLegacy) {
     const volume = bootVolume!;
     if (table === 'gpt') throw fieldError('VALIDATION', 'table', 'GRUB legacy does not know GPT partitions: use "mbr", or grub2');
@@ -394,7 +420,7 @@ export function bootloaderRequest(plan: RecipePlan, image: string): BootloaderRe
     return { loader: 'boot-sector', image, ...(b.partition !== null ? { partition: b.partition } : {}), file: b.file, overwriteBpb: b.overwriteBpb, overwriteTable: b.overwriteTable, force: b.force };
   }
   const base = { image, ...(b.volume.partition !== null ? { partition: b.volume.partition } : {}), ...(b.menu ? { menu: b.menu } : {}) };
-  if (b.kind === 'grub2') return { loader: 'grub2', ...base, ...(b.coreModules.length ? { coreModules: b.coreModules } : {}) };
+  if (b.kind === 'grub2') return { loader: 'grub2', ...base, ...(b.coreModules.length ? { coreModules: b.coreModules } : {}), ...(b.firmware !== 'bios' ? { firmware: b.firmware } : {}) };
   return { loader: 'grub-legacy', ...base, stageDir: b.prepared.files.dir };
 }
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { BlockListEntry } from '../boot/grub-legacy';
+import { GRUB2_FIRMWARES, type Grub2Firmware } from '../boot/grub2';
 import type { FsType } from '../fs/types';
 import { menuSchema } from '../recipe/schema';
 
@@ -22,6 +23,8 @@ export const bootloaderInstallSchema = z
     kernelFile: hostPath.optional(),
     /** GRUB 2: modules built into core.img. */
     coreModules: z.array(z.string().regex(/^[\w.-]+$/)).max(64).optional(),
+    /** GRUB 2: boot with BIOS (core.img after the MBR), UEFI (BOOTX64.EFI on a FAT volume), or both. */
+    firmware: z.enum(GRUB2_FIRMWARES).optional(),
     /** GRUB legacy: the folder with stage1 and stage2. */
     stageDir: hostPath.optional(),
     /** Boot sector: the host file. */
@@ -41,7 +44,7 @@ export const bootloaderInstallSchema = z
     } else {
       only(['bootSector', 'overwriteBpb', 'overwriteTable', 'force'], 'boot-sector');
       if (v.loader === 'grub2') only(['stageDir'], 'grub-legacy');
-      else only(['coreModules'], 'grub2');
+      else only(['coreModules', 'firmware'], 'grub2');
       if (v.kernelFile !== undefined && v.menu === undefined) ctx.addIssue({ code: 'custom', path: ['kernelFile'], message: 'needs a menu whose default entry says where the kernel goes' });
     }
   });
@@ -69,8 +72,12 @@ export interface BootloaderResult {
   sectors: SectorsWritten[];
   /** GRUB legacy: the block list written into stage2. */
   blockList?: BlockListEntry[];
-  /** GRUB 2: core.img and where it went. */
+  /** GRUB 2: the firmware it boots with. */
+  firmware?: Grub2Firmware;
+  /** GRUB 2 for BIOS: core.img and where it went. */
   core?: { bytes: number; prefix: string; modules: string[]; area: string };
+  /** GRUB 2 for UEFI: the loader file and what is built into it. */
+  efi?: { path: string; bytes: number; prefix: string; modules: string[] };
   warnings: string[];
 }
 

@@ -15,13 +15,14 @@
  *                      "filesystem": { "type": "fat32", "label": "BOOT", "clusterSize": 512 } }],
  *     "filesystem": { "type": "fat12", "label": "MYOS" },   (whole disk: a floppy; not with partitions)
  *     "files": [{ "from": "kernel.elf", "to": "/boot/kernel.elf", "partition": 1 }],
- *     "bootloader": { "grub2": {} | "grubLegacy": { "stageDir": "…" } | "bootSector": { "file": "boot.bin" },
+ *     "bootloader": { "grub2": { "firmware": "bios" | "uefi" | "both" } | "grubLegacy": { "stageDir": "…" } | "bootSector": { "file": "boot.bin" },
  *                     "menu": { "timeout": 0, "default": 0, "serial": true,
  *                               "entries": [{ "title": "My OS", "kernel": "/boot/kernel.elf", "type": "multiboot",
  *                                             "cmdline": "", "modules": ["/boot/initrd.tar"] }] } }
  *   }
  */
 import { z } from 'zod';
+import { GRUB2_FIRMWARES } from '../boot/grub2';
 import { KERNEL_TYPES, type BootMenu } from '../boot/menu';
 import { LoopbackError } from '../errors';
 import { FS_TYPES } from '../fs/types';
@@ -126,6 +127,8 @@ export const bootloaderSchema = z
         partition: bootPartition,
         /** Extra modules built into core.img (grub-install --modules). */
         coreModules: z.array(text(64).regex(/^[\w.-]+$/, 'a module name like "multiboot"')).max(64).optional(),
+        /** "bios" (default): core.img after the MBR; "uefi": /EFI/BOOT/BOOTX64.EFI on a FAT partition; "both". */
+        firmware: z.enum(GRUB2_FIRMWARES, { error: 'bios, uefi or both' }).optional(),
       })
       .strict()
       .optional(),

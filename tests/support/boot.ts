@@ -4,6 +4,8 @@
  * also end QEMU through isa-debug-exit, but that device is only there when asked for, so the
  * expected text is what counts.
  */
+import { existsSync } from 'node:fs';
+import { UEFI_FIRMWARE_CANDIDATES } from '../../electron/platform/qemu';
 import { cli } from './cli';
 import { missingTools } from './host';
 import { testProgramsMissing } from './test-kernel';
@@ -11,6 +13,12 @@ import { testProgramsMissing } from './test-kernel';
 /** Why boot tests cannot run here, or null. */
 export function bootTestsMissing(): string | null {
   return testProgramsMissing() ?? missingTools('qemu-system-i386');
+}
+
+/** Why UEFI boot tests cannot run here (no OVMF, no qemu-system-x86_64), or null. */
+export function uefiBootMissing(): string | null {
+  const firmware = UEFI_FIRMWARE_CANDIDATES.some(({ files }) => existsSync(files.kind === 'split' ? files.code : files.path));
+  return missingTools('qemu-system-x86_64') ?? (firmware ? null : 'no OVMF firmware (Debian: apt install ovmf)');
 }
 
 export interface BootRun {
@@ -21,9 +29,12 @@ export interface BootRun {
   commandLine: string;
 }
 
-/** Boots `image` (floppy or disk, as the image looks) and waits up to `timeoutSeconds` for `text`. */
-export async function bootAndExpect(image: string, text: string, timeoutSeconds = 30): Promise<BootRun> {
-  const run = await cli('qemu', image, '--expect', text, '--timeout', String(timeoutSeconds), '--json');
+/**
+ * Boots `image` (floppy or disk, as the image looks) and waits up to `timeoutSeconds` for `text`;
+ * `qemuArgs` go to `loopstudio qemu` (e.g. `--uefi`).
+ */
+export async function bootAndExpect(image: string, text: string, timeoutSeconds = 30, ...qemuArgs: string[]): Promise<BootRun> {
+  const run = await cli('qemu', image, ...qemuArgs, '--expect', text, '--timeout', String(timeoutSeconds), '--json');
   const result = run.json();
   return { matched: Boolean(result.expect?.matched), elapsedMs: result.expect?.elapsedMs ?? null, output: String(result.output ?? ''), commandLine: String(result.commandLine ?? '') };
 }

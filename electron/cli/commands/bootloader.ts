@@ -1,3 +1,4 @@
+import { GRUB2_FIRMWARES, type Grub2Firmware } from '../../../shared/boot/grub2';
 import { KERNEL_TYPES, type BootMenu, type KernelType } from '../../../shared/boot/menu';
 import { LoopbackError } from '../../../shared/errors';
 import { installBootloader, type BootloaderRequest, type BootloaderResult } from '../../services/bootloaders';
@@ -7,7 +8,7 @@ import { partitionOption, volumeRef } from '../volume-options';
 import { loopGrubInstall } from '../../services/loops';
 
 const usage =
-  'loopstudio bootloader IMAGE [-p N] [--engine rootless|loop] (--grub2 [--core-modules "M …"] | --grub-legacy [--stage-dir DIR] | --boot-sector FILE [--overwrite-bpb] [--overwrite-table] [--force])\n' +
+  'loopstudio bootloader IMAGE [-p N] [--engine rootless|loop] (--grub2 [--firmware bios|uefi|both] [--core-modules "M …"] | --grub-legacy [--stage-dir DIR] | --boot-sector FILE [--overwrite-bpb] [--overwrite-table] [--force])\n' +
   '       [--kernel /boot/kernel.elf [--kernel-type multiboot|multiboot2|linux] [--kernel-file HOSTPATH] [--cmdline "…"] [--module "/boot/mod args"]… [--title T]]\n' +
   '       [--timeout SECONDS] [--serial] [--json]';
 
@@ -68,7 +69,7 @@ function request(ctx: CommandContext): BootloaderRequest {
   if (chosen[0] === 'boot-sector') {
     misplaced(['kernel', 'kernel-type', 'kernel-file', 'cmdline', 'module', 'title', 'timeout', 'serial'], '--grub2 or --grub-legacy (a boot sector has no menu)');
     misplaced(['stage-dir'], '--grub-legacy');
-    misplaced(['core-modules'], '--grub2');
+    misplaced(['core-modules', 'firmware'], '--grub2');
     return {
       loader: 'boot-sector',
       ...ref,
@@ -84,9 +85,11 @@ function request(ctx: CommandContext): BootloaderRequest {
   if (chosen[0] === 'grub2') {
     misplaced(['stage-dir'], '--grub-legacy');
     const coreModules = ((v['core-modules'] as string | undefined) ?? '').split(/[\s,]+/).filter(Boolean);
-    return { loader: 'grub2', ...common, ...(coreModules.length ? { coreModules } : {}) };
+    const firmware = v.firmware as string | undefined;
+    if (firmware !== undefined && !(GRUB2_FIRMWARES as readonly string[]).includes(firmware)) throw invalid(`--firmware is ${GRUB2_FIRMWARES.join(', ')}, not "${firmware}"`);
+    return { loader: 'grub2', ...common, ...(coreModules.length ? { coreModules } : {}), ...(firmware !== undefined ? { firmware: firmware as Grub2Firmware } : {}) };
   }
-  misplaced(['core-modules'], '--grub2');
+  misplaced(['core-modules', 'firmware'], '--grub2');
   return { loader: 'grub-legacy', ...common, ...(v['stage-dir'] !== undefined ? { stageDir: v['stage-dir'] as string } : {}) };
 }
 
@@ -95,6 +98,7 @@ function describe(result: BootloaderResult): string {
   const lines = [`Installed ${name} on ${result.volume}${result.device ? `, which it calls ${result.device}` : ''}`];
   for (const s of result.sectors) lines.push(`  sector ${s.sector}${s.count > 1 ? `–${s.sector + s.count - 1}` : ''}: ${s.what}`);
   if (result.core) lines.push(`  core.img: ${result.core.bytes} bytes, prefix ${result.core.prefix}, modules ${result.core.modules.join(' ')}`);
+  if (result.efi) lines.push(`  ${result.efi.path} (UEFI): ${result.efi.bytes} bytes, prefix ${result.efi.prefix} on its own partition, modules ${result.efi.modules.join(' ')}`);
   if (result.blockList) {
     lines.push(`  stage2 block list: ${result.blockList.map((e) => `${e.sectorCount} sectors at ${e.startSector} → ${e.segment.toString(16)}:0`).join(', ')}`);
   }
@@ -130,6 +134,7 @@ export const bootloader: Command = {
     'boot-sector': { type: 'string' },
     'stage-dir': { type: 'string' },
     'core-modules': { type: 'string' },
+    firmware: { type: 'string' },
     'overwrite-bpb': { type: 'boolean' },
     'overwrite-table': { type: 'boolean' },
     force: { type: 'boolean' },

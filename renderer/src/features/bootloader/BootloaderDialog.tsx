@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { ImageInfo, MethodInput } from '../../../../shared/api/contract';
 import type { BootloaderResult } from '../../../../shared/api/boot';
+import type { Grub2Firmware } from '../../../../shared/boot/grub2';
 import { KERNEL_TYPES, type KernelType } from '../../../../shared/boot/menu';
 import { hostBridge } from '../../host';
 import { installBootloader } from '../../stores/images';
@@ -10,6 +11,12 @@ import { Field } from '../common/Field';
 import { volumeLabel, volumesOf } from '../image/volumes';
 
 type Loader = 'grub2' | 'grub-legacy' | 'boot-sector';
+
+const FIRMWARES: { id: Grub2Firmware; label: string }[] = [
+  { id: 'bios', label: 'BIOS (core.img after the MBR)' },
+  { id: 'uefi', label: 'UEFI (/EFI/BOOT/BOOTX64.EFI on a FAT partition)' },
+  { id: 'both', label: 'BIOS and UEFI (one grub.cfg)' },
+];
 
 const LOADERS: { id: Loader; label: string; hint: string }[] = [
   { id: 'grub2', label: 'GRUB 2', hint: 'core.img after the MBR, modules and grub.cfg in the filesystem.' },
@@ -48,6 +55,7 @@ export function BootloaderDialog({ info, onClose }: { info: ImageInfo; onClose: 
   const [kernelFile, setKernelFile] = useState('');
   const [serial, setSerial] = useState(true);
   const [stageDir, setStageDir] = useState('');
+  const [firmware, setFirmware] = useState<Grub2Firmware>('bios');
   const [bootSector, setBootSector] = useState('');
   const [overwriteBpb, setOverwriteBpb] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -70,6 +78,7 @@ export function BootloaderDialog({ info, onClose }: { info: ImageInfo; onClose: 
             menu: { timeout: 3, default: 0, serial, entries: [{ title, kernel, type: kernelType, ...(cmdline.trim() ? { cmdline: cmdline.trim() } : {}) }] },
             ...(kernelFile.trim() ? { kernelFile: kernelFile.trim() } : {}),
             ...(loader === 'grub-legacy' && stageDir.trim() ? { stageDir: stageDir.trim() } : {}),
+            ...(loader === 'grub2' && firmware !== 'bios' ? { firmware } : {}),
           };
     setBusy(true);
     try {
@@ -124,6 +133,11 @@ export function BootloaderDialog({ info, onClose }: { info: ImageInfo; onClose: 
               </li>
             ))}
             {result.modules > 0 && <li>{result.modules} GRUB modules</li>}
+            {result.efi && (
+              <li>
+                UEFI loader <span className="mono">{result.efi.path}</span>, {Math.round(result.efi.bytes / 1024)} KiB, modules built in
+              </li>
+            )}
           </ul>
           {result.warnings.length > 0 && (
             <ul className="callout warn">
@@ -153,6 +167,19 @@ export function BootloaderDialog({ info, onClose }: { info: ImageInfo; onClose: 
                   {(loader === 'boot-sector' ? volumes : withFs).map((v) => (
                     <option key={v.partition ?? 'whole'} value={v.partition ?? 'whole'}>
                       {volumeLabel(v)}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+          )}
+          {loader === 'grub2' && (
+            <Field label="Firmware" hint="UEFI reads only FAT: choose a FAT partition, ideally of type EFI System. Launch with UEFI in the QEMU panel.">
+              {(control) => (
+                <select {...control} className="input" value={firmware} onChange={(e) => setFirmware(e.target.value as Grub2Firmware)} data-testid="grub2-firmware">
+                  {FIRMWARES.map((f) => (
+                    <option key={f.id} value={f.id}>
+                      {f.label}
                     </option>
                   ))}
                 </select>

@@ -75,6 +75,13 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
           </select>
         </label>
         <label className="inline-field">
+          <span>Firmware</span>
+          <select className="input" value={choices.firmware ?? 'bios'} onChange={(e) => set({ firmware: e.target.value as LaunchChoices['firmware'] })} data-testid="qemu-firmware">
+            <option value="bios">BIOS (SeaBIOS)</option>
+            <option value="uefi">UEFI (OVMF, x86_64)</option>
+          </select>
+        </label>
+        <label className="inline-field">
           <span>Accelerator</span>
           <select className="input" value={choices.accel ?? 'auto'} onChange={(e) => set({ accel: e.target.value as LaunchChoices['accel'] })}>
             <option value="auto">automatic (KVM when present)</option>
