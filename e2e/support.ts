@@ -12,6 +12,11 @@ import { expect, ROOT } from './fixtures';
 
 export { hasTool, missingTools, runTool, runToolOk, tempDir } from '../tests/support/host';
 
+/** Runs the command-line twin as a user would (`loopstudio ARGS…`); throws with its stderr on failure. */
+export function loopstudio(...args: string[]): string {
+  return runToolOk(process.execPath, [join(ROOT, 'bin/loopstudio.cjs'), ...args]).stdout;
+}
+
 export function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }

@@ -40,6 +40,12 @@ test.describe('accessibility (axe-core)', () => {
         await p.getByRole('dialog', { name: 'New image' }).getByRole('button', { name: 'Next' }).click();
         await expect(p.getByRole('radio', { name: 'MBR' })).toBeVisible();
       });
+      await scan('new-image wizard, boot loader', async (p) => {
+        const wizard = p.getByRole('dialog', { name: 'New image' });
+        await wizard.getByRole('button', { name: 'Next' }).click();
+        await wizard.getByRole('button', { name: 'Next' }).click();
+        await expect(wizard.getByRole('radio', { name: /^GRUB 2/ })).toBeVisible();
+      });
       await page.keyboard.press('Escape');
 
       await openImageInUi(page, image);

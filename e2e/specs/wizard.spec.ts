@@ -1,8 +1,8 @@
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import { expect, screenshotPath, test } from '../fixtures';
-import { missingTools, partitionFile, runToolOk, sfdiskPartitions, sha256, tempDir } from '../support';
+import { loopstudio, missingTools, partitionFile, runToolOk, sfdiskPartitions, sha256, tempDir } from '../support';
 
 const thin = (text: string) => text.replace(/ /g, '\u202f');
 
@@ -35,6 +35,9 @@ test.describe('the new-image wizard', () => {
     await wizard.getByLabel('Label').fill('hobbyos');
     await wizard.getByRole('button', { name: 'Next' }).click();
 
+    await wizard.getByRole('radio', { name: /^None/ }).check();
+    await wizard.getByRole('button', { name: 'Next' }).click();
+    await wizard.getByTestId('save-recipe').uncheck();
     await wizard.getByLabel('Save as').fill(path);
     await expect(wizard.getByTestId('wizard-summary')).toContainText(`Create ${path}: a 1.44M floppy`);
     await expect(wizard.getByTestId('wizard-summary')).toContainText('Format the whole image as FAT12 labelled “hobbyos”.');
@@ -48,6 +51,7 @@ test.describe('the new-image wizard', () => {
     expect(statSync(path).size).toBe(1_474_560);
     runToolOk('fsck.fat', ['-n', path]);
     expect(runToolOk('mdir', ['-i', path, '::/']).stdout).toContain('Volume in drive : is HOBBYOS');
+    expect(readdirSync(dir)).toEqual(['floppy.img']);
   });
 
   test('creates a hard disk from a size, with the article’s geometry, an MBR partition at sector 63 and ext2', async ({ page, shell }) => {
@@ -69,8 +73,12 @@ test.describe('the new-image wizard', () => {
     await wizard.getByRole('button', { name: 'Next' }).click();
     await expect(wizard.getByRole('combobox', { name: 'Filesystem' })).toHaveValue('ext2');
     await wizard.getByRole('button', { name: 'Next' }).click();
+    // The 31 KiB before sector 63 hold GRUB 2's core.img for ext2: it is the suggestion for a disk.
+    await expect(wizard.getByRole('radio', { name: /^GRUB 2/ })).toBeChecked();
+    await wizard.getByRole('button', { name: 'Next' }).click();
     await wizard.getByLabel('Save as').fill(path);
     await expect(wizard.getByTestId('wizard-summary')).toContainText('Write an MBR with partition 1 from sector 63 to 132047');
+    await expect(wizard.getByTestId('wizard-summary')).toContainText('Install GRUB 2 without a menu');
     await wizard.getByRole('button', { name: 'Create', exact: true }).click();
     await expect(wizard).toBeHidden();
     await expect(page.getByTestId('volume-p1')).toContainText('EXT2');
@@ -80,6 +88,18 @@ test.describe('the new-image wizard', () => {
     expect(table.label).toBe('dos');
     expect(table.partitions).toEqual([expect.objectContaining({ start: 63, size: 132_048 - 63, type: '83', bootable: true })]);
     runToolOk('e2fsck', ['-fn', partitionFile(path, 63, 132_048 - 63, join(dir, 'p1.img'))]);
+    // GRUB 2's boot.img is in the MBR (the table kept), core.img right after it.
+    const bytes = readFileSync(path);
+    expect(bytes.readBigUInt64LE(0x5c)).toBe(1n);
+    expect(bytes.readBigUInt64LE(512 + 0x1f4)).toBe(2n);
+
+    // The recipe beside it rebuilds the same layout.
+    const recipe = JSON.parse(readFileSync(join(dir, 'disk.json'), 'utf8'));
+    expect(recipe).toMatchObject({ image: { chs: '131/16/63' }, table: 'mbr', partitions: [{ start: 63, size: 132_048 - 63, bootable: true, filesystem: { type: 'ext2' } }], bootloader: { grub2: {} } });
+    const rebuilt = join(dir, 'rebuilt.img');
+    loopstudio('build', join(dir, 'disk.json'), '-o', rebuilt);
+    expect(statSync(rebuilt).size).toBe(statSync(path).size);
+    expect(sfdiskPartitions(rebuilt).partitions.map(({ node, ...p }) => p)).toEqual(table.partitions.map(({ node, ...p }) => p));
   });
 
   test('refuses bad input at the field and writes nothing', async ({ page, shell }) => {
@@ -109,6 +129,7 @@ test.describe('the new-image wizard', () => {
     writeFileSync(existing, Buffer.alloc(1_474_560, 0xe5));
     const before = sha256(existing);
     const again = await openWizard(page);
+    await again.getByRole('button', { name: 'Next' }).click();
     await again.getByRole('button', { name: 'Next' }).click();
     await again.getByRole('button', { name: 'Next' }).click();
     await again.getByLabel('Save as').fill(existing);

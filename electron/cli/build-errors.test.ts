@@ -127,6 +127,26 @@ describe.skipIf(skip)(`bad recipes${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(mixed).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
     expect((mixed as { error: { message: string } }).error.message).toMatch(/stageDir: is for grub-legacy only/);
   });
+
+  it('recipe.save: checked by the schema first, never over an existing file, host paths in its folder made relative', async () => {
+    const { handlers } = createServices({ shell: 'cli', emit: () => {} });
+    const path = join(dir, 'saved.json');
+    const document = { image: { floppy: '1.44M' }, filesystem: { type: 'fat12' }, files: [{ from: join(dir, 'kernel.elf'), to: '/boot/kernel.elf' }], bootloader: { grubLegacy: {} } };
+    const bad = await dispatch(handlers, 'recipe.save', { path, recipe: { ...document, image: { floppy: '1.44M', size: '2M' } } });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
+    expect((bad as { error: { message: string } }).error.message).toMatch(/image: give exactly one of floppy, size, chs/);
+    expect(existsSync(path)).toBe(false);
+    expect(await dispatch(handlers, 'recipe.save', { path, recipe: document })).toMatchObject({ ok: true, value: { path } });
+    const saved = JSON.parse(readFileSync(path, 'utf8'));
+    expect(saved.files).toEqual([{ from: 'kernel.elf', to: '/boot/kernel.elf' }]);
+    const before = sha(path);
+    expect(await dispatch(handlers, 'recipe.save', { path, recipe: { ...document, filesystem: { type: 'ext2' } } })).toMatchObject({ ok: false, error: { code: 'ALREADY_EXISTS' } });
+    expect(sha(path)).toBe(before);
+    expect(readdirSync(dir).filter((n) => n.includes('.saving-'))).toEqual([]);
+    // What it saved builds.
+    await cliOk('build', path, '-o', join(dir, 'saved.img'));
+    expect(existsSync(join(dir, 'saved.img'))).toBe(true);
+  });
 });
 
 describe.skipIf(missingTools('sfdisk'))('partition types in recipes', () => {

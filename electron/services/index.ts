@@ -29,7 +29,7 @@ import { QemuService } from './qemu';
 import { recipeScript } from './recipe-script';
 import { uploadFiles } from './uploads';
 import { formatVolume, withFileSystem, type VolumeRef } from './volumes';
-import { buildRecipe, summarizePlan, validateRecipeFile } from './recipes';
+import { buildRecipe, saveRecipe, summarizePlan, validateRecipeFile } from './recipes';
 
 export interface ServiceHost {
   shell: 'electron' | 'web' | 'cli';
@@ -153,6 +153,7 @@ export function createServices(host: ServiceHost): Services {
       const plan = await validateRecipeFile(path);
       return { ...summarizePlan(plan), script: recipeScript(plan) };
     },
+    'recipe.save': async ({ path, recipe, force }) => saveRecipe(path, recipe, { force: force ?? false }),
     'recipe.build': async ({ path, output, force }) =>
       jobs.run(`Build ${basename(path)}`, (job) =>
         buildRecipe(path, { ...(output !== undefined ? { output } : {}), force: force ?? false, signal: job.signal, onProgress: (p) => job.progress(p) }),

@@ -12,7 +12,7 @@
  */
 import { promises as fs, type Stats } from 'node:fs';
 import type { BuildResult, RecipeSummary } from '../../shared/api/boot';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { blockListCapacity } from '../../shared/boot/grub-legacy';
 import { hasBootSignature } from '../../shared/boot/boot-sector';
 import { checkEfiVolume, EFI_BOOT_DIR, EFI_BOOT_FILE, usesBios, usesUefi, type EmbeddingArea, type Grub2Firmware } from '../../shared/boot/grub2';
@@ -375,6 +375,45 @@ export async function planRecipe(recipe: Recipe, recipePath: string): Promise<Re
 }
 
 /** Loads and plans a recipe file: everything `build` checks, without writing. */
+/**
+ * Writes a recipe file, checked by the schema first (nothing is written when it is not valid).
+ * Host paths (files[].from, a boot sector's file) inside the recipe's folder are made relative to
+ * it, so the folder can move as a whole. Never replaces an existing file unless `force`; the file
+ * appears whole (written beside it, then renamed).
+ */
+export async function saveRecipe(path: string, document: unknown, options: { force?: boolean } = {}): Promise<{ path: string }> {
+  const recipePath = resolve(path);
+  const recipe = parseRecipe(document);
+  const baseDir = dirname(recipePath);
+  const portable = (from: string) => {
+    if (!isAbsolute(from)) return from;
+    const rel = relative(baseDir, from);
+    return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : from;
+  };
+  const out: Recipe = {
+    ...recipe,
+    ...(recipe.files ? { files: recipe.files.map((f) => ({ ...f, from: portable(f.from) })) } : {}),
+    ...(recipe.bootloader?.bootSector ? { bootloader: { ...recipe.bootloader, bootSector: { ...recipe.bootloader.bootSector, file: portable(recipe.bootloader.bootSector.file) } } } : {}),
+  };
+  const existing = await fs.lstat(recipePath).catch(() => null);
+  if (existing && !options.force) throw new LoopbackError('ALREADY_EXISTS', `${recipePath} already exists; not replacing it (choose another name, or pass force)`, { path: recipePath });
+  if (existing && !existing.isFile()) throw new LoopbackError('INVALID_INPUT', `${recipePath} is not a regular file: refusing to replace it`, { path: recipePath });
+  const temp = join(baseDir, `.${basename(recipePath)}.saving-${process.pid}-${Date.now()}`);
+  try {
+    await fs.writeFile(temp, `${JSON.stringify(out, null, 2)}\n`, { flag: 'wx' });
+    // Without force, link() refuses a file that appeared since the check; rename() would replace it.
+    if (options.force) await fs.rename(temp, recipePath);
+    else await fs.link(temp, recipePath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new LoopbackError('ALREADY_EXISTS', `${recipePath} already exists; not replacing it`, { path: recipePath });
+    throw new LoopbackError(code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${recipePath}: ${code === 'ENOENT' ? 'its folder does not exist' : (error as Error).message}`, { path: recipePath });
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
+  return { path: recipePath };
+}
+
 export async function validateRecipeFile(path: string): Promise<RecipePlan> {
   const { recipe, recipePath } = await loadRecipe(path);
   return planRecipe(recipe, recipePath);

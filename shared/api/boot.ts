@@ -50,6 +50,8 @@ export const bootloaderInstallSchema = z
   });
 
 export const recipeValidateSchema = z.object({ path: hostPath }).strict();
+/** Write a recipe file (the wizard saves one beside the image it made); `recipe` is checked by the recipe schema. */
+export const recipeSaveSchema = z.object({ path: hostPath, recipe: z.unknown(), force: z.boolean().optional() }).strict();
 export const recipeBuildSchema = z.object({ path: hostPath, output: hostPath.optional(), force: z.boolean().optional() }).strict();
 
 export interface SectorsWritten {

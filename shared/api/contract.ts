@@ -21,7 +21,7 @@ import {
   type FormatResult,
   type PutResult,
 } from './files';
-import { bootloaderInstallSchema, recipeBuildSchema, recipeValidateSchema, type BootloaderResult, type BuildResult, type RecipeValidation } from './boot';
+import { bootloaderInstallSchema, recipeBuildSchema, recipeSaveSchema, recipeValidateSchema, type BootloaderResult, type BuildResult, type RecipeValidation } from './boot';
 import { loopsStateSchema, type LoopActionResult, type LoopsState } from './loops';
 import {
   qemuExitedEventSchema,
@@ -197,6 +197,10 @@ export const methods = {
   'recipe.validate': method<RecipeValidation>()(
     'Check a recipe (JSON) against the host without writing anything; answers what it builds and the equivalent shell script',
     recipeValidateSchema,
+  ),
+  'recipe.save': method<{ path: string }>()(
+    'Write a recipe (JSON) that loopstudio build replays; checked against the recipe schema first, never over an existing file unless forced',
+    recipeSaveSchema,
   ),
   'recipe.build': method<BuildResult>()(
     'Build the image a recipe describes (a job): create, partition, format, copy files, install the boot loader',

@@ -1,6 +1,6 @@
 /**
- * Create, from the new-image wizard: make the file, write the first partition, format, then open
- * it. Each step is one call to the services; the wizard has already checked every value with
+ * Create, from the new-image wizard: make the file, write the first partition, format, install
+ * the boot loader, save the recipe beside the image, then open it. Each step is one call to the services; the wizard has already checked every value with
  * the same code they run. A refusal of the file itself (it exists, its folder does not) goes back
  * to the path field; a later failure leaves the created image open, saying which step failed.
  */
@@ -18,6 +18,10 @@ export interface CreatePlan {
   shape: Pick<MethodInput<'image.create'>, 'floppy' | 'size' | 'chs'>;
   partition: { table: 'mbr' | 'gpt'; alignmentSectors: number; spec: string } | null;
   filesystem: { fs: FsType; label: string } | null;
+  /** Installed after formatting (the partition is filled in here). */
+  bootloader: Omit<MethodInput<'bootloader.install'>, 'path' | 'partition'> | null;
+  /** Saved last, when everything before it worked: the recipe that makes the same image. */
+  recipe: { path: string; document: unknown } | null;
 }
 
 export interface NewImageState {
@@ -63,6 +67,25 @@ export async function createFromPlan(plan: CreatePlan): Promise<CreateOutcome> {
         logInfo(`Formatted ${plan.partition ? `partition 1 of ${name}` : name} as ${plan.filesystem.fs.toUpperCase()}`);
       } catch (error) {
         failed = `${name} was created, but formatting failed: ${logError(error, `Formatting ${name}`).text}`;
+      }
+    }
+    if (plan.bootloader && !failed) {
+      const loader = plan.bootloader.loader === 'grub2' ? 'GRUB 2' : plan.bootloader.loader === 'grub-legacy' ? 'GRUB legacy' : 'the boot sector';
+      useNewImageStore.setState({ step: `Installing ${loader}` });
+      try {
+        const result = await api().bootloader.install({ ...plan.bootloader, path: plan.path, ...(plan.partition ? { partition: 1 } : {}) } as MethodInput<'bootloader.install'>);
+        logInfo(`Installed ${loader} on ${result.volume}${result.files.length ? `: ${result.files.join(', ')}` : ''}`);
+      } catch (error) {
+        failed = `${name} was created and formatted, but installing ${loader} failed: ${logError(error, `Installing ${loader}`).text}`;
+      }
+    }
+    if (plan.recipe && !failed) {
+      useNewImageStore.setState({ step: 'Saving the recipe' });
+      try {
+        const saved = await api().recipe.save({ path: plan.recipe.path, recipe: plan.recipe.document });
+        logInfo(`Saved the recipe ${saved.path}: loopstudio build ${basename(saved.path)} makes ${name} again`);
+      } catch (error) {
+        failed = `${name} is ready, but its recipe was not saved: ${logError(error, 'Saving the recipe').text}`;
       }
     }
     useNewImageStore.setState({ step: 'Opening it' });

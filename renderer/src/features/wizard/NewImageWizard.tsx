@@ -10,16 +10,33 @@ import { Field } from '../common/Field';
 import { formatBytes } from '../common/format';
 import { FS_LABELS, suggestedFat } from '../format/fs-plan';
 import { GeometryPanel } from './GeometryPanel';
-import { checkFilesystem, checkPartition, checkShape, INITIAL_FORM, summaryLines, volumeOf, type PartitionCheck, type WizardForm } from './plan';
+import { KERNEL_TYPES, type KernelType } from '../../../../shared/boot/menu';
+import {
+  checkFilesystem,
+  checkKernelPath,
+  checkPartition,
+  checkShape,
+  INITIAL_FORM,
+  loaderChoices,
+  recipeFromWizard,
+  recipePathFor,
+  suggestedLoader,
+  summaryLines,
+  volumeOf,
+  type LoaderChoice,
+  type PartitionCheck,
+  type WizardForm,
+} from './plan';
 
-type Step = 'disk' | 'partitions' | 'filesystem' | 'create';
-const STEP_TITLES: Record<Step, string> = { disk: 'Disk', partitions: 'Partitions', filesystem: 'Filesystem', create: 'Create' };
+type Step = 'disk' | 'partitions' | 'filesystem' | 'boot' | 'create';
+const STEP_TITLES: Record<Step, string> = { disk: 'Disk', partitions: 'Partitions', filesystem: 'Filesystem', boot: 'Boot loader', create: 'Create' };
 
-/** New image: floppy or hard disk → partition → filesystem → where, summary, Create. */
+/** New image: floppy or hard disk → partition → filesystem → boot loader → where, summary, Create. */
 export function NewImageWizard({ onClose }: { onClose: () => void }) {
   const [form, setForm] = useState<WizardForm>(INITIAL_FORM);
   const [step, setStep] = useState<Step>('disk');
   const [fsTouched, setFsTouched] = useState(false);
+  const [loaderTouched, setLoaderTouched] = useState(false);
   const [partitionCheck, setPartitionCheck] = useState<PartitionCheck>({ partition: null, disk: null, spec: null, error: null });
   const [pathError, setPathError] = useState<string | null>(null);
   const [createError, setCreateError] = useState<string | null>(null);
@@ -31,7 +48,7 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
   const shapeCheck = useMemo(() => checkShape(form), [form]);
   const shape = shapeCheck.shape;
   const partitioned = form.kind === 'disk' && form.table !== 'none';
-  const steps: Step[] = form.kind === 'floppy' ? ['disk', 'filesystem', 'create'] : ['disk', 'partitions', 'filesystem', 'create'];
+  const steps: Step[] = form.kind === 'floppy' ? ['disk', 'filesystem', 'boot', 'create'] : ['disk', 'partitions', 'filesystem', 'boot', 'create'];
 
   useEffect(() => {
     let current = true;
@@ -51,11 +68,20 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
     }
   }, [fsTouched, volume?.sizeBytes, volume?.startSector, form.kind, form.fs]);
   const fsPlan = checkFilesystem(form, volume);
+  const loaders = loaderChoices(form, partitioned ? partitionCheck.disk : null);
+  const loaderProblem = loaders.find((l) => l.id === form.bootloader)?.unavailable ?? null;
+  // Until the person picks one, the boot loader follows the layout (GRUB legacy on a floppy …).
+  const suggestedBoot = suggestedLoader(loaders, form.kind);
+  useEffect(() => {
+    if (!loaderTouched && suggestedBoot !== form.bootloader) set('bootloader', suggestedBoot);
+  }, [loaderTouched, suggestedBoot, form.bootloader]);
+  const kernelPathError = checkKernelPath(form);
 
   const stepValid: Record<Step, boolean> = {
     disk: !!shape,
     partitions: !partitioned || (!!partitionCheck.partition && !partitionCheck.error),
     filesystem: form.fs === 'none' || !!fsPlan?.ok,
+    boot: form.bootloader === 'none' || (!loaderProblem && !kernelPathError),
     create: form.path.trim() !== '',
   };
   const index = steps.indexOf(step);
@@ -81,6 +107,19 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
       shape: shapeCheck.create,
       partition: partitioned && partitionCheck.spec ? { table: form.table as 'mbr' | 'gpt', alignmentSectors: form.alignmentSectors, spec: partitionCheck.spec } : null,
       filesystem: form.fs === 'none' ? null : { fs: form.fs, label: form.label },
+      bootloader:
+        form.fs === 'none' || form.bootloader === 'none'
+          ? null
+          : {
+              loader: form.bootloader,
+              ...(form.kernelFile.trim()
+                ? {
+                    kernelFile: form.kernelFile.trim(),
+                    menu: { timeout: 3, default: 0, serial: form.serial, entries: [{ title: form.label.trim() || 'My OS', kernel: form.kernelPath.trim(), type: form.kernelType }] },
+                  }
+                : {}),
+            },
+      recipe: form.saveRecipe && recipePathFor(form.path) ? { path: recipePathFor(form.path)!, document: recipeFromWizard(form, partitionCheck.partition) } : null,
     });
     if (outcome.ok) onClose();
     else if (outcome.field === 'path') setPathError(outcome.message);
@@ -153,6 +192,19 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
               volumeBytes={volume?.sizeBytes ?? null}
             />
           )}
+          {step === 'boot' && (
+            <BootStep
+              form={form}
+              set={(key, value) => {
+                if (key === 'bootloader') setLoaderTouched(true);
+                set(key, value);
+              }}
+              choices={loaders}
+              problem={loaderProblem}
+              kernelPathError={kernelPathError}
+              browse={host ? async () => (await host.choosePath({ mode: 'file', title: 'The kernel to boot' })) ?? null : null}
+            />
+          )}
           {step === 'create' && shape && (
             <>
               <Field label="Save as" error={pathError} hint="An image file that does not exist yet; its folder must exist.">
@@ -178,6 +230,11 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
                   </div>
                 )}
               </Field>
+              <label className="checkbox">
+                <input type="checkbox" checked={form.saveRecipe} onChange={(e) => set('saveRecipe', e.target.checked)} data-testid="save-recipe" /> Save the recipe beside the image
+                {recipePathFor(form.path) ? <span className="muted mono"> ({recipePathFor(form.path)!.split('/').pop()})</span> : null}, so{' '}
+                <code>loopstudio build</code> can make it again
+              </label>
               <section aria-labelledby="summary-title" className="summary">
                 <h3 id="summary-title" className="section-title">
                   Summary
@@ -357,6 +414,86 @@ function FilesystemStep({
         <Field label="Label" hint={form.fs === 'ext2' ? 'Up to 16 characters.' : 'Up to 11 characters, stored in capitals.'}>
           {(control) => <input {...control} className="input" value={form.label} onChange={(e) => set('label', e.target.value)} spellCheck={false} />}
         </Field>
+      )}
+    </div>
+  );
+}
+
+function BootStep({
+  form,
+  set,
+  choices,
+  problem,
+  kernelPathError,
+  browse,
+}: {
+  form: WizardForm;
+  set: Setter;
+  choices: LoaderChoice[];
+  problem: string | null;
+  kernelPathError: string | null;
+  browse: (() => Promise<string | null>) | null;
+}) {
+  const hints: Record<LoaderChoice['id'], string> = {
+    none: 'Leave sector 0 as it is; install one later.',
+    'grub-legacy': 'stage1 in sector 0, stage2 and menu.lst in /boot/grub, as the article’s setup (fd0).',
+    grub2: 'boot.img in the MBR, core.img in the gap before partition 1, modules and grub.cfg in /boot/grub.',
+  };
+  return (
+    <div className="form-grid">
+      <fieldset className="choice-group stacked" aria-describedby={problem ? 'loader-problem' : undefined}>
+        <legend>Boot loader</legend>
+        {choices.map((c) => (
+          <label key={c.id} className="choice" title={c.unavailable ?? undefined}>
+            <input type="radio" name="bootloader" checked={form.bootloader === c.id} onChange={() => set('bootloader', c.id)} disabled={c.unavailable !== null && form.bootloader !== c.id} />
+            <span>
+              <strong>{c.label}</strong> <span className="muted">{c.unavailable ?? hints[c.id]}</span>
+            </span>
+          </label>
+        ))}
+      </fieldset>
+      {problem && (
+        <p id="loader-problem" className="field-error" role="alert">
+          {problem}
+        </p>
+      )}
+      {form.bootloader !== 'none' && (
+        <>
+          <h3 className="section-title">Kernel</h3>
+          <Field label="Kernel file on this computer (optional)" hint="Copied into the image; the menu boots it. Without one, GRUB starts at its prompt." testId="kernel-file-field">
+            {(control) => (
+              <div className="input-row">
+                <input {...control} className="input mono" value={form.kernelFile} onChange={(e) => set('kernelFile', e.target.value)} placeholder="/home/you/os/build/kernel.elf" spellCheck={false} />
+                {browse && (
+                  <button type="button" className="button" onClick={() => void browse().then((p) => p && set('kernelFile', p))}>
+                    Browse…
+                  </button>
+                )}
+              </div>
+            )}
+          </Field>
+          {form.kernelFile.trim() !== '' && (
+            <div className="form-grid two">
+              <Field label="Path in the image" error={kernelPathError}>
+                {(control) => <input {...control} className="input mono" value={form.kernelPath} onChange={(e) => set('kernelPath', e.target.value)} spellCheck={false} />}
+              </Field>
+              <Field label="Kind of kernel">
+                {(control) => (
+                  <select {...control} className="input" value={form.kernelType} onChange={(e) => set('kernelType', e.target.value as KernelType)}>
+                    {KERNEL_TYPES.filter((t) => form.bootloader === 'grub2' || t !== 'multiboot2').map((t) => (
+                      <option key={t} value={t}>
+                        {t}
+                      </option>
+                    ))}
+                  </select>
+                )}
+              </Field>
+              <label className="checkbox">
+                <input type="checkbox" checked={form.serial} onChange={(e) => set('serial', e.target.checked)} /> Menu on the serial console too
+              </label>
+            </div>
+          )}
+        </>
       )}
     </div>
   );

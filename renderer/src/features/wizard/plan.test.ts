@@ -1,5 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { checkFilesystem, checkPartition, checkShape, INITIAL_FORM, summaryLines, volumeOf, type WizardForm } from './plan';
+import { parseRecipe } from '../../../../shared/recipe/schema';
+import {
+  checkFilesystem,
+  checkKernelPath,
+  checkPartition,
+  checkShape,
+  INITIAL_FORM,
+  loaderChoices,
+  recipeFromWizard,
+  recipePathFor,
+  suggestedLoader,
+  summaryLines,
+  volumeOf,
+  type LoaderChoice,
+  type WizardForm,
+} from './plan';
 
 const disk = (patch: Partial<WizardForm>): WizardForm => ({ ...INITIAL_FORM, kind: 'disk', fs: 'ext2', ...patch });
 
@@ -54,10 +69,68 @@ describe('the new-image wizard’s checks', () => {
     const form = disk({ size: '64M', path: '/tmp/os/disk.img' });
     const shape = checkShape(form).shape!;
     const placed = await checkPartition(form, shape);
-    expect(summaryLines(form, shape, placed.partition)).toEqual([
+    expect(summaryLines({ ...form, bootloader: 'grub2', kernelFile: '/home/me/kernel.elf' }, shape, placed.partition)).toEqual([
       'Create /tmp/os/disk.img: 64.48 MiB, 131/16/63 C/H/S, 132048 sectors, sparse.',
       'Write an MBR with partition 1 from sector 2048 to 132047 (63.48 MiB, byte offset 1048576), type 83, bootable.',
       'Format partition 1 as ext2.',
+      'Install GRUB 2, copy /home/me/kernel.elf to /boot/kernel.elf and write a menu that boots it (multiboot, on the serial console too).',
+      'Save the recipe as /tmp/os/disk.json: `loopstudio build disk.json` makes this image again.',
     ]);
+    expect(summaryLines({ ...form, bootloader: 'none', saveRecipe: false }, shape, placed.partition)).toHaveLength(3);
+  });
+
+  it('offers the boot loaders the layout allows, saying why not', async () => {
+    const floppy = { ...INITIAL_FORM, fs: 'fat12' as const };
+    const byId = (choices: LoaderChoice[]) => Object.fromEntries(choices.map((c) => [c.id, c.unavailable]));
+    const floppyChoices = loaderChoices(floppy, null);
+    expect(byId(floppyChoices)).toMatchObject({ none: null, 'grub-legacy': null, grub2: expect.stringMatching(/needs a partitioned disk/) });
+    expect(suggestedLoader(floppyChoices, 'floppy')).toBe('grub-legacy');
+
+    const at63 = disk({ size: '64M', alignmentSectors: 63 });
+    const placed63 = await checkPartition(at63, checkShape(at63).shape!);
+    const choices63 = loaderChoices(at63, placed63.disk);
+    expect(byId(choices63).grub2).toBeNull();
+    expect(suggestedLoader(choices63, 'disk')).toBe('grub2');
+
+    // A partition at sector 8 leaves 3.5 KiB: GRUB 2 cannot fit, GRUB legacy can.
+    const tight = disk({ size: '64M', partitionStart: '8' });
+    const placedTight = await checkPartition(tight, checkShape(tight).shape!);
+    expect(placedTight.error).toBeNull();
+    expect(byId(loaderChoices(tight, placedTight.disk)).grub2).toMatch(/sectors 1–7\) holds 3.5 KiB, less than GRUB 2's smallest core\.img/);
+
+    const gpt = disk({ size: '64M', table: 'gpt' });
+    const placedGpt = await checkPartition(gpt, checkShape(gpt).shape!);
+    expect(byId(loaderChoices(gpt, placedGpt.disk))).toMatchObject({ grub2: expect.stringMatching(/BIOS boot partition/), 'grub-legacy': expect.stringMatching(/GPT/) });
+    expect(byId(loaderChoices({ ...floppy, fs: 'none' }, null))['grub-legacy']).toMatch(/Needs a filesystem/);
+  });
+
+  it('checks the kernel path only when a kernel is copied in', () => {
+    const form = { ...INITIAL_FORM, kernelFile: '/k.elf' };
+    expect(checkKernelPath(form)).toBeNull();
+    expect(checkKernelPath({ ...form, kernelPath: 'boot/k' })).toMatch(/starting with \//);
+    expect(checkKernelPath({ ...form, kernelPath: '/boot/' })).toMatch(/not a folder/);
+    expect(checkKernelPath({ ...form, kernelType: 'multiboot2' })).toMatch(/GRUB legacy cannot boot multiboot2/);
+    expect(checkKernelPath({ ...form, kernelFile: '', kernelPath: 'x' })).toBeNull();
+  });
+
+  it('writes a recipe the recipe schema accepts, with the partition where the wizard placed it', async () => {
+    expect(recipePathFor('/tmp/os/disk.img')).toBe('/tmp/os/disk.json');
+    expect(recipePathFor('/tmp/os/disk.raw')).toBe('/tmp/os/disk.raw.json');
+    expect(recipePathFor('')).toBeNull();
+    const form = disk({ size: '64M', alignmentSectors: 63, bootloader: 'grub2', kernelFile: '/tmp/os/kernel.elf', label: 'MYOS', path: '/tmp/os/disk.img' });
+    const placed = await checkPartition(form, checkShape(form).shape!);
+    const recipe = parseRecipe(recipeFromWizard(form, placed.partition));
+    expect(recipe).toMatchObject({
+      image: { chs: '131/16/63' },
+      table: 'mbr',
+      partitions: [{ start: 63, size: 132_048 - 63, bootable: true, filesystem: { type: 'ext2', label: 'MYOS' } }],
+      files: [{ from: '/tmp/os/kernel.elf', to: '/boot/kernel.elf' }],
+      bootloader: { grub2: {}, menu: { serial: true, entries: [{ title: 'MYOS', kernel: '/boot/kernel.elf', type: 'multiboot' }] } },
+    });
+    expect(recipe.partitions![0]!.type).toBeUndefined();
+    const floppy = parseRecipe(recipeFromWizard({ ...INITIAL_FORM, bootloader: 'none' }, null));
+    expect(floppy).toEqual(expect.objectContaining({ image: { floppy: '1.44M' }, filesystem: { type: 'fat12' } }));
+    expect(floppy.bootloader).toBeUndefined();
+    expect(floppy.files).toBeUndefined();
   });
 });

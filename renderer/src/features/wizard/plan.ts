@@ -14,6 +14,10 @@ import { editPartitions } from '../../../../shared/disk/partition-edits';
 import { parseSize, SECTOR_BYTES } from '../../../../shared/disk/sizes';
 import { SparseMemoryBlockDevice } from '../../../../shared/disk/sparse-device';
 import type { FsType } from '../../../../shared/fs/types';
+import { embeddingArea } from '../../../../shared/boot/grub2';
+import { GRUB2_SMALLEST_CORE_BYTES } from '../../../../shared/boot/grub2-room';
+import type { KernelType } from '../../../../shared/boot/menu';
+import type { Recipe } from '../../../../shared/recipe/schema';
 import { errorText } from '../common/errors';
 import { formatBytes } from '../common/format';
 import { FS_LABELS, planFilesystem, type FsPlan } from '../format/fs-plan';
@@ -38,8 +42,21 @@ export interface WizardForm {
   bootable: boolean;
   fs: FsType | 'none';
   label: string;
+  /** The boot loader installed after formatting. */
+  bootloader: WizardLoader;
+  /** The kernel's path inside the image (the menu entry boots it). */
+  kernelPath: string;
+  /** A host file copied there; empty: no menu, GRUB starts at its prompt. */
+  kernelFile: string;
+  kernelType: KernelType;
+  /** The boot menu on COM1 too. */
+  serial: boolean;
   path: string;
+  /** Save the recipe beside the image (disk.img → disk.json), for `loopstudio build`. */
+  saveRecipe: boolean;
 }
+
+export type WizardLoader = 'none' | 'grub2' | 'grub-legacy';
 
 export const INITIAL_FORM: WizardForm = {
   kind: 'floppy',
@@ -58,7 +75,13 @@ export const INITIAL_FORM: WizardForm = {
   bootable: true,
   fs: 'fat12',
   label: '',
+  bootloader: 'grub-legacy',
+  kernelPath: '/boot/kernel.elf',
+  kernelFile: '',
+  kernelType: 'multiboot',
+  serial: true,
   path: '',
+  saveRecipe: true,
 };
 
 export interface ShapeCheck {
@@ -177,5 +200,118 @@ export function summaryLines(form: WizardForm, shape: ImageShape, partition: Par
   if (form.fs !== 'none') {
     lines.push(`Format ${partition ? 'partition 1' : 'the whole image'} as ${FS_LABELS[form.fs]}${form.label.trim() ? ` labelled “${form.label.trim()}”` : ''}.`);
   }
+  if (form.fs !== 'none' && form.bootloader !== 'none') {
+    const name = form.bootloader === 'grub2' ? 'GRUB 2' : 'GRUB legacy';
+    lines.push(
+      form.kernelFile.trim()
+        ? `Install ${name}, copy ${form.kernelFile.trim()} to ${form.kernelPath.trim()} and write a menu that boots it (${form.kernelType}${form.serial ? ', on the serial console too' : ''}).`
+        : `Install ${name} without a menu: it starts at its command prompt (add a kernel later with Install bootloader…).`,
+    );
+  }
+  const recipe = recipePathFor(form.path);
+  if (form.saveRecipe && recipe) lines.push(`Save the recipe as ${recipe}: \`loopstudio build ${recipe.split('/').pop()}\` makes this image again.`);
   return lines;
+}
+
+// --- Boot loader ---
+
+export interface LoaderChoice {
+  id: WizardLoader;
+  label: string;
+  /** Why it cannot be chosen for this layout, or null. */
+  unavailable: string | null;
+}
+
+/** Which boot loaders fit the layout, and why the others do not (the install's own refusals, early). */
+export function loaderChoices(form: WizardForm, disk: DiskInfo | null): LoaderChoice[] {
+  const noFs = form.fs === 'none' ? 'Needs a filesystem for /boot: choose one in the Filesystem step.' : null;
+  const partitioned = form.kind === 'disk' && form.table !== 'none';
+  let grub2: string | null = noFs;
+  if (!grub2 && !partitioned) grub2 = 'GRUB 2 needs a partitioned disk: core.img goes between the MBR and the first partition. Use GRUB legacy here.';
+  if (!grub2 && form.table === 'gpt') grub2 = 'On GPT, GRUB 2 needs a BIOS boot partition, which this wizard does not make: add one in the partition editor, then use Install bootloader….';
+  if (!grub2 && disk) {
+    const area = embeddingArea(disk);
+    if (area.sectorCount * SECTOR_BYTES < GRUB2_SMALLEST_CORE_BYTES) {
+      grub2 = `${area.description} holds ${formatBytes(area.sectorCount * SECTOR_BYTES)}, less than GRUB 2's smallest core.img (${formatBytes(GRUB2_SMALLEST_CORE_BYTES)}): start the partition at sector 63 or later.`;
+    }
+  }
+  const legacy = noFs ?? (form.table === 'gpt' && form.kind === 'disk' ? 'GRUB legacy does not know GPT partitions.' : null);
+  return [
+    { id: 'none', label: 'None', unavailable: null },
+    { id: 'grub-legacy', label: 'GRUB legacy', unavailable: legacy },
+    { id: 'grub2', label: 'GRUB 2', unavailable: grub2 },
+  ];
+}
+
+/** The loader the wizard starts with for a layout: GRUB legacy for floppies, GRUB 2 where it fits. */
+export function suggestedLoader(choices: LoaderChoice[], kind: WizardForm['kind']): WizardLoader {
+  const ok = (id: WizardLoader) => choices.find((c) => c.id === id)?.unavailable === null;
+  if (kind === 'disk' && ok('grub2')) return 'grub2';
+  return ok('grub-legacy') ? 'grub-legacy' : 'none';
+}
+
+/** The kernel path's error, or null. */
+export function checkKernelPath(form: WizardForm): string | null {
+  if (form.bootloader === 'none' || !form.kernelFile.trim()) return null;
+  const path = form.kernelPath.trim();
+  if (!path.startsWith('/')) return 'A path inside the image, starting with /, such as /boot/kernel.elf.';
+  if (path.endsWith('/')) return 'The kernel’s file name, not a folder: /boot/kernel.elf.';
+  if (form.bootloader === 'grub-legacy' && form.kernelType === 'multiboot2') return 'GRUB legacy cannot boot multiboot2 kernels: choose multiboot, or GRUB 2.';
+  return null;
+}
+
+// --- Recipe ---
+
+/** Where the recipe of `imagePath` goes: beside it, disk.img → disk.json (what `loopstudio build disk.json` turns back into disk.img). */
+export function recipePathFor(imagePath: string): string | null {
+  const path = imagePath.trim();
+  if (!path || path.endsWith('/')) return null;
+  return /\.img$/i.test(path) ? path.replace(/\.img$/i, '.json') : `${path}.json`;
+}
+
+/** The recipe of what the wizard creates: `loopstudio build` makes the same image from it. */
+export function recipeFromWizard(form: WizardForm, partition: PartitionInfo | null): Recipe {
+  const shape = checkShape(form).create;
+  const image = shape?.floppy ? { floppy: shape.floppy } : shape?.chs ? { chs: shape.chs } : { size: shape?.size ?? form.size.trim() };
+  const filesystem = form.fs === 'none' ? undefined : { type: form.fs, ...(form.label.trim() ? { label: form.label.trim() } : {}) };
+  const partitioned = form.kind === 'disk' && form.table !== 'none';
+  const kernelFile = form.kernelFile.trim();
+  const withMenu = form.fs !== 'none' && form.bootloader !== 'none' && kernelFile !== '';
+  const recipe: Recipe = {
+    description: `Made by Loopback Studio's new-image wizard${form.path.trim() ? ` as ${form.path.trim().split('/').pop()}` : ''}.`,
+    image,
+    ...(partitioned && partition
+      ? {
+          table: form.table as 'mbr' | 'gpt',
+          partitions: [
+            {
+              start: partition.startSector,
+              size: partition.sectorCount,
+              ...(form.partitionType !== 'auto' || form.fs === 'none' ? { type: typeFor(form) } : {}),
+              ...(form.bootable ? { bootable: true } : {}),
+              ...(filesystem ? { filesystem } : {}),
+            },
+          ],
+        }
+      : filesystem
+        ? { filesystem }
+        : {}),
+    ...(withMenu ? { files: [{ from: kernelFile, to: form.kernelPath.trim() }] } : {}),
+  };
+  if (form.fs !== 'none' && form.bootloader !== 'none') {
+    recipe.bootloader = {
+      ...(form.bootloader === 'grub2' ? { grub2: {} } : { grubLegacy: {} }),
+      ...(withMenu
+        ? {
+            menu: {
+              timeout: 3,
+              default: 0,
+              serial: form.serial,
+              entries: [{ title: form.label.trim() || 'My OS', kernel: form.kernelPath.trim(), type: form.kernelType }],
+            },
+          }
+        : {}),
+    };
+  }
+  return recipe;
 }
