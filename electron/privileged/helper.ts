@@ -183,13 +183,33 @@ async function runStep(step: HelperStep, ctx: StepContext): Promise<Pick<StepRep
       if (!grub.found) {
         throw new LoopbackError('HOST_TOOL_MISSING', `GRUB 2's grub-install is not installed${grub.legacy ? ` (${grub.legacy} is GRUB legacy's)` : ''}`);
       }
-      await exec(ctx, { program: grub.program, args: [`--target=${step.target}`, `--boot-directory=${bootDirectory}`, device] });
+      try {
+        await exec(ctx, { program: grub.program, args: [`--target=${step.target}`, `--boot-directory=${bootDirectory}`, device] });
+      } catch (error) {
+        throw explainGrubInstallFailure(error, device);
+      }
       return { device };
     }
     case 'sync':
       await exec(ctx, { program: 'sync', args: [] });
       return {};
   }
+}
+
+/**
+ * grub-install's "cannot find a GRUB drive for /dev/loop0p1" on Linux: GRUB (2.06 and earlier)
+ * asks a partition for its start with the HDIO_GETGEO ioctl, which loop partitions do not
+ * answer (measured: ENOTTY), so it cannot tell which partition of the disk holds /boot. The
+ * usual way round is a device-mapper mapping (kpartx), which GRUB reads instead; where the
+ * kernel has no device-mapper there is none. The rootless install writes the same things.
+ */
+export function explainGrubInstallFailure(error: unknown, device: string): unknown {
+  if (!(error instanceof LoopbackError) || !/cannot find a GRUB drive for \/dev\/loop\d+p\d+/.test(error.message)) return error;
+  return new LoopbackError(
+    'IO',
+    `${error.message.replace(/\.+$/, '')}. This grub-install cannot place GRUB on a partition of a loop device (${device}): it asks the partition for its start with the HDIO_GETGEO ioctl, which loop partitions do not answer. It stopped before writing the MBR (its modules may already be in /boot/grub), and the image was unmounted and detached. Install GRUB 2 without root instead — loopstudio bootloader IMAGE -p N --grub2 writes boot.img, core.img and the modules the same way — or use a GRUB newer than 2.06.`,
+    { ...(error.details ?? {}), cause: 'loop-partition-geometry' },
+  );
 }
 
 function forget(undo: Undo[], match: (u: Undo) => boolean): void {
