@@ -90,6 +90,12 @@ describe.skipIf(skip)('create, partition, info — the article’s hard disk', (
       ours.partitions.map((p: { startSector: number; sectorCount: number; type: string; uniqueGuid: string }) => [p.startSector, p.sectorCount, p.type, p.uniqueGuid]),
     );
     expect(sf.partitions[1].name).toBe('root');
+
+    // Moved and resized in place: the same entry, GUID and name where sfdisk and sgdisk look.
+    expect((await cli('partition', img, '--set', '2', 'start=8192,size=32M')).code).toBe(0);
+    const moved = JSON.parse(runToolOk('sfdisk', ['--json', img]).stdout).partitiontable.partitions[1];
+    expect(moved).toMatchObject({ start: 8192, size: 65536, uuid: sf.partitions[1].uuid, name: 'root' });
+    expect(runToolOk('sgdisk', ['-v', img]).stdout).toContain('No problems found.');
   });
 });
 

@@ -40,7 +40,7 @@ describe('GRUB 2’s room, as the partition editor explains it', () => {
   });
 
   it('on a GPT, only informs that GRUB 2 for BIOS needs a BIOS boot partition', () => {
-    expect(embeddingNote(disk('gpt', [partition(1, 2048, 1000, LINUX_GUID)]))).toEqual({ severity: 'info', title: 'No BIOS boot partition', message: expect.stringMatching(/no BIOS boot partition/) });
+    expect(embeddingNote(disk('gpt', [partition(1, 2048, 1000, LINUX_GUID)]))).toEqual({ severity: 'info', title: 'For GRUB 2 on a BIOS', message: expect.stringMatching(/^This GPT has no BIOS boot partition/) });
     expect(embeddingNote(disk('gpt', [partition(1, 34, 2014, BIOS_BOOT_GUID), partition(2, 2048, 1000, LINUX_GUID)]))).toBeNull();
     expect(embeddingNote(disk('gpt', [partition(1, 34, 40, BIOS_BOOT_GUID)]))).toMatchObject({ severity: 'warning', message: expect.stringMatching(/BIOS boot partition 1 .* holds 20 KiB: too small.*make it 1 MiB/) });
   });

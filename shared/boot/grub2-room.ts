@@ -39,9 +39,9 @@ export function embeddingNote(disk: DiskInfo): EmbeddingNote | null {
   if (disk.table === 'gpt' && !disk.partitions.some((p) => p.type.toUpperCase() === BIOS_BOOT_GUID)) {
     return {
       severity: 'info',
-      title: 'No BIOS boot partition',
+      title: 'For GRUB 2 on a BIOS',
       message:
-        'This GPT has no BIOS boot partition. GRUB 2 booting from a BIOS needs one (1 MiB, type BIOS boot) to hold its core.img; UEFI boot and a boot sector of your own do not.',
+        'This GPT has no BIOS boot partition, which is where GRUB 2 puts its core.img (1 MiB, type BIOS boot, is usual). UEFI boot and a boot sector of your own need none.',
     };
   }
   const area = embeddingArea(disk);

@@ -31,6 +31,8 @@ export interface PartitionInfo {
   bootable: boolean;
   /** MBR only. */
   kind?: 'primary' | 'extended' | 'logical';
+  /** MBR logical partitions: the sector of the EBR that describes it. */
+  ebrSector?: number;
   /** GPT only. */
   name?: string;
   uniqueGuid?: string;
@@ -102,6 +104,7 @@ export async function describeDisk(device: BlockDevice): Promise<DiskInfo> {
           typeName: mbrTypeName(p.type),
           bootable: p.bootable,
           kind: p.kind,
+          ...(p.kind === 'logical' && p.ebrSector !== undefined ? { ebrSector: p.ebrSector } : {}),
         }),
       );
     const warnings = [...read.warnings, ...read.problems.map((problem) => problem.message)];

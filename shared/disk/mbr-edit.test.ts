@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBlockDevice } from './block-device';
 import { createMbrLayout, readMbr, writeMbr, type MbrLayout } from './mbr';
-import { addPartition, applyPartitionEdit, deletePartition, freeRuns, setPartition } from './mbr-edit';
+import { addPartition, applyPartitionEdit, deletePartition, freeRuns, resizePartition, setPartition } from './mbr-edit';
 import { parsePartitionSettings, parsePartitionSpec } from './partition-spec';
 import { expectLoopbackError } from './test-support';
 
@@ -154,6 +154,42 @@ describe('deletePartition and setPartition', () => {
     expect(summary(setPartition(layout, 6, { bootable: true }))[3]).toBe('6 logical 30720+6000 83 * ebr 28672');
     expect(summary(setPartition(layout, 2, { type: 0x0f }))[1]).toBe('2 extended 20480+100000 f');
     expect(summary(applyPartitionEdit(layout, { op: 'set', number: 1, settings: { bootable: false } }))[0]).toBe('1 primary 2048+10000 c');
+  });
+
+  it('moves and resizes a partition in place (--set N start=,size=), keeping its number, type and flag', () => {
+    const layout = setPartition(withLogicals(), 1, parsePartitionSettings('bootable=on'));
+    expect(summary(setPartition(layout, 1, parsePartitionSettings('start=4096')))[0]).toBe('1 primary 4096+10000 83 *');
+    expect(summary(setPartition(layout, 1, parsePartitionSettings('size=12000,type=0c')))[0]).toBe('1 primary 2048+12000 c *');
+    expect(summary(applyPartitionEdit(layout, { op: 'set', number: 1, settings: { startSector: 4096, sectorCount: 4096 } }))[0]).toBe('1 primary 4096+4096 83 *');
+  });
+
+  it('keeps a resized logical partition’s number and place in the chain, and its EBR while that comes before it', () => {
+    const layout = withLogicals();
+    expect(summary(resizePartition(layout, 6, { sectorCount: 6144 })).slice(2)).toEqual([
+      '5 logical 22528+5000 83 ebr 20480',
+      '6 logical 30720+6144 83 ebr 28672',
+      '7 logical 38912+7000 83 ebr 36864',
+    ]);
+    expect(summary(resizePartition(layout, 6, { startSector: 34816, sectorCount: 2000 }))[3]).toBe('6 logical 34816+2000 83 ebr 28672');
+    // Its start before its old EBR: the EBR goes right after partition 5.
+    expect(summary(resizePartition(layout, 6, { startSector: 28672, sectorCount: 8048 }))[3]).toBe('6 logical 28672+8048 83 ebr 27528');
+    // The first logical partition's EBR is the extended partition's first sector, wherever it starts.
+    expect(summary(resizePartition(layout, 5, { startSector: 21000, sectorCount: 7000 }))[2]).toBe('5 logical 21000+7000 83 ebr 20480');
+  });
+
+  it('resizes the extended partition around its logical partitions, but keeps its start', () => {
+    expect(summary(resizePartition(withLogicals(), 2, { sectorCount: 50000 }))[1]).toBe('2 extended 20480+50000 5');
+    expectLoopbackError(() => resizePartition(withLogicals(), 2, { sectorCount: 20000 }), 'VALIDATION', /Logical partition 7 \(sectors 38912–45911\) lies outside extended partition 2/);
+    expectLoopbackError(
+      () => resizePartition(withLogicals(), 2, { startSector: 18432 }),
+      'VALIDATION',
+      'Extended partition 2 holds logical partitions, and its first sector 20480 holds the first of their EBRs: its start cannot move while they are there (its end can)',
+    );
+  });
+
+  it('refuses a move onto another partition or an EBR', () => {
+    expectLoopbackError(() => resizePartition(withLogicals(), 1, { sectorCount: 20000 }), 'VALIDATION', 'Partition 2 (sectors 20480–120479) overlaps partition 1 (sectors 2048–22047)');
+    expectLoopbackError(() => resizePartition(withLogicals(), 5, { sectorCount: 7000 }), 'VALIDATION', /overlaps/);
   });
 
   it('refuses what would change the kind of a partition, and unknown numbers', () => {

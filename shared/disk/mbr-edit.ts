@@ -261,8 +261,13 @@ export function deletePartition(layout: MbrLayout, number: number): MbrLayout {
   return next;
 }
 
-/** Changes the bootable flag and/or the type of partition `number`. */
-export function setPartition(layout: MbrLayout, number: number, settings: PartitionSettings): MbrLayout {
+/** Changes the bootable flag and/or the type of partition `number`, and moves or resizes it (resizePartition). */
+export function setPartition(layout: MbrLayout, number: number, settings: PartitionSettings, options: EditOptions = {}): MbrLayout {
+  if (settings.startSector !== undefined || settings.sectorCount !== undefined) {
+    const { startSector, sectorCount, ...rest } = settings;
+    const moved = resizePartition(layout, number, { ...(startSector !== undefined ? { startSector } : {}), ...(sectorCount !== undefined ? { sectorCount } : {}) }, options);
+    return rest.type === undefined && rest.bootable === undefined ? moved : setPartition(moved, number, rest);
+  }
   const target = findPartition(layout, number);
   const updated: MbrPartition = { ...target };
   if (settings.type !== undefined) {
@@ -286,6 +291,45 @@ export function setPartition(layout: MbrLayout, number: number, settings: Partit
   return next;
 }
 
+/**
+ * Moves or resizes partition `number` in place (`--set N start=…,size=…`): it keeps its number,
+ * type, flag and place in the EBR chain; only the table entry changes, not the data inside.
+ * A logical partition keeps its EBR while that still comes before it; otherwise the EBR goes one
+ * alignment unit before it, after whatever ends there (as placeLogical puts a new one). An
+ * extended partition holding logical partitions keeps its start: its first sector is the chain's
+ * first EBR.
+ */
+export function resizePartition(layout: MbrLayout, number: number, extent: { startSector?: number; sectorCount?: number }, options: EditOptions = {}): MbrLayout {
+  const alignment = options.alignmentSectors ?? MODERN_ALIGNMENT_SECTORS;
+  requireAlignment(alignment);
+  const target = findPartition(layout, number);
+  const startSector = extent.startSector ?? target.startSector;
+  const sectorCount = extent.sectorCount ?? target.sectorCount;
+  if (target.kind === 'extended' && startSector !== target.startSector && logicalPartitions(layout).length > 0) {
+    throw refuse(
+      `Extended partition ${number} holds logical partitions, and its first sector ${target.startSector} holds the first of their EBRs: its start cannot move while they are there (its end can)`,
+      { number },
+    );
+  }
+  const updated: MbrPartition = { ...target, startSector, sectorCount };
+  if (target.kind === 'logical') updated.ebrSector = ebrBefore(layout, target, startSector, alignment);
+  const next = { ...layout, partitions: layout.partitions.map((p) => (p === target ? updated : p)) };
+  validateMbrLayout(next);
+  return next;
+}
+
+/** Where a moved logical partition's EBR goes (see resizePartition); validation judges the result. */
+function ebrBefore(layout: MbrLayout, target: MbrPartition, startSector: number, alignment: number): number | undefined {
+  const extended = extendedPartition(layout);
+  if (!extended || target.ebrSector === undefined) return target.ebrSector;
+  if (target.ebrSector === extended.startSector || target.ebrSector < startSector) return target.ebrSector;
+  const taken = logicalPartitions(layout)
+    .filter((p) => p !== target)
+    .flatMap((p) => [partitionEndSector(p), ...(p.ebrSector !== undefined ? [p.ebrSector] : [])])
+    .filter((sector) => sector < startSector);
+  return Math.max(Math.max(extended.startSector, ...taken) + 1, startSector - alignment);
+}
+
 export type PartitionEdit =
   | { op: 'add'; spec: PartitionSpec }
   | { op: 'delete'; number: number }
@@ -299,6 +343,6 @@ export function applyPartitionEdit(layout: MbrLayout, edit: PartitionEdit, optio
     case 'delete':
       return deletePartition(layout, edit.number);
     case 'set':
-      return setPartition(layout, edit.number, edit.settings);
+      return setPartition(layout, edit.number, edit.settings, options);
   }
 }

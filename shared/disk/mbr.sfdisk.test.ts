@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FileBlockDevice, withImage } from '../../electron/services/file-block-device';
 import { missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
 import { createMbrLayout, readMbr, writeMbr, type MbrLayout, type MbrPartition } from './mbr';
-import { addPartition } from './mbr-edit';
+import { addPartition, resizePartition } from './mbr-edit';
 import { formatDiskSignature } from './mbr-sector';
 import { parsePartitionSpec } from './partition-spec';
 import { arbitraryMbrLayout, hex, loopbackErrorOfAsync } from './test-support';
@@ -134,6 +134,21 @@ describe.skipIf(skipReason)('MBR against sfdisk', () => {
     expect(read.id).toBe(formatDiskSignature(0x00c0ffee));
     expect(read.partitions).toEqual(asSfdisk(layout));
     expect(read.partitions.map((p) => p.number)).toEqual([1, 2, 3, 5, 6, 7]);
+    expectSfdiskVerifies(image, layout);
+  });
+
+  it('keeps the numbers sfdisk shows when a logical partition is moved and resized in place', async () => {
+    const image = newImage(131072);
+    let layout = build(131072, ['start=2048,size=10000', 'extended,start=20480,size=100000', 'logical,size=5000', 'logical,size=6000', 'logical,size=7000'], { diskSignature: 9 });
+    layout = resizePartition(layout, 6, { startSector: 28672, sectorCount: 8048 });
+    await withImage(image, true, (device) => writeMbr(device, layout));
+    expect(sfdiskJson(image).partitions.map((p) => [p.number, p.start, p.size])).toEqual([
+      [1, 2048, 10000],
+      [2, 20480, 100000],
+      [5, 22528, 5000],
+      [6, 28672, 8048],
+      [7, 38912, 7000],
+    ]);
     expectSfdiskVerifies(image, layout);
   });
 

@@ -57,7 +57,7 @@ function applyStep(working: Working, step: PartitionEditStep, alignmentSectors: 
       case 'delete':
         return { kind: 'mbr', layout: deletePartition(working.layout, parsePartitionNumber(step.number)) };
       case 'set':
-        return { kind: 'mbr', layout: setPartition(working.layout, parsePartitionNumber(step.number), parsePartitionSettings(step.settings)) };
+        return { kind: 'mbr', layout: setPartition(working.layout, parsePartitionNumber(step.number), parsePartitionSettings(step.settings), { alignmentSectors }) };
     }
   }
   let table = working.table;
@@ -85,6 +85,12 @@ function applyStep(working: Working, step: PartitionEditStep, alignmentSectors: 
     case 'set': {
       const index = parsePartitionNumber(step.number);
       const settings = parseGptPartitionSettings(step.settings);
+      if (settings.startSector !== undefined || settings.sectorCount !== undefined) {
+        table = gpt.resizePartition(table, index, {
+          ...(settings.startSector !== undefined ? { startingLBA: settings.startSector } : {}),
+          ...(settings.sectorCount !== undefined ? { sizeSectors: settings.sectorCount } : {}),
+        });
+      }
       if (settings.type !== undefined) table = gpt.setPartitionType(table, index, settings.type);
       if (settings.name !== undefined) table = gpt.setPartitionName(table, index, settings.name);
       if (settings.bootable !== undefined) table = gpt.setLegacyBiosBootable(table, index, settings.bootable);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAlignment, parsePartitionNumber, parsePartitionSettings, parsePartitionSpec } from './partition-spec';
+import { layoutAlignment, parseAlignment, parsePartitionNumber, parsePartitionSettings, parsePartitionSpec } from './partition-spec';
 import { expectLoopbackError } from './test-support';
 
 describe('parsePartitionSpec (--add)', () => {
@@ -58,12 +58,16 @@ describe('parsePartitionSettings (--set N)', () => {
     ['bootable', { bootable: true }],
     ['type=0c', { type: 0x0c }],
     ['bootable=off,type=linux', { bootable: false, type: 0x83 }],
+    ['start=4096,size=20M', { startSector: 4096, sectorCount: 40960 }],
+    ['size=+1000', { sectorCount: 1000 }],
   ])('%s', (text, settings) => {
     expect(parsePartitionSettings(text)).toEqual(settings);
   });
 
   it('refuses unknown settings and bad values', () => {
-    expectLoopbackError(() => parsePartitionSettings('size=5'), 'INVALID_INPUT', 'Unknown setting "size=5" in "size=5": use bootable=on|off and type=…');
+    expectLoopbackError(() => parsePartitionSettings('colour=red'), 'INVALID_INPUT', 'Unknown setting "colour=red" in "colour=red": use bootable=on|off, type=…, start= and size=');
+    expectLoopbackError(() => parsePartitionSettings('size=rest'), 'INVALID_INPUT', 'In "size=rest", size=rest is for --add: give the new size');
+    expectLoopbackError(() => parsePartitionSettings('size=0'), 'INVALID_INPUT', 'In "size=0", size is 0: a partition needs at least one sector');
     expectLoopbackError(() => parsePartitionSettings('type='), 'INVALID_INPUT', '"type=" in "type=" needs a value: type=…');
     expectLoopbackError(() => parsePartitionSettings(''), 'INVALID_INPUT', 'Nothing in the partition settings ""');
   });
@@ -86,5 +90,13 @@ describe('partition numbers and alignment', () => {
     expect(parseAlignment('modern')).toBe(2048);
     expectLoopbackError(() => parseAlignment('0'), 'INVALID_INPUT', 'Alignment "0" must be at least one sector');
     expectLoopbackError(() => parseAlignment('100B'), 'INVALID_INPUT', '"100b" (100 bytes) is not on a 512-byte sector boundary');
+  });
+
+  it('keeps the alignment a layout follows: tracks for the sector-63 layout, 1 MiB otherwise', () => {
+    expect(layoutAlignment([63, 1008 * 20 + 63])).toBe(63); // the classic layout, a logical one track after its EBR
+    expect(layoutAlignment([2048, 22528])).toBe(2048);
+    expect(layoutAlignment([2048 * 63])).toBe(2048); // on both grids: the modern one
+    expect(layoutAlignment([63, 2047])).toBe(2048); // no grid at all
+    expect(layoutAlignment([])).toBe(2048);
   });
 });

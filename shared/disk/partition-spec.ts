@@ -6,6 +6,8 @@
  *   --add 'extended'                        an extended partition over the rest of the disk
  *   --add 'logical,size=20M,type=linux'     a logical partition inside the extended one
  *   --set 2 'bootable=on,type=0c'
+ *   --set 5 'start=4096,size=20M'            moves / resizes partition 5 in place: it keeps its
+ *                                           number and its place in the EBR chain
  *   --delete 5
  *   --align 2048 | 63 | 1MiB
  *
@@ -40,6 +42,21 @@ export interface PartitionSpec {
 export interface PartitionSettings {
   bootable?: boolean;
   type?: number;
+  /** Moves the partition: its new first sector (the data inside does not move). */
+  startSector?: number;
+  /** Resizes it: its new size in sectors. */
+  sectorCount?: number;
+}
+
+/** `start=` and `size=` of `--set`: a partition's new extent (no `rest`: that is for --add). */
+function parseExtentSetting(item: Item, text: string, settings: { startSector?: number; sectorCount?: number }): void {
+  if (item.key === 'start') {
+    settings.startSector = parseStartItem(item, text, SECTOR_BYTES);
+    return;
+  }
+  const size = parseSizeItem(item, text, SECTOR_BYTES);
+  if (size === 'rest') throw invalid(`In "${text}", size=rest is for --add: give the new size`, { value: text });
+  settings.sectorCount = size.sectors;
 }
 
 function invalid(message: string, details: Record<string, unknown>): LoopbackError {
@@ -175,7 +192,7 @@ export function parsePartitionSpec(text: string, sectorBytes = SECTOR_BYTES): Pa
   return result;
 }
 
-/** Parses the `--set N` text: `bootable=on|off`, `type=0c` (either or both). */
+/** Parses the `--set N` text: `bootable=on|off`, `type=0c`, `start=N`, `size=N` (any of them). */
 export function parsePartitionSettings(text: string): PartitionSettings {
   const settings: PartitionSettings = {};
   for (const item of splitItems(text, 'partition settings')) {
@@ -184,8 +201,10 @@ export function parsePartitionSettings(text: string): PartitionSettings {
     } else if (item.key === 'type' || item.key === 'id') {
       const value = requireValue(item, text);
       settings.type = inItem(item, text, () => parseMbrType(value));
+    } else if (item.key === 'start' || item.key === 'size') {
+      parseExtentSetting(item, text, settings);
     } else {
-      throw invalid(`Unknown setting "${item.text}" in "${text}": use bootable=on|off and type=…`, { value: text, item: item.text });
+      throw invalid(`Unknown setting "${item.text}" in "${text}": use bootable=on|off, type=…, start= and size=`, { value: text, item: item.text });
     }
   }
   return settings;
@@ -205,6 +224,16 @@ export const MODERN_ALIGNMENT_SECTORS = 2048;
 /** 63 sectors: one track of the 16/63 or 255/63 geometry, what DOS-era fdisk used. */
 export const LEGACY_ALIGNMENT_SECTORS = 63;
 
+/**
+ * The alignment a layout already follows, to keep editing it that way: 63 when every partition
+ * starts on a track boundary but not every one on a 1 MiB boundary (DOS-era fdisk and the classic
+ * loopback recipe, first partition at sector 63), otherwise — and for an empty table — 2048.
+ */
+export function layoutAlignment(startSectors: readonly number[]): number {
+  const all = (alignment: number) => startSectors.every((sector) => sector % alignment === 0);
+  return startSectors.length > 0 && all(LEGACY_ALIGNMENT_SECTORS) && !all(MODERN_ALIGNMENT_SECTORS) ? LEGACY_ALIGNMENT_SECTORS : MODERN_ALIGNMENT_SECTORS;
+}
+
 /** `--align`: `2048`, `63`, `1MiB`, `modern`, `legacy` (a number is sectors). */
 export function parseAlignment(text: string, sectorBytes = SECTOR_BYTES): number {
   const key = text.trim().toLowerCase();
@@ -219,6 +248,7 @@ export function parseAlignment(text: string, sectorBytes = SECTOR_BYTES): number
 //   --add 'start=2048,size=rest,type=linux,name=root'
 //   --add 'size=1MiB,type=bios'            a BIOS boot partition for GRUB 2 on a GPT disk
 //   --set 2 'type=efi,name=ESP,bootable=on'
+//   --set 2 'start=4096,size=64MiB'        moves / resizes entry 2 in place (its GUIDs stay)
 // type is an alias (linux, efi, bios, fat32, swap …), an sgdisk code (8300) or a type GUID;
 // `bootable` sets the "legacy BIOS bootable" attribute (bit 2). number=N picks the entry 1–128.
 
@@ -236,6 +266,8 @@ export interface GptPartitionSettings {
   type?: string;
   name?: string;
   bootable?: boolean;
+  startSector?: number;
+  sectorCount?: number;
 }
 
 function parseGptIndex(item: Item, text: string): number {
@@ -285,8 +317,10 @@ export function parseGptPartitionSettings(text: string): GptPartitionSettings {
       settings.type = requireValue(item, text);
     } else if (item.key === 'name') {
       settings.name = item.value ?? '';
+    } else if (item.key === 'start' || item.key === 'size') {
+      parseExtentSetting(item, text, settings);
     } else {
-      throw invalid(`Unknown setting "${item.text}" in "${text}": for a GPT use type=, name= and bootable=on|off`, { value: text, item: item.text });
+      throw invalid(`Unknown setting "${item.text}" in "${text}": for a GPT use type=, name=, bootable=on|off, start= and size=`, { value: text, item: item.text });
     }
   }
   return settings;

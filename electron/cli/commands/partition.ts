@@ -30,9 +30,9 @@ export function editSteps(ctx: CommandContext): { steps: PartitionEditStep[]; po
 
 export const partition: Command = {
   name: 'partition',
-  summary: 'Create or edit the partition table (MBR or GPT): add, delete, set type and bootable flag',
+  summary: 'Create or edit the partition table (MBR or GPT): add, delete, move or resize, set type and bootable flag',
   usage:
-    "loopstudio partition IMAGE [--table mbr|gpt] [--new] [--align 63|2048] [--add 'start=63,size=rest,type=83,bootable']… [--delete N]… [--set N bootable=on|off,type=0c]… [--json]",
+    "loopstudio partition IMAGE [--table mbr|gpt] [--new] [--align 63|2048] [--add 'start=63,size=rest,type=83,bootable']… [--delete N]… [--set N bootable=on|off,type=0c,start=N,size=N]… [--json]",
   options: {
     table: { type: 'string' },
     new: { type: 'boolean' },

@@ -7,7 +7,7 @@
 import { create } from 'zustand';
 import type { ImageInfo } from '../../../shared/api/contract';
 import type { DiskInfo } from '../../../shared/disk/disk-info';
-import { MODERN_ALIGNMENT_SECTORS } from '../../../shared/disk/partition-spec';
+import { layoutAlignment, MODERN_ALIGNMENT_SECTORS } from '../../../shared/disk/partition-spec';
 import { api } from '../api';
 import { errorText } from '../features/common/errors';
 import { basename } from '../features/common/format';
@@ -46,9 +46,14 @@ export function resetPartitionsStore(): void {
   usePartitionsStore.setState(initialPartitionsState, true);
 }
 
-/** Starts editing an image; staged changes of another image are dropped. */
-export function editImage(path: string): void {
-  if (usePartitionsStore.getState().image !== path) usePartitionsStore.setState({ ...initialPartitionsState, image: path });
+/**
+ * Starts editing an image; staged changes of another image are dropped. Partitions align as the
+ * image's already do (63 for the classic sector-63 layout, else 2048).
+ */
+export function editImage(info: Pick<ImageInfo, 'path' | 'partitions'>): void {
+  if (usePartitionsStore.getState().image !== info.path) {
+    usePartitionsStore.setState({ ...initialPartitionsState, image: info.path, alignmentSectors: layoutAlignment(info.partitions.map((p) => p.startSector)) });
+  }
 }
 
 /** The table the edits work on: the new one, or the image's own. */
@@ -71,13 +76,14 @@ async function dryRun(path: string, table: TableKind, edits: readonly StagedEdit
 
 /**
  * Stages one change after a dry run of it with all the others. Answers null when it was
- * accepted, or the reason it was refused (for the form that asked).
+ * accepted, or the reason it was refused (for the form that asked). With `replaceLast`, it takes
+ * the place of the last staged change (see continuesLastResize).
  */
-export async function stageEdit(info: ImageInfo, edit: StagedEdit): Promise<string | null> {
+export async function stageEdit(info: ImageInfo, edit: StagedEdit, options: { replaceLast?: boolean } = {}): Promise<string | null> {
   const state = usePartitionsStore.getState();
   const table = tableKind(info, state);
   if (!table) return 'Choose a partition table first: MBR or GPT.';
-  const edits = [...state.staged, edit];
+  const edits = [...(options.replaceLast ? state.staged.slice(0, -1) : state.staged), edit];
   usePartitionsStore.setState({ checking: true });
   try {
     const preview = await dryRun(info.path, table, edits, state);

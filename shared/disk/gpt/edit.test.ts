@@ -5,6 +5,7 @@ import {
   freeRanges,
   hasAttribute,
   newGpt,
+  resizePartition,
   setLegacyBiosBootable,
   setPartitionAttributes,
   setPartitionName,
@@ -144,6 +145,16 @@ describe('changing a partition', () => {
     expect(hasAttribute(setLegacyBiosBootable(bootable, 2, false).partitions[1]!.attributes, 2)).toBe(false);
     expect(setPartitionAttributes(table, 1, { low32: 1, high32: 0x10000000 }).partitions[0]!.attributes).toEqual({ low32: 1, high32: 0x10000000 });
     expect(() => setPartitionAttributes(table, 1, { low32: -1, high32: 0 })).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
+  });
+
+  it('moves and resizes in place: the same entry, GUIDs, name and attributes', () => {
+    const bootable = setLegacyBiosBootable(table, 2, true);
+    const moved = resizePartition(bootable, 2, { startingLBA: 4 * MIB, sizeSectors: 2 * MIB });
+    expect(moved.partitions[1]).toEqual({ ...bootable.partitions[1], startingLBA: 4 * MIB, endingLBA: 6 * MIB - 1 });
+    expect(resizePartition(table, 2, { sizeSectors: MIB }).partitions[1]).toMatchObject({ startingLBA: 2 * MIB, endingLBA: 3 * MIB - 1 });
+    expect(() => resizePartition(table, 2, { startingLBA: MIB + 10 })).toThrow(expect.objectContaining({ code: 'VALIDATION', message: expect.stringContaining('Cannot move or resize partition 2: partition 1 (sectors 2048–4095) overlaps partition 2') }));
+    expect(() => resizePartition(table, 2, { sizeSectors: 16 * MIB })).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
+    expect(() => resizePartition(table, 2, { sizeSectors: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
   });
 
   it('deletes by number, and says which numbers exist when asked for a missing one', () => {

@@ -162,6 +162,19 @@ function changePartition(table: GptTable, index: number, change: Partial<GptPart
   return checked(withPartitions(table, [...table.partitions.filter((p) => p.index !== index), updated]), index, action);
 }
 
+/**
+ * Moves or resizes partition `index` in place: a new first sector and/or size, everything else —
+ * number, unique GUID, type, name, attributes — as it was. The data inside does not move.
+ */
+export function resizePartition(table: GptTable, index: number, extent: { startingLBA?: number; sizeSectors?: number }): GptTable {
+  const partition = findPartition(table, index);
+  const startingLBA = extent.startingLBA ?? partition.startingLBA;
+  const sizeSectors = extent.sizeSectors ?? partition.endingLBA - partition.startingLBA + 1;
+  if (!Number.isSafeInteger(startingLBA) || startingLBA < 0) throw invalidInput(`start must be a sector number, got ${startingLBA}`);
+  if (!Number.isSafeInteger(sizeSectors) || sizeSectors < 1) throw invalidInput(`size must be a positive number of sectors, got ${sizeSectors}`);
+  return changePartition(table, index, { startingLBA, endingLBA: startingLBA + sizeSectors - 1 }, `move or resize partition ${index}`);
+}
+
 /** `type`: an alias, an sgdisk code or a type GUID (see types.ts). */
 export function setPartitionType(table: GptTable, index: number, type: string): GptTable {
   const typeGuid = resolvePartitionType(type);

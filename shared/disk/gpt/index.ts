@@ -16,6 +16,7 @@ export type { FreeRange, NewGptPartition } from './edit';
 export {
   addPartition,
   deletePartition,
+  resizePartition,
   setPartitionType,
   setPartitionName,
   setPartitionAttributes,

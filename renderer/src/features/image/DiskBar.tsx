@@ -1,3 +1,4 @@
+import { Fragment, type ButtonHTMLAttributes, type ReactNode, type Ref } from 'react';
 import type { DiskInfo } from '../../../../shared/disk/disk-info';
 import { formatBytes } from '../common/format';
 import { diskSegments, fractionOf, type Partition, type Segment } from './segments';
@@ -25,7 +26,9 @@ export function describeSegment(segment: Segment, disk: DiskInfo & { filesystem?
 /**
  * The disk drawn to scale as a bar: each partition a block labelled with its number, type and
  * size; free space as its own block. Each block is a button (select it); the extended
- * partition's span is drawn under the bar.
+ * partition's span is drawn under the bar. An editor can add to each block (`segmentProps`:
+ * pointer handlers; `afterSegment`: elements drawn on the track after it, such as drag handles),
+ * float something over the bar (`overlay`) and put a line of text in the scale row (`hint`).
  */
 export function DiskBar({
   disk,
@@ -33,23 +36,41 @@ export function DiskBar({
   selected,
   onSelect,
   testId,
+  segmentProps,
+  afterSegment,
+  trackRef,
+  overlay,
+  hint,
+  className,
 }: {
   disk: DiskInfo & { partitions: Partition[]; filesystem?: { type: string } | null };
   label: string;
   selected?: string | null;
   onSelect?: (segment: Segment) => void;
   testId?: string;
+  segmentProps?: (segment: Segment) => ButtonHTMLAttributes<HTMLButtonElement>;
+  afterSegment?: (segment: Segment, position: { left: string; right: string }) => ReactNode;
+  trackRef?: Ref<HTMLDivElement>;
+  overlay?: ReactNode;
+  hint?: { id: string; content: ReactNode };
+  className?: string;
 }) {
   const segments = diskSegments(disk);
   const extended = disk.partitions.find((p) => p.kind === 'extended');
   const pct = (sector: number) => `${(fractionOf(disk, sector) * 100).toFixed(4)}%`;
   return (
-    <div className={`diskbar${extended ? ' has-extended' : ''}`} role="group" aria-label={label} data-testid={testId}>
-      <div className="diskbar-track">
+    <div
+      className={['diskbar', extended ? 'has-extended' : '', className ?? ''].filter(Boolean).join(' ')}
+      role="group"
+      aria-label={label}
+      aria-describedby={hint?.id}
+      data-testid={testId}
+    >
+      <div className="diskbar-track" ref={trackRef}>
         {segments.map((segment) => {
           const key = segmentKey(segment);
           const fs = segment.kind === 'partition' ? fsName(segment.partition) : segment.kind === 'whole' ? (disk.filesystem?.type.toUpperCase() ?? null) : null;
-          const className = [
+          const segmentClass = [
             'segment',
             `segment-${segment.kind}`,
             segment.kind === 'partition' ? `fs-${segment.partition.filesystem?.type ?? 'none'}` : '',
@@ -62,21 +83,24 @@ export function DiskBar({
           const title =
             segment.kind === 'partition' ? `${segment.partition.index} · ${fs ?? segment.partition.typeName}` : segment.kind === 'free' ? 'Free' : (fs ?? 'Whole disk');
           return (
-            <button
-              key={key}
-              type="button"
-              className={className}
-              style={{ left: pct(segment.startSector), width: pct(segment.sectorCount) }}
-              aria-pressed={onSelect ? selected === key : undefined}
-              title={describeSegment(segment, disk)}
-              onClick={() => onSelect?.(segment)}
-              data-testid={`segment-${key}`}
-              tabIndex={onSelect ? 0 : -1}
-            >
-              <span className="segment-title">{title}</span>
-              <span className="segment-size">{formatBytes(segment.sectorCount * 512)}</span>
-              <span className="visually-hidden"> — {describeSegment(segment, disk)}</span>
-            </button>
+            <Fragment key={key}>
+              <button
+                type="button"
+                {...segmentProps?.(segment)}
+                className={segmentClass}
+                style={{ left: pct(segment.startSector), width: pct(segment.sectorCount) }}
+                aria-pressed={onSelect ? selected === key : undefined}
+                title={describeSegment(segment, disk)}
+                onClick={() => onSelect?.(segment)}
+                data-testid={`segment-${key}`}
+                tabIndex={onSelect ? 0 : -1}
+              >
+                <span className="segment-title">{title}</span>
+                <span className="segment-size">{formatBytes(segment.sectorCount * 512)}</span>
+                <span className="visually-hidden"> — {describeSegment(segment, disk)}</span>
+              </button>
+              {afterSegment?.(segment, { left: pct(segment.startSector), right: pct(segment.startSector + segment.sectorCount) })}
+            </Fragment>
           );
         })}
       </div>
@@ -85,9 +109,15 @@ export function DiskBar({
           extended {extended.index}
         </div>
       )}
-      <div className="diskbar-scale" aria-hidden="true">
-        <span>0</span>
-        <span>{formatBytes(disk.sizeBytes)}</span>
+      {overlay}
+      <div className="diskbar-scale">
+        <span aria-hidden="true">0</span>
+        {hint && (
+          <span id={hint.id} className="diskbar-hint">
+            {hint.content}
+          </span>
+        )}
+        <span aria-hidden="true">{formatBytes(disk.sizeBytes)}</span>
       </div>
     </div>
   );

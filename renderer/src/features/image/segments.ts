@@ -18,7 +18,8 @@ const GPT_RESERVED_SECTORS = 34;
 /** Smaller gaps (alignment padding) are not offered as free space. */
 export const MIN_FREE_SECTORS = 2048;
 
-function usableArea(disk: DiskInfo): { first: number; last: number } {
+/** The sectors partitions may use (inclusive): after the MBR, or between the GPT's arrays. */
+export function usableArea(disk: Pick<DiskInfo, 'table' | 'totalSectors'>): { first: number; last: number } {
   if (disk.table === 'gpt') return { first: GPT_RESERVED_SECTORS, last: disk.totalSectors - GPT_RESERVED_SECTORS };
   return { first: 1, last: Math.min(disk.totalSectors - 1, 2 ** 32 - 1) };
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { ImageInfo } from '../../../../shared/api/contract';
+import { embeddingNote } from '../../../../shared/boot/grub2-room';
 import { LEGACY_ALIGNMENT_SECTORS, MODERN_ALIGNMENT_SECTORS } from '../../../../shared/disk/partition-spec';
 import {
   applyEdits,
@@ -14,15 +15,17 @@ import {
 } from '../../stores/partitions';
 import { Dialog } from '../common/Dialog';
 import { formatBytes } from '../common/format';
-import { DiskBar, segmentKey } from '../image/DiskBar';
+import { segmentKey } from '../image/DiskBar';
 import { diskSegments } from '../image/segments';
 import { describeEdit, lossesOf } from './edits';
+import { PartitionBar } from './PartitionBar';
 import { AddForm, PartitionForm } from './PartitionForms';
 
 /**
- * The partition editor: the disk to scale, a form for the selected partition or free space
- * (numbers typed, checked by a dry run with every other staged change), the list of staged
- * changes, and Apply — after a confirmation that says what will be lost.
+ * The partition editor: the disk to scale (partitions resized and moved by dragging, see
+ * PartitionBar), a form for the selected partition or free space (numbers typed; both checked by
+ * a dry run with every other staged change), warnings about the layout — GRUB 2's room included —
+ * the list of staged changes, and Apply — after a confirmation that says what will be lost.
  */
 export function PartitionEditor({ info }: { info: ImageInfo }) {
   const state = usePartitionsStore(
@@ -32,7 +35,7 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
   const [tableError, setTableError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState(false);
 
-  useEffect(() => editImage(info.path), [info.path]);
+  useEffect(() => editImage(info), [info]);
 
   const table = tableKind(info, state);
   const shown = state.preview ? { ...state.preview, partitions: state.preview.partitions.map((p) => ({ ...p, filesystem: fsOf(info, p) })) } : info;
@@ -67,6 +70,7 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
   }
 
   const losses = state.preview ? lossesOf(info, state.preview) : [];
+  const grubNote = embeddingNote(shown);
 
   return (
     <div className="partition-editor" data-testid="partition-editor">
@@ -76,19 +80,20 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
           {shown.partitions.length === 1 ? '' : 's'}
         </p>
         <label className="inline-field">
-          <span>New partitions align to</span>
+          <span>Align partitions to</span>
           <select className="input" value={state.alignmentSectors} onChange={(e) => setAlignment(Number(e.target.value))}>
             <option value={MODERN_ALIGNMENT_SECTORS}>2048 sectors (1 MiB)</option>
             <option value={LEGACY_ALIGNMENT_SECTORS}>63 sectors (one track)</option>
           </select>
         </label>
       </div>
-      <DiskBar
+      <PartitionBar
+        info={info}
         disk={shown}
+        alignment={state.alignmentSectors}
         label={`Partitions of ${info.path}${state.preview ? ' after the staged changes' : ''}, drawn to scale. Select a partition or free space.`}
         selected={selected}
-        onSelect={(s) => setSelected(segmentKey(s))}
-        testId="editor-diskbar"
+        onSelect={setSelected}
       />
       {state.preview && state.preview.warnings.length > 0 && (
         <ul className="callout warn" aria-label="Warnings about the new layout">
@@ -96,6 +101,11 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
             <li key={w}>{w}</li>
           ))}
         </ul>
+      )}
+      {grubNote && (
+        <p className={`callout ${grubNote.severity === 'warning' ? 'warn' : 'info'}`} data-testid="grub-gap-note">
+          <strong>{grubNote.title}.</strong> {grubNote.message}
+        </p>
       )}
       <div className="editor-columns">
         <div className="editor-form">
@@ -105,11 +115,10 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
             <AddForm key={segmentKey(segment)} info={info} table={table} segment={segment} alignment={state.alignmentSectors} onStaged={() => setSelected(null)} />
           ) : segment.kind === 'partition' ? (
             <PartitionForm
-              key={`${segmentKey(segment)}-${state.staged.length}`}
+              key={`${segmentKey(segment)}-${state.staged.length}-${segment.startSector}-${segment.sectorCount}`}
               info={info}
               table={table}
               partition={segment.partition}
-              hasLogicals={shown.partitions.some((p) => p.kind === 'logical')}
               onDeleted={() => setSelected(null)}
             />
           ) : null}

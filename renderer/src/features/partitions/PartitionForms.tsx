@@ -8,7 +8,7 @@ import { errorText } from '../common/errors';
 import { Field } from '../common/Field';
 import { formatBytes } from '../common/format';
 import type { Partition, Segment } from '../image/segments';
-import { gptNameProblem, type MbrKind, type StagedEdit, type TableKind } from './edits';
+import { continuesLastResize, gptNameProblem, resizeEdit, type MbrKind, type StagedEdit, type TableKind } from './edits';
 
 /**
  * The partition editor's forms: a new partition in free space, and the selected partition's
@@ -173,7 +173,7 @@ export function AddForm({ info, table, segment, alignment, onStaged }: { info: I
   );
 }
 
-export function PartitionForm({ info, table, partition, hasLogicals: anyLogicals, onDeleted }: { info: ImageInfo; table: TableKind; partition: Partition; hasLogicals: boolean; onDeleted: () => void }) {
+export function PartitionForm({ info, table, partition, onDeleted }: { info: ImageInfo; table: TableKind; partition: Partition; onDeleted: () => void }) {
   const [numbers, setNumbers] = useState<Numbers>({ start: String(partition.startSector), size: String(partition.sectorCount) });
   const [type, setType] = useState(partition.type);
   const [bootable, setBootable] = useState(partition.bootable);
@@ -181,10 +181,9 @@ export function PartitionForm({ info, table, partition, hasLogicals: anyLogicals
   const [setError2, setSetError] = useState<string | null>(null);
   const checking = usePartitionsStore((s) => s.checking);
   const extended = partition.kind === 'extended';
-  const hasLogicals = extended && anyLogicals;
 
   const stage = async (edit: StagedEdit, show: (e: string | null) => void) => {
-    const refusal = await stageEdit(info, edit);
+    const refusal = await stageEdit(info, edit, { replaceLast: continuesLastResize(usePartitionsStore.getState().staged, edit, partition) });
     show(refusal);
     return refusal === null;
   };
@@ -202,14 +201,7 @@ export function PartitionForm({ info, table, partition, hasLogicals: anyLogicals
       setError('Start and size are as they are now: type new numbers to resize or move the partition.');
       return;
     }
-    if (hasLogicals) {
-      setError('Delete the logical partitions first: moving or resizing an extended partition would lose them.');
-      return;
-    }
-    await stage(
-      { op: 'resize', number: partition.index, ...extent, type: partition.type, bootable: partition.bootable, ...(table === 'mbr' ? { kind: partition.kind ?? 'primary' } : { name: partition.name ?? '' }) },
-      setError,
-    );
+    await stage(resizeEdit(partition.index, extent), setError);
   };
 
   const settingsChanged = type !== partition.type || bootable !== partition.bootable;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { editPartitions } from '../../../../shared/disk/partition-edits';
 import { SparseMemoryBlockDevice } from '../../../../shared/disk/sparse-device';
-import { describeEdit, lossesOf, planSteps, type StagedEdit } from './edits';
+import { continuesLastResize, describeEdit, lossesOf, planSteps, resizeEdit, type StagedEdit } from './edits';
 
 const MIB = 1024 * 1024;
 
@@ -24,7 +24,7 @@ describe('staged partition edits become steps the disk core accepts', () => {
         { op: 'add', startSector: 65536, sectorCount: 8192, type: '83', bootable: false, kind: 'logical' },
       ],
       [
-        { op: 'resize', number: 1, startSector: 2048, sectorCount: 10240, type: '83', bootable: true, kind: 'primary' },
+        { op: 'resize', number: 1, startSector: 2048, sectorCount: 10240 },
         { op: 'delete', number: 2 },
         { op: 'set', number: 5, type: '82' },
       ],
@@ -36,14 +36,32 @@ describe('staged partition edits become steps the disk core accepts', () => {
     ]);
   });
 
-  it('keeps a GPT partition’s number, name and type through a resize', async () => {
-    const { after } = await apply(
+  it('keeps a GPT partition’s number, name, type, flag and unique GUID through a move', async () => {
+    const { before, after } = await apply(
       'gpt',
-      [{ op: 'add', startSector: 2048, sectorCount: 4096, type: 'linux', name: 'root', bootable: false }],
-      [{ op: 'resize', number: 1, startSector: 4096, sectorCount: 8192, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', name: 'root', bootable: true }],
+      [{ op: 'add', startSector: 2048, sectorCount: 4096, type: 'linux', name: 'root', bootable: true }],
+      [{ op: 'resize', number: 1, startSector: 4096, sectorCount: 8192 }],
     );
     expect(after.partitions).toHaveLength(1);
     expect(after.partitions[0]).toMatchObject({ index: 1, startSector: 4096, sectorCount: 8192, name: 'root', typeName: 'Linux filesystem', bootable: true });
+    expect(after.partitions[0]!.uniqueGuid).toBe(before.partitions[0]!.uniqueGuid);
+  });
+
+  it('keeps logical partitions’ numbers in place when one of them is resized', async () => {
+    const { after } = await apply(
+      'mbr',
+      [
+        { op: 'add', startSector: 2048, sectorCount: 65536, type: '05', bootable: false, kind: 'extended' },
+        { op: 'add', startSector: 4096, sectorCount: 8192, type: '83', bootable: false, kind: 'logical' },
+        { op: 'add', startSector: 16384, sectorCount: 8192, type: '82', bootable: false, kind: 'logical' },
+      ],
+      [{ op: 'resize', number: 5, startSector: 4096, sectorCount: 10240 }],
+    );
+    expect(after.partitions.map((p) => [p.index, p.startSector, p.sectorCount, p.type])).toEqual([
+      [1, 2048, 65536, '05'],
+      [5, 4096, 10240, '83'],
+      [6, 16384, 8192, '82'],
+    ]);
   });
 
   it('words each edit for the list of staged changes', () => {
@@ -51,6 +69,34 @@ describe('staged partition edits become steps the disk core accepts', () => {
       'Add partition at sectors 2048–4095 (1 MiB), type 83, bootable',
     );
     expect(describeEdit({ op: 'set', number: 2, bootable: false }, 'mbr')).toBe('Set partition 2: not bootable');
+  });
+});
+
+describe('resizes by dragging', () => {
+  it('are one `--set N start=…,size=…` each', () => {
+    expect(resizeEdit(5, { startSector: 4096, sectorCount: 2048 })).toEqual({ op: 'resize', number: 5, startSector: 4096, sectorCount: 2048 });
+    expect(planSteps([resizeEdit(5, { startSector: 4096, sectorCount: 2048 })], 'mbr')).toEqual([{ op: 'set', number: '5', settings: 'start=4096,size=2048' }]);
+  });
+
+  it('replace the last staged resize only when they take the same partition further', () => {
+    const first = resizeEdit(1, { startSector: 2048, sectorCount: 4096 });
+    const further = resizeEdit(1, { startSector: 2048, sectorCount: 6144 });
+    expect(continuesLastResize([first], further, { startSector: 2048, sectorCount: 4096 })).toBe(true);
+    // Not where that resize put it (another partition with that number since), or another change in between: appended.
+    expect(continuesLastResize([first], further, { startSector: 8192, sectorCount: 4096 })).toBe(false);
+    expect(continuesLastResize([first, { op: 'set', number: 1, bootable: true }], further, { startSector: 2048, sectorCount: 4096 })).toBe(false);
+    expect(continuesLastResize([first], { op: 'delete', number: 1 }, { startSector: 2048, sectorCount: 4096 })).toBe(false);
+    expect(continuesLastResize([], further, { startSector: 2048, sectorCount: 20480 })).toBe(false);
+  });
+
+  it('end where the last one says when replaced, as the disk core applies them', async () => {
+    const add: StagedEdit = { op: 'add', startSector: 2048, sectorCount: 20480, type: '83', bootable: false, kind: 'primary' };
+    const first = resizeEdit(1, { startSector: 2048, sectorCount: 40960 });
+    const further = resizeEdit(1, { startSector: 4096, sectorCount: 38912 });
+    const replaced = await apply('mbr', [add], [further]);
+    const appended = await apply('mbr', [add], [first, further]);
+    expect(replaced.after.partitions).toEqual(appended.after.partitions);
+    expect(replaced.after.partitions.map((p) => [p.startSector, p.sectorCount])).toEqual([[4096, 38912]]);
   });
 });
 

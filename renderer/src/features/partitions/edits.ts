@@ -4,8 +4,8 @@
  * valid: the service's dry run of every staged step together does, with the same code that
  * writes them, and the editor shows its refusal at the field that asked.
  *
- * A resize or move is "delete N, add N again with the new start and size": a partition table
- * entry has no other way to change its extent. The data inside does not move.
+ * A resize or move is `--set N start=…,size=…`: the entry keeps its number, type and flag, its
+ * place in the EBR chain (MBR) and its GUIDs (GPT). The data inside does not move.
  */
 import type { PartitionInfo } from '../../../../shared/disk/disk-info';
 import type { DiskInfo } from '../../../../shared/disk/disk-info';
@@ -30,13 +30,13 @@ export interface PartitionFields {
 export type StagedEdit =
   | ({ op: 'add' } & PartitionFields)
   | { op: 'delete'; number: number }
-  | ({ op: 'resize'; number: number } & PartitionFields)
+  | { op: 'resize'; number: number; startSector: number; sectorCount: number }
   | { op: 'set'; number: number; type?: string; bootable?: boolean };
 
-function extentSpec(fields: PartitionFields, table: TableKind, number?: number): string {
+/** The `--add` spec of a new partition. */
+function addSpec(fields: PartitionFields, table: TableKind): string {
   const items: string[] = [];
   if (table === 'mbr' && fields.kind && fields.kind !== 'primary') items.push(fields.kind);
-  if (number !== undefined && !(table === 'mbr' && fields.kind === 'logical')) items.push(`number=${number}`);
   items.push(`start=${fields.startSector}`, `size=${fields.sectorCount}`);
   if (!(table === 'mbr' && fields.kind === 'extended')) items.push(`type=${fields.type}`);
   if (table === 'gpt' && fields.name) items.push(`name=${fields.name}`);
@@ -48,14 +48,11 @@ function extentSpec(fields: PartitionFields, table: TableKind, number?: number):
 export function stepsFor(edit: StagedEdit, table: TableKind): PartitionEditStep[] {
   switch (edit.op) {
     case 'add':
-      return [{ op: 'add', spec: extentSpec(edit, table) }];
+      return [{ op: 'add', spec: addSpec(edit, table) }];
     case 'delete':
       return [{ op: 'delete', number: String(edit.number) }];
     case 'resize':
-      return [
-        { op: 'delete', number: String(edit.number) },
-        { op: 'add', spec: extentSpec(edit, table, edit.number) },
-      ];
+      return [{ op: 'set', number: String(edit.number), settings: `start=${edit.startSector},size=${edit.sectorCount}` }];
     case 'set': {
       const settings = [
         ...(edit.type !== undefined ? [`type=${edit.type}`] : []),
@@ -64,6 +61,27 @@ export function stepsFor(edit: StagedEdit, table: TableKind): PartitionEditStep[
       return settings.length ? [{ op: 'set', number: String(edit.number), settings: settings.join(',') }] : [];
     }
   }
+}
+
+/** Resizing or moving partition `number` to a new extent. */
+export function resizeEdit(number: number, extent: Pick<PartitionFields, 'startSector' | 'sectorCount'>): Extract<StagedEdit, { op: 'resize' }> {
+  return { op: 'resize', number, startSector: extent.startSector, sectorCount: extent.sectorCount };
+}
+
+/**
+ * Whether `edit` only takes further the resize staged last — the same partition, now where that
+ * resize put it — so it replaces it: one drag (or one run of key presses, or a corrected typed
+ * size) stays one staged change, and Undo takes all of it back.
+ */
+export function continuesLastResize(staged: readonly StagedEdit[], edit: StagedEdit, now: Pick<PartitionFields, 'startSector' | 'sectorCount'>): boolean {
+  const last = staged.at(-1);
+  return (
+    edit.op === 'resize' &&
+    last?.op === 'resize' &&
+    last.number === edit.number &&
+    last.startSector === now.startSector &&
+    last.sectorCount === now.sectorCount
+  );
 }
 
 export function planSteps(edits: readonly StagedEdit[], table: TableKind): PartitionEditStep[] {
