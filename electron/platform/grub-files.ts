@@ -56,6 +56,16 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
+/** The first of `dirs` that holds every one of `files`. */
+async function firstDirWith(dirs: readonly string[], files: readonly string[]): Promise<string | null> {
+  for (const dir of dirs) {
+    let all = true;
+    for (const file of files) all = all && (await isFile(join(dir, file)));
+    if (all) return dir;
+  }
+  return null;
+}
+
 export interface Grub2Files {
   /** The i386-pc folder. */
   dir: string;
@@ -74,13 +84,7 @@ export async function findGrub2(env: NodeJS.ProcessEnv = process.env): Promise<G
   const family = await hostFamily();
   const override = env[GRUB2_DIR_ENV];
   const candidates = override ? [override] : GRUB2_DIRS;
-  let dir: string | null = null;
-  for (const candidate of candidates) {
-    if ((await isFile(join(candidate, 'boot.img'))) && (await isFile(join(candidate, 'moddep.lst')))) {
-      dir = candidate;
-      break;
-    }
-  }
+  const dir = await firstDirWith(candidates, ['boot.img', 'moddep.lst']);
   if (!dir) {
     const hint = grub2Hint(family);
     throw new LoopbackError(
@@ -112,13 +116,7 @@ export interface Grub2EfiFiles {
 export async function findGrub2Efi(env: NodeJS.ProcessEnv = process.env): Promise<Grub2EfiFiles> {
   const override = env[GRUB2_EFI_DIR_ENV];
   const candidates = override ? [override] : GRUB2_EFI_DIRS;
-  let dir: string | null = null;
-  for (const candidate of candidates) {
-    if ((await isFile(join(candidate, 'moddep.lst'))) && (await isFile(join(candidate, 'normal.mod')))) {
-      dir = candidate;
-      break;
-    }
-  }
+  const dir = await firstDirWith(candidates, ['moddep.lst', 'normal.mod']);
   if (!dir) {
     const family = await hostFamily();
     const hint = GRUB2_EFI_INSTALL[family] ?? 'install GRUB 2 for x86_64 UEFI (the x86_64-efi modules) with your system’s package manager';
@@ -151,11 +149,8 @@ export interface GrubLegacyFiles {
 export async function findGrubLegacy(stageDir?: string, env: NodeJS.ProcessEnv = process.env): Promise<GrubLegacyFiles> {
   const override = stageDir ?? env[GRUB_LEGACY_DIR_ENV];
   const candidates = override ? [override] : GRUB_LEGACY_DIRS;
-  for (const dir of candidates) {
-    if ((await isFile(join(dir, 'stage1'))) && (await isFile(join(dir, 'stage2')))) {
-      return { dir, stage1: join(dir, 'stage1'), stage2: join(dir, 'stage2') };
-    }
-  }
+  const dir = await firstDirWith(candidates, LEGACY_STAGE_FILES);
+  if (dir) return { dir, stage1: join(dir, 'stage1'), stage2: join(dir, 'stage2') };
   const family = await hostFamily();
   const hint = GRUB_LEGACY_INSTALL[family] ?? GRUB_LEGACY_GENERIC;
   throw new LoopbackError(
