@@ -2,7 +2,7 @@
  * The BlockDevice of shared/disk over an image file. Only regular files are ever opened: a path
  * naming a block device, a FIFO or a folder is refused here, whatever the caller asked for.
  */
-import { closeSync, constants, fstatSync, fsyncSync, openSync, promises as fs, readSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fdatasync, fstatSync, fsyncSync, openSync, promises as fs, readSync, writeSync, type Stats } from 'node:fs';
 import { checkRange, type BlockDevice } from '../../shared/disk/block-device';
 import { LoopbackError } from '../../shared/errors';
 
@@ -32,15 +32,40 @@ export async function requireRegularFile(path: string): Promise<Stats> {
   return stats;
 }
 
+/**
+ * After this many bytes written since the last sync, an fdatasync starts in the background (on
+ * libuv's thread pool) while the caller goes on writing: the disk works during a long copy
+ * instead of all at the final flush(). It only moves work earlier — flush() still waits for it
+ * and then syncs everything — so nothing about durability or ordering changes.
+ */
+export const WRITEBACK_BYTES = 16 * 1024 * 1024;
+
 export class FileBlockDevice implements BlockDevice {
+  /** Bytes written since the last sync started. */
+  private unsyncedBytes = 0;
+  /**
+   * False once flush() has synced and nothing was written since: a second flush in a row (the
+   * filesystem's, then withImage's) need not sync again. True at first, so the first flush()
+   * always syncs, whoever wrote before.
+   */
+  private dirty = true;
+  /** The background fdatasync in flight, if any. */
+  private writeback: Promise<void> | null = null;
+  /** What a background fdatasync failed with, reported by the next flush(). */
+  private writebackError: Error | null = null;
+  /** Background syncs started so far (for tests and diagnostics). */
+  backgroundSyncs = 0;
+
   private constructor(
     /** A plain descriptor: reads and writes are synchronous (see `read`). */
     private readonly fd: number,
     readonly path: string,
     readonly sizeBytes: number,
+    /** See WRITEBACK_BYTES; 0 turns background syncs off. */
+    private readonly writebackBytes: number,
   ) {}
 
-  static async open(path: string, options: { writable: boolean }): Promise<FileBlockDevice> {
+  static async open(path: string, options: { writable: boolean; writebackBytes?: number }): Promise<FileBlockDevice> {
     await requireRegularFile(path);
     // O_NOFOLLOW is not used: a link to a regular image file is fine, and the check above
     // already refused links to devices. O_NOCTTY keeps a terminal from ever becoming ours.
@@ -56,7 +81,7 @@ export class FileBlockDevice implements BlockDevice {
       closeSync(fd);
       throw new LoopbackError('INVALID_INPUT', `${path} changed into ${kindOf(stats)} while opening it`, { path });
     }
-    return new FileBlockDevice(fd, path, stats.size);
+    return new FileBlockDevice(fd, path, stats.size, options.writebackBytes ?? WRITEBACK_BYTES);
   }
 
   /**
@@ -81,14 +106,39 @@ export class FileBlockDevice implements BlockDevice {
     checkRange(this, offsetBytes, data.length, `write to ${this.path}`);
     let done = 0;
     while (done < data.length) done += this.io(() => writeSync(this.fd, data, done, data.length - done, offsetBytes + done));
+    this.dirty = true;
+    this.unsyncedBytes += data.length;
+    if (this.writebackBytes > 0 && this.unsyncedBytes >= this.writebackBytes && !this.writeback) this.startWriteback();
   }
 
+  /** Waits for a background sync, then fsyncs: a no-op when nothing was written since the last flush(). */
   async flush(): Promise<void> {
+    await this.writeback;
+    const failed = this.writebackError;
+    this.writebackError = null;
+    if (failed) throw new LoopbackError('IO', `${this.path}: ${failed.message}`, { path: this.path });
+    if (!this.dirty) return;
     this.io(() => fsyncSync(this.fd));
+    this.dirty = false;
+    this.unsyncedBytes = 0;
   }
 
   async close(): Promise<void> {
+    // Never close the descriptor under a sync that is still using it.
+    await this.writeback;
     closeSync(this.fd);
+  }
+
+  private startWriteback(): void {
+    this.unsyncedBytes = 0;
+    this.backgroundSyncs++;
+    this.writeback = new Promise((resolve) => {
+      fdatasync(this.fd, (error) => {
+        if (error && !this.writebackError) this.writebackError = error;
+        this.writeback = null;
+        resolve();
+      });
+    });
   }
 
   private io<T>(operation: () => T): T {

@@ -5,7 +5,7 @@
  * filesystem, everything fits in the free space — and report progress file by file; a cancelled
  * copy stops between files, so each file is either complete or absent.
  */
-import { promises as fs, readFileSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, promises as fs, readdirSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { formatBytes } from '../../shared/disk/sizes';
 import { LoopbackError } from '../../shared/errors';
@@ -47,24 +47,77 @@ type Planned =
   | { kind: 'file'; from: string; to: string; sizeBytes: number; mode: number; modifiedMs: number }
   | { kind: 'symlink'; to: string; target: string };
 
-async function planSource(from: string, to: string, posix: boolean, plan: Planned[]): Promise<void> {
+/**
+ * Plans `from` and everything below it. Synchronous calls: a stat is a few microseconds from the
+ * inode cache, while each awaited fs.promises call is a thread-pool round trip (tens of them),
+ * which dominated planning a tree of thousands of small files. Long walks still give the event
+ * loop a turn now and then (`pause`).
+ */
+async function planSource(from: string, to: string, posix: boolean, plan: Planned[], pause: () => Promise<void>): Promise<void> {
+  await pause();
   let stats: Stats;
   try {
     // FAT cannot hold symlinks: follow them there (as mcopy does); ext2 keeps them as links.
-    stats = posix ? await fs.lstat(from) : await fs.stat(from);
+    stats = posix ? lstatSync(from) : statSync(from);
   } catch (error) {
     throw new LoopbackError('NOT_FOUND', `${from}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (error as Error).message}`, { path: from });
   }
   if (stats.isSymbolicLink()) {
-    plan.push({ kind: 'symlink', to, target: await fs.readlink(from) });
+    plan.push({ kind: 'symlink', to, target: readlinkSync(from) });
   } else if (stats.isDirectory()) {
     plan.push({ kind: 'dir', to, mode: stats.mode & 0o7777 });
-    const names = (await fs.readdir(from)).sort();
-    for (const name of names) await planSource(join(from, name), imageJoin(to, name), posix, plan);
+    const names = readdirSync(from).sort();
+    for (const name of names) await planSource(join(from, name), imageJoin(to, name), posix, plan, pause);
   } else if (stats.isFile()) {
     plan.push({ kind: 'file', from, to, sizeBytes: stats.size, mode: stats.mode & 0o7777, modifiedMs: stats.mtimeMs });
   } else {
     throw new LoopbackError('INVALID_INPUT', `${from} is not a regular file or folder (devices, pipes and sockets cannot be copied into an image)`, { path: from });
+  }
+}
+
+/** Gives the event loop a turn when `everyMs` have passed since the last one (progress, cancel, I/O callbacks). */
+function pacer(everyMs = 20): () => Promise<void> {
+  let last = Date.now();
+  return async () => {
+    if (Date.now() - last <= everyMs) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    last = Date.now();
+  };
+}
+
+/**
+ * Reads host files whole, with few syscalls (open, fstat, one read, close) and, when `reuse`,
+ * into one growing buffer instead of a new one per file: thousands of fresh buffers of
+ * external memory kept the garbage collector busy. A reused buffer's bytes are only valid
+ * until the next read.
+ */
+class SourceReader {
+  private scratch = Buffer.allocUnsafeSlow(0);
+
+  constructor(private readonly reuse: boolean) {}
+
+  read(path: string): Uint8Array {
+    // Errors are readFileSync's own (ENOENT, EACCES … naming the path).
+    const fd = openSync(path, 'r');
+    try {
+      // Like readFileSync: the size when opened (a file that grows since is read up to it).
+      const size = fstatSync(fd).size;
+      const buffer = this.reuse ? this.room(size) : Buffer.allocUnsafe(size);
+      let done = 0;
+      while (done < size) {
+        const n = readSync(fd, buffer, done, size - done, done);
+        if (n === 0) break; // it shrank
+        done += n;
+      }
+      return buffer.subarray(0, done);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private room(size: number): Buffer {
+    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafeSlow(Math.max(size, Math.min(2 * this.scratch.length, 64 * 1024 * 1024)));
+    return this.scratch;
   }
 }
 
@@ -89,9 +142,10 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
     }
     const posix = isPosix(target);
     const plan: Planned[] = [];
+    const pause = pacer();
     for (const source of sources) {
       const to = destEntry?.type === 'directory' ? imageJoin(destPath, basename(source)) : destPath;
-      await planSource(source, to, posix, plan);
+      await planSource(source, to, posix, plan, pause);
     }
 
     // Everything is checked before the first write.
@@ -122,14 +176,13 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
     const report = (phase: string) =>
       options.onProgress?.({ phase, bytesDone, bytesTotal, itemsDone, itemsTotal: files.length });
     report('copying files');
-    let yielded = Date.now();
+    // FAT's writeFile is done with the data when it returns, so one buffer serves every file;
+    // other filesystems get a fresh buffer per file, in case they hold on to it.
+    const reader = new SourceReader(target.type !== 'ext2');
     for (const item of plan) {
       // The device does synchronous I/O: give the event loop a turn now and then, so progress
       // reaches the UI and a cancel request can arrive.
-      if (Date.now() - yielded > 20) {
-        await new Promise((resolve) => setImmediate(resolve));
-        yielded = Date.now();
-      }
+      await pause();
       if (options.signal?.aborted) throw new LoopbackError('CANCELLED', `Copy into ${describeVolume(ref)} cancelled after ${itemsDone} of ${files.length} files`);
       if (item.kind === 'dir') {
         const existing = await statOrNull(target, item.to);
@@ -142,7 +195,7 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
           await target.symlink(item.target, item.to);
         }
       } else {
-        const data = readFileSync(item.from);
+        const data = reader.read(item.from);
         await target.writeFile(item.to, data, { modifiedMs: item.modifiedMs, ...(posix ? { mode: item.mode } : {}) });
         bytesDone += item.sizeBytes;
         itemsDone += 1;

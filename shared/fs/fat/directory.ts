@@ -210,8 +210,9 @@ export class FatDirectory {
 
   /** How `longName` would be stored here: short name, case flags, slots needed. */
   planName(longName: string): NamePlan {
-    const plan = planShortName(longName, { has: (key) => this.shortNameUse.has(key) }, (basis) => this.tailHints.get(basis) ?? 1);
-    return { ...plan, longName, slots: plan.needsLongName ? lfnEntryCount(longName) + 1 : 1 };
+    const plan = planShortName(longName, this.shortNameUse, (basis) => this.tailHints.get(basis) ?? 1);
+    const { shortName, needsLongName, ntRes, basis, tail } = plan;
+    return { shortName, needsLongName, ntRes, basis, tail, longName, slots: needsLongName ? lfnEntryCount(longName) + 1 : 1 };
   }
 
   /** The first of `count` consecutive free slots, or -1 when the directory must grow first. */

@@ -39,8 +39,16 @@ export class FatTable {
   private free = 0;
   /** Where the next allocation starts looking (FSI_Nxt_Free's role). */
   private hint = FIRST_DATA_CLUSTER;
-  private readonly dirty = new Set<number>();
+  /** 1 for each sector (of one FAT copy) changed since the last takeDirtySectors(), listed in `dirtyList`. */
+  private readonly dirtyFlags: Uint8Array;
+  private dirtyList: number[] = [];
   private undo: Map<number, number> | null = null;
+  /**
+   * Runs allocated since begin(). Their clusters were free (0) before, so rollback() zeroes them
+   * instead of keeping each cluster's old value in `undo` (allocation is the hot path: a cluster
+   * per 4 KiB written).
+   */
+  private undoAllocated: ClusterRun[] = [];
   private undoFree = 0;
   private undoHint = 0;
   /** 1 for each cluster freed since the last write-out (see the file comment). */
@@ -58,6 +66,7 @@ export class FatTable {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.maxCluster = clusterCount + FIRST_DATA_CLUSTER - 1;
     this.quarantine = new Uint8Array(this.maxCluster + 1);
+    this.dirtyFlags = new Uint8Array(Math.ceil(bytes.length / bytesPerSector));
     const needed = this.entryOffset(this.maxCluster) + (type === 'fat32' ? 4 : 2);
     if (needed > bytes.length) {
       throw new LoopbackError('VALIDATION', `The FAT (${bytes.length} bytes) is too small for ${clusterCount} clusters`, {
@@ -65,7 +74,24 @@ export class FatTable {
         clusterCount,
       });
     }
-    for (let c = FIRST_DATA_CLUSTER; c <= this.maxCluster; c++) if (this.get(c) === 0) this.free++;
+    this.free = this.countFree();
+  }
+
+  /** Free entries from cluster 2 on, counted once when the FAT is read. */
+  private countFree(): number {
+    let free = 0;
+    if (this.type === 'fat32' && this.bytes.byteOffset % 4 === 0) {
+      // The common big case, without get()'s switch per entry: a whole FAT32 of a 32 GiB volume
+      // has a million entries, and this runs on every open.
+      const entries = new Uint32Array(this.bytes.buffer, this.bytes.byteOffset, this.maxCluster + 1);
+      const little = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+      if (little) {
+        for (let c = FIRST_DATA_CLUSTER; c <= this.maxCluster; c++) if (((entries[c] ?? 0) & FAT32_MASK) === 0) free++;
+        return free;
+      }
+    }
+    for (let c = FIRST_DATA_CLUSTER; c <= this.maxCluster; c++) if (this.get(c) === 0) free++;
+    return free;
   }
 
   get eocMark(): number {
@@ -122,6 +148,11 @@ export class FatTable {
 
   set(cluster: number, value: number): void {
     if (this.undo && !this.undo.has(cluster)) this.undo.set(cluster, this.get(cluster));
+    this.store(cluster, value);
+  }
+
+  /** Sets an entry without an undo record. */
+  private store(cluster: number, value: number): void {
     const offset = this.entryOffset(cluster);
     let width = 2;
     switch (this.type) {
@@ -141,8 +172,14 @@ export class FatTable {
         break;
       }
     }
-    this.dirty.add(Math.floor(offset / this.bytesPerSector));
-    this.dirty.add(Math.floor((offset + width - 1) / this.bytesPerSector));
+    this.markSector(Math.floor(offset / this.bytesPerSector));
+    this.markSector(Math.floor((offset + width - 1) / this.bytesPerSector));
+  }
+
+  private markSector(sector: number): void {
+    if (this.dirtyFlags[sector]) return;
+    this.dirtyFlags[sector] = 1;
+    this.dirtyList.push(sector);
   }
 
   /** The clusters of the chain starting at `first`, as runs; throws IO on a broken chain. */
@@ -185,14 +222,17 @@ export class FatTable {
       throw new LoopbackError('VALIDATION', `Cannot allocate ${count} clusters: ${this.allocatableClusters} are free`, { count, free: this.allocatableClusters });
     }
     const runs = this.findContiguous(count) ?? this.findScattered(count);
+    // Every cluster handed out is free now, and free clusters are never in quarantine: each was
+    // 0 when the transaction began, which is what rollback() puts back (see undoAllocated).
+    if (this.undo) for (const run of runs) this.undoAllocated.push({ ...run });
     let previous = 0;
     for (const run of runs) {
       for (let c = run.start; c < run.start + run.length; c++) {
-        if (previous) this.set(previous, c);
+        if (previous) this.store(previous, c);
         previous = c;
       }
     }
-    this.set(previous, this.eocMark);
+    this.store(previous, this.eocMark);
     this.free -= count;
     const last = runs[runs.length - 1];
     this.hint = last && last.start + last.length <= this.maxCluster ? last.start + last.length : FIRST_DATA_CLUSTER;
@@ -271,6 +311,7 @@ export class FatTable {
   /** Starts a transaction: later changes can be undone with rollback(). */
   begin(): void {
     this.undo = new Map();
+    this.undoAllocated = [];
     this.undoFree = this.free;
     this.undoHint = this.hint;
     this.undoQuarantine = [];
@@ -279,6 +320,7 @@ export class FatTable {
   /** Keeps the changes since begin() (they still have to be written: see takeDirtySectors). */
   commit(): void {
     this.undo = null;
+    this.undoAllocated = [];
   }
 
   /** Undoes every change since begin(). */
@@ -286,7 +328,10 @@ export class FatTable {
     const undo = this.undo;
     this.undo = null;
     if (!undo) return;
-    for (const [cluster, value] of undo) this.set(cluster, value);
+    for (const [cluster, value] of undo) this.store(cluster, value);
+    // After the entries above: a cluster allocated and then changed again goes back to free.
+    for (const run of this.undoAllocated) for (let c = run.start; c < run.start + run.length; c++) this.store(c, 0);
+    this.undoAllocated = [];
     for (const cluster of this.undoQuarantine) this.quarantine[cluster] = 0;
     this.quarantined -= this.undoQuarantine.length;
     this.undoQuarantine = [];
@@ -296,13 +341,14 @@ export class FatTable {
 
   /** Marks sectors (within one FAT copy) as changed again, after a failed write-out. */
   markDirty(sectors: readonly number[]): void {
-    for (const sector of sectors) this.dirty.add(sector);
+    for (const sector of sectors) this.markSector(sector);
   }
 
   /** The changed sector numbers (within one FAT copy), sorted, and forgets them. */
   takeDirtySectors(): number[] {
-    const sectors = [...this.dirty].sort((a, b) => a - b);
-    this.dirty.clear();
+    const sectors = this.dirtyList.sort((a, b) => a - b);
+    for (const sector of sectors) this.dirtyFlags[sector] = 0;
+    this.dirtyList = [];
     return sectors;
   }
 }

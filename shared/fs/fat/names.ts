@@ -91,8 +91,13 @@ export function labelBytes(label: string): Uint8Array {
   return Uint8Array.from(label.padEnd(SHORT_NAME_BYTES, ' '), (c) => c.charCodeAt(0));
 }
 
+/** The 11 stored bytes as a string, one character per byte: a map key for a short name. */
 export function shortNameKey(name: Uint8Array): string {
-  return String.fromCharCode(...name);
+  // Spelled out: called for every entry placed or read, and a spread allocates.
+  return String.fromCharCode(
+    name[0] ?? 0, name[1] ?? 0, name[2] ?? 0, name[3] ?? 0, name[4] ?? 0, name[5] ?? 0,
+    name[6] ?? 0, name[7] ?? 0, name[8] ?? 0, name[9] ?? 0, name[10] ?? 0,
+  );
 }
 
 function decodeOem(byte: number): string {
@@ -105,12 +110,23 @@ export function decodeLabel(stored: Uint8Array): string | null {
   return text === '' ? null : text;
 }
 
+/** Bytes [from, to) of a stored short name, decoded, without the padding spaces at the end. */
+function decodeShortPart(stored: Uint8Array, from: number, to: number): string {
+  let end = to;
+  while (end > from && stored[end - 1] === 0x20) end--;
+  let text = '';
+  for (let i = from; i < end; i++) {
+    let byte = stored[i] ?? 0;
+    if (i === 0 && byte === DIR_KANJI_E5) byte = DIR_FREE;
+    text += byte < 0x80 ? String.fromCharCode(byte) : (CP850_HIGH[byte - 0x80] ?? '?');
+  }
+  return text;
+}
+
 /** A stored short name as people see it: "README.TXT", with the NT lower-case flags applied. */
 export function displayShortName(stored: Uint8Array, ntRes: number): string {
-  const bytes = Array.from(stored.subarray(0, SHORT_NAME_BYTES));
-  if (bytes[0] === DIR_KANJI_E5) bytes[0] = DIR_FREE;
-  let base = bytes.slice(0, 8).map(decodeOem).join('').replace(/ +$/, '');
-  let ext = bytes.slice(8, 11).map(decodeOem).join('').replace(/ +$/, '');
+  let base = decodeShortPart(stored, 0, 8);
+  let ext = decodeShortPart(stored, 8, SHORT_NAME_BYTES);
   if (ntRes & NTRES_LOWER_BASE) base = base.toLowerCase();
   if (ntRes & NTRES_LOWER_EXT) ext = ext.toLowerCase();
   return ext ? `${base}.${ext}` : base;
@@ -130,16 +146,24 @@ export interface ShortNamePlan {
   tail: number;
 }
 
-/** One character of a short name: an OEM byte, and whether the conversion lost information. */
-function oemChar(char: string): { byte: number; lossy: boolean } {
+/** Marks a character that has no short-name form (it becomes "_", a lossy conversion). */
+const LOSSY = -1;
+
+/**
+ * Per ASCII code, its byte in a short name, or LOSSY: "_" for +,;=[] — legal in long names only
+ * (FAT spec) — and the rest (lower case included: names are upper-cased before).
+ */
+const ASCII_SHORT = Int16Array.from({ length: 0x80 }, (_, code) => {
+  const char = String.fromCharCode(code);
+  return /[A-Z0-9]/.test(char) || SHORT_NAME_SPECIALS.includes(char) ? code : LOSSY;
+});
+
+/** One character (code point) of a short name: its OEM byte, or LOSSY. */
+function oemByte(char: string): number {
   const code = char.charCodeAt(0);
-  if (char.length === 1 && code < 0x80) {
-    if (/[A-Z0-9]/.test(char) || SHORT_NAME_SPECIALS.includes(char)) return { byte: code, lossy: false };
-    // "_" (a lossy conversion): +,;=[] — legal in long names only (FAT spec) — and the rest.
-    return { byte: 0x5f, lossy: true };
-  }
+  if (char.length === 1 && code < 0x80) return ASCII_SHORT[code] ?? LOSSY;
   const byte = CP850_ENCODE.get(char);
-  return byte === undefined || byte === 0xa0 || byte === 0xff ? { byte: 0x5f, lossy: true } : { byte, lossy: false };
+  return byte === undefined || byte === 0xa0 || byte === 0xff ? LOSSY : byte;
 }
 
 /** "A-Z only" or "a-z only" or neither, for the NT case flags. */
@@ -174,9 +198,9 @@ export function planShortName(
     const out: number[] = [];
     for (const char of text) {
       if (char === ' ' || char === '.') continue;
-      const { byte, lossy: lost } = oemChar(char);
-      if (lost) lossy = true;
-      out.push(byte);
+      const byte = oemByte(char);
+      if (byte === LOSSY) lossy = true;
+      out.push(byte === LOSSY ? 0x5f : byte);
     }
     return out;
   };

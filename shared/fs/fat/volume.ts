@@ -222,7 +222,7 @@ export class FatVolume implements FileSystem {
       const plan = existing ? null : this.planNew(parent, name);
       const clusters = Math.ceil(data.length / this.layout.clusterBytes);
       const growth = plan ? this.growthClusters(parent, plan, path) : 0;
-      this.requireSpace(path, clusters + growth, `a file of ${formatBytes(data.length)}, ${data.length} bytes`);
+      this.requireSpace(path, clusters + growth, () => `a file of ${formatBytes(data.length)}, ${data.length} bytes`);
       throwIfAborted(options.signal, `Writing "${path}"`);
       const runs = this.fat.allocate(clusters);
       await this.writeData(runs, data, path, options);
@@ -534,8 +534,9 @@ export class FatVolume implements FileSystem {
   /** The directories from the root down to `parts` (all must be folders). */
   private async directoryPathAt(parts: readonly string[], path: string): Promise<FatDirectory[]> {
     const chain = [await this.rootDirectory()];
+    let here = '';
     for (let i = 0; i < parts.length; i++) {
-      const here = joinPath(parts.slice(0, i + 1));
+      here += `/${parts[i] ?? ''}`; // joinPath(parts.slice(0, i + 1)), built as we go
       const node = this.nodeIn(chain[chain.length - 1] as FatDirectory, parts[i] ?? '', path, here);
       if (!isDirectoryNode(node)) {
         throw new LoopbackError('NOT_FOUND', `"${path}": "${here}" is a file, not a folder`, { path, file: here });
@@ -618,14 +619,14 @@ export class FatVolume implements FileSystem {
   }
 
   /** Throws VALIDATION unless `clusters` are free; `what` says what they are for ("2 MiB (2097152 bytes)"). */
-  private requireSpace(path: string, clusters: number, what: string): void {
+  private requireSpace(path: string, clusters: number, what: string | (() => string)): void {
     if (clusters <= this.fat.allocatableClusters) return;
     const free = this.fat.freeClusters;
     if (clusters <= free) throw new NeedsWriteOut();
     const { clusterBytes } = this.layout;
     throw new LoopbackError(
       'VALIDATION',
-      `Not enough free space for "${path}" (${what}): it needs ${clusters} clusters of ${formatBytes(clusterBytes)} (${formatBytes(clusters * clusterBytes)}) but only ${formatBytes(free * clusterBytes)} (${free * clusterBytes} bytes) is free`,
+      `Not enough free space for "${path}" (${typeof what === 'string' ? what : what()}): it needs ${clusters} clusters of ${formatBytes(clusterBytes)} (${formatBytes(clusters * clusterBytes)}) but only ${formatBytes(free * clusterBytes)} (${free * clusterBytes} bytes) is free`,
       { path, neededBytes: clusters * clusterBytes, freeBytes: free * clusterBytes },
     );
   }
