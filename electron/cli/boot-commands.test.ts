@@ -113,7 +113,7 @@ describe.skipIf(skip)(`loopstudio bootloader${skip ? ` (skipped: ${skip})` : ''}
     const img = await mbrDisk('nokernel', 2048, 'fat32');
     await refused(img, ['-p', '1', '--grub2', '--kernel', '/boot/missing.elf'], /menu entry 0 \("missing\.elf"\) kernel: \/boot\/missing\.elf is not a file in partition 1/);
     await refused(img, ['-p', '1', '--grub-legacy', '--stage-dir', '/nonexistent'], /stage1 and stage2 are not in \/nonexistent\..*apt install grub-legacy/);
-    // ext2 too: libext2fs is closed without writing anything.
+    // ext2 too: the volume is closed without writing anything.
     const ext2 = await mbrDisk('nokernel-ext2', 63, 'ext2', '65/16/63');
     await refused(ext2, ['-p', '1', '--grub-legacy', '--kernel', '/boot/missing.elf'], /\/boot\/missing\.elf is not a file in partition 1/);
     const saved = process.env.LOOPSTUDIO_GRUB2_DIR;

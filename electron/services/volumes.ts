@@ -8,11 +8,10 @@ import { describeDisk, type DiskInfo, type PartitionInfo } from '../../shared/di
 import { editPartitions } from '../../shared/disk/partition-edits';
 import { formatBytes } from '../../shared/disk/sizes';
 import { LoopbackError } from '../../shared/errors';
-import { formatExt2, detectExt2, readExt2Usage } from '../../shared/fs/ext2/index';
+import { formatExt2, detectExt2, openExt2, readExt2Usage } from '../../shared/fs/ext2/index';
 import { detectFat, formatFat, openFat, type FatType } from '../../shared/fs/fat/index';
 import type { FileSystem, FsType, FsUsage, ProgressOptions } from '../../shared/fs/types';
 import { withImage, type FileBlockDevice } from './file-block-device';
-import { openExt2 } from './fs/ext2';
 
 /** An image and, for a partitioned one, the partition number (`-p N`). */
 export interface VolumeRef {

@@ -6,8 +6,9 @@
  * an extent: a boot loader that loads the file by its block list must skip them, as GRUB legacy's
  * `setup` does (its disk-read hook sees only data reads).
  *
- * Read-only and pure (any BlockDevice). Writers that cache metadata (libext2fs) must write it out
- * before this reads the device.
+ * Read-only and pure (any BlockDevice). A writer that caches metadata (volume.ts does, until
+ * flush) must write it out before this reads the device; volume.ts's own extents() answers from
+ * memory with the same semantics.
  */
 import type { BlockDevice } from '../../disk/block-device';
 import { LoopbackError } from '../../errors';

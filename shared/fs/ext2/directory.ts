@@ -14,8 +14,16 @@ export const EXT2_DIR_ENTRY = {
   name: 8, // char[name_len], not NUL-terminated
 } as const;
 
+/** file_type values (EXT2_FT_*): 0 unknown (always, without the filetype feature). */
+export const EXT2_FT_UNKNOWN = 0;
+export const EXT2_FT_REG_FILE = 1;
 /** file_type of a directory. */
 export const EXT2_FT_DIR = 2;
+export const EXT2_FT_CHRDEV = 3;
+export const EXT2_FT_BLKDEV = 4;
+export const EXT2_FT_FIFO = 5;
+export const EXT2_FT_SOCK = 6;
+export const EXT2_FT_SYMLINK = 7;
 
 /** EXT2_NAME_LEN: names are at most 255 bytes. */
 export const EXT2_NAME_LEN = 255;

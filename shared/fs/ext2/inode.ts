@@ -4,6 +4,8 @@
  * s_inode_size bytes apart; inode numbers start at 1.
  */
 
+/** i_flags: the directory has an htree index (dir_index); stale once a plain ext2 writer edits it. */
+export const EXT2_INDEX_FL = 0x00001000;
 /** i_flags: the inode maps its blocks with an extent tree (ext4), not the classic block map. */
 export const EXT4_EXTENTS_FL = 0x00080000;
 /** i_flags: the file's data is inside the inode (ext4 inline_data). */
@@ -19,6 +21,11 @@ export const LINUX_S_IFMT = 0o170000;
 export const LINUX_S_IFREG = 0o100000;
 export const LINUX_S_IFDIR = 0o040000;
 export const LINUX_S_IFLNK = 0o120000;
+/** The other types (ext2 stores them; we only show them as 'other'). */
+export const LINUX_S_IFCHR = 0o020000;
+export const LINUX_S_IFBLK = 0o060000;
+export const LINUX_S_IFIFO = 0o010000;
+export const LINUX_S_IFSOCK = 0o140000;
 
 /** EXT2_N_BLOCKS: 12 direct block pointers, then single, double and triple indirect. */
 export const EXT2_NDIR_BLOCKS = 12;
@@ -42,9 +49,14 @@ export const EXT2_INODE = {
   i_flags: 0x20, // __u32 File flags
   i_block: 0x28, // __u32[EXT2_N_BLOCKS] Pointers to blocks
   i_generation: 0x64, // __u32 File version (for NFS)
+  i_file_acl: 0x68, // __u32 Extended attribute block
   i_size_high: 0x6c, // __u32 High 32 bits of the size of a regular file (i_dir_acl in revision 0)
   i_extra_isize: 0x80, // __u16 (large inodes only) bytes used beyond the first 128
+  i_ctime_extra: 0x84, // __u32 (large inodes only) extra change time (nsec << 2 | epoch)
+  i_mtime_extra: 0x88, // __u32 (large inodes only) extra modification time
+  i_atime_extra: 0x8c, // __u32 (large inodes only) extra access time
   i_crtime: 0x90, // __u32 (large inodes only) File creation time
+  i_crtime_extra: 0x94, // __u32 (large inodes only) extra creation time
 } as const;
 
 export interface Ext2Inode {

@@ -37,6 +37,60 @@ export const EXT2_FEATURE_INCOMPAT_FILETYPE = 0x0002;
 export const EXT3_FEATURE_INCOMPAT_RECOVER = 0x0004;
 /** s_feature_incompat: block numbers have 64 bits (the `_hi` fields count). */
 export const EXT4_FEATURE_INCOMPAT_64BIT = 0x0080;
+/** s_feature_ro_compat: files of 2 GiB and more (i_size_high counts). */
+export const EXT2_FEATURE_RO_COMPAT_LARGE_FILE = 0x0002;
+/** s_feature_compat: superblock backups only in the (up to two) groups of s_backup_bgs. */
+export const EXT4_FEATURE_COMPAT_SPARSE_SUPER2 = 0x0200;
+
+/** Names of the s_feature_incompat bits, as e2fsprogs (lib/e2p/feature.c) prints them. */
+export const INCOMPAT_FEATURE_NAMES: Readonly<Record<number, string>> = {
+  0x0001: 'compression',
+  0x0002: 'filetype',
+  0x0004: 'needs_recovery',
+  0x0008: 'journal_dev',
+  0x0010: 'meta_bg',
+  0x0040: 'extent',
+  0x0080: '64bit',
+  0x0100: 'mmp',
+  0x0200: 'flex_bg',
+  0x0400: 'ea_inode',
+  0x1000: 'dirdata',
+  0x2000: 'metadata_csum_seed',
+  0x4000: 'large_dir',
+  0x8000: 'inline_data',
+  0x10000: 'encrypt',
+  0x20000: 'casefold',
+};
+
+/** Names of the s_feature_ro_compat bits. */
+export const RO_COMPAT_FEATURE_NAMES: Readonly<Record<number, string>> = {
+  0x0001: 'sparse_super',
+  0x0002: 'large_file',
+  0x0004: 'btree_dir',
+  0x0008: 'huge_file',
+  0x0010: 'uninit_bg',
+  0x0020: 'dir_nlink',
+  0x0040: 'extra_isize',
+  0x0080: 'snapshot',
+  0x0100: 'quota',
+  0x0200: 'bigalloc',
+  0x0400: 'metadata_csum',
+  0x0800: 'replica',
+  0x1000: 'read-only',
+  0x2000: 'project',
+  0x4000: 'shared_blocks',
+  0x8000: 'verity',
+};
+
+/** The names of the bits of `mask` set in `features` ("feature 0x…" for bits without a name). */
+export function featureNames(features: number, mask: number, names: Readonly<Record<number, string>>): string[] {
+  const out: string[] = [];
+  for (let bit = 0; bit < 32; bit++) {
+    const value = 2 ** bit;
+    if (Math.floor(features / value) % 2 === 1 && Math.floor(mask / value) % 2 === 1) out.push(names[value] ?? `feature 0x${value.toString(16)}`);
+  }
+  return out;
+}
 
 /** Byte offsets inside the superblock (ext2_fs.h order; comments as there). */
 export const EXT2_SUPERBLOCK = {
@@ -81,6 +135,7 @@ export const EXT2_SUPERBLOCK = {
   s_min_extra_isize: 0x15c, // __u16 All inodes have at least # bytes
   s_want_extra_isize: 0x15e, // __u16 New inodes should reserve # bytes
   s_overhead_clusters: 0x248, // __u32 overhead blocks/clusters in fs (0: the kernel computes it)
+  s_backup_bgs: 0x24c, // __u32[2] groups with sb backups (sparse_super2)
 } as const;
 
 /** EXT2_LABEL_LEN: s_volume_name holds at most 16 bytes, NUL-padded. */
