@@ -183,10 +183,22 @@ async function runStep(step: HelperStep, ctx: StepContext): Promise<Pick<StepRep
       if (!grub.found) {
         throw new LoopbackError('HOST_TOOL_MISSING', `GRUB 2's grub-install is not installed${grub.legacy ? ` (${grub.legacy} is GRUB legacy's)` : ''}`);
       }
+      const args = [`--target=${step.target}`, `--boot-directory=${bootDirectory}`];
+      let deviceMap: string | null = null;
+      if (step.bootDevice !== undefined) {
+        const bootDevice = await resolveDevice(step.bootDevice, ctx, step.image);
+        const mount = (await inspector.mounts()).find((m) => m.mountPoint === step.mountDir);
+        if (mount?.source !== bootDevice) throw new LoopbackError('FORBIDDEN', `${step.mountDir} is not ${bootDevice} mounted (it is ${mount?.source ?? 'nothing'}): refused`);
+        deviceMap = await writeDeviceMap(ctx, bootDirectory, [device, bootDevice]);
+        args.push(`--modules=${(step.modules ?? []).join(' ')}`);
+      }
       try {
-        await exec(ctx, { program: grub.program, args: [`--target=${step.target}`, `--boot-directory=${bootDirectory}`, device] });
+        await exec(ctx, { program: grub.program, args: [...args, device] });
       } catch (error) {
         throw explainGrubInstallFailure(error, device);
+      } finally {
+        // It names this machine's loop devices: of no use to anyone booting the image later.
+        if (deviceMap) await fs.rm(deviceMap, { force: true });
       }
       return { device };
     }
@@ -194,6 +206,30 @@ async function runStep(step: HelperStep, ctx: StepContext): Promise<Pick<StepRep
       await exec(ctx, { program: 'sync', args: [] });
       return {};
   }
+}
+
+/**
+ * A device.map for grub-install in `boot/grub` of the mounted image: (hd0) the whole disk, (hd1)
+ * the loop device of the partition holding /boot. grub-install then builds core.img to find /boot
+ * by its filesystem UUID (search.fs_uuid), which at boot time is on (hd0,msdos1) or (hd0,gptN).
+ * Written as root inside the user's filesystem, so never through a link: `grub` must be a real
+ * folder and the file must not exist yet (O_EXCL, which also refuses a dangling link).
+ */
+async function writeDeviceMap(ctx: StepContext, bootDirectory: string, devices: string[]): Promise<string> {
+  const grubDir = `${bootDirectory}/grub`;
+  const existing = await fs.lstat(grubDir).catch(() => null);
+  if (existing && !existing.isDirectory()) throw new LoopbackError('FORBIDDEN', `${grubDir} exists and is not a folder (a link?): refused`);
+  if (!existing) await fs.mkdir(grubDir, { mode: 0o755 });
+  const path = `${grubDir}/device.map`;
+  await fs.rm(path, { force: true });
+  const file = await fs.open(path, 'wx', 0o644);
+  try {
+    await file.writeFile(devices.map((device, i) => `(hd${i}) ${device}\n`).join(''));
+  } finally {
+    await file.close();
+  }
+  ctx.commands.push({ argv: ['write', path, ...devices.map((device, i) => `(hd${i}) ${device}`)], exitCode: 0, builtin: true });
+  return path;
 }
 
 /**

@@ -81,6 +81,13 @@ export const stepSchema = z.discriminatedUnion('op', [
       /** Where a partition of the same image is mounted; GRUB's files go to its /boot. */
       mountDir: absolutePath,
       target: z.literal('i386-pc'),
+      /**
+       * The device mounted at mountDir, when it is a loop device of its own (attached by offset)
+       * rather than a partition node of `device`: grub-install then gets a device.map naming both
+       * (GRUB 2.06 cannot find the start of a loop partition node), and `modules` for the table.
+       */
+      bootDevice: deviceRefSchema.optional(),
+      modules: z.array(z.enum(['part_msdos', 'part_gpt'])).max(2).optional(),
     })
     .strict(),
   z.object({ op: z.literal('sync') }).strict(),

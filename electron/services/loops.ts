@@ -50,6 +50,8 @@ interface Target {
   imageDev: string;
   imageIno: string;
   partition: PartitionInfo | null;
+  /** The image's partition table ('none' for a whole-image volume, or when no volume was asked for). */
+  table: 'mbr' | 'gpt' | 'none';
   offsetBytes: number;
   sizeBytes: number | null;
   family: MountFamily | null;
@@ -276,6 +278,7 @@ export class LoopService {
         imageDev: String(stats.dev),
         imageIno: String(stats.ino),
         partition: window?.partition ?? null,
+        table: disk?.table ?? 'none',
         offsetBytes: window?.partition?.offsetBytes ?? 0,
         sizeBytes: window?.partition?.sizeBytes ?? null,
         family: fs ? FS_FAMILY[fs] : null,
@@ -620,18 +623,32 @@ export class LoopService {
     });
     let result: { outcome: HelperOutcome; commands: string[] };
     try {
-      result = await this.run(
-        [
-          this.attachStep(target, { partscan: true }),
-          // The root of the filesystem stays root's: grub-install must not write where the user can swap in links.
-          { op: 'mount', device: this.deviceRef(target, 0, true), image: target.image, dir, family: target.family, ...this.expect(target), chownRoot: false },
-          { op: 'grub-install', device: { step: 0 }, image: target.image, mountDir: dir, target: 'i386-pc' },
-          { op: 'sync' },
-          { op: 'unmount', dir, image: target.image },
-          { op: 'detach', device: { step: 0 }, image: target.image },
-        ],
-        entry.id,
-      );
+      // The root of the filesystem stays root's (chownRoot false): grub-install must not write where
+      // the user can swap in links.
+      const steps: HelperStep[] = this.requireBackend().attachesByOffset
+        ? [
+            // Linux: the whole disk, and the partition as a loop device of its own. GRUB 2.06 cannot
+            // use a --partscan node (it asks it for HDIO_GETGEO, which loop partitions do not
+            // answer); with a device.map naming both, it finds /boot by its filesystem's UUID.
+            { op: 'attach', image: target.image },
+            this.attachStep(target),
+            { op: 'mount', device: { step: 1 }, image: target.image, dir, family: target.family, ...this.expect(target), chownRoot: false },
+            { op: 'grub-install', device: { step: 0 }, bootDevice: { step: 1 }, modules: [target.table === 'gpt' ? 'part_gpt' : 'part_msdos'], image: target.image, mountDir: dir, target: 'i386-pc' },
+            { op: 'sync' },
+            { op: 'unmount', dir, image: target.image },
+            { op: 'detach', device: { step: 1 }, image: target.image },
+            { op: 'detach', device: { step: 0 }, image: target.image },
+          ]
+        : [
+            // The BSDs: the partition's node of the whole disk's device.
+            this.attachStep(target, { partscan: true }),
+            { op: 'mount', device: this.deviceRef(target, 0, true), image: target.image, dir, family: target.family, ...this.expect(target), chownRoot: false },
+            { op: 'grub-install', device: { step: 0 }, image: target.image, mountDir: dir, target: 'i386-pc' },
+            { op: 'sync' },
+            { op: 'unmount', dir, image: target.image },
+            { op: 'detach', device: { step: 0 }, image: target.image },
+          ];
+      result = await this.run(steps, entry.id);
     } finally {
       await fs.rmdir(dir).catch(() => {});
     }
