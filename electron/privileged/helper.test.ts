@@ -9,7 +9,7 @@
  * the device mounted at /, which mke2fs itself refuses ("is mounted; will not make a filesystem").
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, lstatSync, mkdirSync, openSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasTool, missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
@@ -315,5 +315,36 @@ describe.skipIf(skip || !hasTool('sfdisk'))(skipTitle('partition nodes (--partsc
     } finally {
       detachIfBackedBy(check, disk);
     }
+  });
+
+  it('refuses a device.map through a link: /boot/grub in the image pointing at a host folder', async () => {
+    const disk = join(dir, `linked ${randomUUID().slice(0, 4)}.img`);
+    writeFileSync(disk, '');
+    runToolOk('truncate', ['-s', String(16 * MiB), disk]);
+    runToolOk('sfdisk', ['-q', disk], { input: 'start=2048,type=83\n' });
+    const partBytes = 16 * MiB - 2048 * 512;
+    runToolOk('mke2fs', ['-q', '-F', '-t', 'ext2', '-E', `offset=${2048 * 512}`, disk, String(partBytes / 1024)]);
+    // Inside the image, /boot/grub is a symlink to a folder on the host.
+    const hostTarget = join(dir, 'host-folder');
+    mkdirSync(hostTarget);
+    const part = attachOwn(disk, ['--offset', String(2048 * 512)]);
+    try {
+      runToolOk('debugfs', ['-w', '-R', 'mkdir /boot', part]);
+      runToolOk('debugfs', ['-w', '-R', `symlink /boot/grub ${hostTarget}`, part]);
+    } finally {
+      detachIfBackedBy(part, disk);
+    }
+    const m = join(dir, 'linked-mnt');
+    mkdirSync(m);
+    const outcome = await helper([
+      { op: 'attach', image: disk },
+      { op: 'attach', image: disk, offsetBytes: 2048 * 512, sizeBytes: partBytes },
+      { op: 'mount', device: { step: 1 }, image: disk, dir: m, family: 'ext2', expect: { offsetBytes: 2048 * 512, sizeBytes: partBytes }, chownRoot: false },
+      { op: 'grub-install', device: { step: 0 }, bootDevice: { step: 1 }, modules: ['part_msdos'], image: disk, mountDir: m, target: 'i386-pc' },
+    ]);
+    expect(refusal(outcome)).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/boot\/grub exists and is not a folder/) });
+    expect(readdirSync(hostTarget)).toEqual([]);
+    expect(await settledLoopsUnder(dir)).toEqual([]);
+    expect(mountsUnder(dir)).toEqual([]);
   });
 });
