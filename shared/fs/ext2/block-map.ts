@@ -104,15 +104,7 @@ class Ext2Reader {
   async extents(inode: Ext2Inode, path: string): Promise<FileExtent[]> {
     const extents: FileExtent[] = [];
     for (const [logical, physical] of await this.blockMap(inode, path)) {
-      const fileOffsetBytes = logical * this.blockBytes;
-      const lengthBytes = Math.min(this.blockBytes, inode.i_size - fileOffsetBytes);
-      const deviceOffsetBytes = physical * this.blockBytes;
-      const last = extents[extents.length - 1];
-      if (last && last.fileOffsetBytes + last.lengthBytes === fileOffsetBytes && last.deviceOffsetBytes + last.lengthBytes === deviceOffsetBytes) {
-        last.lengthBytes += lengthBytes;
-      } else {
-        extents.push({ fileOffsetBytes, deviceOffsetBytes, lengthBytes });
-      }
+      appendBlockExtent(extents, logical, physical, this.blockBytes, inode.i_size);
     }
     return extents;
   }
@@ -152,4 +144,21 @@ export async function ext2FileExtents(device: BlockDevice, path: string): Promis
     throw new LoopbackError('INVALID_INPUT', `${path} is ${what}: only a regular file has a block list`, { path });
   }
   return reader.extents(inode, path);
+}
+
+/**
+ * Adds file block `logical`, stored at volume block `physical`, to `extents` (file order): it
+ * joins the last extent when it continues it on the device too. The file's last block counts
+ * only up to the file's size.
+ */
+export function appendBlockExtent(extents: FileExtent[], logical: number, physical: number, blockBytes: number, fileBytes: number): void {
+  const fileOffsetBytes = logical * blockBytes;
+  const lengthBytes = Math.min(blockBytes, fileBytes - fileOffsetBytes);
+  const deviceOffsetBytes = physical * blockBytes;
+  const last = extents[extents.length - 1];
+  if (last && last.fileOffsetBytes + last.lengthBytes === fileOffsetBytes && last.deviceOffsetBytes + last.lengthBytes === deviceOffsetBytes) {
+    last.lengthBytes += lengthBytes;
+  } else {
+    extents.push({ fileOffsetBytes, deviceOffsetBytes, lengthBytes });
+  }
 }

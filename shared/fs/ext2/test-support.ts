@@ -1,7 +1,36 @@
 /**
- * Helpers for the ext2 tests (imported only by *.test.ts, here and in electron/services/fs):
- * reading the output of e2fsprogs' own tools, which the tests run on the images we make.
+ * Helpers for the ext2 tests (imported only by *.test.ts): reading the output of e2fsprogs' own
+ * tools, which the tests run on the images we make, file contents and refusals.
  */
+import { expect } from 'vitest';
+import { LoopbackError } from '../../errors';
+
+/** Deterministic bytes for a test file: `seed` tells files apart. */
+export function pattern(length: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    bytes[i] = x >>> 24;
+  }
+  return bytes;
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The LoopbackError `promise` rejects with (fails the test when it resolves or throws something else). */
+export async function failure(promise: Promise<unknown>): Promise<LoopbackError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(LoopbackError);
+  return error as LoopbackError;
+}
 
 /** `dumpe2fs -h` as "Field name" → value (e.g. "Block size" → "1024"). */
 export function parseDumpe2fs(output: string): Record<string, string> {

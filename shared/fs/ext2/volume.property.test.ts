@@ -15,7 +15,7 @@ import { missingTools, runTool, runToolOk, tempDir } from '../../../tests/suppor
 import { LoopbackError } from '../../errors';
 import type { DirEntry } from '../types';
 import { formatExt2 } from './format';
-import { e2fsckProblems, parseDumpe2fs } from './test-support';
+import { e2fsckProblems, failure, parseDumpe2fs, pattern, sameBytes } from './test-support';
 import { openExt2, type Ext2FileSystem } from './volume';
 
 const skip = missingTools('mke2fs', 'e2fsck', 'dumpe2fs', 'debugfs', 'truncate');
@@ -26,26 +26,6 @@ let counter = 0;
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-function pattern(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let x = seed * 2654435761 + 1;
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    bytes[i] = x >>> 24;
-  }
-  return bytes;
-}
-
-const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
-
-async function failure(promise: Promise<unknown>): Promise<LoopbackError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(LoopbackError);
-  return error as LoopbackError;
-}
 
 function e2fsckProblemsOf(image: string): string[] {
   const run = runTool('e2fsck', ['-fn', image]);

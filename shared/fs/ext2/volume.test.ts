@@ -18,7 +18,7 @@ import { LoopbackError } from '../../errors';
 import { ext2FileExtents } from './block-map';
 import { formatExt2, type Ext2FormatOptions } from './format';
 import { blocksWithIndirect } from './inode';
-import { e2fsckProblems, parseDumpe2fs } from './test-support';
+import { e2fsckProblems, failure, parseDumpe2fs, pattern, sameBytes } from './test-support';
 import { openExt2, type Ext2FileSystem } from './volume';
 
 const skip = missingTools('mke2fs', 'e2fsck', 'dumpe2fs', 'debugfs', 'truncate');
@@ -107,26 +107,6 @@ function dump(image: string, path: string): Buffer {
   return readFileSync(out);
 }
 
-function pattern(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let x = seed * 2654435761 + 1;
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    bytes[i] = x >>> 24;
-  }
-  return bytes;
-}
-
-const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
-
-async function failure(promise: Promise<unknown>): Promise<LoopbackError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(LoopbackError);
-  return error as LoopbackError;
-}
 
 /** debugfs stat's time line for `field` (mtime, ctime …) as [seconds, extra] in hex ("0x5f5e1000:1d4c0000"). */
 function statTime(stat: string, field: string): { seconds: number; extra: number | null; text: string } {

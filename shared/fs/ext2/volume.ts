@@ -49,6 +49,7 @@
 import type { BlockDevice } from '../../disk/block-device';
 import { LoopbackError } from '../../errors';
 import type { DirEntry, EntryType, FileExtent, FsUsage, PosixFileSystem, WriteOptions } from '../types';
+import { appendBlockExtent } from './block-map';
 import { DirIndex, nameKey } from './dir-index';
 import {
   encodeDirectoryBlock,
@@ -849,17 +850,7 @@ class Ext2Volume implements Ext2FileSystem {
       const B = this.g.blockBytes;
       const size = inode.size;
       const extents: FileExtent[] = [];
-      await this.walk(inode, Math.ceil(size / B), p.path, (logical, block) => {
-        const fileOffsetBytes = logical * B;
-        const lengthBytes = Math.min(B, size - fileOffsetBytes);
-        const deviceOffsetBytes = block * B;
-        const last = extents[extents.length - 1];
-        if (last && last.fileOffsetBytes + last.lengthBytes === fileOffsetBytes && last.deviceOffsetBytes + last.lengthBytes === deviceOffsetBytes) {
-          last.lengthBytes += lengthBytes;
-        } else {
-          extents.push({ fileOffsetBytes, deviceOffsetBytes, lengthBytes });
-        }
-      });
+      await this.walk(inode, Math.ceil(size / B), p.path, (logical, block) => appendBlockExtent(extents, logical, block, B, size));
       return extents;
     });
   }
