@@ -1,6 +1,7 @@
 /**
- * Boot loaders into image files, without root: GRUB 2 (core.img in the gap after the MBR or in a
- * GPT BIOS boot partition, boot.img in the MBR, modules and grub.cfg in /boot/grub), GRUB legacy
+ * Boot loaders into image files, without root: GRUB 2 (for BIOS: core.img in the gap after the
+ * MBR or in a GPT BIOS boot partition, boot.img in the MBR, modules and grub.cfg in /boot/grub;
+ * for UEFI: /EFI/BOOT/BOOTX64.EFI with its modules built in, reading the same grub.cfg), GRUB legacy
  * (what the shell's `root (fd0)` + `setup (fd0)` write, done natively), or the user's own boot
  * sector. Everything is checked before the first write: the host's GRUB files, where core.img
  * goes and whether it fits, the kernels the menu names, the boot sector's signature and size.
