@@ -176,9 +176,10 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
     const report = (phase: string) =>
       options.onProgress?.({ phase, bytesDone, bytesTotal, itemsDone, itemsTotal: files.length });
     report('copying files');
-    // FAT's writeFile is done with the data when it returns, so one buffer serves every file;
-    // other filesystems get a fresh buffer per file, in case they hold on to it.
-    const reader = new SourceReader(target.type !== 'ext2');
+    // FAT's and ext2's writeFile are done with the data when they return (they write it, or copy
+    // the partial last block), so one buffer serves every file. Measured on the ext2 bench: 2.15×
+    // dd with a fresh buffer per file, 1.5–1.7× with the one buffer.
+    const reader = new SourceReader(true);
     for (const item of plan) {
       // The device does synchronous I/O: give the event loop a turn now and then, so progress
       // reaches the UI and a cancel request can arrive.
