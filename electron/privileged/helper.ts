@@ -174,7 +174,7 @@ async function runStep(step: HelperStep, ctx: StepContext): Promise<Pick<StepRep
       const device = await resolveDevice(step.device, ctx, step.image);
       const identity = await requireBackedBy(inspector, device, step.image, { offsetBytes: 0, sizeBytes: null });
       if (identity.partition !== null) throw new LoopbackError('INVALID_INPUT', `grub-install goes to the whole disk (${identity.whole}), not to ${device}`);
-      const bootDirectory = await bootDirectoryOnImage(ctx, step.mountDir, step.image);
+      const { bootDirectory, source } = await bootDirectoryOnImage(ctx, step.mountDir, step.image);
       const grub = await findGrub2Install(async (command) => {
         const run = await env.run(command);
         ctx.commands.push({ argv: run.argv, exitCode: run.exitCode });
@@ -187,8 +187,7 @@ async function runStep(step: HelperStep, ctx: StepContext): Promise<Pick<StepRep
       let deviceMap: string | null = null;
       if (step.bootDevice !== undefined) {
         const bootDevice = await resolveDevice(step.bootDevice, ctx, step.image);
-        const mount = (await inspector.mounts()).find((m) => m.mountPoint === step.mountDir);
-        if (mount?.source !== bootDevice) throw new LoopbackError('FORBIDDEN', `${step.mountDir} is not ${bootDevice} mounted (it is ${mount?.source ?? 'nothing'}): refused`);
+        if (source !== bootDevice) throw new LoopbackError('FORBIDDEN', `${step.mountDir} is not ${bootDevice} mounted (it is ${source}): refused`);
         deviceMap = await writeDeviceMap(ctx, bootDirectory, [device, bootDevice]);
         args.push(`--modules=${(step.modules ?? []).join(' ')}`);
       }
@@ -217,9 +216,7 @@ async function runStep(step: HelperStep, ctx: StepContext): Promise<Pick<StepRep
  */
 async function writeDeviceMap(ctx: StepContext, bootDirectory: string, devices: string[]): Promise<string> {
   const grubDir = `${bootDirectory}/grub`;
-  const existing = await fs.lstat(grubDir).catch(() => null);
-  if (existing && !existing.isDirectory()) throw new LoopbackError('FORBIDDEN', `${grubDir} exists and is not a folder (a link?): refused`);
-  if (!existing) await fs.mkdir(grubDir, { mode: 0o755 });
+  await realFolder(ctx, grubDir);
   const path = `${grubDir}/device.map`;
   await fs.rm(path, { force: true });
   const file = await fs.open(path, 'wx', 0o644);
@@ -281,18 +278,23 @@ const exists = (path: string): Promise<boolean> => fs.lstat(path).then(() => tru
  * GRUB's folder: `boot` at the root of a mount of this very image (made when missing, never
  * through a link), so grub-install writes nowhere else.
  */
-async function bootDirectoryOnImage(ctx: StepContext, mountDir: string, image: string): Promise<string> {
+async function bootDirectoryOnImage(ctx: StepContext, mountDir: string, image: string): Promise<{ bootDirectory: string; source: string }> {
   const mount = (await ctx.env.inspector.mounts()).find((m) => m.mountPoint === mountDir);
   if (!mount) throw new LoopbackError('NOT_FOUND', `nothing is mounted at ${mountDir}`);
   await requireBackedBy(ctx.env.inspector, mount.source, image);
   const bootDirectory = `${mountDir.replace(/\/$/, '')}/boot`;
-  const existing = await fs.lstat(bootDirectory).catch(() => null);
-  if (existing && !existing.isDirectory()) throw new LoopbackError('FORBIDDEN', `${bootDirectory} exists and is not a folder (a link?): refused`);
+  await realFolder(ctx, bootDirectory);
+  return { bootDirectory, source: mount.source };
+}
+
+/** `path` as a real folder (made when missing, recorded as a command): never a link, never a file. */
+async function realFolder(ctx: StepContext, path: string): Promise<void> {
+  const existing = await fs.lstat(path).catch(() => null);
+  if (existing && !existing.isDirectory()) throw new LoopbackError('FORBIDDEN', `${path} exists and is not a folder (a link?): refused`);
   if (!existing) {
-    await fs.mkdir(bootDirectory, { mode: 0o755 });
-    ctx.commands.push({ argv: ['mkdir', bootDirectory], exitCode: 0, builtin: true });
+    await fs.mkdir(path, { mode: 0o755 });
+    ctx.commands.push({ argv: ['mkdir', path], exitCode: 0, builtin: true });
   }
-  return bootDirectory;
 }
 
 async function rollback(undo: Undo[], ctx: StepContext, failedStep: number): Promise<void> {
