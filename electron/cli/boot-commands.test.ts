@@ -7,18 +7,18 @@
  * as it was.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootAndExpect, bootTestsMissing, uefiBootMissing } from '../../tests/support/boot';
+import { bootAndExpect, bootTestsMissing, grubLegacyMissing, grubUefiBootMissing } from '../../tests/support/boot';
 import { cli, cliOk } from '../../tests/support/cli';
 import { missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
 import { BOOT_SECTOR_LINE, buildBootSector, buildTestKernel, KERNEL_LINE } from '../../tests/support/test-kernel';
 import { fsck } from '../../shared/fs/fat/test-support';
 
 const skip = bootTestsMissing() ?? missingTools('grub-mkimage', 'sfdisk', 'sgdisk', 'fsck.fat', 'e2fsck');
-const noUefi = uefiBootMissing() ?? (existsSync('/usr/lib/grub/x86_64-efi/moddep.lst') ? null : 'GRUB 2 for UEFI (x86_64-efi) is not installed');
-const noLegacy = existsSync('/usr/lib/grub/x86_64-pc/stage2') ? null : 'GRUB legacy stage files are not installed';
+const noUefi = grubUefiBootMissing();
+const noLegacy = grubLegacyMissing();
 
 let dir: string;
 let cleanup: () => void;

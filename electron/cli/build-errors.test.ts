@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grubLegacyMissing } from '../../tests/support/boot';
 import { cli, cliOk } from '../../tests/support/cli';
 import { missingTools, tempDir } from '../../tests/support/host';
 import { buildTestKernel, testProgramsMissing } from '../../tests/support/test-kernel';
@@ -14,7 +15,7 @@ import { createServices, dispatch } from '../services';
 
 const EXAMPLES = join(__dirname, '../../examples');
 const skip = testProgramsMissing() ?? missingTools('grub-mkimage');
-const noLegacy = existsSync('/usr/lib/grub/x86_64-pc/stage2') ? null : 'GRUB legacy stage files are not installed';
+const noLegacy = grubLegacyMissing();
 
 let dir: string;
 let cleanup: () => void;

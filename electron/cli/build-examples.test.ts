@@ -7,7 +7,7 @@
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootAndExpect, bootTestsMissing, uefiBootMissing } from '../../tests/support/boot';
+import { bootAndExpect, bootTestsMissing, grubLegacyMissing, grubUefiBootMissing } from '../../tests/support/boot';
 import { cliOk } from '../../tests/support/cli';
 import { missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
 import { BOOT_SECTOR_LINE, buildBootSector, buildTestKernel, KERNEL_LINE } from '../../tests/support/test-kernel';
@@ -15,8 +15,8 @@ import { fsck } from '../../shared/fs/fat/test-support';
 
 const EXAMPLES = join(__dirname, '../../examples');
 const skip = bootTestsMissing() ?? missingTools('grub-mkimage', 'sfdisk', 'fsck.fat', 'e2fsck', 'mdir', 'debugfs');
-const noUefi = uefiBootMissing() ?? (readdirSync('/usr/lib/grub').includes('x86_64-efi') ? null : 'GRUB 2 for UEFI (x86_64-efi) is not installed');
-const noLegacy = readdirSync('/usr/lib/grub').includes('x86_64-pc') ? null : 'GRUB legacy stage files are not installed';
+const noUefi = grubUefiBootMissing();
+const noLegacy = grubLegacyMissing();
 
 let dir: string;
 let cleanup: () => void;

@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootAndExpect, bootTestsMissing, uefiBootMissing } from '../../tests/support/boot';
+import { bootAndExpect, bootTestsMissing, grubLegacyMissing, grubUefiBootMissing } from '../../tests/support/boot';
 import { cliOk } from '../../tests/support/cli';
 import { missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
 import { BOOT_SECTOR_LINE, buildBootSector, buildTestKernel, KERNEL_LINE } from '../../tests/support/test-kernel';
@@ -15,8 +15,8 @@ import { fsck } from '../../shared/fs/fat/test-support';
 const EXAMPLES = join(__dirname, '../../examples');
 const LOOPSTUDIO = join(__dirname, '../../bin/loopstudio.cjs');
 const skip = bootTestsMissing() ?? missingTools('bash', 'truncate', 'sfdisk', 'sgdisk', 'mkfs.fat', 'mke2fs', 'mcopy', 'mmd', 'grub-mkimage', 'fsck.fat', 'e2fsck', 'dd');
-const noUefi = uefiBootMissing() ?? (existsSync('/usr/lib/grub/x86_64-efi/moddep.lst') ? null : 'GRUB 2 for UEFI (x86_64-efi) is not installed');
-const noLegacy = existsSync('/usr/lib/grub/x86_64-pc/stage2') ? null : 'GRUB legacy stage files are not installed';
+const noUefi = grubUefiBootMissing();
+const noLegacy = grubLegacyMissing();
 
 let dir: string;
 let cleanup: () => void;

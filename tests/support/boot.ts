@@ -21,6 +21,16 @@ export function uefiBootMissing(): string | null {
   return missingTools('qemu-system-x86_64') ?? (firmware ? null : 'no OVMF firmware (Debian: apt install ovmf)');
 }
 
+/** Why GRUB legacy cannot be installed here (its stage files are not where Debian puts them), or null. */
+export function grubLegacyMissing(): string | null {
+  return existsSync('/usr/lib/grub/x86_64-pc/stage2') ? null : 'GRUB legacy stage files are not installed';
+}
+
+/** Why GRUB 2 for UEFI cannot be built and booted here (no OVMF, no x86_64-efi modules), or null. */
+export function grubUefiBootMissing(): string | null {
+  return uefiBootMissing() ?? (existsSync('/usr/lib/grub/x86_64-efi/moddep.lst') ? null : 'GRUB 2 for UEFI (x86_64-efi) is not installed');
+}
+
 export interface BootRun {
   matched: boolean;
   elapsedMs: number | null;
