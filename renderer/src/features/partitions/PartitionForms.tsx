@@ -60,6 +60,16 @@ function parseNumbers(numbers: Numbers): { startSector: number; sectorCount: num
   return { startSector, sectorCount };
 }
 
+/** parseNumbers, with its message passed to `setError` (and null) when the numbers do not parse. */
+function parseNumbersOr(numbers: Numbers, setError: (message: string) => void): { startSector: number; sectorCount: number } | null {
+  try {
+    return parseNumbers(numbers);
+  } catch (e) {
+    setError(errorText(e));
+    return null;
+  }
+}
+
 /** Start and size, with one message under both when the dry run refuses them (it names sectors and partitions). */
 function ExtentFields({ numbers, setNumbers, error }: { numbers: Numbers; setNumbers: (n: Numbers) => void; error: string | null }) {
   const id = useId();
@@ -123,13 +133,8 @@ export function AddForm({ info, table, segment, alignment, onStaged }: { info: I
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    let extent;
-    try {
-      extent = parseNumbers(numbers);
-    } catch (e) {
-      setError(errorText(e));
-      return;
-    }
+    const extent = parseNumbersOr(numbers, setError);
+    if (!extent) return;
     const nameProblem = table === 'gpt' ? gptNameProblem(name) : null;
     if (nameProblem) return setError(nameProblem);
     const edit: StagedEdit = { op: 'add', ...extent, type: kind === 'extended' ? '05' : type, bootable, ...(table === 'mbr' ? { kind } : { name }) };
@@ -190,13 +195,8 @@ export function PartitionForm({ info, table, partition, onDeleted }: { info: Ima
 
   const resize = async (event: FormEvent) => {
     event.preventDefault();
-    let extent;
-    try {
-      extent = parseNumbers(numbers);
-    } catch (e) {
-      setError(errorText(e));
-      return;
-    }
+    const extent = parseNumbersOr(numbers, setError);
+    if (!extent) return;
     if (extent.startSector === partition.startSector && extent.sectorCount === partition.sectorCount) {
       setError('Start and size are as they are now: type new numbers to resize or move the partition.');
       return;

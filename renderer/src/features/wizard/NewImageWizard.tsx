@@ -23,6 +23,7 @@ import {
   suggestedLoader,
   summaryLines,
   volumeOf,
+  wizardMenu,
   type LoaderChoice,
   type PartitionCheck,
   type WizardForm,
@@ -115,7 +116,7 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
               ...(form.kernelFile.trim()
                 ? {
                     kernelFile: form.kernelFile.trim(),
-                    menu: { timeout: 3, default: 0, serial: form.serial, entries: [{ title: form.label.trim() || 'My OS', kernel: form.kernelPath.trim(), type: form.kernelType }] },
+                    menu: wizardMenu(form),
                   }
                 : {}),
             },

@@ -17,7 +17,7 @@ import type { FsType } from '../../../../shared/fs/types';
 import { embeddingArea } from '../../../../shared/boot/grub2';
 import { GRUB2_SMALLEST_CORE_BYTES } from '../../../../shared/boot/grub2-room';
 import type { KernelType } from '../../../../shared/boot/menu';
-import type { Recipe } from '../../../../shared/recipe/schema';
+import type { Recipe, RecipeMenu } from '../../../../shared/recipe/schema';
 import { errorText } from '../common/errors';
 import { formatBytes } from '../common/format';
 import { FS_LABELS, planFilesystem, type FsPlan } from '../format/fs-plan';
@@ -260,6 +260,11 @@ export function checkKernelPath(form: WizardForm): string | null {
   return null;
 }
 
+/** The one-entry boot menu for the kernel the wizard copies in: the install's and the recipe's. */
+export function wizardMenu(form: WizardForm): RecipeMenu {
+  return { timeout: 3, default: 0, serial: form.serial, entries: [{ title: form.label.trim() || 'My OS', kernel: form.kernelPath.trim(), type: form.kernelType }] };
+}
+
 // --- Recipe ---
 
 /** Where the recipe of `imagePath` goes: beside it, disk.img → disk.json (what `loopstudio build disk.json` turns back into disk.img). */
@@ -301,16 +306,7 @@ export function recipeFromWizard(form: WizardForm, partition: PartitionInfo | nu
   if (form.fs !== 'none' && form.bootloader !== 'none') {
     recipe.bootloader = {
       ...(form.bootloader === 'grub2' ? { grub2: {} } : { grubLegacy: {} }),
-      ...(withMenu
-        ? {
-            menu: {
-              timeout: 3,
-              default: 0,
-              serial: form.serial,
-              entries: [{ title: form.label.trim() || 'My OS', kernel: form.kernelPath.trim(), type: form.kernelType }],
-            },
-          }
-        : {}),
+        ...(withMenu ? { menu: wizardMenu(form) } : {}),
     };
   }
   return recipe;
