@@ -13,7 +13,7 @@ export const ROOT = resolve(__dirname, '..');
 export const SCREENSHOT_DIR = join(ROOT, 'e2e/screenshots');
 export const CHROMIUM = process.env.LOOPSTUDIO_CHROMIUM ?? '/usr/bin/chromium';
 
-/** Flags Debian's Chromium needs on these machines (HOST-NOTES.md). */
+/** Flags Debian's Chromium needs on these machines (docs/ARCHITECTURE.md, "Testing"). */
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',

@@ -17,7 +17,7 @@ function sourceFiles(dir: string): string[] {
   return files;
 }
 
-describe('layers (DESIGN.md)', () => {
+describe('layers (docs/ARCHITECTURE.md)', () => {
   it('no file in the tree imports across a layer', () => {
     const files = ['shared', 'electron', 'renderer'].flatMap((dir) => sourceFiles(join(ROOT, dir)));
     expect(files.length).toBeGreaterThan(10);

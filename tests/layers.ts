@@ -1,5 +1,5 @@
 /**
- * The layers of DESIGN.md as rules, and a checker that reads import statements. Used by
+ * The layers of docs/ARCHITECTURE.md as rules, and a checker that reads import statements. Used by
  * layers.test.ts on the whole tree; kept apart so the test can also feed it made-up files.
  */
 import { builtinModules } from 'node:module';
@@ -46,7 +46,7 @@ interface Rule {
   forbiddenPackages?: string[];
 }
 
-/** DESIGN.md, "Layers: who may import what". */
+/** docs/ARCHITECTURE.md, "Layers: who may import what". */
 export const RULES: Record<Area, Rule> = {
   shared: { areas: [], electron: false, node: false, forbiddenPackages: ['react', 'react-dom', 'zustand'] },
   'electron/main': { areas: ['electron/services', 'electron/platform', 'electron/privileged', 'shared'], electron: true, node: true },
@@ -114,7 +114,7 @@ export function checkFile(file: string, source: string): Violation[] {
         if (target === 'package.json' && rule.node) continue;
         refuse(`${area}/ may not import ${target}`);
       } else if (!rule.areas.includes(targetArea)) {
-        refuse(`${area}/ may not import from ${targetArea}/ (DESIGN.md layers)`);
+        refuse(`${area}/ may not import from ${targetArea}/ (docs/ARCHITECTURE.md, layers)`);
       }
     } else if (specifier === 'electron' || specifier.startsWith('electron/')) {
       if (!rule.electron) refuse(`only electron/main and electron/preload may import electron`);

@@ -1,5 +1,5 @@
 /**
- * The helper's safety checks (DESIGN.md, Safety 1 and 2), run as root right before each step:
+ * The helper's safety checks (docs/SECURITY.md, rule 3), run as root right before each step:
  *
  * - the target is a loop device by its *name* (/dev/loopN, /dev/loopNpM), is not a symbolic
  *   link, is a device node, and by its *number* really is that loop device (the kernel's

@@ -1,5 +1,6 @@
 /**
- * The one command line handed to sudo-prompt (DESIGN.md, Safety 3), built here and nowhere else.
+ * The one command line handed to sudo-prompt (docs/SECURITY.md, rule 5), built here and nowhere
+ * else.
  *
  * On Linux, @vscode/sudo-prompt 9.3 runs, through child_process.exec (an outer, unprivileged
  * /bin/sh):

@@ -1,8 +1,8 @@
 /**
- * The privileged helper: the one door to root (DESIGN.md, Safety). It runs a validated request's
- * steps in order, checking each target right before touching it (checks.ts), spawning programs
- * from argument arrays found in the system folders only, and reporting every step — with the
- * exact commands it ran — as one JSON line. When a step fails, what the batch already did is
+ * The privileged helper: the one door to root (docs/SECURITY.md, rules 1–4). It runs a validated
+ * request's steps in order, checking each target right before touching it (checks.ts), spawning
+ * programs from argument arrays found in the system folders only, and reporting every step — with
+ * the exact commands it ran — as one JSON line. When a step fails, what the batch already did is
  * undone (unmount, detach), each undo checked like any other step.
  *
  * helper-main.ts is the process entry point; this module is the logic, so tests can drive it.

@@ -1,6 +1,6 @@
 /**
  * Killing the app in the middle of its loop work leaves state that the next start finds and
- * cleans (DESIGN.md, Safety 4). A real child process runs the services and is killed with
+ * cleans (docs/SECURITY.md, rule 7). A real child process runs the services and is killed with
  * SIGKILL — once in the middle of a mount (its journal says "mounting", the helper still at work),
  * once after it has attached and mounted — and a fresh services instance then finds exactly those
  * leftovers and releases them; losetup and /proc/self/mounts confirm nothing of ours remains.

@@ -137,7 +137,8 @@ describe.skipIf(!haveGrub)(`the host's GRUB 2 (${GRUB_DIR})`, () => {
       runToolOk('grub-mkimage', ['-d', GRUB_DIR, '-O', 'i386-pc', '-p', '(hd0,msdos1)/boot/grub', '-o', out, 'biosdisk', 'part_msdos', 'fat']);
       const core = new Uint8Array(readFileSync(out));
       expect(readCoreBlockList(core)).toEqual({ startSector: 2, sectorCount: Math.ceil(core.length / 512) - 1, segment: 0x820 });
-      // Small enough for the 31 KiB gap before a partition at sector 63 (HOST-NOTES).
+      // Small enough for the 31 KiB gap before a partition at sector 63
+      // (docs/ARCHITECTURE.md, "Two engines").
       expect(core.length).toBeLessThanOrEqual(62 * 512);
     } finally {
       cleanup();

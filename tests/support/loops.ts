@@ -1,7 +1,7 @@
 /**
- * Helpers for tests that touch loop devices and mounts (HOST-NOTES.md, "Tests that touch loop
- * devices"): they only ever see, detach or unmount what is backed by (or mounted under) the test's
- * own temporary folder; they never run `losetup -D`, never write to a disk.
+ * Helpers for tests that touch loop devices and mounts (docs/ARCHITECTURE.md, "Tests that touch
+ * loop devices"): they only ever see, detach or unmount what is backed by (or mounted under) the
+ * test's own temporary folder; they never run `losetup -D`, never write to a disk.
  */
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { missingTools, runTool, runToolOk } from './host';
