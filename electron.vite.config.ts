@@ -1,23 +1,22 @@
 import { resolve } from 'node:path';
-import { build as esbuild } from 'esbuild';
 import { defineConfig } from 'electron-vite';
 import type { Plugin } from 'vite';
-import { helperBuildOptions } from './scripts/helper-build';
+import { buildNodeBundles } from './scripts/bundles';
 import react from '@vitejs/plugin-react';
 
 /**
- * The privileged helper is a program of its own, started as root (through pkexec, or directly
- * when already root) by the Electron binary with ELECTRON_RUN_AS_NODE=1. It is bundled with
- * everything it imports (shared/, platform/, zod) into one file, out/privileged/helper.cjs, which
- * electron-builder keeps outside app.asar (asarUnpack: out/privileged/**): a root process cannot
- * read inside the archive. Built right after the main process.
+ * The two Node programs of their own, built right after the main process (scripts/bundles.ts):
+ * the privileged helper, started as root (through pkexec, or directly when already root) by the
+ * Electron binary with ELECTRON_RUN_AS_NODE=1, into out/privileged/helper.cjs; and the
+ * `loopstudio` CLI into out/cli. electron-builder keeps both outside app.asar (asarUnpack): a
+ * root process cannot read inside the archive, and the CLI launcher runs them as plain files.
  */
-function privilegedHelper(): Plugin {
+function nodePrograms(): Plugin {
   return {
-    name: 'loopback-studio:privileged-helper',
+    name: 'loopback-studio:node-programs',
     apply: 'build',
     async closeBundle() {
-      await esbuild(helperBuildOptions(resolve(__dirname, 'out/privileged/helper.cjs')));
+      await buildNodeBundles();
     },
   };
 }
@@ -27,7 +26,7 @@ function privilegedHelper(): Plugin {
 // URLs, so the same output loads from file:// in Electron and from the web harness.
 export default defineConfig({
   main: {
-    plugins: [privilegedHelper()],
+    plugins: [nodePrograms()],
     build: {
       outDir: 'out/main',
       rollupOptions: {
@@ -55,6 +54,10 @@ export default defineConfig({
     plugins: [react()],
     build: {
       outDir: resolve(__dirname, 'out/renderer'),
+      // electron-vite leaves the renderer unminified by default; the shipped app (and the page the
+      // harness serves) is the minified build. The initial-JS budget is checked against this
+      // output by tests/renderer-bundle.test.ts, and measured by bench/renderer.ts.
+      minify: true,
       rollupOptions: { input: { index: resolve(__dirname, 'renderer/index.html') } },
     },
   },

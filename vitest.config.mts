@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['shared/**/*.test.ts', 'electron/**/*.test.ts', 'renderer/**/*.test.{ts,tsx}', 'e2e/harness/**/*.test.ts', 'bench/**/*.test.ts', 'tests/**/*.test.ts'],
+    // The CLI and the root helper are tested as built, rebuilt here when a source is newer.
+    globalSetup: ['tests/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores, and tests that share the machine's loop devices and run QEMU under TCG: in CI

@@ -20,8 +20,11 @@ export interface CommandContext {
   tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>;
   json: boolean;
   io: CliIo;
-  /** The same services the app uses. */
-  services: Services;
+  /**
+   * The same services the app uses, created on first call: commands load their code when they
+   * run (docs/ARCHITECTURE.md, "Built code"), so `--help` or `geometry` never load the services.
+   */
+  services: () => Promise<Services>;
 }
 
 export interface Command {

@@ -5,21 +5,8 @@
 import { parseArgs } from 'node:util';
 import packageJson from '../../package.json';
 import { serializeError } from '../../shared/errors';
-import { createServices } from '../services';
+import type { Services } from '../services';
 import { table, type CliIo, type Command } from './command';
-import { create } from './commands/create';
-import { doctor } from './commands/doctor';
-import { geometry } from './commands/geometry';
-import { get, ls, mkdir, put, rm } from './commands/files';
-import { format } from './commands/format';
-import { info } from './commands/info';
-import { attach, cleanup, detach, loops, mount, umount } from './commands/loops';
-import { bootloader } from './commands/bootloader';
-import { build } from './commands/build';
-import { partition } from './commands/partition';
-import { qemu } from './commands/qemu';
-
-export const COMMANDS: readonly Command[] = [create, geometry, partition, format, info, ls, put, get, mkdir, rm, bootloader, build, attach, detach, mount, umount, loops, cleanup, qemu, doctor];
 
 const defaultIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
@@ -27,11 +14,11 @@ const defaultIo: CliIo = {
   isTty: Boolean(process.stderr.isTTY),
 };
 
-function mainHelp(): string {
+function mainHelp(commands: readonly Command[]): string {
   return (
     `loopstudio ${packageJson.version} — disk images for your own operating system\n\n` +
     `Usage: loopstudio <command> [options]\n\nCommands:\n` +
-    `${table(COMMANDS.map((c) => [c.name, c.summary]), '  ')}\n\n` +
+    `${table(commands.map((c) => [c.name, c.summary]), '  ')}\n\n` +
     `Options:\n${table([
       ['--help, -h', 'show help (also: loopstudio <command> --help)'],
       ['--version, -V', 'print the version'],
@@ -47,13 +34,16 @@ function commandHelp(command: Command): string {
 /** Runs the CLI and returns its exit code: 0 success, 1 failure, 2 usage error. */
 export async function run(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
-    io.stdout(mainHelp());
-    return first === undefined ? 2 : 0;
-  }
   if (first === '--version' || first === '-V') {
     io.stdout(`${packageJson.version}\n`);
     return 0;
+  }
+  // The command table (names, options, help) is loaded only now: `--version` loads nothing else,
+  // and each command loads its own code when it runs.
+  const { COMMANDS } = await import('./commands/index');
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    io.stdout(mainHelp(COMMANDS));
+    return first === undefined ? 2 : 0;
   }
   const command = COMMANDS.find((c) => c.name === first);
   if (!command) {
@@ -79,12 +69,13 @@ export async function run(argv: readonly string[], io: CliIo = defaultIo): Promi
   }
   const json = Boolean(parsed.values.json);
   try {
-    const services = createServices({
-      shell: 'cli',
-      // The CLI shows job progress itself; events have no other listener here.
-      emit: () => {},
-    });
-    return await command.run({ values: parsed.values, positionals: parsed.positionals, tokens: parsed.tokens ?? [], json, io, services });
+    let services: Promise<Services> | null = null;
+    const loadServices = (): Promise<Services> =>
+      (services ??= import('../services').then(({ createServices }) =>
+        // The CLI shows job progress itself; events have no other listener here.
+        createServices({ shell: 'cli', emit: () => {} }),
+      ));
+    return await command.run({ values: parsed.values, positionals: parsed.positionals, tokens: parsed.tokens ?? [], json, io, services: loadServices });
   } catch (error) {
     const serialized = serializeError(error);
     if (json) io.stdout(`${JSON.stringify({ error: serialized }, null, 2)}\n`);

@@ -3,17 +3,18 @@
  * @vscode/sudo-prompt (pkexec or kdesudo on Linux) — one prompt per user action, since the
  * steps of an action travel as one batch. "User did not grant permission." is a cancellation.
  *
- * Where the helper is, by how we run:
- * - sources (the CLI through tsx, vitest): `node --require <tsx>/cjs electron/privileged/helper-main.ts`;
- * - bundled into out/main (the app, `npm run build`): `out/privileged/helper.cjs`, run by the same
- *   binary — Electron with ELECTRON_RUN_AS_NODE=1 — and, in the packaged app, from
- *   app.asar.unpacked (electron-builder's asarUnpack: out/privileged/**), since a root process
- *   started by pkexec cannot read inside the asar archive.
+ * The helper is always its built bundle, out/privileged/helper.cjs (docs/SECURITY.md, "Code that
+ * runs as root"): never TypeScript transpiled at run time, never anything from a shared temporary
+ * folder. It is run by the same binary as we are — Node, or Electron with ELECTRON_RUN_AS_NODE=1 —
+ * and, in the packaged app, from app.asar.unpacked (electron-builder's asarUnpack), since a root
+ * process started by pkexec cannot read inside the asar archive. From a checkout that was never
+ * built (vitest on the sources), privileged work is refused with "run `npm run build`".
  */
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { join, resolve, sep } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve, sep } from 'node:path';
 import { LoopbackError } from '../../shared/errors';
+import { SYSTEM_DIRS } from '../platform/run';
 import { sudoPromptCommand, unsafeWorkingFolder } from './command-line';
 import { encodeRequest, type FinalReport, type HelperRequest, type StepReport } from './request';
 
@@ -25,15 +26,56 @@ export interface HelperLaunch {
   env: Record<string, string>;
 }
 
+/**
+ * Where the built helper is, from where this module runs: beside the bundle we are part of
+ * (out/main, out/cli → out/privileged), or, running from the sources, in the checkout's out/.
+ */
+export function helperScriptPath(moduleFile: string = __filename): string {
+  const fromSources = moduleFile.endsWith('.ts');
+  const script = resolve(dirname(moduleFile), fromSources ? '../../out/privileged/helper.cjs' : '../privileged/helper.cjs');
+  return script.replace(`${sep}app.asar${sep}`, `${sep}app.asar.unpacked${sep}`);
+}
+
+/**
+ * Refuses a helper that is missing, or that another user could have put there or changed: root
+ * runs this file, so it and its folder must belong to root or to the user we act for, and must
+ * not be world-writable (a file another user controls is the /tmp/tsx-0 hole again). Checked
+ * before anything is elevated.
+ */
+export function checkHelperScript(script: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (!existsSync(script)) {
+    throw new LoopbackError('HOST_TOOL_MISSING', `the privileged helper is not built (${script} is missing): run \`npm run build\` first`);
+  }
+  const owners = new Set([0, process.getuid?.() ?? 0, ...['SUDO_UID', 'PKEXEC_UID'].map((name) => Number(env[name] ?? 0))]);
+  for (const path of [script, dirname(script)]) {
+    const { mode, uid } = statSync(path);
+    const problem = !owners.has(uid) ? `belongs to another user (uid ${uid})` : mode & 0o002 ? 'is writable by every user' : null;
+    if (problem) {
+      throw new LoopbackError('FORBIDDEN', `refusing to run ${script} as root: ${path} ${problem}; reinstall Loopback Studio, or \`chown\`/\`chmod o-w\` it`);
+    }
+  }
+}
+
 /** How to start the helper from where this module runs (see the header). */
 export function helperLaunch(): HelperLaunch {
-  if (__filename.endsWith('.ts')) {
-    const root = resolve(__dirname, '../..');
-    const tsx = createRequire(join(root, 'package.json')).resolve('tsx/cjs');
-    return { program: process.execPath, args: ['--require', tsx, join(__dirname, 'helper-main.ts')], env: {} };
-  }
-  const script = resolve(__dirname, '../privileged/helper.cjs').replace(`${sep}app.asar${sep}`, `${sep}app.asar.unpacked${sep}`);
+  const script = helperScriptPath();
+  checkHelperScript(script);
   return { program: process.execPath, args: [script], env: process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {} };
+}
+
+/**
+ * The helper's whole environment when we start it ourselves (already root): nothing of ours
+ * leaks into a root process — no NODE_OPTIONS (`--require` anything), no PATH, no LD_*. pkexec
+ * clears the environment the same way on the sudo-prompt path. The invoking user's id (sudo's)
+ * goes along, digits only, so mounts can be handed to that user.
+ */
+export function helperEnvironment(launchEnv: Record<string, string>, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const fixed: Record<string, string> = { PATH: SYSTEM_DIRS.join(':'), LC_ALL: 'C' };
+  for (const name of ['SUDO_UID', 'PKEXEC_UID'] as const) {
+    const value = env[name];
+    if (value !== undefined && /^\d+$/.test(value)) fixed[name] = value;
+  }
+  return { ...fixed, ...launchEnv };
 }
 
 export interface HelperOutcome {
@@ -96,7 +138,7 @@ function runDirect(launch: HelperLaunch, encoded: string): Promise<HelperOutcome
   return new Promise((resolvePromise, reject) => {
     const child = spawn(launch.program, [...launch.args, encoded], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...launch.env },
+      env: helperEnvironment(launch.env),
       shell: false,
     });
     let stdout = '';

@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasTool, missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
 import { attachOwn, detachIfBackedBy, loopSkipReason, skipTitle, loopsUnder, settledLoopsUnder, mountsUnder, releaseUnder, rootDiskDevice } from '../../tests/support/loops';
-import { bundledHelper } from '../../tests/support/helper-bundle';
 import { isGrub2Version } from '../platform/grub';
 import { majorMinor } from './checks';
 import { helperLaunch, runPrivileged, type HelperOutcome } from './elevate';
@@ -46,9 +45,9 @@ const sha = (path: string, bytes = MiB): string => {
   }
 };
 
-/** The real helper process, bundled as `npm run build` bundles it (see tests/support/helper-bundle.ts). */
+/** The real helper process, as `npm run build` built it (out/privileged/helper.cjs). */
 const helper = async (steps: HelperStep[], owner = { uid: 0, gid: 0 }, launchEnv: Record<string, string> = {}): Promise<HelperOutcome> => {
-  const launch = await bundledHelper();
+  const launch = helperLaunch();
   return runPrivileged({ version: 1, owner, steps }, { mode: 'direct', launch: { ...launch, env: { ...launch.env, ...launchEnv } } });
 };
 

@@ -17,7 +17,6 @@ import { bootAndExpect, bootTestsMissing } from '../../tests/support/boot';
 import { cliOk } from '../../tests/support/cli';
 import { buildTestKernel, KERNEL_LINE } from '../../tests/support/test-kernel';
 import { isGrub2Version } from '../platform/grub';
-import { bundledHelper } from '../../tests/support/helper-bundle';
 import { runPrivileged } from '../privileged/elevate';
 import type { HelperRequest } from '../privileged/request';
 import { partitionImage } from './disks';
@@ -35,9 +34,9 @@ let stateDir: string;
 let payload: string;
 const PAYLOAD = 'a file copied in with plain cp\n';
 
-/** The real helper, bundled as `npm run build` bundles it (tests/support/helper-bundle.ts). */
-const asRoot = async (request: HelperRequest) => runPrivileged(request, { launch: await bundledHelper() });
-const throughSudoPrompt = async (request: HelperRequest) => runPrivileged(request, { mode: 'sudo-prompt', launch: await bundledHelper() });
+/** The real helper, as `npm run build` built it (out/privileged/helper.cjs). */
+const asRoot = async (request: HelperRequest) => runPrivileged(request);
+const throughSudoPrompt = async (request: HelperRequest) => runPrivileged(request, { mode: 'sudo-prompt' });
 const service = (extra: Partial<ConstructorParameters<typeof LoopService>[0]> = {}) => new LoopService({ shell: 'cli', stateDir, mountRoot, privileged: asRoot, ...extra });
 
 /** Everything under `root`, as relative paths (to prove an action created nothing else). */

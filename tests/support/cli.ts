@@ -1,5 +1,17 @@
-/** Runs `loopstudio` in-process, as a user would from a shell, capturing what it prints. */
-import { run } from '../../electron/cli/main';
+/**
+ * Runs `loopstudio` in-process, as a user would from a shell, capturing what it prints. It runs
+ * the built CLI (out/cli/main.mjs, what bin/loopstudio.cjs runs; tests/support/global-setup.ts
+ * keeps it current), not the sources: the suite tests what users run.
+ */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { CliIo } from '../../electron/cli/command';
+
+type Run = (argv: readonly string[], io: CliIo) => Promise<number>;
+
+let builtRun: Promise<Run> | null = null;
+const loadRun = (): Promise<Run> =>
+  (builtRun ??= import(/* @vite-ignore */ pathToFileURL(join(__dirname, '../../out/cli/main.mjs')).href).then((module: { run: Run }) => module.run));
 
 export interface CliRun {
   code: number;
@@ -11,6 +23,7 @@ export interface CliRun {
 export async function cli(...argv: string[]): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
+  const run = await loadRun();
   const code = await run(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), isTty: false });
   return { code, stdout, stderr, json: () => JSON.parse(stdout) };
 }

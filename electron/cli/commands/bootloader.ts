@@ -1,11 +1,10 @@
 import { GRUB2_FIRMWARES, type Grub2Firmware } from '../../../shared/boot/grub2';
 import { KERNEL_TYPES, type BootMenu, type KernelType } from '../../../shared/boot/menu';
 import { LoopbackError } from '../../../shared/errors';
-import { installBootloader, type BootloaderRequest, type BootloaderResult } from '../../services/bootloaders';
+import type { BootloaderRequest, BootloaderResult } from '../../services/bootloaders';
 import { output, type Command, type CommandContext } from '../command';
 import { progressFor } from '../progress';
 import { partitionOption, volumeRef } from '../volume-options';
-import { loopGrubInstall } from '../../services/loops';
 
 const usage =
   'loopstudio bootloader IMAGE [-p N] [--engine rootless|loop] (--grub2 [--firmware bios|uefi|both] [--core-modules "M …"] | --grub-legacy [--stage-dir DIR] | --boot-sector FILE [--overwrite-bpb] [--overwrite-table] [--force])\n' +
@@ -118,7 +117,8 @@ async function runGrubInstall(ctx: CommandContext): Promise<number> {
   if (extra.length) throw invalid(`bootloader takes one image (usage: ${usage})`);
   if (!ctx.values.grub2) throw invalid('--engine loop installs GRUB 2 with the host’s grub-install: add --grub2 (GRUB legacy and boot sectors are rootless only)');
   const ref = volumeRef(ctx, image, usage);
-  const result = await loopGrubInstall(ref.image, ref.partition, { loops: ctx.services.loops });
+  const { loopGrubInstall } = await import('../../services/loops');
+  const result = await loopGrubInstall(ref.image, ref.partition, { loops: (await ctx.services()).loops });
   output(ctx, result, () => `Installed GRUB 2 with the host's grub-install through a loop device.\nRan as root:\n${result.commands.map((c) => `  ${c}`).join('\n')}\n`);
   return 0;
 }
@@ -155,6 +155,7 @@ export const bootloader: Command = {
     const req = request(ctx);
     const progress = progressFor(ctx, 'bootloader');
     try {
+      const { installBootloader } = await import('../../services/bootloaders');
       const result = await installBootloader({ ...req, ...progress });
       output(ctx, result, () => describe(result));
     } finally {

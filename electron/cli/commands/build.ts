@@ -1,7 +1,6 @@
 import { formatBytes } from '../../../shared/disk/sizes';
 import { LoopbackError } from '../../../shared/errors';
-import { recipeScript } from '../../services/recipe-script';
-import { buildRecipe, summarizePlan, validateRecipeFile, type BuildResult, type RecipeSummary } from '../../services/recipes';
+import type { BuildResult, RecipeSummary } from '../../services/recipes';
 import { output, type Command } from '../command';
 import { progressFor } from '../progress';
 
@@ -41,10 +40,12 @@ export const build: Command = {
     const [recipe, ...extra] = ctx.positionals;
     if (!recipe || extra.length) throw new LoopbackError('INVALID_INPUT', `name one recipe file (usage: ${usage})`);
     if (ctx.values.check && ctx.values['print-commands']) throw new LoopbackError('INVALID_INPUT', '--check and --print-commands exclude each other');
+    const { buildRecipe, summarizePlan, validateRecipeFile } = await import('../../services/recipes');
     if (ctx.values.check || ctx.values['print-commands']) {
       // Both validate everything build would, and write nothing.
       const plan = await validateRecipeFile(recipe);
       if (ctx.values['print-commands']) {
+        const { recipeScript } = await import('../../services/recipe-script');
         const script = recipeScript(plan, ...(ctx.values.output !== undefined ? [ctx.values.output as string] : []));
         output(ctx, { script, ...summarizePlan(plan) }, () => script);
       } else {

@@ -1,7 +1,6 @@
 import type { ImageShapeRequest } from '../../../shared/disk/image-shape';
 import { formatBytes } from '../../../shared/disk/sizes';
 import { LoopbackError } from '../../../shared/errors';
-import { createImage } from '../../services/images';
 import { output, type Command, type CommandContext } from '../command';
 
 /** Exactly one of --size, --chs, --floppy. */
@@ -33,6 +32,7 @@ export const create: Command = {
   async run(ctx) {
     const [path, ...extra] = ctx.positionals;
     if (!path || extra.length) throw new LoopbackError('INVALID_INPUT', `name one image file to create (usage: ${create.usage})`);
+    const { createImage } = await import('../../services/images');
     const image = await createImage({ path, shape: shapeFromOptions(ctx), force: Boolean(ctx.values.force) });
     output(ctx, image, () => {
       const g = image.geometry;

@@ -6,7 +6,7 @@ export const doctor: Command = {
   usage: 'loopstudio doctor [--all] [--json]',
   options: { all: { type: 'boolean' } },
   async run(ctx) {
-    const report = await ctx.services.handlers['host.tools']({ refresh: true });
+    const report = await (await ctx.services()).handlers['host.tools']({ refresh: true });
     const shown = report.tools.filter((tool) => ctx.values.all || tool.applicable);
     output(ctx, report, () => {
       const rows = shown.map((tool) => [

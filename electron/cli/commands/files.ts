@@ -1,7 +1,6 @@
 import { formatBytes } from '../../../shared/disk/sizes';
 import { LoopbackError } from '../../../shared/errors';
 import type { DirEntry } from '../../../shared/fs/types';
-import { getFiles, listFiles, makeFolder, putFiles, removePath } from '../../services/files';
 import { output, table, type Command } from '../command';
 import { progressFor } from '../progress';
 import { partitionOption, volumeRef } from '../volume-options';
@@ -26,6 +25,7 @@ export const ls: Command = {
   async run(ctx) {
     const [image, path = '/', ...extra] = ctx.positionals;
     if (extra.length) throw new LoopbackError('INVALID_INPUT', `ls takes one path (usage: ${ls.usage})`);
+    const { listFiles } = await import('../../services/files');
     const result = await listFiles(volumeRef(ctx, image, ls.usage), path);
     output(ctx, result, () => {
       if (!result.entries.length) return `${result.path}: empty\n`;
@@ -52,6 +52,7 @@ export const put: Command = {
     const dest = rest.pop()!;
     const progress = progressFor(ctx, 'put');
     try {
+      const { putFiles } = await import('../../services/files');
       const result = await putFiles(volumeRef(ctx, image, put.usage), rest, dest, progress);
       output(ctx, result, () => `Copied ${result.files} file(s), ${formatBytes(result.bytes)}, and ${result.folders} folder(s) into ${result.volume}:${dest}\n`);
     } finally {
@@ -71,6 +72,7 @@ export const get: Command = {
     if (!path || !out || extra.length) throw new LoopbackError('INVALID_INPUT', `name the path in the image and where to put it (usage: ${get.usage})`);
     const progress = progressFor(ctx, 'get');
     try {
+      const { getFiles } = await import('../../services/files');
       const result = await getFiles(volumeRef(ctx, image, get.usage), path, out, progress);
       output(ctx, result, () => `Copied ${result.files} file(s), ${formatBytes(result.bytes)}, to ${out}\n`);
     } finally {
@@ -88,6 +90,7 @@ export const mkdir: Command = {
   async run(ctx) {
     const [image, path, ...extra] = ctx.positionals;
     if (!path || extra.length) throw new LoopbackError('INVALID_INPUT', `name one folder to make (usage: ${mkdir.usage})`);
+    const { makeFolder } = await import('../../services/files');
     await makeFolder(volumeRef(ctx, image, mkdir.usage), path, Boolean(ctx.values.parents));
     output(ctx, { created: path }, () => `Made ${path}\n`);
     return 0;
@@ -102,6 +105,7 @@ export const rm: Command = {
   async run(ctx) {
     const [image, path, ...extra] = ctx.positionals;
     if (!path || extra.length) throw new LoopbackError('INVALID_INPUT', `name one path to remove (usage: ${rm.usage})`);
+    const { removePath } = await import('../../services/files');
     await removePath(volumeRef(ctx, image, rm.usage), path, Boolean(ctx.values.recursive));
     output(ctx, { removed: path }, () => `Removed ${path}\n`);
     return 0;

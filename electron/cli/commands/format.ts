@@ -1,8 +1,6 @@
 import { formatBytes } from '../../../shared/disk/sizes';
 import { LoopbackError } from '../../../shared/errors';
 import { FS_TYPES, type FsType } from '../../../shared/fs/types';
-import { loopFormat } from '../../services/loops';
-import { formatVolume, matchPartitionType } from '../../services/volumes';
 import { output, type Command } from '../command';
 import { progressFor } from '../progress';
 import { partitionOption, volumeRef } from '../volume-options';
@@ -41,14 +39,16 @@ export const format: Command = {
     const ref = volumeRef(ctx, image, format.usage);
     const engine = (ctx.values.engine as string | undefined) ?? 'rootless';
     if (engine !== 'rootless' && engine !== 'loop') throw new LoopbackError('INVALID_INPUT', `--engine is rootless or loop, not "${engine}"`);
+    const { formatVolume, matchPartitionType } = await import('../../services/volumes');
     if (engine === 'loop') {
       // The host's mkfs on a loop device, as root (one prompt): the article's own way.
       if (clusterBytes !== undefined || blockBytes !== undefined) {
         throw new LoopbackError('INVALID_INPUT', '--cluster-size and --block-size are for the rootless engine; the loop engine uses the host mkfs defaults');
       }
+      const { loopFormat } = await import('../../services/loops');
       const result = await loopFormat(ref.image, ref.partition, fs as FsType, {
         ...(ctx.values.label !== undefined ? { label: ctx.values.label as string } : {}),
-        loops: ctx.services.loops,
+        loops: (await ctx.services()).loops,
       });
       const partitionType = await matchPartitionType(ref, fs as FsType);
       output(ctx, { ...result, partitionType }, () =>

@@ -3,7 +3,6 @@ import type { DiskInfo, PartitionInfo } from '../../../shared/disk/disk-info';
 import type { FsUsage } from '../../../shared/fs/types';
 import { formatBytes } from '../../../shared/disk/sizes';
 import { LoopbackError } from '../../../shared/errors';
-import { imageInfo } from '../../services/disks';
 import { output, table, type Command } from '../command';
 
 /** The human form of `info`, also printed by `partition` after it writes. */
@@ -53,6 +52,7 @@ export const info: Command = {
   async run(ctx) {
     const [path, ...extra] = ctx.positionals;
     if (!path || extra.length) throw new LoopbackError('INVALID_INPUT', `name one image file (usage: ${info.usage})`);
+    const { imageInfo } = await import('../../services/disks');
     const result: ImageInfo = await imageInfo(path);
     output(ctx, result, () => `${path}\n${describeInfo(result)}`);
     return 0;

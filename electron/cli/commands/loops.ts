@@ -40,7 +40,7 @@ export const attach: Command = {
   async run(ctx) {
     const [image] = oneImage(ctx, attach.usage);
     const ref = volumeRef(ctx, image, attach.usage);
-    const result = await ctx.services.loops.attach(ref.image, {
+    const result = await (await ctx.services()).loops.attach(ref.image, {
       ...(ref.partition !== undefined ? { partition: ref.partition } : {}),
       ...(ctx.values.partscan ? { partscan: true } : {}),
       ...(ctx.values['read-only'] ? { readOnly: true } : {}),
@@ -57,7 +57,7 @@ export const detach: Command = {
   options: {},
   async run(ctx) {
     const [device] = oneImage(ctx, detach.usage);
-    const result = await ctx.services.loops.detach(device!);
+    const result = await (await ctx.services()).loops.detach(device!);
     output(ctx, result, () => `Detached ${device}\n${describeAction(result)}`);
     return 0;
   },
@@ -71,7 +71,7 @@ export const mount: Command = {
   async run(ctx) {
     const [image, dir] = oneImage(ctx, mount.usage, 2);
     const ref = volumeRef(ctx, image, mount.usage);
-    const result = await ctx.services.loops.mount(ref.image, {
+    const result = await (await ctx.services()).loops.mount(ref.image, {
       ...(ref.partition !== undefined ? { partition: ref.partition } : {}),
       ...(dir !== undefined ? { dir } : {}),
       ...(ctx.values['read-only'] ? { readOnly: true } : {}),
@@ -93,7 +93,7 @@ export const umount: Command = {
   options: {},
   async run(ctx) {
     const [target] = oneImage(ctx, umount.usage);
-    const result = await ctx.services.loops.unmount(target!);
+    const result = await (await ctx.services()).loops.unmount(target!);
     output(ctx, result, () => `Unmounted ${result.entries.map((e) => `${e.mountDir} (${where(e)})`).join(', ')}\n${describeAction(result)}`);
     return 0;
   },
@@ -106,7 +106,7 @@ export const loops: Command = {
   options: {},
   async run(ctx) {
     if (ctx.positionals.length) throw new LoopbackError('INVALID_INPUT', `usage: ${loops.usage}`);
-    const state = await ctx.services.loops.list();
+    const state = await (await ctx.services()).loops.list();
     output(ctx, state, () => {
       if (state.system === null) return 'This system has no loop engine (Linux, FreeBSD and OpenBSD have).\n';
       if (state.entries.length === 0) return 'Loopback Studio has no loop devices or mounts.\n';
@@ -134,7 +134,7 @@ export const cleanup: Command = {
   options: {},
   async run(ctx) {
     if (ctx.positionals.length) throw new LoopbackError('INVALID_INPUT', `usage: ${cleanup.usage}`);
-    const result = await ctx.services.loops.cleanup();
+    const result = await (await ctx.services()).loops.cleanup();
     output(ctx, result, () =>
       result.entries.length === 0
         ? 'Nothing to clean up.\n'

@@ -1,7 +1,6 @@
 import type { PartitionEditStep, TableKind } from '../../../shared/disk/partition-edits';
 import { parseAlignment } from '../../../shared/disk/partition-spec';
 import { LoopbackError } from '../../../shared/errors';
-import { partitionImage } from '../../services/disks';
 import { output, type Command, type CommandContext } from '../command';
 import { describeInfo } from './info';
 
@@ -50,6 +49,7 @@ export const partition: Command = {
       throw new LoopbackError('INVALID_INPUT', `--table is mbr or gpt, not "${table}"`);
     }
     const align = ctx.values.align as string | undefined;
+    const { partitionImage } = await import('../../services/disks');
     const result = await partitionImage(path, {
       ...(table ? { table: table as TableKind } : {}),
       fresh: Boolean(ctx.values.new),

@@ -150,7 +150,7 @@ export const qemu: Command = {
   async run(ctx) {
     const options = launchOptions(ctx);
     const timeoutMs = expectTimeoutMs(ctx);
-    const service = ctx.services.qemu;
+    const service = (await ctx.services()).qemu;
     if (ctx.values['print-command']) {
       const command = await service.commandLine(options);
       output(ctx, command, () => `${command.commandLine}\n`);
