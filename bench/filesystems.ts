@@ -12,13 +12,13 @@
  * by run. Timings are noisy on shared machines: compare ratios.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { createImage } from '../electron/services/images';
 import { putFiles } from '../electron/services/files';
 import { formatVolume } from '../electron/services/volumes';
 import { missingTools, runToolOk, tempDir } from '../tests/support/host';
+import { makeTree, median, takeTurns, type Turn } from './support';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,34 +33,16 @@ const ONLY = (() => {
   return i > 0 ? process.argv[i + 1] : undefined;
 })();
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-interface Contender {
+interface Contender extends Turn {
   label: string;
-  prepare: () => Promise<void> | void;
-  work: () => Promise<void> | void;
-  check: () => void;
 }
 
 /**
- * Times each contender RUNS times, taking turns (a, b, c, a, b, c …) rather than all of a's runs
- * first: on a shared machine the load drifts, and taking turns spreads it over every contender
- * alike. Prints each one's median and samples; returns the medians in the contenders' order.
+ * Times each contender RUNS times, taking turns (see takeTurns). Prints each one's median and
+ * samples; returns the medians in the contenders' order.
  */
 async function compare(contenders: Contender[]): Promise<number[]> {
-  const samples = contenders.map((): number[] => []);
-  for (let run = 0; run < RUNS; run++) {
-    for (const [i, c] of contenders.entries()) {
-      await c.prepare();
-      const start = performance.now();
-      await c.work();
-      samples[i]!.push(performance.now() - start);
-      c.check();
-    }
-  }
+  const samples = await takeTurns(contenders, RUNS);
   return contenders.map((c, i) => {
     const ms = median(samples[i]!);
     process.stdout.write(`  ${c.label.padEnd(34)} ${ms.toFixed(0).padStart(7)} ms   (${samples[i]!.map((s) => s.toFixed(0)).join(', ')})\n`);
@@ -71,22 +53,6 @@ async function compare(contenders: Contender[]): Promise<number[]> {
 function sh(command: string, args: string[]): void {
   const result = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin`, MTOOLS_SKIP_CHECK: '1' } });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
-}
-
-function makeTree(root: string): number {
-  const perFile = Math.floor((TOTAL_MIB * 1024 * 1024) / FILES);
-  const folders = Math.max(1, Math.round(FILES / 100));
-  let bytes = 0;
-  for (let i = 0; i < FILES; i++) {
-    const folder = join(root, `dir${String(i % folders).padStart(3, '0')}`);
-    mkdirSync(folder, { recursive: true });
-    const data = Buffer.alloc(perFile);
-    // Not zeros: a run of zeros could be skipped or compressed by someone, never by us.
-    for (let j = 0; j + 4 <= perFile; j += 4) data.writeUInt32LE((i * 2654435761 + j) >>> 0, j);
-    writeFileSync(join(folder, `file${i}.bin`), data);
-    bytes += perFile;
-  }
-  return bytes;
 }
 
 /** The FAT sections: format 4 GiB, then copy the tree in (with dd taking turns); their ratios. */
@@ -162,7 +128,7 @@ async function main(): Promise<void> {
   const { dir, cleanup } = tempDir('loopstudio-bench-');
   try {
     const tree = join(dir, 'tree');
-    const bytes = makeTree(tree);
+    const bytes = makeTree(tree, FILES, TOTAL_MIB);
     // Write the new tree out now: else the kernel's flusher does it ~30 s later, in the middle
     // of whichever contender is running then.
     sh('sync', ['-f', tree]);

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../electron/cli/main';
 import { BOOT_SECTOR_LINE, buildBootSector, buildTestKernel, KERNEL_LINE } from '../tests/support/test-kernel';
+import { median } from './support';
 
 const ROOT = join(__dirname, '..');
 const EXAMPLES = join(ROOT, 'examples');
@@ -50,8 +51,6 @@ async function boot(image: string, text: string): Promise<{ ms: number; booted: 
   const booted = result.code === 0 && Boolean(JSON.parse(result.stdout).expect?.matched);
   return { ms, booted };
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** Times every example (or those in `only`), `runs` times each; the medians are reported. */
 export async function runPipelineBench(options: { only?: readonly string[]; runs?: number; onLine?: (line: string) => void } = {}): Promise<PipelineResult[]> {
