@@ -10,6 +10,9 @@
  * - The CLI: ESM with code splitting, so each command's code (and the services) is a chunk loaded
  *   when that command runs; `--version`, `--help` and `geometry` load almost nothing. Every npm
  *   library is bundled: an installed package needs no dependency at run time for the CLI.
+ * - The web shell (`npm run web`, and `npm start` without an Electron binary): the harness server
+ *   (out/web/server.cjs) and its browser-side bridge (out/web/bridge.js), served beside
+ *   out/renderer.
  */
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -20,6 +23,7 @@ export const HELPER_ENTRY = resolve(ROOT, 'electron/privileged/helper-main.ts');
 export const CLI_ENTRY = resolve(ROOT, 'electron/cli/main.ts');
 export const HELPER_OUTFILE = resolve(ROOT, 'out/privileged/helper.cjs');
 export const CLI_OUTDIR = resolve(ROOT, 'out/cli');
+export const WEB_OUTDIR = resolve(ROOT, 'out/web');
 
 export function helperBuildOptions(outfile: string = HELPER_OUTFILE): BuildOptions {
   return { entryPoints: [HELPER_ENTRY], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning' };
@@ -59,8 +63,25 @@ export function cliBuildOptions(outdir: string = CLI_OUTDIR): BuildOptions {
   };
 }
 
-/** Builds both (the CLI's folder is emptied first, so no stale chunk survives a rebuild). */
+export function webBuildOptions(outdir: string = WEB_OUTDIR): BuildOptions[] {
+  return [
+    {
+      entryPoints: [resolve(ROOT, 'e2e/harness/cli.ts')],
+      outfile: resolve(outdir, 'server.cjs'),
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      // ws's optional native speed-ups: it works without them.
+      external: ['bufferutil', 'utf-8-validate'],
+      logLevel: 'warning',
+    },
+    { entryPoints: [resolve(ROOT, 'e2e/harness/client.ts')], outfile: resolve(outdir, 'bridge.js'), bundle: true, minify: true, format: 'iife', platform: 'browser', target: 'es2022', logLevel: 'warning' },
+  ];
+}
+
+/** Builds them all (the CLI's folder is emptied first, so no stale chunk survives a rebuild). */
 export async function buildNodeBundles(): Promise<void> {
   rmSync(CLI_OUTDIR, { recursive: true, force: true });
-  await Promise.all([build(helperBuildOptions()), build(cliBuildOptions())]);
+  await Promise.all([helperBuildOptions(), cliBuildOptions(), ...webBuildOptions()].map((options) => build(options)));
 }

@@ -1,7 +1,8 @@
 /**
  * The web harness's `window.loopback`: the same bridge the preload builds (createBridge from the
  * contract), over a WebSocket to the harness on 127.0.0.1 instead of Electron's IPC.
- * Bundled by the harness at start and loaded before the renderer's own script.
+ * Built by `npm run build` into out/web/bridge.js (scripts/bundles.ts); the harness serves it before
+ * the renderer's own script.
  */
 import { createBridge } from '../../shared/api/bridge';
 import type { EventName } from '../../shared/api/contract';

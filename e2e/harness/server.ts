@@ -11,13 +11,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { build } from 'esbuild';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { contentSecurityPolicy } from '../../shared/security/csp';
 import { createServices, dispatch } from '../../electron/services';
 
 const ROOT = resolve(__dirname, '../..');
 export const DEFAULT_RENDERER_DIR = join(ROOT, 'out/renderer');
+/** The harness's `window.loopback` (client.ts), built by `npm run build` (scripts/bundles.ts). */
+export const DEFAULT_BRIDGE_FILE = join(ROOT, 'out/web/bridge.js');
 const BRIDGE_PATH = '/__harness/bridge.js';
 const SOCKET_PATH = '/__harness/ws';
 
@@ -39,17 +40,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-async function bundleBridge(): Promise<string> {
-  const result = await build({
-    entryPoints: [join(__dirname, 'client.ts')],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2022',
-    logLevel: 'silent',
+/** A built file the harness serves, or the error that says to build. */
+async function builtFile(path: string, what: string): Promise<string> {
+  return readFile(path, 'utf8').catch(() => {
+    throw new Error(`The ${what} is not built (${path} is missing). Run \`npm run build\` first.`);
   });
-  return result.outputFiles[0]!.text;
 }
 
 function sameToken(given: string | null, token: string): boolean {
@@ -59,12 +54,10 @@ function sameToken(given: string | null, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export async function startHarness(options: { port?: number; rendererDir?: string } = {}): Promise<Harness> {
+export async function startHarness(options: { port?: number; rendererDir?: string; bridgeFile?: string } = {}): Promise<Harness> {
   const rendererDir = options.rendererDir ?? DEFAULT_RENDERER_DIR;
-  const indexHtml = await readFile(join(rendererDir, 'index.html'), 'utf8').catch(() => {
-    throw new Error(`The renderer is not built (${join(rendererDir, 'index.html')} is missing). Run \`npm run build\` first.`);
-  });
-  const bridgeJs = await bundleBridge();
+  const indexHtml = await builtFile(join(rendererDir, 'index.html'), 'renderer');
+  const bridgeJs = await builtFile(options.bridgeFile ?? DEFAULT_BRIDGE_FILE, "harness's bridge");
   const token = randomBytes(24).toString('hex');
   const sockets = new Set<WebSocket>();
   const services = createServices({
