@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect as connectTcp } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -67,6 +68,29 @@ describe('the web harness', () => {
     expect((await fetch(`${harness.origin}/app.js`)).status).toBe(200);
     expect((await fetch(`${harness.origin}/..%2f..%2f..%2fetc%2fpasswd`)).status).toBe(403);
     expect((await fetch(`${harness.origin}/missing.js`)).status).toBe(404);
+  });
+
+  it('answers malformed requests with 400 and keeps serving (any web page can send them)', async () => {
+    expect((await fetch(`${harness.origin}/%`)).status).toBe(400);
+    expect((await fetch(`${harness.origin}/assets/%E0%A4%A`)).status).toBe(400);
+    // Raw requests no fetch would send: a bad request line, a bad URL on an upgrade.
+    for (const raw of ['GET /% HTTP/1.1\r\nHost: x\r\n\r\n', 'GET //[ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', 'NOT HTTP\r\n\r\n']) {
+      await new Promise<void>((resolve) => {
+        const socket = connectTcp(Number(new URL(harness.origin).port), '127.0.0.1', () => socket.end(raw));
+        socket.on('error', () => resolve());
+        socket.on('close', () => resolve());
+        socket.resume();
+      });
+    }
+    expect((await fetch(`${harness.origin}/app.js`)).status).toBe(200);
+  });
+
+  it('survives a garbage WebSocket frame on an authorised connection', async () => {
+    const socket = await connect(socketUrl(harness.token), harness.origin);
+    // A frame with reserved bits set and a bogus opcode: ws reports it as an error on the server side.
+    (socket as unknown as { _socket: import('node:net').Socket })._socket.write(Buffer.from([0xff, 0x80, 0, 0, 0, 0]));
+    await new Promise((resolve) => socket.on('close', resolve));
+    expect((await fetch(`${harness.origin}/app.js`)).status).toBe(200);
   });
 
   it('answers calls over the WebSocket with the right token and origin', async () => {

@@ -76,7 +76,7 @@ export async function startHarness(options: { port?: number; rendererDir?: strin
     'Referrer-Policy': 'no-referrer',
   });
 
-  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', origin);
     if (req.method !== 'GET') {
       res.writeHead(405).end();
@@ -92,7 +92,14 @@ export async function startHarness(options: { port?: number; rendererDir?: strin
       res.writeHead(200, { ...headers(), 'Content-Type': CONTENT_TYPES['.html']! }).end(html);
       return;
     }
-    const file = normalize(join(rendererDir, decodeURIComponent(url.pathname)));
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      res.writeHead(400, headers()).end('bad request: malformed percent-encoding');
+      return;
+    }
+    const file = normalize(join(rendererDir, path));
     if (!file.startsWith(rendererDir + sep)) {
       res.writeHead(403).end();
       return;
@@ -103,11 +110,26 @@ export async function startHarness(options: { port?: number; rendererDir?: strin
     } catch {
       res.writeHead(404, headers()).end('not found');
     }
+  };
+  // Any page in the user's browser can send us requests: none of them may end the harness
+  // (docs/SECURITY.md, rule 10). A request we cannot serve gets 400, never an unhandled error.
+  const server = createServer((req, res) => {
+    serve(req, res).catch(() => {
+      if (res.headersSent) res.destroy();
+      else res.writeHead(400).end('bad request');
+    });
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', origin);
+    socket.on('error', () => socket.destroy());
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', origin);
+    } catch {
+      socket.destroy();
+      return;
+    }
     if (url.pathname !== SOCKET_PATH || req.headers.origin !== origin || !sameToken(url.searchParams.get('token'), token)) {
       socket.write('HTTP/1.1 403 Forbidden\r\n\r\n');
       socket.destroy();
@@ -115,6 +137,8 @@ export async function startHarness(options: { port?: number; rendererDir?: strin
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
+      // A malformed frame is an 'error' event: without a listener it would end the process.
+      ws.on('error', () => ws.terminate());
       ws.on('close', () => sockets.delete(ws));
       ws.on('message', async (raw) => {
         let message: { id?: unknown; method?: unknown; input?: unknown };
