@@ -23,6 +23,13 @@ export interface ClusterRun {
   length: number;
 }
 
+/** Every cluster of `runs`, in order. */
+export function clustersOf(runs: readonly ClusterRun[]): number[] {
+  const clusters: number[] = [];
+  for (const run of runs) for (let c = run.start; c < run.start + run.length; c++) clusters.push(c);
+  return clusters;
+}
+
 /** FAT spec: values from these up mean end of chain (EOC). */
 const EOC_MIN: Record<FatType, number> = { fat12: 0xff8, fat16: 0xfff8, fat32: 0x0ffffff8 };
 /** FAT spec: the EOC value to write ("set to the maximum value": all ones). */
