@@ -1,12 +1,12 @@
 /**
  * The main process's side of `window.loopbackHost` (shared/api/host-bridge.ts): native open and
- * save dialogs, and opening a folder in the file manager. Each request is checked like the
- * contract's: only our own renderer may ask.
+ * save dialogs, and opening one of our mount folders in the file manager. Each request is checked
+ * like the contract's: only our own renderer may ask.
  */
-import { isAbsolute } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { BrowserWindow, dialog, ipcMain, shell, type IpcMainInvokeEvent, type OpenDialogOptions } from 'electron';
 import { HOST_CHANNELS, type ChoosePathRequest } from '../../shared/api/host-bridge';
-import { isTrustedRendererUrl } from './security';
+import { isOpenableFolder, isTrustedRendererUrl } from './security';
 
 const IMAGE_FILTERS = [
   { name: 'Disk images', extensions: ['img', 'ima', 'bin', 'raw', 'iso', 'hdd', 'dsk', 'flp', 'vfd'] },
@@ -29,7 +29,10 @@ function isRequest(value: unknown): value is ChoosePathRequest {
   );
 }
 
-export function registerHostDialogs(rendererUrl: () => string): void {
+/** Where our mounts are: the only folders the renderer may have opened. */
+export type MountPlaces = () => Promise<{ mountRoot: string; mountDirs: string[] }>;
+
+export function registerHostDialogs(rendererUrl: () => string, mountPlaces: MountPlaces): void {
   ipcMain.handle(HOST_CHANNELS.choosePath, async (event, request: unknown): Promise<string | null> => {
     checkSender(event, rendererUrl);
     if (!isRequest(request)) throw new Error('not a dialog request');
@@ -50,7 +53,9 @@ export function registerHostDialogs(rendererUrl: () => string): void {
   });
   ipcMain.handle(HOST_CHANNELS.openFolder, async (event, path: unknown): Promise<void> => {
     checkSender(event, rendererUrl);
-    if (typeof path !== 'string' || !isAbsolute(path)) throw new Error('an absolute folder path');
+    // Only our mount folders, and only folders: shell.openPath runs a file's default program.
+    if (typeof path !== 'string' || !isOpenableFolder(path, await mountPlaces())) throw new Error('only a mount folder of Loopback Studio can be opened');
+    if (!(await stat(path)).isDirectory()) throw new Error(`${path} is not a folder`);
     const failure = await shell.openPath(path);
     if (failure) throw new Error(failure);
   });
