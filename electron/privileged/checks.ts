@@ -66,6 +66,42 @@ export async function resolveImage(image: string): Promise<{ path: string; stats
   return { path, stats };
 }
 
+/** Which permission bits of a mode apply to a user: the owner's, the group's, or everyone's. */
+function permissionBits(stats: { uid: number | bigint; gid: number | bigint; mode: number | bigint }, uid: number, groups: readonly number[]): number {
+  const mode = Number(stats.mode);
+  if (Number(stats.uid) === uid) return (mode >> 6) & 7;
+  if (groups.includes(Number(stats.gid))) return (mode >> 3) & 7;
+  return mode & 7;
+}
+
+/**
+ * The user who asked (pkexec's or sudo's uid) must be allowed to do this to the image themselves:
+ * root could attach any file read-write, and one password prompt must not turn a file the user
+ * may only read into one they can write (docs/SECURITY.md, rule 3). Checked by the mode bits of
+ * the image and the search bit of every folder above it, as the kernel would check that user.
+ */
+export async function requireUserAccess(path: string, user: { uid: number; groups: readonly number[] }, want: 'read' | 'write'): Promise<void> {
+  if (user.uid === 0) return;
+  const folders: string[] = [];
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    folders.unshift(dir);
+    if (dir === dirname(dir)) break;
+  }
+  for (const folder of folders) {
+    if (!(permissionBits(await fs.stat(folder), user.uid, user.groups) & 1)) {
+      throw forbid(`uid ${user.uid} cannot reach ${path}: the folder ${folder} is not searchable for them`, { image: path });
+    }
+  }
+  const bits = permissionBits(await fs.stat(path), user.uid, user.groups);
+  if (want === 'write' && !(bits & 2)) {
+    throw forbid(
+      `uid ${user.uid} may not write ${path}, so it is not attached read-write for them: attach it read-only (--read-only), or make it writable (chmod u+w / chown)`,
+      { image: path },
+    );
+  }
+  if (!(bits & 4)) throw forbid(`uid ${user.uid} may not read ${path}`, { image: path });
+}
+
 /** Same file: same device and inode (names can lie, links can move; the inode cannot). */
 export async function sameFile(path: string, image: BigIntStats): Promise<boolean> {
   try {

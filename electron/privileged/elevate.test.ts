@@ -89,6 +89,8 @@ describe('elevation', () => {
       // What sudo-prompt handed to /bin/sh: our quoted words, the last one the request.
       expect(shim.shellCommands).toHaveLength(1);
       expect(shim.shellCommands[0]).toMatch(/ '[A-Za-z0-9_-]+'"$/);
+      // …and before it, what the prompt shows the user they are approving, in words.
+      expect(shim.shellCommands[0]).toContain("'Loopback Studio, as root: 1. sync'");
       return result;
     });
     expect(outcome).toMatchObject({ ok: true, elevation: 'sudo-prompt', steps: [{ op: 'sync', ok: true, commands: [{ argv: ['/usr/bin/sync'], exitCode: 0 }] }] });

@@ -16,7 +16,7 @@ import { dirname, resolve, sep } from 'node:path';
 import { LoopbackError } from '../../shared/errors';
 import { SYSTEM_DIRS } from '../platform/run';
 import { sudoPromptCommand, unsafeWorkingFolder } from './command-line';
-import { encodeRequest, type FinalReport, type HelperRequest, type StepReport } from './request';
+import { describeRequest, encodeRequest, type FinalReport, type HelperRequest, type StepReport } from './request';
 
 export interface HelperLaunch {
   program: string;
@@ -134,9 +134,12 @@ function outcomeOf(stdout: string, stderr: string, elevation: HelperOutcome['ele
   return { ok: final.ok, steps, final, elevation };
 }
 
-function runDirect(launch: HelperLaunch, encoded: string): Promise<HelperOutcome> {
+/** The helper's arguments: what it will do in words (shown on the prompt), then the request. */
+type HelperWords = [summary: string, encoded: string];
+
+function runDirect(launch: HelperLaunch, words: HelperWords): Promise<HelperOutcome> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(launch.program, [...launch.args, encoded], {
+    const child = spawn(launch.program, [...launch.args, ...words], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: helperEnvironment(launch.env),
       shell: false,
@@ -161,10 +164,10 @@ async function defaultSudoExec(): Promise<SudoExec> {
   return (sudo.exec ?? sudo.default!.exec) as SudoExec;
 }
 
-async function runThroughSudoPrompt(launch: HelperLaunch, encoded: string, sudoExec?: SudoExec): Promise<HelperOutcome> {
+async function runThroughSudoPrompt(launch: HelperLaunch, words: HelperWords, sudoExec?: SudoExec): Promise<HelperOutcome> {
   const cwdProblem = unsafeWorkingFolder(process.cwd());
   if (cwdProblem) throw new LoopbackError('FORBIDDEN', cwdProblem);
-  const command = sudoPromptCommand({ env: launch.env, argv: [launch.program, ...launch.args, encoded] });
+  const command = sudoPromptCommand({ env: launch.env, argv: [launch.program, ...launch.args, ...words] });
   const exec = sudoExec ?? (await defaultSudoExec());
   return new Promise((resolvePromise, reject) => {
     exec(command, { name: 'Loopback Studio' }, (error, stdout, stderr) => {
@@ -191,12 +194,12 @@ async function runThroughSudoPrompt(launch: HelperLaunch, encoded: string, sudoE
 /** Runs a request as root and returns every step's report. Throws CANCELLED when the user says no. */
 export async function runPrivileged(request: HelperRequest, options: ElevateOptions = {}): Promise<HelperOutcome> {
   const launch = options.launch ?? helperLaunch();
-  const encoded = encodeRequest(request);
+  const words: HelperWords = [describeRequest(request), encodeRequest(request)];
   const mode = options.mode ?? 'auto';
-  if (mode === 'direct' || (mode === 'auto' && isRoot())) return runDirect(launch, encoded);
+  if (mode === 'direct' || (mode === 'auto' && isRoot())) return runDirect(launch, words);
   if (mode === 'auto' && process.platform !== 'linux') {
     // sudo-prompt knows pkexec (Linux), osascript (macOS) and Windows' UAC — not the BSDs.
     throw new LoopbackError('FORBIDDEN', `The loop engine needs root here: run loopstudio as root (doas or sudo) on ${process.platform}`);
   }
-  return runThroughSudoPrompt(launch, encoded, options.sudoExec);
+  return runThroughSudoPrompt(launch, words, options.sudoExec);
 }

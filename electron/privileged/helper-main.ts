@@ -1,7 +1,9 @@
 /**
  * The privileged helper's process entry point, run as root:
  *
- *   helper REQUEST        REQUEST = base64url(JSON of request.ts's schema)
+ *   helper SUMMARY REQUEST   SUMMARY = what it will do, in words (request.ts describeRequest), shown
+ *                            on the password prompt and checked against the request;
+ *                            REQUEST = base64url(JSON of request.ts's schema)
  *
  * How it is started (elevate.ts builds this):
  * - packaged app: the Electron binary as Node — `ELECTRON_RUN_AS_NODE=1 <app> <resources>/
@@ -19,7 +21,7 @@ import { currentLoopBackend } from '../platform/loop/index';
 import { runCommand, SYSTEM_DIRS } from '../platform/run';
 import { BsdInspector, LinuxInspector } from './checks';
 import { runRequest } from './helper';
-import { decodeRequest, type FinalReport, type StepReport } from './request';
+import { decodeRequest, describeRequest, type FinalReport, type StepReport } from './request';
 
 const emit = (line: StepReport | FinalReport): void => {
   process.stdout.write(`${JSON.stringify(line)}\n`);
@@ -41,15 +43,17 @@ function invokerUid(env: NodeJS.ProcessEnv): number | null {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  if (argv.length !== 1) return refuse('INVALID_INPUT', 'usage: helper REQUEST (one base64url-encoded request)');
+  if (argv.length !== 2) return refuse('INVALID_INPUT', 'usage: helper SUMMARY REQUEST (what it does in words, then the base64url-encoded request)');
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return refuse('FORBIDDEN', 'the helper must run as root');
   let request;
   try {
-    request = decodeRequest(argv[0]!);
+    request = decodeRequest(argv[1]!);
   } catch (error) {
     const detail = error instanceof ZodError ? error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (error as Error).message;
     return refuse('INVALID_INPUT', `request refused: ${detail}`);
   }
+  // The user approved the words on the prompt: run nothing else (docs/SECURITY.md, rule 5).
+  if (argv[0] !== describeRequest(request)) return refuse('INVALID_INPUT', 'request refused: its description on the command line does not match what it asks for');
   // Files we create (none but mount points' contents) get sane modes whatever umask we inherited.
   process.umask(0o022);
   // A minimal, fixed environment for everything we run: no user-controlled PATH, LD_*, IFS …

@@ -9,7 +9,7 @@
  * the device mounted at /, which mke2fs itself refuses ("is mounted; will not make a filesystem").
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasTool, missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
@@ -17,7 +17,7 @@ import { attachOwn, detachIfBackedBy, loopSkipReason, skipTitle, loopsUnder, set
 import { isGrub2Version } from '../platform/grub';
 import { majorMinor } from './checks';
 import { helperLaunch, runPrivileged, type HelperOutcome } from './elevate';
-import type { HelperStep } from './request';
+import { describeRequest, encodeRequest, type HelperStep } from './request';
 
 const skip = loopSkipReason();
 
@@ -241,10 +241,47 @@ describe.skipIf(skip)(skipTitle('the privileged helper refuses, for real', skip)
     expect(outcome.steps).toEqual([]);
   });
 
+  it("to attach read-write an image the asking user may only read (sudo says uid 65534, 'nobody', asked)", async () => {
+    // A folder everyone can search, an image only root may write.
+    const shared = join(dir, 'shared');
+    mkdirSync(shared, { mode: 0o755 });
+    chmodSync(shared, 0o755);
+    chmodSync(dir, 0o755);
+    const readOnlyImage = join(shared, 'root-owned.img');
+    makeExt2(readOnlyImage, 4 * MiB);
+    chmodSync(readOnlyImage, 0o644);
+    const before = sha(readOnlyImage);
+    const nobody = { uid: 65534, gid: 65534 };
+    const writing = await helper([{ op: 'attach', image: readOnlyImage }], nobody, { SUDO_UID: '65534' });
+    expect(refusal(writing)).toEqual({ code: 'FORBIDDEN', message: expect.stringContaining('uid 65534 may not write'), ran: 0 });
+    expect(await settledLoopsUnder(dir)).toEqual([]);
+    // Read-only is what that user may have.
+    const reading = await helper([{ op: 'attach', image: readOnlyImage, readOnly: true }], nobody, { SUDO_UID: '65534' });
+    expect(reading.ok).toBe(true);
+    const device = reading.steps[0]!.device!;
+    expect(runToolOk('losetup', ['-n', '-O', 'RO', device]).stdout.trim()).toBe('1');
+    detachIfBackedBy(device, readOnlyImage);
+    // A folder above the image that the user cannot search hides it from them entirely.
+    chmodSync(shared, 0o700);
+    const hidden = await helper([{ op: 'attach', image: readOnlyImage, readOnly: true }], nobody, { SUDO_UID: '65534' });
+    expect(refusal(hidden)).toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('is not searchable') });
+    expect(sha(readOnlyImage)).toBe(before);
+  });
+
+  it('a request whose words on the command line (what the prompt showed) differ from what it asks', () => {
+    const launch = helperLaunch();
+    const request = { version: 1, owner: { uid: 0, gid: 0 }, steps: [{ op: 'attach', image }] } as const;
+    const lie = describeRequest({ ...request, steps: [{ op: 'sync' }] });
+    const run = runTool(launch.program, [...launch.args, lie, encodeRequest(request)]);
+    expect(run.status).toBe(2);
+    expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!)).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT', message: expect.stringContaining('does not match') } });
+    expect(describeRequest(request)).toBe(`Loopback Studio, as root: 1. attach ${image} to a loop device read-write`);
+  });
+
   it.skipIf(!hasTool('setpriv'))('to run at all when it is not root', () => {
     const launch = helperLaunch();
-    const run = runTool('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', launch.program, ...launch.args, 'e30'], {
-      env: { TSX_TSCONFIG_PATH: '', HOME: dir },
+    const run = runTool('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', launch.program, ...launch.args, 'Loopback Studio, as root: 1. sync', 'e30'], {
+      env: { HOME: dir },
     });
     expect(run.status).toBe(2);
     expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!)).toMatchObject({ done: true, ok: false, error: { code: 'FORBIDDEN', message: 'the helper must run as root' } });

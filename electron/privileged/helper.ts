@@ -14,7 +14,7 @@ import { firstFreeUnit } from '../platform/loop/bsd';
 import { partxAdd } from '../platform/loop/linux';
 import type { HostCommand, LoopBackend } from '../platform/loop/types';
 import type { CommandRun } from '../platform/run';
-import { mountedReason, requireBackedBy, requireMountDir, resolveImage, type TargetInspector } from './checks';
+import { mountedReason, requireBackedBy, requireMountDir, requireUserAccess, resolveImage, type TargetInspector } from './checks';
 import type { DeviceRef, FinalReport, HelperRequest, HelperStep, RanCommand, StepReport } from './request';
 
 export interface HelperEnvironment {
@@ -98,6 +98,9 @@ async function runStep(step: HelperStep, ctx: StepContext): Promise<Pick<StepRep
     case 'attach': {
       // The canonical path goes to the kernel, so its backing_file names the image itself.
       const image = (await resolveImage(step.image)).path;
+      if (env.invokerUid !== null) {
+        await requireUserAccess(image, { uid: env.invokerUid, groups: await env.groupsOf(env.invokerUid) }, step.readOnly ? 'read' : 'write');
+      }
       const spec = {
         image,
         ...(step.offsetBytes ? { offsetBytes: step.offsetBytes } : {}),

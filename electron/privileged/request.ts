@@ -154,3 +154,47 @@ export function decodeRequest(encoded: string): HelperRequest {
   if (!/^[A-Za-z0-9_-]{1,262144}$/.test(encoded)) throw new SyntaxError('the request must be base64url text');
   return requestSchema.parse(JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')));
 }
+
+/** A path as a person reads it on the password prompt: control characters shown as `?`. */
+function shown(path: string): string {
+  // eslint-disable-next-line no-control-regex
+  return path.replace(/[\u0000-\u001f\u007f]/g, '?');
+}
+
+function deviceWords(ref: DeviceRef): string {
+  if (typeof ref === 'string') return shown(ref);
+  return ref.partition === undefined ? `the loop device of step ${ref.step + 1}` : `partition ${ref.partition} of the loop device of step ${ref.step + 1}`;
+}
+
+function rangeWords(offsetBytes: number | undefined, sizeBytes: number | null | undefined): string {
+  if (!offsetBytes && !sizeBytes) return '';
+  return ` (bytes ${offsetBytes ?? 0}${sizeBytes ? `–${(offsetBytes ?? 0) + sizeBytes - 1}` : ' to the end'})`;
+}
+
+/**
+ * What the request does, in words, for the password prompt's command line (docs/SECURITY.md,
+ * rule 5): the user sees the action and the image, not only a base64 blob. The helper recomputes
+ * it from the request and refuses when the two differ, so what was shown is what runs.
+ */
+export function describeRequest(request: HelperRequest): string {
+  const words = request.steps.map((step, index) => {
+    const n = `${index + 1}.`;
+    switch (step.op) {
+      case 'attach':
+        return `${n} attach ${shown(step.image)}${rangeWords(step.offsetBytes, step.sizeBytes)} to a loop device${step.readOnly ? ' read-only' : ' read-write'}`;
+      case 'detach':
+        return `${n} detach ${deviceWords(step.device)} (${shown(step.image)})`;
+      case 'mount':
+        return `${n} mount ${deviceWords(step.device)} (${step.family}${step.readOnly ? ', read-only' : ''}) at ${shown(step.dir)}`;
+      case 'unmount':
+        return `${n} unmount ${shown(step.dir)} (${shown(step.image)})`;
+      case 'mkfs':
+        return `${n} format ${deviceWords(step.device)} of ${shown(step.image)} as ${step.fs} (erases it)`;
+      case 'grub-install':
+        return `${n} install GRUB 2 (${step.target}) on ${deviceWords(step.device)} of ${shown(step.image)}, files under ${shown(step.mountDir)}/boot`;
+      case 'sync':
+        return `${n} sync`;
+    }
+  });
+  return `Loopback Studio, as root: ${words.join('; ')}`;
+}

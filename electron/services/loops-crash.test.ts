@@ -54,14 +54,14 @@ async function until(what: string, condition: () => boolean, timeoutMs = 15_000)
   }
 }
 
-/** Whether a helper process (helper-main) runs as a child of `pid`, per /proc. */
+/** Whether a helper process (out/privileged/helper.cjs) runs as a child of `pid`, per /proc. */
 function helperChildOf(pid: number): boolean {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (parent === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('helper-main')) return true;
+      if (parent === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('privileged/helper.cjs')) return true;
     } catch {
       // the process ended while we looked
     }
