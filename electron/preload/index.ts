@@ -5,7 +5,9 @@
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import { createBridge } from '../../shared/api/bridge';
-import { eventChannel, methodChannel } from '../../shared/api/contract';
+// names.ts, not contract.ts: the preload runs before the page, and needs no schemas (the main
+// process validates every call), so it does not load zod.
+import { eventChannel, methodChannel } from '../../shared/api/names';
 import { HOST_CHANNELS, type ChoosePathRequest, type HostBridgeShape } from '../../shared/api/host-bridge';
 import type { CallResult } from '../../shared/errors';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { LoopbackError, serializeError, type CallResult } from '../errors';
 import { createBridge, createClient, listenerName } from './bridge';
-import { eventNames, methodNames, type EventName, type MethodName } from './contract';
+import { eventNames, events, methodNames, methods, type EventName, type MethodName } from './contract';
+import { EVENT_NAMES, METHOD_NAMES } from './names';
 
 function fakeTransport(answer: (name: MethodName, input: unknown) => CallResult<unknown>) {
   const listeners = new Map<EventName, (payload: unknown) => void>();
@@ -16,6 +17,12 @@ function fakeTransport(answer: (name: MethodName, input: unknown) => CallResult<
 }
 
 describe('the bridge is built from the contract', () => {
+  it('is built from names.ts, which lists each method and event of the contract once', () => {
+    // The compiler checks that the keys agree; this checks there are no repeats.
+    expect([...METHOD_NAMES].sort()).toEqual(Object.keys(methods).sort());
+    expect([...EVENT_NAMES].sort()).toEqual(Object.keys(events).sort());
+  });
+
   it('exposes one function per method, grouped by namespace, and on<Event> per event', () => {
     const bridge = createBridge(fakeTransport(() => ({ ok: true, value: null }))) as unknown as Record<string, Record<string, unknown>>;
     for (const name of methodNames) {

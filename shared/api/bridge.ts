@@ -7,15 +7,14 @@
  * into thrown LoopbackErrors on the renderer's side.
  */
 import { deserializeError, type CallResult } from '../errors';
-import {
-  eventNames,
-  methodNames,
-  type EventName,
-  type EventPayload,
-  type MethodInput,
-  type MethodName,
-  type MethodResult,
-} from './contract';
+import type { EventName, EventPayload, MethodInput, MethodName, MethodResult } from './contract';
+// The names only, not contract.ts's values: those would run zod and every schema in the window
+// (the preload, the harness's page, the renderer's client) before its first paint, and none of
+// them validates — the services do. names.ts says how the names stay in step with the contract.
+import { EVENT_NAMES, METHOD_NAMES } from './names';
+
+const methodNames: readonly MethodName[] = METHOD_NAMES;
+const eventNames: readonly EventName[] = EVENT_NAMES;
 
 export interface Transport {
   invoke(name: MethodName, input: unknown): Promise<CallResult<unknown>>;

@@ -1,8 +1,10 @@
 /**
  * The API contract between the UI and the services: every method's name, input schema and result
- * type, and every event. Written once, here; the Electron main process registers a handler per
+ * type, and every event. Written here; the Electron main process registers a handler per
  * method from it, the preload exposes one function per method from it, and the web harness builds
- * its `window.loopback` from it too. Later features add entries to `methods` and `events`.
+ * its `window.loopback` from it too. Later features add entries to `methods` and `events`, and
+ * their names to names.ts (the bridges are built from the names alone, without zod; a name missing
+ * on either side does not typecheck).
  */
 import { z } from 'zod';
 import type { DiskInfo, PartitionInfo } from '../disk/disk-info';
@@ -32,6 +34,9 @@ import {
   type QemuSession,
   type QemuSessionStatus,
 } from './qemu';
+import type { ListedEventName, ListedMethodName } from './names';
+
+export { methodChannel, eventChannel } from './names';
 
 /** An image described for the app: the disk, and each partition's filesystem usage. */
 export interface ImageInfo extends Omit<DiskInfo, 'partitions'> {
@@ -206,7 +211,7 @@ export const methods = {
     'Build the image a recipe describes (a job): create, partition, format, copy files, install the boot loader',
     recipeBuildSchema,
   ),
-} as const;
+} as const satisfies { [K in ListedMethodName]: MethodSpec<z.ZodType, unknown> };
 
 export const jobStateSchema = z.enum(['running', 'done', 'failed', 'cancelled']);
 
@@ -239,7 +244,7 @@ export const events = {
   qemuLog: qemuLogEventSchema,
   /** A QEMU session ended: its exit status or signal, and the end of its stderr. */
   qemuExited: qemuExitedEventSchema,
-} as const;
+} as const satisfies { [E in ListedEventName]: z.ZodType };
 
 export type Methods = typeof methods;
 export type MethodName = keyof Methods;
@@ -261,7 +266,3 @@ export function isMethodName(name: unknown): name is MethodName {
 export function isEventName(name: unknown): name is EventName {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(events, name);
 }
-
-/** The IPC channel a method travels on; one per method, so the main process can check each. */
-export const methodChannel = (name: MethodName): string => `loopback:${name}`;
-export const eventChannel = (name: EventName): string => `loopback:event:${name}`;

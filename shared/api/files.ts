@@ -6,6 +6,9 @@
  */
 import { z } from 'zod';
 import { FS_TYPES, type FsType, type FsUsage } from '../fs/types';
+import { UPLOAD_MAX_BYTES } from './files-plain';
+
+export { copyJobTitle, UPLOAD_MAX_BYTES } from './files-plain';
 
 const hostPath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
 /** A path inside the filesystem: "/", "/boot/grub" (made absolute and normalized by the service). */
@@ -17,12 +20,6 @@ const volume = {
   partition: z.number().int().min(1).max(128).optional(),
 };
 
-/**
- * The most a browser may send in one `fs.upload` call, decoded. The WebSocket carries it as
- * base64 (4/3 larger) in one message under the harness's 16 MiB limit; the app's own drops use
- * `fs.put` with host paths and have no such limit.
- */
-export const UPLOAD_MAX_BYTES = 8 * 1024 * 1024;
 const UPLOAD_MAX_BASE64 = Math.ceil(UPLOAD_MAX_BYTES / 3) * 4;
 
 /** A relative path as a dropped folder gives it: "notes.txt", "src/main.c"; no "..", no leading "/". */
@@ -87,12 +84,4 @@ export interface FormatResult {
   usage: FsUsage;
   /** The partition type set to match the filesystem, when it changed. */
   partitionType: { from: string; to: string } | null;
-}
-
-/**
- * The title of the job that copies files into a volume. The service names its job with it, and
- * the file browser finds its own copy's progress by it among the jobProgress events.
- */
-export function copyJobTitle(imageName: string, partition: number | undefined): string {
-  return `Copy into ${partition === undefined ? imageName : `partition ${partition} of ${imageName}`}`;
 }

@@ -4,18 +4,17 @@
  * a running session sends (its console output, QEMU's own messages, its exit).
  */
 import { z } from 'zod';
+import { QEMU_ARCHES, QEMU_MAX_CPUS, QEMU_MEMORY_MAX_MIB, QEMU_MEMORY_MIN_MIB, type QemuArch } from './qemu-plain';
 
-export const QEMU_ARCHES = ['i386', 'x86_64'] as const;
-export type QemuArch = (typeof QEMU_ARCHES)[number];
-
-/** Guest memory in MiB. SeaBIOS and a boot sector fit in 2 MiB; 1 TiB is far beyond a test VM. */
-export const QEMU_MEMORY_MIN_MIB = 2;
-export const QEMU_MEMORY_MAX_MIB = 1024 * 1024;
-export const QEMU_DEFAULT_MEMORY_MIB = 64;
-/** QEMU's `pc` machine takes at most 255 CPUs. */
-export const QEMU_MAX_CPUS = 255;
-/** The port QEMU's `-s` shorthand uses (`target remote :1234` in gdb). */
-export const QEMU_DEFAULT_GDB_PORT = 1234;
+export {
+  QEMU_ARCHES,
+  QEMU_DEFAULT_GDB_PORT,
+  QEMU_DEFAULT_MEMORY_MIB,
+  QEMU_MAX_CPUS,
+  QEMU_MEMORY_MAX_MIB,
+  QEMU_MEMORY_MIN_MIB,
+  type QemuArch,
+} from './qemu-plain';
 
 const hostPath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
 

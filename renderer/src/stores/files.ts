@@ -5,7 +5,7 @@
  * read again, so its usage (the df view) stays true.
  */
 import { create } from 'zustand';
-import { UPLOAD_MAX_BYTES } from '../../../shared/api/files';
+import { UPLOAD_MAX_BYTES } from '../../../shared/api/files-plain';
 import type { DirEntry } from '../../../shared/fs/types';
 import { LoopbackError } from '../../../shared/errors';
 import { api } from '../api';

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type DragEvent } from 'react';
 import type { ImageInfo } from '../../../../shared/api/contract';
-import { copyJobTitle } from '../../../../shared/api/files';
+import { copyJobTitle } from '../../../../shared/api/files-plain';
 import type { DirEntry } from '../../../../shared/fs/types';
 import { hostBridge } from '../../host';
 import { cancelJob, useActivityStore } from '../../stores/activity';

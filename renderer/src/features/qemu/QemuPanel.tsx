@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { ImageInfo } from '../../../../shared/api/contract';
-import { QEMU_MEMORY_MAX_MIB, QEMU_MEMORY_MIN_MIB } from '../../../../shared/api/qemu';
+import { QEMU_MEMORY_MAX_MIB, QEMU_MEMORY_MIN_MIB } from '../../../../shared/api/qemu-plain';
 import { logInfo } from '../../stores/activity';
 import { choicesFor, refreshCommandLine, restartQemu, setChoices, startQemu, stopQemu, useQemuStore, type LaunchChoices } from '../../stores/qemu';
 import { SerialConsole } from './SerialConsole';
