@@ -17,7 +17,7 @@ import { attachOwn, detachIfBackedBy, loopSkipReason, skipTitle, loopsUnder, set
 import { isGrub2Version } from '../platform/grub';
 import { majorMinor } from './checks';
 import { helperLaunch, runPrivileged, type HelperOutcome } from './elevate';
-import { describeRequest, encodeRequest, type HelperStep } from './request';
+import { describeRequest, encodeRequest, type HelperRequest, type HelperStep } from './request';
 
 const skip = loopSkipReason();
 
@@ -270,7 +270,7 @@ describe.skipIf(skip)(skipTitle('the privileged helper refuses, for real', skip)
 
   it('a request whose words on the command line (what the prompt showed) differ from what it asks', () => {
     const launch = helperLaunch();
-    const request = { version: 1, owner: { uid: 0, gid: 0 }, steps: [{ op: 'attach', image }] } as const;
+    const request: HelperRequest = { version: 1, owner: { uid: 0, gid: 0 }, steps: [{ op: 'attach', image }] };
     const lie = describeRequest({ ...request, steps: [{ op: 'sync' }] });
     const run = runTool(launch.program, [...launch.args, lie, encodeRequest(request)]);
     expect(run.status).toBe(2);
