@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'HOST_TOOL_MISSING', // a host program we need is not installed
   'IO', // the operating system refused a read or a write
   'VALIDATION', // a request that would produce an invalid disk (overlap, out of range …): nothing was written
+  'IN_USE', // the bytes are held by a loop device or a mount (ours or anyone's): nothing was written
   'INTERNAL', // a bug: anything we did not anticipate
 ] as const;
 

@@ -5,6 +5,7 @@
 import { closeSync, constants, fdatasync, fstatSync, fsyncSync, openSync, promises as fs, readSync, writeSync, type Stats } from 'node:fs';
 import { checkRange, type BlockDevice } from '../../shared/disk/block-device';
 import { LoopbackError } from '../../shared/errors';
+import { WriteGuard, type ByteRange } from './write-guard';
 
 /** Describes what a non-regular path is, for the refusal message. */
 function kindOf(stats: Stats): string {
@@ -63,6 +64,8 @@ export class FileBlockDevice implements BlockDevice {
     readonly sizeBytes: number,
     /** See WRITEBACK_BYTES; 0 turns background syncs off. */
     private readonly writebackBytes: number,
+    /** Who holds the image (loop devices, mounts), when opened for writing: see write-guard.ts. */
+    private readonly guard: WriteGuard | null,
   ) {}
 
   static async open(path: string, options: { writable: boolean; writebackBytes?: number }): Promise<FileBlockDevice> {
@@ -81,7 +84,24 @@ export class FileBlockDevice implements BlockDevice {
       closeSync(fd);
       throw new LoopbackError('INVALID_INPUT', `${path} changed into ${kindOf(stats)} while opening it`, { path });
     }
-    return new FileBlockDevice(fd, path, stats.size, options.writebackBytes ?? WRITEBACK_BYTES);
+    let guard: WriteGuard | null = null;
+    if (options.writable) {
+      try {
+        guard = await WriteGuard.forImage(path, stats.size);
+      } catch (error) {
+        closeSync(fd);
+        throw error;
+      }
+    }
+    return new FileBlockDevice(fd, path, stats.size, options.writebackBytes ?? WRITEBACK_BYTES, guard);
+  }
+
+  /**
+   * The bytes a writer is about to write, declared before its first write: refused now (nothing
+   * written) when a loop device or a mount holds any of them. See write-guard.ts.
+   */
+  declareWrites(ranges: readonly ByteRange[], action: string): void {
+    this.guard?.declare(ranges, action);
   }
 
   /**
@@ -104,6 +124,7 @@ export class FileBlockDevice implements BlockDevice {
 
   async write(offsetBytes: number, data: Uint8Array): Promise<void> {
     checkRange(this, offsetBytes, data.length, `write to ${this.path}`);
+    this.guard?.checkWrite(offsetBytes, data.length);
     let done = 0;
     while (done < data.length) done += this.io(() => writeSync(this.fd, data, done, data.length - done, offsetBytes + done));
     this.dirty = true;

@@ -6,6 +6,7 @@ import { constants, promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import { resolveImageShape, type ImageShape, type ImageShapeRequest } from '../../shared/disk/image-shape';
 import { LoopbackError } from '../../shared/errors';
+import { requireImageNotHeld } from './write-guard';
 import { requireRegularFile } from './file-block-device';
 
 export interface CreateImageRequest {
@@ -30,7 +31,9 @@ export async function createImage(request: CreateImageRequest): Promise<CreatedI
     if (!request.force) {
       throw new LoopbackError('ALREADY_EXISTS', `${path} already exists; pass --force to replace it (its contents will be lost)`, { path });
     }
-    await requireRegularFile(path);
+    const stats = await requireRegularFile(path);
+    // Truncating a file that a loop device or a mount holds would pull it out from under them.
+    await requireImageNotHeld(path, stats.size, 'replace it');
   }
   // O_EXCL when not forcing: a file that appears between the check and the open is not overwritten.
   const flags = constants.O_WRONLY | constants.O_CREAT | (request.force ? constants.O_TRUNC : constants.O_EXCL) | (constants.O_NOCTTY ?? 0);

@@ -32,6 +32,7 @@ import { grub2Placement, installBootloader, prepareGrub2, prepareGrub2Efi, prepa
 import { partitionImage } from './disks';
 import { imageJoin, makeFolder, putFiles } from './files';
 import { createImage } from './images';
+import { requireImageNotHeld } from './write-guard';
 import { formatVolume } from './volumes';
 
 /** A filesystem the recipe creates: a partition's, or the whole disk's. */
@@ -474,6 +475,9 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
     throw new LoopbackError('ALREADY_EXISTS', `${output} already exists; pass --force to replace it (it is replaced only when the build succeeds)`, { path: output });
   }
   if (existing && !existing.isFile()) throw new LoopbackError('INVALID_INPUT', `${output} is not a regular file: refusing to replace it`, { path: output });
+  // A mounted or attached image stays the user's: checked before the build and again before the
+  // new image takes its name (a mount made meanwhile would be left on the old, deleted file).
+  if (existing) await requireImageNotHeld(output, existing.size, 'replace it with a new build');
 
   const temp = join(dirname(output), `.${basename(output)}.building-${process.pid}-${Date.now()}`);
   const steps: BuildResult['steps'] = [];
@@ -521,6 +525,7 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
     }
     const request = bootloaderRequest(plan, temp);
     if (request) bootloaderResult = await step(`install ${request.loader}`, () => installBootloader(request));
+    if (existing) await requireImageNotHeld(output, existing.size, 'replace it with a new build');
     await fs.rename(temp, output);
   } catch (error) {
     await fs.rm(temp, { force: true });

@@ -12,6 +12,7 @@ import { formatExt2, detectExt2, openExt2, readExt2Usage } from '../../shared/fs
 import { detectFat, formatFat, openFat, type FatType } from '../../shared/fs/fat/index';
 import type { FileSystem, FsType, FsUsage, ProgressOptions } from '../../shared/fs/types';
 import { withImage, type FileBlockDevice } from './file-block-device';
+import type { ByteRange } from './write-guard';
 
 /** An image and, for a partitioned one, the partition number (`-p N`). */
 export interface VolumeRef {
@@ -30,8 +31,27 @@ function partitionList(disk: DiskInfo): string {
   return disk.partitions.map((p) => `${p.index}: ${p.typeName}, ${formatBytes(p.sizeBytes)}`).join('; ');
 }
 
-/** Where the volume is: the whole image, or partition N. Refuses what cannot hold a filesystem. */
+/**
+ * Where the volume is: the whole image, or partition N. Refuses what cannot hold a filesystem.
+ * On an image opened for writing, the volume's bytes are declared to the write guard here, so a
+ * volume that is mounted or attached read-write is refused before anything is written.
+ */
 export async function volumeWindow(image: FileBlockDevice, ref: VolumeRef): Promise<VolumeWindow> {
+  const window = await findVolume(image, ref);
+  image.declareWrites([{ offsetBytes: window.partition?.offsetBytes ?? 0, sizeBytes: window.device.sizeBytes }], `write to ${describeVolume(ref)}`);
+  return window;
+}
+
+/**
+ * The bytes of the partition table that describe `partition`: where a type change is written
+ * (the MBR or the logical partition's EBR; GPT's primary and backup headers and entries).
+ */
+export function tableRanges(disk: DiskInfo, partition: PartitionInfo): ByteRange[] {
+  if (disk.table === 'gpt') return [{ offsetBytes: 0, sizeBytes: 34 * 512 }, { offsetBytes: (disk.totalSectors - 33) * 512, sizeBytes: 33 * 512 }];
+  return [{ offsetBytes: (partition.ebrSector ?? 0) * 512, sizeBytes: 512 }];
+}
+
+async function findVolume(image: FileBlockDevice, ref: VolumeRef): Promise<VolumeWindow> {
   const disk = await describeDisk(image);
   if (ref.partition === undefined) {
     if (disk.table !== 'none') {
@@ -161,7 +181,8 @@ async function alignPartitionType(image: BlockDevice, disk: DiskInfo, partition:
 export async function matchPartitionType(ref: VolumeRef, fs: FsType): Promise<FormatResult['partitionType']> {
   if (ref.partition === undefined) return null;
   return withImage(ref.image, true, async (image) => {
-    const { disk, partition } = await volumeWindow(image, ref);
+    const { disk, partition } = await findVolume(image, ref);
+    if (partition) image.declareWrites(tableRanges(disk, partition), `set the type of ${describeVolume(ref)}`);
     return partition ? alignPartitionType(image, disk, partition, fs) : null;
   });
 }
@@ -171,6 +192,8 @@ export async function formatVolume(ref: VolumeRef, request: FormatRequest): Prom
   return withImage(ref.image, true, async (image) => {
     const window = await volumeWindow(image, ref);
     const { disk, partition, device } = window;
+    // The partition type may follow the filesystem afterwards: its table bytes must be free too.
+    if (partition) image.declareWrites(tableRanges(disk, partition), `set the type of ${describeVolume(ref)}`);
     const progress = { ...(request.onProgress ? { onProgress: request.onProgress } : {}), ...(request.signal ? { signal: request.signal } : {}) };
     if (request.fs === 'ext2') {
       if (request.clusterBytes !== undefined) throw new LoopbackError('INVALID_INPUT', '--cluster-size is for FAT; ext2 takes --block-size 1024|4096');
