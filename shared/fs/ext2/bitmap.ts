@@ -4,11 +4,24 @@
  * "padding") must be 1 too, or e2fsck reports "Padding at end of … bitmap is not set".
  */
 
-/** Sets `count` bits starting at bit `first`. */
+export function testBit(bitmap: Uint8Array, bit: number): boolean {
+  return (bitmap[bit >> 3]! & (1 << (bit & 7))) !== 0;
+}
+
+export function clearBit(bitmap: Uint8Array, bit: number): void {
+  bitmap[bit >> 3]! &= ~(1 << (bit & 7));
+}
+
+/** Sets `count` bits starting at bit `first` (whole bytes at a time in the middle). */
 export function setBits(bitmap: Uint8Array, first: number, count: number): void {
-  for (let bit = first; bit < first + count; bit++) {
-    bitmap[bit >> 3]! |= 1 << (bit & 7);
+  let bit = first;
+  const end = first + count;
+  while (bit < end && bit & 7) bitmap[bit >> 3]! |= 1 << (bit++ & 7);
+  if (end - bit >= 8) {
+    bitmap.fill(0xff, bit >> 3, end >> 3);
+    bit = end & ~7;
   }
+  while (bit < end) bitmap[bit >> 3]! |= 1 << (bit++ & 7);
 }
 
 /** A bitmap block with bits [0, used) set, plus the padding from `valid` to the end of the block. */

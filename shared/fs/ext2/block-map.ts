@@ -8,7 +8,7 @@
  *
  * Read-only and pure (any BlockDevice). A writer that caches metadata (volume.ts does, until
  * flush) must write it out before this reads the device; volume.ts's own extents() answers from
- * memory with the same semantics.
+ * memory, through bmap.ts, with the same semantics.
  */
 import type { BlockDevice } from '../../disk/block-device';
 import { LoopbackError } from '../../errors';
@@ -16,6 +16,7 @@ import type { FileExtent } from '../types';
 import { parseDirectoryBlock } from './directory';
 import { EXT2_GROUP_DESC_SIZE_BYTES, parseGroupDesc } from './group-descriptor';
 import {
+  EXT2_GOOD_OLD_INODE_SIZE,
   EXT2_NDIR_BLOCKS,
   EXT2_ROOT_INO,
   EXT4_EXTENTS_FL,
@@ -33,8 +34,6 @@ import { blockSizeOf, EXT4_FEATURE_INCOMPAT_64BIT, readSuperblock, type Ext2Supe
 const EXT2_IND_BLOCK = EXT2_NDIR_BLOCKS;
 const EXT2_DIND_BLOCK = EXT2_IND_BLOCK + 1;
 const EXT2_TIND_BLOCK = EXT2_DIND_BLOCK + 1;
-/** Revision 0 filesystems have no s_inode_size: their inodes are 128 bytes (EXT2_GOOD_OLD_INODE_SIZE). */
-const EXT2_GOOD_OLD_INODE_SIZE = 128;
 
 /** A volume opened for reading block maps: the superblock and what follows from it. */
 class Ext2Reader {

@@ -1,8 +1,8 @@
 /**
- * One ext2 directory in memory, for the file layer (volume.ts): its blocks, a name → entry map
- * built from them (names as raw bytes, so lookups are exact even for names that are not UTF-8),
- * and for each block the largest record that would still fit, so inserting does not rescan
- * the whole directory.
+ * One ext2 directory in memory, for the file layer (link.ts keeps one per folder): its blocks,
+ * a name → entry map built from them (names as raw bytes, so lookups are exact even for names
+ * that are not UTF-8), and for each block the largest record that would still fit, so
+ * inserting does not rescan the whole directory.
  *
  * The records themselves stay in the directory blocks (ext2_fs.h `struct ext2_dir_entry_2`;
  * see directory.ts), which live in the volume's metadata cache: insert() and remove() edit a

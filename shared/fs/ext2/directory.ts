@@ -4,6 +4,7 @@
  * of the block. An unused record has inode 0.
  */
 import { LoopbackError } from '../../errors';
+import { LINUX_S_IFBLK, LINUX_S_IFCHR, LINUX_S_IFDIR, LINUX_S_IFIFO, LINUX_S_IFLNK, LINUX_S_IFMT, LINUX_S_IFREG, LINUX_S_IFSOCK } from './inode';
 
 /** Byte offsets inside one directory entry. */
 export const EXT2_DIR_ENTRY = {
@@ -24,6 +25,28 @@ export const EXT2_FT_BLKDEV = 4;
 export const EXT2_FT_FIFO = 5;
 export const EXT2_FT_SOCK = 6;
 export const EXT2_FT_SYMLINK = 7;
+
+/** The file_type (EXT2_FT_*) of an entry for an inode of mode `i_mode`. */
+export function fileTypeOf(i_mode: number): number {
+  switch (i_mode & LINUX_S_IFMT) {
+    case LINUX_S_IFREG:
+      return EXT2_FT_REG_FILE;
+    case LINUX_S_IFDIR:
+      return EXT2_FT_DIR;
+    case LINUX_S_IFLNK:
+      return EXT2_FT_SYMLINK;
+    case LINUX_S_IFCHR:
+      return EXT2_FT_CHRDEV;
+    case LINUX_S_IFBLK:
+      return EXT2_FT_BLKDEV;
+    case LINUX_S_IFIFO:
+      return EXT2_FT_FIFO;
+    case LINUX_S_IFSOCK:
+      return EXT2_FT_SOCK;
+    default:
+      return EXT2_FT_UNKNOWN;
+  }
+}
 
 /** EXT2_NAME_LEN: names are at most 255 bytes. */
 export const EXT2_NAME_LEN = 255;

@@ -58,3 +58,31 @@ export function parseGroupDesc(table: Uint8Array, index: number): Ext2GroupDesc 
     bg_flags: view.getUint16(F.bg_flags, true),
   };
 }
+
+/**
+ * The descriptor table of an open volume (volume.ts), in memory: fields read and adjusted in
+ * place. `dirty` says it — and with it the superblock, whose free counts follow the descriptors'
+ * — must be written out (closefs.ts).
+ */
+export class GroupDescTable {
+  dirty = false;
+  private readonly view: DataView;
+
+  constructor(readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get16(group: number, field: number): number {
+    return this.view.getUint16(group * EXT2_GROUP_DESC_SIZE_BYTES + field, true);
+  }
+
+  get32(group: number, field: number): number {
+    return this.view.getUint32(group * EXT2_GROUP_DESC_SIZE_BYTES + field, true);
+  }
+
+  /** Adds `delta` to a 16-bit field (a count) and marks the table dirty. */
+  add16(group: number, field: number, delta: number): void {
+    this.view.setUint16(group * EXT2_GROUP_DESC_SIZE_BYTES + field, this.get16(group, field) + delta, true);
+    this.dirty = true;
+  }
+}

@@ -27,6 +27,9 @@ export const LINUX_S_IFBLK = 0o060000;
 export const LINUX_S_IFIFO = 0o010000;
 export const LINUX_S_IFSOCK = 0o140000;
 
+/** EXT2_GOOD_OLD_INODE_SIZE: inodes of revision 0 (which has no s_inode_size), and the part every inode has. */
+export const EXT2_GOOD_OLD_INODE_SIZE = 128;
+
 /** EXT2_N_BLOCKS: 12 direct block pointers, then single, double and triple indirect. */
 export const EXT2_NDIR_BLOCKS = 12;
 export const EXT2_N_BLOCKS = 15;
