@@ -5,11 +5,13 @@
  * --serial stdio, QEMU's own exit status, and no QEMU left running afterwards.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../../tests/support/cli';
 import { missingTools, runTool, tempDir } from '../../tests/support/host';
+import { attachOwn, detachIfBackedBy, loopSkipReason } from '../../tests/support/loops';
 import {
   BOOT_SECTOR_LINE,
   DEBUG_EXIT_STATUS,
@@ -146,5 +148,22 @@ describe.skipIf(skip)(`loopstudio qemu${skip ? ` (skipped: ${skip})` : ''}`, () 
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('no such image file');
     expect(qemuProcesses()).toEqual([]);
+  });
+
+  it.skipIf(loopSkipReason())('refuses an image attached read-write (losetup by hand); --snapshot boots it without writing', async () => {
+    const before = createHash('sha256').update(readFileSync(image)).digest('hex');
+    const device = attachOwn(image);
+    try {
+      const refused = await cli('qemu', image, '--floppy', '--expect', BOOT_SECTOR_LINE, '--timeout', '20', '--json');
+      expect(refused.code).toBe(1);
+      expect(refused.json().error).toMatchObject({ code: 'IN_USE', message: expect.stringMatching(new RegExp(`attached read-write as ${device}.*--snapshot`)) });
+      expect(qemuProcesses()).toEqual([]);
+      const booted = await cli('qemu', image, '--floppy', '--snapshot', '--expect', BOOT_SECTOR_LINE, '--timeout', '20');
+      expect(booted.code).toBe(0);
+      expect(booted.stderr.split('\n')[0]).toMatch(/ -snapshot /);
+    } finally {
+      detachIfBackedBy(device, image);
+    }
+    expect(createHash('sha256').update(readFileSync(image)).digest('hex')).toBe(before);
   });
 });

@@ -47,6 +47,8 @@ export interface QemuCommandSpec {
   accel: 'kvm' | 'tcg';
   firmware: { kind: 'bios' } | { kind: 'uefi'; files: UefiFirmware };
   debugExit: boolean;
+  /** `-snapshot`: the guest's disk writes go to a temporary file; the image is only read. */
+  snapshot?: boolean;
 }
 
 /** The gdb stub listens on the loopback interface only: `-s` means `tcp::1234`, every interface. */
@@ -89,6 +91,7 @@ export function buildQemuArgs(spec: QemuCommandSpec): string[] {
   if (spec.drive) {
     const drive = spec.drive.media === 'floppy' ? qemuFloppyArgs(spec.drive.path) : qemuHardDiskArgs(spec.drive.path);
     args.push(...drive.drive, '-boot', spec.drive.media === 'floppy' ? 'order=a' : 'order=c');
+    if (spec.snapshot) args.push('-snapshot');
   }
   if (spec.kernel) {
     args.push('-kernel', spec.kernel.path);

@@ -38,6 +38,20 @@ import {
   type QemuCommandSpec,
 } from '../platform/qemu';
 import { imageInfo } from './disks';
+import { WriteGuard } from './write-guard';
+
+/** Refuses to boot an image that a loop device holds read-write or a mount holds, pointing at --snapshot. */
+async function requireNotHeldForBoot(image: string, sizeBytes: number): Promise<void> {
+  const guard = await WriteGuard.forImage(image, sizeBytes);
+  try {
+    guard.declare([{ offsetBytes: 0, sizeBytes: Math.max(sizeBytes, 1) }], 'boot it in QEMU, which writes to its disk');
+  } catch (error) {
+    if (error instanceof LoopbackError) {
+      throw new LoopbackError(error.code, `${error.message} Or boot it without writing: \`loopstudio qemu … --snapshot\` (Launch read-only in the app).`, error.details);
+    }
+    throw error;
+  }
+}
 import { requireRegularFile } from './file-block-device';
 
 export type { QemuCommand, QemuLaunchOptions, QemuSession, QemuSessionStatus } from '../../shared/api/qemu';
@@ -452,6 +466,8 @@ export class QemuService {
       const stats = await requireRegularFile(image);
       imageKey = await fs.realpath(image);
       this.requireImageFree(imageKey);
+      // QEMU writing a disk the host has mounted (or attached read-write) corrupts both.
+      if (!options.snapshot) await requireNotHeldForBoot(image, stats.size);
       const wanted = options.media ?? 'auto';
       media = wanted === 'auto' ? await detectMedia(image, stats.size) : wanted;
     }
@@ -498,6 +514,7 @@ export class QemuService {
       accel: accel.accel,
       firmware: uefi ? { kind: 'uefi', files: uefi } : { kind: 'bios' },
       debugExit: Boolean(options.debugExit),
+      ...(options.snapshot && image !== null ? { snapshot: true } : {}),
     };
     const argv = [program, ...buildQemuArgs(spec)];
     return {

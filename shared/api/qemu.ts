@@ -72,6 +72,11 @@ export const qemuLaunchSchema = z
     firmware: z.enum(['bios', 'uefi']).optional(),
     /** Add QEMU's isa-debug-exit device (port 0xF4): `outb` there ends QEMU with status (value << 1) | 1. */
     debugExit: z.boolean().optional(),
+    /**
+     * Boot without writing the image (`-snapshot`): the guest's writes go to a temporary file
+     * QEMU throws away. The way to boot an image the host has mounted. Default false.
+     */
+    snapshot: z.boolean().optional(),
   })
   .strict()
   .refine((v) => v.image !== undefined || v.kernel !== undefined, { message: 'give an image to boot, or a kernel (or both)' });

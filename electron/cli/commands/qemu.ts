@@ -69,6 +69,7 @@ function launchOptions(ctx: CommandContext): QemuLaunchOptions {
     ...(flag('kvm') ? { accel: 'kvm' as const } : flag('no-kvm') ? { accel: 'tcg' as const } : {}),
     ...(flag('uefi') ? { firmware: 'uefi' as const } : {}),
     ...(flag('debug-exit') ? { debugExit: true } : {}),
+    ...(flag('snapshot') ? { snapshot: true } : {}),
   };
 }
 
@@ -114,13 +115,15 @@ export const qemu: Command = {
     'loopstudio qemu IMAGE [--arch i386|x86_64] [--floppy|--disk] [--memory MIB] [--smp N]\n' +
     '         [--gdb] [--gdb-port PORT] [--wait-gdb] [--serial stdio|file:PATH|none] [--debugcon stdio|file:PATH|none]\n' +
     '         [--guest-errors] [--guest-log FILE] [--uefi] [--kvm|--no-kvm] [--kernel FILE [--append TEXT]]\n' +
-    '         [--debug-exit] [--no-shutdown] [--reboot] [--window] [--print-command]\n' +
+    '         [--debug-exit] [--no-shutdown] [--reboot] [--window] [--snapshot] [--print-command]\n' +
     '         [--expect TEXT [--timeout SECONDS]] [--json]\n\n' +
     'The exact QEMU command line is printed first (on stderr; in the JSON with --json).\n' +
     'The serial port goes to the terminal (--serial stdio, the default). With --expect, loopstudio\n' +
     'watches it instead, exits 0 as soon as TEXT appears and 1 with the output so far if it does not\n' +
     'within --timeout seconds (default 30). Without --expect, QEMU’s own exit status is returned\n' +
-    '(with --debug-exit, a guest that writes V to port 0xF4 ends QEMU with status V*2+1).',
+    '(with --debug-exit, a guest that writes V to port 0xF4 ends QEMU with status V*2+1).\n' +
+    'An image the host has mounted (or attached read-write) is refused: QEMU writing under a mount\n' +
+    'corrupts both. --snapshot boots it without writing: the guest\'s writes go to a temporary file.',
   options: {
     arch: { type: 'string' },
     floppy: { type: 'boolean' },
@@ -140,6 +143,7 @@ export const qemu: Command = {
     kernel: { type: 'string' },
     append: { type: 'string' },
     'debug-exit': { type: 'boolean' },
+    snapshot: { type: 'boolean' },
     'no-shutdown': { type: 'boolean' },
     reboot: { type: 'boolean' },
     window: { type: 'boolean' },
