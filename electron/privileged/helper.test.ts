@@ -184,10 +184,9 @@ describe.skipIf(skip)(skipTitle('the privileged helper refuses, for real', skip)
     const direct = refusal(await helper([{ op: 'mkfs', device, image, fs: 'ext2' }]));
     expect(direct).toEqual({ code: 'FORBIDDEN', message: expect.stringContaining(`${device} is mounted at ${m}`), ran: 0 });
 
+    // A second device over the mounted bytes is refused at its attach, before any mkfs.
     const second = await helper([{ op: 'attach', image }, { op: 'mkfs', device: { step: 0 }, image, fs: 'ext2' }]);
-    expect(refusal(second).message).toContain('the same image is mounted');
-    // The batch undid its own attach; the mounted one stays.
-    expect(second.steps.filter((s) => s.rollback)).toEqual([expect.objectContaining({ op: 'detach', ok: true })]);
+    expect(refusal(second)).toEqual({ code: 'IN_USE', message: expect.stringContaining(`already attached as ${device} (from offset 0, read-write, mounted at ${m})`), ran: 0 });
     expect(loopsUnder(dir).map((l) => l.device)).toEqual([device]);
 
     const released = await helper([{ op: 'sync' }, { op: 'unmount', dir: m, image }, { op: 'detach', device, image }]);
@@ -266,6 +265,31 @@ describe.skipIf(skip)(skipTitle('the privileged helper refuses, for real', skip)
     const hidden = await helper([{ op: 'attach', image: readOnlyImage, readOnly: true }], nobody, { SUDO_UID: '65534' });
     expect(refusal(hidden)).toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('is not searchable') });
     expect(sha(readOnlyImage)).toBe(before);
+  });
+
+  it('a second device over bytes a live one already shows (two read-write mounts lose writes)', async () => {
+    const first = attachOwn(image, ['--offset', String(MiB), '--sizelimit', String(2 * MiB)]);
+    try {
+      for (const step of [{ op: 'attach', image }, { op: 'attach', image, offsetBytes: 2 * MiB, sizeBytes: MiB }, { op: 'attach', image, readOnly: true }] satisfies HelperStep[]) {
+        const outcome = await helper([step]);
+        expect(refusal(outcome)).toEqual({ code: 'IN_USE', message: expect.stringContaining(`already attached as ${first}`), ran: 0 });
+      }
+      // Outside its bytes, and read-only beside read-only, is fine.
+      const beside = await helper([{ op: 'attach', image, offsetBytes: 4 * MiB, sizeBytes: MiB }]);
+      expect(beside.ok).toBe(true);
+      detachIfBackedBy(beside.steps[0]!.device!, image);
+    } finally {
+      detachIfBackedBy(first, image);
+    }
+    const readOnly = attachOwn(image, ['-r']);
+    try {
+      const alsoReadOnly = await helper([{ op: 'attach', image, readOnly: true }]);
+      expect(alsoReadOnly.ok).toBe(true);
+      detachIfBackedBy(alsoReadOnly.steps[0]!.device!, image);
+    } finally {
+      detachIfBackedBy(readOnly, image);
+    }
+    expect(await settledLoopsUnder(dir)).toEqual([]);
   });
 
   it('a request whose words on the command line (what the prompt showed) differ from what it asks', () => {

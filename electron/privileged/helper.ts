@@ -11,6 +11,7 @@ import { promises as fs } from 'node:fs';
 import { LoopbackError, serializeError } from '../../shared/errors';
 import { findGrub2Install } from '../platform/grub';
 import { firstFreeUnit } from '../platform/loop/bsd';
+import { imageHolders } from '../platform/image-holders';
 import { partxAdd } from '../platform/loop/linux';
 import type { HostCommand, LoopBackend } from '../platform/loop/types';
 import type { CommandRun } from '../platform/run';
@@ -60,6 +61,29 @@ export async function runRequest(request: HelperRequest, env: HelperEnvironment)
   return true;
 }
 
+/**
+ * One writer per byte: a second loop device over bytes that a live one already shows (ours or
+ * anyone's, found by the image's device and inode) is refused unless both are read-only — two
+ * read-write mounts of one filesystem silently lose each other's writes. Devices this batch
+ * attached itself (grub-install's whole disk beside its partition) are the batch's own business.
+ */
+async function requireRangeFree(image: string, step: { offsetBytes?: number | undefined; sizeBytes?: number | undefined; readOnly?: boolean | undefined }, ownDevices: ReadonlySet<string>): Promise<void> {
+  const start = step.offsetBytes ?? 0;
+  const end = step.sizeBytes ? start + step.sizeBytes : Number.MAX_SAFE_INTEGER;
+  for (const holder of await imageHolders(image)) {
+    if (ownDevices.has(holder.device) || (holder.readOnly && step.readOnly)) continue;
+    const holderEnd = holder.sizeBytes === null ? Number.MAX_SAFE_INTEGER : holder.offsetBytes + holder.sizeBytes;
+    if (start < holderEnd && holder.offsetBytes < end) {
+      const mounted = holder.mounts[0] ? `, mounted at ${holder.mounts[0].mountPoint}` : '';
+      throw new LoopbackError(
+        'IN_USE',
+        `${image}: those bytes are already attached as ${holder.device} (from offset ${holder.offsetBytes}${holder.readOnly ? ', read-only' : ', read-write'}${mounted}); a second device over them would let two writers lose each other's changes. Use ${holder.device}${holder.mounts[0] ? ` or its mount` : ''}, or release it first.`,
+        { image, device: holder.device },
+      );
+    }
+  }
+}
+
 function brief(error: unknown): { code: string; message: string } {
   const { code, message } = serializeError(error);
   return { code, message };
@@ -101,6 +125,7 @@ async function runStep(step: HelperStep, ctx: StepContext): Promise<Pick<StepRep
       if (env.invokerUid !== null) {
         await requireUserAccess(image, { uid: env.invokerUid, groups: await env.groupsOf(env.invokerUid) }, step.readOnly ? 'read' : 'write');
       }
+      await requireRangeFree(image, step, new Set(ctx.attached.values()));
       const spec = {
         image,
         ...(step.offsetBytes ? { offsetBytes: step.offsetBytes } : {}),
