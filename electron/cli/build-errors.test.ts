@@ -4,12 +4,13 @@
  * contract's recipe and bootloader methods, through the same dispatch the app and harness use.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grubLegacyMissing } from '../../tests/support/boot';
 import { cli, cliOk } from '../../tests/support/cli';
-import { missingTools, tempDir } from '../../tests/support/host';
+import { missingTools, runToolOk, tempDir } from '../../tests/support/host';
 import { buildTestKernel, testProgramsMissing } from '../../tests/support/test-kernel';
 import { createServices, dispatch } from '../services';
 
@@ -165,5 +166,42 @@ describe.skipIf(missingTools('sfdisk'))('partition types in recipes', () => {
     const unnamed = join(dir, 'unnamed-type.img');
     await cliOk('build', write('unnamed-type', {}), '-o', unnamed);
     expect(typeOf(unnamed)).toBe('b');
+  });
+
+  it('a recipe reads only its own folder: /etc/passwd, ../ and links out of it are refused unless allowed', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'loopstudio-outside-'));
+    try {
+      writeFileSync(join(outside, 'secret.txt'), 'not for the image\n');
+      const secret = join(outside, 'secret.txt');
+      await refusedBuild(recipe('floppy-fat12-grub-legacy.json', 'abs-source', (r) => r.files.push({ from: '/etc/passwd', to: '/passwd' })), /^files\[1\]\.from: \/etc\/passwd is outside the recipe's folder .*--allow-outside \/etc/, 'FORBIDDEN');
+      await refusedBuild(recipe('floppy-fat12-grub-legacy.json', 'dotdot-source', (r) => r.files.push({ from: `../${basename(outside)}/secret.txt`, to: '/s.txt' })), /^files\[1\]\.from: .*is outside the recipe's folder/, 'FORBIDDEN');
+      // A link inside the folder that points out of it is followed to its real place, and refused.
+      symlinkSync(secret, join(dir, 'innocent.txt'));
+      await refusedBuild(recipe('floppy-fat12-grub-legacy.json', 'link-source', (r) => r.files.push({ from: 'innocent.txt', to: '/i.txt' })), /innocent\.txt \(really .*secret\.txt\) is outside/, 'FORBIDDEN');
+      // The user may allow it.
+      const allowedRecipe = recipe('floppy-fat12-grub-legacy.json', 'allowed-source', (r) => r.files.push({ from: secret, to: '/s.txt' }));
+      const image = join(dir, 'allowed.img');
+      await cliOk('build', allowedRecipe, '-o', image, '--allow-outside', outside);
+      expect(runToolOk('mtype', ['-i', image, '::/s.txt']).stdout).toBe('not for the image\n');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('a folder copied onto FAT skips links that lead out of the recipe’s folder (ext2 keeps them as links)', async () => {
+    const tree = join(dir, 'tree');
+    mkdirSync(tree);
+    writeFileSync(join(tree, 'kept.txt'), 'kept\n');
+    symlinkSync('/etc/hostname', join(tree, 'host-link'));
+    symlinkSync('kept.txt', join(tree, 'inner-link'));
+    const fat = recipe('floppy-fat12-grub-legacy.json', 'tree-fat', (r) => r.files.push({ from: 'tree', to: '/tree' }));
+    const fatImage = join(dir, 'tree-fat.img');
+    const built = (await cliOk('build', fat, '-o', fatImage, '--json')).json();
+    expect(built.skipped).toEqual([{ path: join(tree, 'host-link'), reason: expect.stringContaining('outside the folders a recipe may copy from') }]);
+    expect(runToolOk('mdir', ['-b', '-i', fatImage, '::/tree']).stdout.split('\n').filter(Boolean).sort()).toEqual(['::/tree/inner-link', '::/tree/kept.txt']);
+    const ext2 = recipe('floppy-ext2-grub-legacy.json', 'tree-ext2', (r) => r.files.push({ from: 'tree', to: '/tree' }));
+    const ext2Image = join(dir, 'tree-ext2.img');
+    await cliOk('build', ext2, '-o', ext2Image);
+    expect(runToolOk('debugfs', ['-R', 'stat /tree/host-link', ext2Image]).stdout).toMatch(/Type: symlink[\s\S]*Fast link dest: "\/etc\/hostname"/);
   });
 });

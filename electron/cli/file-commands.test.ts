@@ -33,6 +33,28 @@ function makeTree(root: string): Record<string, Buffer> {
 }
 
 describe.skipIf(missingTools('fsck.fat', 'mcopy'))('FAT without root', () => {
+  it('refuses two sources whose names differ only in case, naming both, and writes nothing', async () => {
+    const img = join(dir, 'case.img');
+    const src = join(dir, 'case-src');
+    mkdirSync(join(src, 'a'), { recursive: true });
+    mkdirSync(join(src, 'b'), { recursive: true });
+    writeFileSync(join(src, 'a', 'README.TXT'), 'upper\n');
+    writeFileSync(join(src, 'b', 'Readme.txt'), 'mixed\n');
+    await ok('create', img, '--floppy', '1.44M');
+    await ok('format', img, '--fs', 'fat12');
+    const before = sha(img);
+    const refused = await cli('put', img, join(src, 'a', 'README.TXT'), join(src, 'b', 'Readme.txt'), '/', '--json');
+    expect(refused.code).toBe(1);
+    expect(refused.json().error).toMatchObject({ code: 'VALIDATION', message: expect.stringMatching(/\/README\.TXT and \/Readme\.txt would be the same name/) });
+    expect(sha(img)).toBe(before);
+    // On ext2, names keep their case: both are copied.
+    const ext2 = join(dir, 'case-ext2.img');
+    await ok('create', ext2, '--size', '4M');
+    await ok('format', ext2, '--fs', 'ext2');
+    expect((await ok('put', ext2, join(src, 'a', 'README.TXT'), join(src, 'b', 'Readme.txt'), '/', '--json')).json()).toMatchObject({ files: 2 });
+    expect(runToolOk('debugfs', ['-R', 'ls -l /', ext2]).stdout).toMatch(/README\.TXT[\s\S]*Readme\.txt|Readme\.txt[\s\S]*README\.TXT/);
+  });
+
   it('formats a 1.44M floppy, copies a tree in, and fsck.fat and mtools agree', async () => {
     const img = join(dir, 'floppy.img');
     const src = join(dir, 'floppy-src');

@@ -5,8 +5,8 @@
  * filesystem, everything fits in the free space — and report progress file by file; a cancelled
  * copy stops between files, so each file is either complete or absent.
  */
-import { closeSync, fstatSync, lstatSync, openSync, promises as fs, readdirSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
-import { basename, join } from 'node:path';
+import { closeSync, fstatSync, lstatSync, openSync, promises as fs, readdirSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, join, sep } from 'node:path';
 import { formatBytes } from '../../shared/disk/sizes';
 import { LoopbackError } from '../../shared/errors';
 import { validateLongName } from '../../shared/fs/fat/names';
@@ -53,12 +53,37 @@ type Planned =
  * which dominated planning a tree of thousands of small files. Long walks still give the event
  * loop a turn now and then (`pause`).
  */
-async function planSource(from: string, to: string, posix: boolean, plan: Planned[], pause: () => Promise<void>): Promise<void> {
+interface PlanContext {
+  posix: boolean;
+  plan: Planned[];
+  pause: () => Promise<void>;
+  /** Where FAT may follow a symlink to (see PutOptions.followLinksWithin); undefined: anywhere. */
+  linkRoots: readonly string[] | undefined;
+  skipped: SkippedSource[];
+}
+
+/** Whether `path` is `root` or below it (both real paths). */
+function isWithin(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
+}
+
+async function planSource(from: string, to: string, ctx: PlanContext): Promise<void> {
+  const { posix, plan, pause } = ctx;
   await pause();
   let stats: Stats;
   try {
-    // FAT cannot hold symlinks: follow them there (as mcopy does); ext2 keeps them as links.
-    stats = posix ? lstatSync(from) : statSync(from);
+    stats = lstatSync(from);
+    // FAT cannot hold symlinks: follow them there (as mcopy does) — within the allowed roots only,
+    // when there are some (a recipe's folder): a link must not carry /etc/shadow into an image.
+    // ext2 keeps them as links.
+    if (stats.isSymbolicLink() && !posix) {
+      const real = realpathOrNull(from);
+      if (ctx.linkRoots && (real === null || !ctx.linkRoots.some((root) => isWithin(real, root)))) {
+        ctx.skipped.push({ path: from, reason: `a symbolic link to ${real ?? readlinkSync(from)}, outside the folders a recipe may copy from; FAT cannot store links` });
+        return;
+      }
+      stats = statSync(from);
+    }
   } catch (error) {
     throw new LoopbackError('NOT_FOUND', `${from}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (error as Error).message}`, { path: from });
   }
@@ -67,7 +92,7 @@ async function planSource(from: string, to: string, posix: boolean, plan: Planne
   } else if (stats.isDirectory()) {
     plan.push({ kind: 'dir', to, mode: stats.mode & 0o7777 });
     const names = readdirSync(from).sort();
-    for (const name of names) await planSource(join(from, name), imageJoin(to, name), posix, plan, pause);
+    for (const name of names) await planSource(join(from, name), imageJoin(to, name), ctx);
   } else if (stats.isFile()) {
     plan.push({ kind: 'file', from, to, sizeBytes: stats.size, mode: stats.mode & 0o7777, modifiedMs: stats.mtimeMs });
   } else {
@@ -121,15 +146,61 @@ class SourceReader {
   }
 }
 
+function realpathOrNull(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** A source entry that was not copied, and why. */
+export interface SkippedSource {
+  path: string;
+  reason: string;
+}
+
 export interface PutResult {
   volume: string;
   files: number;
   folders: number;
   bytes: number;
+  /** Sources left out (symbolic links FAT may not follow); absent when none were. */
+  skipped?: SkippedSource[];
+}
+
+export interface PutOptions extends ProgressOptions {
+  /**
+   * Real paths of the host folders that symbolic links may lead into when the target is FAT
+   * (which stores no links, so they are followed). A recipe passes its own folder and what the
+   * user allowed; a link pointing elsewhere is skipped and reported. Undefined: links are followed
+   * wherever they point, as mcopy does, for files the user named themselves.
+   */
+  followLinksWithin?: readonly string[];
+}
+
+/**
+ * FAT compares names without case: two sources that differ only in case would land on one entry,
+ * the second silently replacing the first. Refused before anything is written, naming both.
+ */
+function requireDistinctWithoutCase(plan: readonly Planned[], volume: string): void {
+  const seen = new Map<string, string>();
+  for (const item of plan) {
+    const key = item.to.toUpperCase();
+    const first = seen.get(key);
+    if (first !== undefined && first !== item.to) {
+      throw new LoopbackError(
+        'VALIDATION',
+        `${first} and ${item.to} would be the same name in ${volume}: FAT does not tell upper from lower case. Rename one of them; nothing was copied`,
+        { paths: [first, item.to] },
+      );
+    }
+    if (first === undefined) seen.set(key, item.to);
+  }
 }
 
 /** `put SRC… DEST`: like `cp -r SRC… DEST`, into the image. */
-export async function putFiles(ref: VolumeRef, sources: readonly string[], dest: string, options: ProgressOptions = {}): Promise<PutResult> {
+export async function putFiles(ref: VolumeRef, sources: readonly string[], dest: string, options: PutOptions = {}): Promise<PutResult> {
   if (sources.length === 0) throw new LoopbackError('INVALID_INPUT', 'name at least one file or folder to copy in');
   return withFileSystem(ref, true, async (target) => {
     const destPath = normalizeImagePath(dest);
@@ -141,16 +212,17 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
       throw new LoopbackError('NOT_FOUND', `${destPath} does not exist in ${describeVolume(ref)}; make it first (loopstudio mkdir) or copy one source at a time`);
     }
     const posix = isPosix(target);
-    const plan: Planned[] = [];
-    const pause = pacer();
+    const ctx: PlanContext = { posix, plan: [], pause: pacer(), linkRoots: options.followLinksWithin, skipped: [] };
+    const { plan, pause } = ctx;
     for (const source of sources) {
       const to = destEntry?.type === 'directory' ? imageJoin(destPath, basename(source)) : destPath;
-      await planSource(source, to, posix, plan, pause);
+      await planSource(source, to, ctx);
     }
 
     // Everything is checked before the first write.
     if (!posix) {
       for (const item of plan) for (const part of item.to.split('/').filter(Boolean)) validateLongName(part);
+      requireDistinctWithoutCase(plan, describeVolume(ref));
     }
     const parent = plan[0] ? plan[0].to.slice(0, plan[0].to.lastIndexOf('/')) || '/' : '/';
     const parentEntry = await statOrNull(target, parent);
@@ -204,7 +276,13 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
       }
     }
     report('writing metadata');
-    return { volume: describeVolume(ref), files: files.length, folders: plan.filter((p) => p.kind === 'dir').length, bytes: bytesTotal };
+    return {
+      volume: describeVolume(ref),
+      files: files.length,
+      folders: plan.filter((p) => p.kind === 'dir').length,
+      bytes: bytesTotal,
+      ...(ctx.skipped.length ? { skipped: ctx.skipped } : {}),
+    };
   });
 }
 

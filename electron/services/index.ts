@@ -149,14 +149,20 @@ export function createServices(host: ServiceHost): Services {
       jobs.run(`Install ${input.loader} on ${basename(input.path)}`, (job) =>
         installBootloader({ ...bootloaderRequestFromApi(input), signal: job.signal, onProgress: (p) => job.progress(p) }),
       ),
-    'recipe.validate': async ({ path }) => {
-      const plan = await validateRecipeFile(path);
+    'recipe.validate': async ({ path, allowOutside }) => {
+      const plan = await validateRecipeFile(path, allowOutside ? { allowOutside } : {});
       return { ...summarizePlan(plan), script: recipeScript(plan) };
     },
     'recipe.save': async ({ path, recipe, force }) => saveRecipe(path, recipe, { force: force ?? false }),
-    'recipe.build': async ({ path, output, force }) =>
+    'recipe.build': async ({ path, output, force, allowOutside }) =>
       jobs.run(`Build ${basename(path)}`, (job) =>
-        buildRecipe(path, { ...(output !== undefined ? { output } : {}), force: force ?? false, signal: job.signal, onProgress: (p) => job.progress(p) }),
+        buildRecipe(path, {
+          ...(output !== undefined ? { output } : {}),
+          force: force ?? false,
+          ...(allowOutside ? { allowOutside } : {}),
+          signal: job.signal,
+          onProgress: (p) => job.progress(p),
+        }),
       ),
   };
   const shutdown = async (): Promise<void> => {

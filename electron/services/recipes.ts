@@ -97,6 +97,8 @@ export interface RecipePlan {
   volumes: PlannedVolume[];
   copies: PlannedCopy[];
   bootloader: PlannedBootloader | null;
+  /** Real paths of the host folders the recipe may read from (its own, and what the user allowed). */
+  sourceRoots: string[];
 }
 
 /** Reads and parses a recipe file; INVALID_INPUT for bad JSON or a bad document. */
@@ -120,6 +122,42 @@ export async function loadRecipe(path: string): Promise<{ recipe: Recipe; recipe
 
 function hostPath(baseDir: string, path: string): string {
   return isAbsolute(path) ? path : join(baseDir, path);
+}
+
+/**
+ * The host folders a recipe may read files from: its own folder, plus what the user allowed
+ * (`build --allow-outside PATH`, or the app's confirmation), as real paths (docs/SECURITY.md,
+ * rule 11: a recipe from someone else's repository must not copy ~/.ssh into an image).
+ */
+export async function sourceRoots(baseDir: string, allowOutside: readonly string[] = []): Promise<string[]> {
+  const roots: string[] = [];
+  for (const path of [baseDir, ...allowOutside]) {
+    const real = await fs.realpath(resolve(path)).catch(() => null);
+    if (real === null) throw new LoopbackError('NOT_FOUND', `${path}: no such folder to allow a recipe to read from`, { path });
+    roots.push(real);
+  }
+  return roots;
+}
+
+function within(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith('/') ? root : `${root}/`);
+}
+
+/** A recipe's source path, resolved through its links, refused when it leads outside the allowed folders. */
+async function recipeSource(baseDir: string, path: string, roots: readonly string[], field: string): Promise<string> {
+  const from = hostPath(baseDir, path);
+  const real = await fs.realpath(from).catch(() => null);
+  if (real === null) throw fieldError('NOT_FOUND', field, `${from} does not exist`, { path: from });
+  if (!roots.some((root) => within(real, root))) {
+    throw fieldError(
+      'FORBIDDEN',
+      field,
+      `${from}${real !== from ? ` (really ${real})` : ''} is outside the recipe's folder ${roots[0]}: a recipe copies only files from its own folder, so one from someone else cannot read your other files. ` +
+        `If you trust it, allow the folder: loopstudio build … --allow-outside ${dirname(real)}`,
+      { path: from },
+    );
+  }
+  return from;
 }
 
 function imageShapeRequest(recipe: Recipe): { request: ImageShapeRequest; field: string } {
@@ -208,15 +246,27 @@ async function statOrNull(path: string): Promise<Stats | null> {
   }
 }
 
+/**
+ * What a host entry is as the copy will see it: ext2 keeps a symbolic link as a link (no data);
+ * FAT follows it, but only into the allowed folders (putFiles skips the others, see its
+ * followLinksWithin). Null: nothing is copied.
+ */
+async function sourceStats(path: string, volume: PlannedVolume, roots: readonly string[]): Promise<Stats | null> {
+  const stats = await fs.lstat(path).catch(() => null);
+  if (!stats?.isSymbolicLink() || volume.fs.type === 'ext2') return stats;
+  const real = await fs.realpath(path).catch(() => null);
+  return real !== null && roots.some((root) => within(real, root)) ? statOrNull(path) : null;
+}
+
 /** Adds a host file or folder to a volume's plan; returns the bytes of file data. */
-async function planCopy(volume: PlannedVolume, from: string, to: string, stats: Stats): Promise<number> {
+async function planCopy(volume: PlannedVolume, from: string, to: string, stats: Stats, roots: readonly string[]): Promise<number> {
   if (stats.isDirectory()) {
     for (const folder of foldersOf(to)) volume.folders.add(folder);
     let bytes = 0;
     for (const name of (await fs.readdir(from)).sort()) {
       const child = join(from, name);
-      const childStats = await statOrNull(child);
-      if (childStats && (childStats.isFile() || childStats.isDirectory())) bytes += await planCopy(volume, child, imageJoin(to, name), childStats);
+      const childStats = await sourceStats(child, volume, roots);
+      if (childStats && (childStats.isFile() || childStats.isDirectory())) bytes += await planCopy(volume, child, imageJoin(to, name), childStats, roots);
     }
     return bytes;
   }
@@ -230,8 +280,9 @@ async function planCopy(volume: PlannedVolume, from: string, to: string, stats: 
  * Checks a recipe against the host and plans the build, writing nothing. Throws the first
  * problem, naming its recipe field.
  */
-export async function planRecipe(recipe: Recipe, recipePath: string): Promise<RecipePlan> {
+export async function planRecipe(recipe: Recipe, recipePath: string, options: { allowOutside?: readonly string[] } = {}): Promise<RecipePlan> {
   const baseDir = dirname(recipePath);
+  const roots = await sourceRoots(baseDir, options.allowOutside);
   const { request, field: imageField } = imageShapeRequest(recipe);
   const shape = await at(imageField, () => resolveImageShape(request));
 
@@ -277,12 +328,12 @@ export async function planRecipe(recipe: Recipe, recipePath: string): Promise<Re
   for (const [i, file] of (recipe.files ?? []).entries()) {
     const field = `files[${i}]`;
     const volume = file.partition !== undefined ? volumeOf(file.partition, `${field}.partition`, '') : volumes.length === 1 ? volumes[0]! : bootVolume ?? volumeOf(undefined, `${field}.partition`, 'it goes to');
-    const from = hostPath(baseDir, file.from);
+    const from = await recipeSource(baseDir, file.from, roots, `${field}.from`);
     const stats = await statOrNull(from);
     if (!stats) throw fieldError('NOT_FOUND', `${field}.from`, `${from} does not exist`, { path: from });
     if (!stats.isFile() && !stats.isDirectory()) throw fieldError('INVALID_INPUT', `${field}.from`, `${from} is not a file or a folder`, { path: from });
     const to = file.to.endsWith('/') ? imageJoin(file.to, basename(from)) : file.to.replace(/\/+$/, '');
-    const bytes = await planCopy(volume, from, to, stats);
+    const bytes = await planCopy(volume, from, to, stats, roots);
     copies.push({ field, from, to, folder: stats.isDirectory(), volume, bytes });
   }
 
@@ -339,7 +390,7 @@ export async function planRecipe(recipe: Recipe, recipePath: string): Promise<Re
     if (menu) volume.needs.push({ what: '/boot/grub/menu.lst', bytes: volume.unitBytes });
     bootloader = { kind: 'grub-legacy', volume, ...(menu ? { menu } : {}), prepared };
   } else if (b?.bootSector) {
-    const file = hostPath(baseDir, b.bootSector.file);
+    const file = await recipeSource(baseDir, b.bootSector.file, roots, `${bootField}.file`);
     const stats = await statOrNull(file);
     if (!stats?.isFile()) throw fieldError('NOT_FOUND', `${bootField}.file`, `${file} does not exist`, { path: file });
     if (stats.size === 0 || stats.size % SECTOR_BYTES !== 0) {
@@ -372,7 +423,7 @@ export async function planRecipe(recipe: Recipe, recipePath: string): Promise<Re
       );
     }
   }
-  return { recipe, recipePath, baseDir, shape, table, partitionSteps: steps, disk, volumes, copies, bootloader };
+  return { recipe, recipePath, baseDir, shape, table, partitionSteps: steps, disk, volumes, copies, bootloader, sourceRoots: roots };
 }
 
 /** Loads and plans a recipe file: everything `build` checks, without writing. */
@@ -415,9 +466,9 @@ export async function saveRecipe(path: string, document: unknown, options: { for
   return { path: recipePath };
 }
 
-export async function validateRecipeFile(path: string): Promise<RecipePlan> {
+export async function validateRecipeFile(path: string, options: { allowOutside?: readonly string[] } = {}): Promise<RecipePlan> {
   const { recipe, recipePath } = await loadRecipe(path);
-  return planRecipe(recipe, recipePath);
+  return planRecipe(recipe, recipePath, options);
 }
 
 export function summarizePlan(plan: RecipePlan): RecipeSummary {
@@ -446,6 +497,8 @@ export interface BuildOptions extends ProgressOptions {
   output?: string;
   /** Replace an existing output image. */
   force?: boolean;
+  /** Host folders the recipe may read files from besides its own (see sourceRoots). */
+  allowOutside?: readonly string[];
 }
 
 export function defaultOutput(recipePath: string): string {
@@ -468,7 +521,7 @@ export function bootloaderRequest(plan: RecipePlan, image: string): BootloaderRe
 export async function buildRecipe(path: string, options: BuildOptions = {}): Promise<BuildResult> {
   const started = Date.now();
   const { recipe, recipePath } = await loadRecipe(path);
-  const plan = await planRecipe(recipe, recipePath);
+  const plan = await planRecipe(recipe, recipePath, options.allowOutside ? { allowOutside: options.allowOutside } : {});
   const output = resolve(options.output ?? defaultOutput(recipePath));
   const existing = await fs.lstat(output).catch(() => null);
   if (existing && !options.force) {
@@ -494,6 +547,7 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
     return result;
   };
   let bootloaderResult: BootloaderResult | null = null;
+  const skipped: NonNullable<BuildResult['skipped']> = [];
   try {
     await step(`create ${formatBytes(plan.shape.sizeBytes)} image`, () => createImage({ path: temp, shape: imageShapeRequest(recipe).request, force: true }));
     if (plan.table) await step(`partition (${plan.table.toUpperCase()})`, () => partitionImage(temp, { table: plan.table!, fresh: true, steps: plan.partitionSteps }));
@@ -516,10 +570,10 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
         if (copy.folder) {
           await makeFolder(ref, copy.to, true);
           const children = (await fs.readdir(copy.from)).sort().map((name) => join(copy.from, name));
-          if (children.length) await putFiles(ref, children, copy.to);
+          if (children.length) skipped.push(...((await putFiles(ref, children, copy.to, { followLinksWithin: plan.sourceRoots })).skipped ?? []));
         } else {
           if (parentPath(copy.to) !== '/') await makeFolder(ref, parentPath(copy.to), true);
-          await putFiles(ref, [copy.from], copy.to);
+          skipped.push(...((await putFiles(ref, [copy.from], copy.to, { followLinksWithin: plan.sourceRoots })).skipped ?? []));
         }
       });
     }
@@ -532,7 +586,7 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
     throw error;
   }
   if (bootloaderResult) bootloaderResult = { ...bootloaderResult, image: output };
-  return { ...summarizePlan(plan), image: output, bootloaderResult, steps, totalMs: Date.now() - started };
+  return { ...summarizePlan(plan), image: output, bootloaderResult, steps, totalMs: Date.now() - started, ...(skipped.length ? { skipped } : {}) };
 }
 
 export type { BuildResult, RecipeSummary };

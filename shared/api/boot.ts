@@ -49,10 +49,12 @@ export const bootloaderInstallSchema = z
     }
   });
 
-export const recipeValidateSchema = z.object({ path: hostPath }).strict();
+/** Host folders a recipe may read files from besides its own: the user's explicit permission. */
+const allowOutside = z.array(hostPath).max(64).optional();
+export const recipeValidateSchema = z.object({ path: hostPath, allowOutside }).strict();
 /** Write a recipe file (the wizard saves one beside the image it made); `recipe` is checked by the recipe schema. */
 export const recipeSaveSchema = z.object({ path: hostPath, recipe: z.unknown(), force: z.boolean().optional() }).strict();
-export const recipeBuildSchema = z.object({ path: hostPath, output: hostPath.optional(), force: z.boolean().optional() }).strict();
+export const recipeBuildSchema = z.object({ path: hostPath, output: hostPath.optional(), force: z.boolean().optional(), allowOutside }).strict();
 
 export interface SectorsWritten {
   what: string;
@@ -105,4 +107,6 @@ export interface BuildResult extends RecipeSummary {
   /** Each step and how long it took. */
   steps: Array<{ step: string; ms: number }>;
   totalMs: number;
+  /** Host entries not copied (symbolic links FAT may not follow out of the recipe's folders). */
+  skipped?: Array<{ path: string; reason: string }>;
 }

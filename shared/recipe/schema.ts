@@ -241,7 +241,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
 }
 
 /** An error about one field: its message starts with the field's path. */
-export function fieldError(code: 'INVALID_INPUT' | 'VALIDATION' | 'NOT_FOUND' | 'HOST_TOOL_MISSING', field: string, message: string, details: Record<string, unknown> = {}): LoopbackError {
+export function fieldError(code: 'INVALID_INPUT' | 'VALIDATION' | 'NOT_FOUND' | 'HOST_TOOL_MISSING' | 'FORBIDDEN', field: string, message: string, details: Record<string, unknown> = {}): LoopbackError {
   return new LoopbackError(code, `${field}: ${message}`, { ...details, field });
 }
 

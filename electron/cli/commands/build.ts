@@ -4,7 +4,10 @@ import type { BuildResult, RecipeSummary } from '../../services/recipes';
 import { output, type Command } from '../command';
 import { progressFor } from '../progress';
 
-const usage = 'loopstudio build RECIPE.json [-o IMAGE] [--force] [--check | --print-commands] [--json]';
+const usage =
+  'loopstudio build RECIPE.json [-o IMAGE] [--force] [--check | --print-commands] [--allow-outside DIR]… [--json]\n\n' +
+  'A recipe copies files only from its own folder (links included): one from someone else cannot read\n' +
+  'your other files. --allow-outside DIR (repeatable) lets it read DIR too.';
 
 function describeVolumes(summary: RecipeSummary): string[] {
   return summary.volumes.map(
@@ -23,6 +26,7 @@ function describeBuild(result: BuildResult): string {
     for (const warning of b.warnings) lines.push(`  warning: ${warning}`);
   }
   for (const step of result.steps) lines.push(`    ${String(step.ms).padStart(6)} ms  ${step.step}`);
+  for (const entry of result.skipped ?? []) lines.push(`  skipped ${entry.path}: ${entry.reason}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -35,15 +39,18 @@ export const build: Command = {
     force: { type: 'boolean' },
     check: { type: 'boolean' },
     'print-commands': { type: 'boolean' },
+    'allow-outside': { type: 'string', multiple: true },
   },
   async run(ctx) {
     const [recipe, ...extra] = ctx.positionals;
     if (!recipe || extra.length) throw new LoopbackError('INVALID_INPUT', `name one recipe file (usage: ${usage})`);
     if (ctx.values.check && ctx.values['print-commands']) throw new LoopbackError('INVALID_INPUT', '--check and --print-commands exclude each other');
     const { buildRecipe, summarizePlan, validateRecipeFile } = await import('../../services/recipes');
+    const allowed = (ctx.values['allow-outside'] as string[] | undefined) ?? [];
+    const allowOutside = allowed.length ? { allowOutside: allowed } : {};
     if (ctx.values.check || ctx.values['print-commands']) {
       // Both validate everything build would, and write nothing.
-      const plan = await validateRecipeFile(recipe);
+      const plan = await validateRecipeFile(recipe, allowOutside);
       if (ctx.values['print-commands']) {
         const { recipeScript } = await import('../../services/recipe-script');
         const script = recipeScript(plan, ...(ctx.values.output !== undefined ? [ctx.values.output as string] : []));
@@ -59,6 +66,7 @@ export const build: Command = {
       const result = await buildRecipe(recipe, {
         ...(ctx.values.output !== undefined ? { output: ctx.values.output as string } : {}),
         force: Boolean(ctx.values.force),
+        ...allowOutside,
         ...progress,
       });
       output(ctx, result, () => describeBuild(result));
