@@ -4,7 +4,8 @@
  * free-space check — each result checked with fsck.fat and mtools, not only our own reader.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
@@ -85,7 +86,7 @@ describe.skipIf(skip)('putFiles into FAT', () => {
     expect(progress.filter((p) => p.phase === 'copying files')).toHaveLength(1501);
   }, 60_000);
 
-  it('cancelled midway: CANCELLED naming how far it got, and the image stays fsck-clean with no half-copied file', async () => {
+  it('cancelled midway: CANCELLED naming how far it got; the files it finished are kept, byte-exact, fsck-clean', async () => {
     const src = join(tmp.dir, 'cancel-tree');
     const tree = makeTree(src, 300);
     const image = fatImage('64M');
@@ -98,13 +99,34 @@ describe.skipIf(skip)('putFiles into FAT', () => {
     });
     await expect(copy).rejects.toMatchObject({ code: 'CANCELLED', message: expect.stringContaining('cancelled after 100 of 300 files') });
     expectFsckClean(image);
-    // Whatever is in the image is complete (the copy is not flushed when it fails: none of it).
+    // Each finished file was in the image's metadata before the next began: all 100 are there.
     const out = join(tmp.dir, 'cancel-out');
     mkdirSync(out);
-    if (mtoolsTree(runTool, image).length > 0) {
-      runToolOk('mcopy', ['-s', '-n', '-i', image, '::/cancel-tree', out]);
-      for (const [path, data] of readTree(join(out, 'cancel-tree'))) expect(data.equals(tree.get(path)!), path).toBe(true);
-    }
+    runToolOk('mcopy', ['-s', '-n', '-i', image, '::/cancel-tree', out]);
+    const kept = readTree(join(out, 'cancel-tree'));
+    expect(kept.size).toBe(100);
+    for (const [path, data] of kept) expect(data.equals(tree.get(path)!), path).toBe(true);
+  }, 60_000);
+
+  it('killed with SIGKILL midway (loopstudio put): every file in the image is whole, and fsck.fat calls it clean', async () => {
+    const src = join(tmp.dir, 'kill-tree');
+    const tree = makeTree(src, 1200);
+    const image = fatImage('64M');
+    const before = statSync(image).mtimeMs;
+    const child = spawn(process.execPath, [join(__dirname, '../../bin/loopstudio.cjs'), 'put', image, src, '/'], { stdio: 'ignore' });
+    // Kill it once it has started writing (or let it finish on a very fast machine).
+    const started = Date.now();
+    while (child.exitCode === null && statSync(image).mtimeMs === before && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 60));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r).once('error', r));
+    expectFsckClean(image);
+    const out = join(tmp.dir, 'kill-out');
+    mkdirSync(out);
+    if (mtoolsTree(runTool, image).length > 0) runToolOk('mcopy', ['-s', '-n', '-i', image, '::/kill-tree', out]);
+    const kept = existsSync(join(out, 'kill-tree')) ? readTree(join(out, 'kill-tree')) : new Map<string, Buffer>();
+    for (const [path, data] of kept) expect(data.equals(tree.get(path)!), path).toBe(true);
+    expect(kept.size).toBeGreaterThan(0);
   }, 60_000);
 
   it('refuses a tree bigger than the free space before writing anything', async () => {
@@ -119,4 +141,29 @@ describe.skipIf(skip)('putFiles into FAT', () => {
     expect(readFileSync(image).equals(before)).toBe(true);
     expect((await listFiles({ image }, '/')).entries).toEqual([]);
   });
+});
+
+describe.skipIf(missingTools('mke2fs', 'e2fsck', 'debugfs'))('putFiles into ext2, interrupted', () => {
+  it('cancelled midway keeps the files it finished, byte-exact, and e2fsck calls it clean', async () => {
+    const src = join(tmp.dir, 'ext2-cancel-tree');
+    const tree = makeTree(src, 150);
+    const image = join(tmp.dir, 'ext2-cancel.img');
+    runToolOk('truncate', ['-s', '32M', image]);
+    runToolOk('mke2fs', ['-q', '-F', '-t', 'ext2', image]);
+    const controller = new AbortController();
+    const copy = putFiles({ image }, [src], '/', {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.itemsDone === 50) controller.abort();
+      },
+    });
+    await expect(copy).rejects.toMatchObject({ code: 'CANCELLED', message: expect.stringContaining('cancelled after 50 of 150 files') });
+    expect(runTool('e2fsck', ['-fn', image]).status).toBe(0);
+    const out = join(tmp.dir, 'ext2-cancel-out');
+    mkdirSync(out);
+    runToolOk('debugfs', ['-R', `rdump /ext2-cancel-tree ${out}`, image]);
+    const kept = readTree(join(out, 'ext2-cancel-tree'));
+    expect(kept.size).toBe(50);
+    for (const [path, data] of kept) expect(data.equals(tree.get(path)!), path).toBe(true);
+  }, 60_000);
 });

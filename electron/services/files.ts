@@ -4,6 +4,9 @@
  * before the first byte is written — every source exists, every name is legal on the target
  * filesystem, everything fits in the free space — and report progress file by file; a cancelled
  * copy stops between files, so each file is either complete or absent.
+ *
+ * When the volume is mounted (ours or anyone's), the same code runs through the mount with the
+ * host's own filesystem calls instead (mounted-files.ts), and the results say so (`via`).
  */
 import { closeSync, fstatSync, lstatSync, openSync, promises as fs, readdirSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, join, sep } from 'node:path';
@@ -11,7 +14,8 @@ import { formatBytes } from '../../shared/disk/sizes';
 import { LoopbackError } from '../../shared/errors';
 import { validateLongName } from '../../shared/fs/fat/names';
 import type { DirEntry, FileSystem, PosixFileSystem, ProgressOptions } from '../../shared/fs/types';
-import { describeVolume, withFileSystem, type VolumeRef } from './volumes';
+import { viaField, withVolume, type MountVia } from './mounted-files';
+import { describeVolume, type VolumeRef } from './volumes';
 
 /** Joins image paths: always POSIX, always absolute. */
 export function imageJoin(dir: string, name: string): string {
@@ -165,6 +169,8 @@ export interface PutResult {
   files: number;
   folders: number;
   bytes: number;
+  /** Set when the copy went through the volume's mount. */
+  via?: MountVia;
   /** Sources left out (symbolic links FAT may not follow); absent when none were. */
   skipped?: SkippedSource[];
 }
@@ -202,7 +208,7 @@ function requireDistinctWithoutCase(plan: readonly Planned[], volume: string): v
 /** `put SRC… DEST`: like `cp -r SRC… DEST`, into the image. */
 export async function putFiles(ref: VolumeRef, sources: readonly string[], dest: string, options: PutOptions = {}): Promise<PutResult> {
   if (sources.length === 0) throw new LoopbackError('INVALID_INPUT', 'name at least one file or folder to copy in');
-  return withFileSystem(ref, true, async (target) => {
+  return withVolume(ref, true, async (target, via) => {
     const destPath = normalizeImagePath(dest);
     const destEntry = await statOrNull(target, destPath);
     if (destEntry && destEntry.type !== 'directory' && sources.length > 1) {
@@ -270,6 +276,9 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
       } else {
         const data = reader.read(item.from);
         await target.writeFile(item.to, data, { modifiedMs: item.modifiedMs, ...(posix ? { mode: item.mode } : {}) });
+        // The file is in the image's metadata before the next one starts: a cancel, or a kill,
+        // keeps every finished file, and the volume is clean either way.
+        await target.checkpoint?.();
         bytesDone += item.sizeBytes;
         itemsDone += 1;
         report('copying files');
@@ -280,15 +289,15 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
       volume: describeVolume(ref),
       files: files.length,
       folders: plan.filter((p) => p.kind === 'dir').length,
-      bytes: bytesTotal,
+      bytes: bytesTotal, ...viaField(via),
       ...(ctx.skipped.length ? { skipped: ctx.skipped } : {}),
     };
   });
 }
 
 /** `get PATH OUT`: a file to OUT (or into OUT when it is a folder); a folder recursively. */
-export async function getFiles(ref: VolumeRef, path: string, out: string, options: ProgressOptions = {}): Promise<{ files: number; bytes: number }> {
-  return withFileSystem(ref, false, async (source) => {
+export async function getFiles(ref: VolumeRef, path: string, out: string, options: ProgressOptions = {}): Promise<{ files: number; bytes: number; via?: MountVia }> {
+  return withVolume(ref, false, async (source, via) => {
     const from = normalizeImagePath(path);
     const entry = await source.stat(from);
     const outStats = await fs.stat(out).catch(() => null);
@@ -312,24 +321,39 @@ export async function getFiles(ref: VolumeRef, path: string, out: string, option
       }
     };
     await copy(from, to, entry);
-    return { files, bytes };
+    return { files, bytes, ...viaField(via) };
   });
 }
 
-export async function listFiles(ref: VolumeRef, path: string): Promise<{ path: string; entries: DirEntry[] }> {
-  return withFileSystem(ref, false, async (target) => {
+export async function listFiles(ref: VolumeRef, path: string): Promise<{ path: string; entries: DirEntry[]; via?: MountVia }> {
+  return withVolume(ref, false, async (target, via) => {
     const at = normalizeImagePath(path);
     const entry = await target.stat(at);
-    return { path: at, entries: entry.type === 'directory' ? await target.list(at) : [entry] };
+    return { path: at, entries: entry.type === 'directory' ? await target.list(at) : [entry], ...viaField(via) };
   });
 }
 
-export async function makeFolder(ref: VolumeRef, path: string, parents: boolean): Promise<void> {
-  await withFileSystem(ref, true, (target) => target.mkdir(normalizeImagePath(path), { parents }));
+export async function makeFolder(ref: VolumeRef, path: string, parents: boolean): Promise<{ path: string; via?: MountVia }> {
+  const at = normalizeImagePath(path);
+  return withVolume(ref, true, async (target, via) => {
+    await target.mkdir(at, { parents });
+    return { path: at, ...viaField(via) };
+  });
 }
 
-export async function removePath(ref: VolumeRef, path: string, recursive: boolean): Promise<void> {
+export async function removePath(ref: VolumeRef, path: string, recursive: boolean): Promise<{ path: string; via?: MountVia }> {
   const at = normalizeImagePath(path);
   if (at === '/') throw new LoopbackError('INVALID_INPUT', 'Refusing to remove the root folder; format the volume to empty it');
-  await withFileSystem(ref, true, (target) => target.remove(at, { recursive }));
+  return withVolume(ref, true, async (target, via) => {
+    await target.remove(at, { recursive });
+    return { path: at, ...viaField(via) };
+  });
+}
+
+export async function renamePath(ref: VolumeRef, from: string, to: string): Promise<{ from: string; to: string; via?: MountVia }> {
+  const [source, target] = [normalizeImagePath(from), normalizeImagePath(to)];
+  return withVolume(ref, true, async (fs, via) => {
+    await fs.rename(source, target);
+    return { from: source, to: target, ...viaField(via) };
+  });
 }

@@ -51,7 +51,8 @@ export function tableRanges(disk: DiskInfo, partition: PartitionInfo): ByteRange
   return [{ offsetBytes: (partition.ebrSector ?? 0) * 512, sizeBytes: 512 }];
 }
 
-async function findVolume(image: FileBlockDevice, ref: VolumeRef): Promise<VolumeWindow> {
+/** Where the volume is, without declaring any write (volumeWindow's first half; mounted-files.ts reads it). */
+export async function findVolume(image: FileBlockDevice, ref: VolumeRef): Promise<VolumeWindow> {
   const disk = await describeDisk(image);
   if (ref.partition === undefined) {
     if (disk.table !== 'none') {
@@ -110,6 +111,10 @@ export async function withFileSystem<T>(ref: VolumeRef, writable: boolean, work:
       const result = await work(fs, window);
       if (writable) await fs.flush();
       return result;
+    } catch (error) {
+      // A cancelled job keeps what it finished (see FileSystem.checkpoint): make that durable too.
+      if (writable && error instanceof LoopbackError && error.code === 'CANCELLED') await fs.flush();
+      throw error;
     } finally {
       await fs.close?.();
     }

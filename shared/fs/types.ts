@@ -86,6 +86,14 @@ export interface FileSystem {
   extents(path: string): Promise<FileExtent[]>;
   /** Writes out anything cached (FSInfo, bitmaps, superblock) and flushes the device. */
   flush(): Promise<void>;
+  /**
+   * Writes the metadata out as flush() does, but without waiting for the device (no fsync, and
+   * ext2 leaves its backup superblocks to flush()): afterwards the image holds a consistent
+   * volume with everything done so far, so a process killed later leaves it clean. A long copy
+   * calls it after each file, so an interrupted copy keeps every file it finished. Absent where
+   * every call is already durable on its own (a mounted folder: the kernel's driver).
+   */
+  checkpoint?(): Promise<void>;
 }
 
 /** A filesystem that also has POSIX features (ext2). */

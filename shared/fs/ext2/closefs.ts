@@ -67,9 +67,12 @@ export class MetadataWriter {
   /**
    * Writes the changed metadata: cached blocks (inode tables, bitmaps, directories, indirect
    * blocks) in sorted runs, then the descriptor table and superblock copies, the primary ones
-   * last. Afterwards the disk matches memory, so blocks freed so far may be reused.
+   * last. Afterwards the disk matches memory, so blocks freed so far may be reused. Without
+   * `backups` (a checkpoint) only the primary copies are written; the descriptors stay marked so
+   * the next full write-out updates the backups too (e2fsck reads them only if the primary fails).
    */
-  async writeOut(): Promise<void> {
+  async writeOut(options: { backups?: boolean } = {}): Promise<void> {
+    const backups = options.backups ?? true;
     const writes = await this.cache.writeDirty();
     if (writes > 0) this.unsynced = true;
     if (this.gdt.dirty) {
@@ -79,7 +82,7 @@ export class MetadataWriter {
       sb.setUint32(EXT2_SUPERBLOCK.s_free_inodes_count, this.alloc.freeInodes, true);
       sb.setUint32(EXT2_SUPERBLOCK.s_wtime, u32Seconds(this.clock()), true);
       const rev1 = sb.getUint32(EXT2_SUPERBLOCK.s_rev_level, true) >= 1;
-      for (let g = 1; g < this.g.groupCount; g++) {
+      for (let g = 1; backups && g < this.g.groupCount; g++) {
         if (!this.hasSuperblockCopy(g)) continue;
         const first = this.g.firstDataBlock + g * this.g.blocksPerGroup;
         const copy = this.sbBytes.slice();
@@ -90,7 +93,7 @@ export class MetadataWriter {
       await this.device.write((this.g.firstDataBlock + 1) * B, this.gdt.bytes);
       if (rev1) sb.setUint16(EXT2_SUPERBLOCK.s_block_group_nr, 0, true);
       await this.device.write(SUPERBLOCK_OFFSET_BYTES, this.sbBytes);
-      this.gdt.dirty = false;
+      this.gdt.dirty = !backups;
       this.unsynced = true;
     }
     this.alloc.writtenOut();

@@ -409,6 +409,11 @@ class Ext2Volume implements Ext2FileSystem {
     return this.exclusive(() => this.meta.sync());
   }
 
+  /** See FileSystem.checkpoint: the metadata and the primary superblock written, no device flush. */
+  async checkpoint(): Promise<void> {
+    return this.exclusive(() => this.meta.writeOut({ backups: false }));
+  }
+
   async close(): Promise<void> {
     return this.exclusive(async () => {
       try {

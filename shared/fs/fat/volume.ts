@@ -161,6 +161,11 @@ export class FatVolume implements FileSystem {
     });
   }
 
+  /** See FileSystem.checkpoint: the FATs, folders and FSInfo written, the device not flushed. */
+  checkpoint(): Promise<void> {
+    return this.exclusive(() => this.writeOut());
+  }
+
   // --- Serialisation and transactions ---
 
   /** Runs `work` after every earlier call has finished (operations never interleave). */
