@@ -63,8 +63,13 @@ export type IsoEntry = IsoDirectoryEntry | IsoFileEntry | IsoSymlinkEntry;
 
 /** A single extent holds at most 2^32 − 1 bytes (dataLength is 32 bits; ECMA-119 9.1.4). */
 export const MAX_FILE_BYTES = 0xffffffff;
-/** Rock Ridge has no limit, but a POSIX reader's PATH_MAX is 4096 with the NUL. */
-export const MAX_SYMLINK_TARGET_BYTES = 4095;
+/**
+ * Rock Ridge itself has no limit, but libisofs (xorriso, osirrox, grub-mkrescue's ISOs read back)
+ * refuses to load an image with a link target of 1024 bytes or more ("Rock Ridge path too long").
+ */
+export const MAX_SYMLINK_TARGET_BYTES = 1023;
+/** A path a POSIX reader can use: PATH_MAX is 4096 with the NUL (xorriso refuses longer ones too). */
+export const MAX_PATH_BYTES = 4095;
 
 export const DEFAULT_DIRECTORY_MODE = 0o755;
 export const DEFAULT_FILE_MODE = 0o644;
@@ -117,6 +122,8 @@ export function pathProblem(path: unknown): string | null {
   if (typeof path !== 'string' || !path.startsWith('/')) return 'a path must be a string starting with "/"';
   if (path === '/') return null;
   if (path.includes('\0')) return 'a path cannot contain a NUL character';
+  const pathBytes = encodeUtf8(path).length;
+  if (pathBytes > MAX_PATH_BYTES) return `the path is ${pathBytes} bytes in UTF-8, more than the ${MAX_PATH_BYTES} a POSIX system (and xorriso) can use`;
   const parts = path.slice(1).split('/');
   for (const part of parts) {
     if (part === '') return 'a path cannot have an empty component ("//" or a trailing "/")';
@@ -186,7 +193,8 @@ export function buildTree(entries: readonly IsoEntry[], dateMs: number, problems
     const entry = entries[i]!;
     const problem = pathProblem(entry.path);
     if (problem) {
-      problems.push({ field: at(i, 'path'), message: `${at(i, 'path')} ${JSON.stringify(entry.path)}: ${problem}`, details: { path: entry.path } });
+      const shown = typeof entry.path === 'string' && entry.path.length > 200 ? `${entry.path.slice(0, 200)}…` : entry.path;
+      problems.push({ field: at(i, 'path'), message: `${at(i, 'path')} ${JSON.stringify(shown)}: ${problem}`, details: { path: entry.path } });
       continue;
     }
     const path = entry.path;
@@ -248,7 +256,11 @@ export function buildTree(entries: readonly IsoEntry[], dateMs: number, problems
       const targetBytes = encodeUtf8(target).length;
       if (targetProblem) problems.push({ field: at(i, 'target'), message: `${path}: ${targetProblem}`, details: { path, target } });
       else if (targetBytes > MAX_SYMLINK_TARGET_BYTES) {
-        problems.push({ field: at(i, 'target'), message: `${path}: the target is ${targetBytes} bytes, more than ${MAX_SYMLINK_TARGET_BYTES}`, details: { path, targetBytes } });
+        problems.push({
+          field: at(i, 'target'),
+          message: `${path}: the link target is ${targetBytes} bytes; xorriso and osirrox cannot read Rock Ridge link targets over ${MAX_SYMLINK_TARGET_BYTES} bytes`,
+          details: { path, targetBytes, maxBytes: MAX_SYMLINK_TARGET_BYTES },
+        });
       }
     }
 
