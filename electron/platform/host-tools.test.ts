@@ -33,6 +33,34 @@ describe('probing the host', () => {
     expect(report.tools.find((t) => t.name === 'losetup')!.applicable).toBe(false);
   });
 
+  it('doctor on a BSD names the packages for QEMU, mtools and GRUB (pkg on FreeBSD, pkg_add on OpenBSD)', async () => {
+    const hints = async (os: 'freebsd' | 'openbsd') => {
+      const report = await probeHostTools(os);
+      expect(report.family).toBe(os);
+      const shown = Object.fromEntries(report.tools.filter((t) => t.applicable).map((t) => [t.name, t.installHint]));
+      return shown;
+    };
+    expect(await hints('freebsd')).toMatchObject({
+      mdconfig: 'part of the base system',
+      newfs_msdos: 'part of the base system',
+      'qemu-system-i386': 'sudo pkg install qemu',
+      'qemu-system-x86_64': 'sudo pkg install qemu',
+      mtools: 'sudo pkg install mtools',
+      'grub-mkimage': 'sudo pkg install grub2-pcbsd',
+      mke2fs: 'sudo pkg install e2fsprogs',
+    });
+    const openbsd = await hints('openbsd');
+    expect(openbsd).toMatchObject({
+      vnconfig: 'part of the base system',
+      'qemu-system-i386': 'doas pkg_add qemu',
+      mtools: 'doas pkg_add mtools',
+      mke2fs: 'doas pkg_add e2fsprogs',
+    });
+    expect(openbsd['grub-mkimage']).toMatch(/no GRUB 2 package.*GRUB legacy 0\.97.*build GRUB 2 from source/);
+    // Linux's tools are not offered on a BSD.
+    expect(openbsd).not.toHaveProperty('losetup');
+  });
+
   it('reads /etc/os-release where it exists', async () => {
     expect(await readOsRelease('/nonexistent/os-release')).toEqual({});
     const fields = await readOsRelease();

@@ -202,6 +202,7 @@ export class BsdInspector implements TargetInspector {
     }
     const whole = this.backend.wholeDevice(device);
     const entry = this.backend.parseList(await this.runText(list)).find((e) => e.device === whole);
+    if (entry?.unreadable) throw forbid(`${device}: ${entry.unreadable}: refused`, { device });
     if (!entry?.inUse || !entry.backingFile) throw forbid(`${device} is not attached to any file`, { device });
     const partition = this.backend.partitionIndexOf(device);
     // A partition node's place in the image is the kernel's reading of the table: not listed here.

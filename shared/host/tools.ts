@@ -128,6 +128,24 @@ export const HOST_TOOLS: readonly HostToolSpec[] = [
     install: { freebsd: BASE_SYSTEM, openbsd: BASE_SYSTEM },
   },
   {
+    name: 'mtools',
+    executables: ['mtools', 'mcopy'],
+    role: 'format',
+    purpose: 'copy files into FAT volumes in the scripts `loopstudio build --print-commands` prints (mcopy, mmd)',
+    versionArgs: ['--version'],
+    oses: ['linux', 'freebsd', 'openbsd', 'darwin'],
+    install: {
+      debian: 'sudo apt install mtools',
+      fedora: 'sudo dnf install mtools',
+      arch: 'sudo pacman -S mtools',
+      suse: 'sudo zypper install mtools',
+      alpine: 'sudo apk add mtools',
+      macos: 'brew install mtools',
+      freebsd: 'sudo pkg install mtools',
+      openbsd: 'doas pkg_add mtools',
+    },
+  },
+  {
     name: 'mke2fs',
     executables: ['mke2fs'],
     role: 'format',
@@ -151,8 +169,7 @@ export const HOST_TOOLS: readonly HostToolSpec[] = [
     role: 'boot',
     purpose: 'build GRUB 2’s core image for the MBR gap (needs the i386-pc modules too)',
     versionArgs: ['--version'],
-    // FreeBSD's GRUB 2 port is long out of date, so we do not send people to it.
-    oses: ['linux', 'darwin'],
+    oses: ['linux', 'freebsd', 'openbsd', 'darwin'],
     install: {
       debian: 'sudo apt install grub-common grub-pc-bin',
       fedora: 'sudo dnf install grub2-tools grub2-pc-modules',
@@ -160,6 +177,10 @@ export const HOST_TOOLS: readonly HostToolSpec[] = [
       suse: 'sudo zypper install grub2 grub2-i386-pc',
       alpine: 'sudo apk add grub grub-bios',
       macos: 'brew install i686-elf-grub',
+      // Ports' sysutils/grub2-pcbsd: GRUB 2.02 for PC BIOS, into /usr/local/lib/grub/i386-pc.
+      freebsd: 'sudo pkg install grub2-pcbsd',
+      // OpenBSD's ports have GRUB legacy only (the grub package, 0.97).
+      openbsd: 'OpenBSD has no GRUB 2 package (its grub package is GRUB legacy 0.97): build GRUB 2 from source (gmake; --target=i386 --with-platform=pc) into /usr/local, or make the GRUB step on another system',
     },
   },
   {

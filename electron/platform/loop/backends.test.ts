@@ -1,7 +1,7 @@
 /**
  * The loop backends' command builders and output parsers. Linux's parsers read what the real
- * losetup and the real kernel print here; the BSD parsers read sample outputs written from the
- * systems' sources and manual pages (cited beside each), since no BSD runs here.
+ * losetup and the real kernel print here. The BSD parsers are tested in bsd.test.ts against outputs
+ * reconstructed from each release's sources (tests/fixtures/bsd/), since no BSD runs here.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,8 +18,6 @@ import {
   loopBackendFor,
   mountEquivalent,
   openbsdBackend,
-  parseBsdMountOutput,
-  parseMdconfigList,
   parseProcMounts,
   parseVnconfigList,
   type HostCommand,
@@ -129,14 +127,16 @@ describe.skipIf(skip)(skipTitle('Linux, for real: the parsers read what losetup 
   });
 });
 
+// The BSD parsers against outputs reconstructed from each release's sources: bsd.test.ts.
 describe('FreeBSD 5+ (mdconfig)', () => {
   it('builds the article’s commands', () => {
     expect(argv(freebsdBackend.attach({ image: '/home/u/floppy.img' }))).toEqual(['mdconfig', '-a', '-t', 'vnode', '-f', '/home/u/floppy.img']);
     expect(() => freebsdBackend.attach({ image: '/i', offsetBytes: 32256 })).toThrow(/whole images only/);
     // mdconfig(8): "If the -u unit option is not provided, the newly created device name will be printed on stdout."
     expect(freebsdBackend.parseAttach('md0\n')).toBe('/dev/md0');
-    expect(argv(freebsdBackend.detach('/dev/md0'))).toEqual(['mdconfig', '-d', '-u', '0']);
+    expect(argv(freebsdBackend.detach('/dev/md0'))).toEqual(['mdconfig', '-d', '-u', 'md0']);
     expect(argv(freebsdBackend.mkfs({ device: '/dev/md0', fs: 'fat12' }))).toEqual(['newfs_msdos', '-F', '12', '/dev/md0']);
+    expect(argv(freebsdBackend.mkfs({ device: '/dev/md0', fs: 'fat12', floppyKiB: 1440, heads: 2, sectorsPerTrack: 18 }))).toEqual(['newfs_msdos', '-F', '12', '-f', '1440', '/dev/md0']);
     expect(argv(freebsdBackend.mount({ device: '/dev/md0', dir: '/mnt/myfloppy', family: 'fat', uid: 0, gid: 0 }))).toEqual(['mount', '-t', 'msdosfs', '/dev/md0', '/mnt/myfloppy']);
     expect(argv(freebsdBackend.mount({ device: '/dev/md0s1', dir: '/m', family: 'fat', uid: 1001, gid: 1001 }))).toEqual(['mount_msdosfs', '-u', '1001', '-g', '1001', '/dev/md0s1', '/m']);
     expect(argv(freebsdBackend.mount({ device: '/dev/md0s1', dir: '/m', family: 'ext2', uid: 1001, gid: 1001 }))).toEqual(['mount', '-t', 'ext2fs', '/dev/md0s1', '/m']);
@@ -145,66 +145,39 @@ describe('FreeBSD 5+ (mdconfig)', () => {
     expect(freebsdBackend.wholeDevice('/dev/md10s2')).toBe('/dev/md10');
     expect(freebsdBackend.isDeviceName('/dev/ada0')).toBe(false);
   });
-
-  it('parses `mdconfig -l -v` (sbin/mdconfig/mdconfig.c md_list: name TAB type TAB size%6s TAB file)', () => {
-    // Lines as md_list() prints them; the names and sizes follow FreeBSD's own tests
-    // (sbin/mdconfig/tests/mdconfig_test.sh: "md0 vnode 1024M" after awk drops the file).
-    const text = 'md0\tvnode\t 1024M\t/home/u/xxx\nmd1\tmalloc\t 1024M\nmd2\tvnode\t  1.4M\t/home/u/my\tfloppy.img\n';
-    expect(parseMdconfigList(text)).toEqual([
-      { device: '/dev/md0', inUse: true, backingFile: '/home/u/xxx', offsetBytes: 0, sizeLimitBytes: null, inode: null },
-      { device: '/dev/md1', inUse: true, backingFile: null, offsetBytes: 0, sizeLimitBytes: null, inode: null },
-      { device: '/dev/md2', inUse: true, backingFile: '/home/u/my\tfloppy.img', offsetBytes: 0, sizeLimitBytes: null, inode: null },
-    ]);
-    expect(parseMdconfigList('')).toEqual([]);
-  });
-
-  it('parses `mount` output (FreeBSD: "DEV on DIR (TYPE, options)")', () => {
-    // Written from FreeBSD mount(8)'s output format; not captured on a FreeBSD machine.
-    expect(parseBsdMountOutput('/dev/ada0p2 on / (ufs, local, soft-updates)\n/dev/md0 on /mnt/my floppy (msdosfs, local)\n')).toEqual([
-      { source: '/dev/ada0p2', mountPoint: '/', type: 'ufs', options: ['local', 'soft-updates'] },
-      { source: '/dev/md0', mountPoint: '/mnt/my floppy', type: 'msdosfs', options: ['local'] },
-    ]);
-  });
 });
 
 describe('OpenBSD (vnconfig, vnd)', () => {
-  it('parses the article’s `vnconfig -l` output, and finds the first free unit', () => {
+  it('parses the article’s `vnconfig -l` output (names as given, indented as the article shows it), and finds the first free unit', () => {
     const article = '   vnd0: covering floppy.img on wd0a, inode 270473\n   vnd1: not in use\n   vnd2: not in use\n   vnd3: not in use\n';
     const entries = parseVnconfigList(article);
     expect(entries).toEqual([
-      { device: '/dev/vnd0', inUse: true, backingFile: 'floppy.img', offsetBytes: 0, sizeLimitBytes: null, inode: 270473 },
-      { device: '/dev/vnd1', inUse: false, backingFile: null, offsetBytes: 0, sizeLimitBytes: null, inode: null },
-      { device: '/dev/vnd2', inUse: false, backingFile: null, offsetBytes: 0, sizeLimitBytes: null, inode: null },
-      { device: '/dev/vnd3', inUse: false, backingFile: null, offsetBytes: 0, sizeLimitBytes: null, inode: null },
+      { device: '/dev/vnd0c', inUse: true, backingFile: 'floppy.img', offsetBytes: 0, sizeLimitBytes: null, inode: 270473 },
+      { device: '/dev/vnd1c', inUse: false, backingFile: null, offsetBytes: 0, sizeLimitBytes: null, inode: null },
+      { device: '/dev/vnd2c', inUse: false, backingFile: null, offsetBytes: 0, sizeLimitBytes: null, inode: null },
+      { device: '/dev/vnd3c', inUse: false, backingFile: null, offsetBytes: 0, sizeLimitBytes: null, inode: null },
     ]);
     expect(firstFreeUnit(entries)).toBe(1);
     expect(firstFreeUnit(entries.slice(0, 1))).toBeNull();
   });
 
-  it('reads a file name with " on " in it (sbin/vnconfig/vnconfig.c getinfo: "covering %s on %s, inode %llu")', () => {
-    expect(parseVnconfigList('vnd0: covering /home/u/fun on the run.img on sd0a, inode 12\n')[0]).toMatchObject({ backingFile: '/home/u/fun on the run.img', inode: 12 });
-  });
-
-  it('builds the article’s commands: vnconfig vnd0 IMG, newfs_msdos -F 12 on /dev/rvnd0c, mount -t msdos /dev/vnd0i, vnconfig -u vnd0', () => {
+  it('builds the article’s commands: vnconfig vnd0 IMG, newfs_msdos -F 12 -f 1440 on /dev/rvnd0c, mount -t msdos /dev/vnd0i, vnconfig -u vnd0', () => {
     expect(argv(openbsdBackend.attach({ image: '/path/to/floppy.img' }, 0))).toEqual(['vnconfig', 'vnd0', '/path/to/floppy.img']);
-    expect(openbsdBackend.parseAttach('', 0)).toBe('/dev/vnd0');
+    // There is no /dev/vnd0: the whole disk is partition c.
+    expect(openbsdBackend.parseAttach('', 0)).toBe('/dev/vnd0c');
     expect(argv(openbsdBackend.list()!)).toEqual(['vnconfig', '-l']);
-    expect(argv(openbsdBackend.mkfs({ device: '/dev/vnd0', fs: 'fat12' }))).toEqual(['newfs_msdos', '-F', '12', '/dev/rvnd0c']);
-    expect(openbsdBackend.partitionDevice('/dev/vnd0', 1)).toBe('/dev/vnd0i');
+    expect(argv(openbsdBackend.mkfs({ device: '/dev/vnd0c', fs: 'fat12', floppyKiB: 1440 }))).toEqual(['newfs_msdos', '-F', '12', '-f', '1440', '/dev/rvnd0c']);
+    expect(openbsdBackend.partitionDevice('/dev/vnd0c', 1)).toBe('/dev/vnd0i');
     expect(openbsdBackend.partitionIndexOf('/dev/vnd0j')).toBe(2);
     expect(openbsdBackend.partitionIndexOf('/dev/vnd0c')).toBeNull();
     expect(openbsdBackend.rawDevice('/dev/vnd0i')).toBe('/dev/rvnd0i');
-    expect(argv(openbsdBackend.mount({ device: '/dev/vnd0i', dir: '/mnt/floppy', family: 'fat', uid: 0, gid: 0 }))).toEqual(['mount', '-t', 'msdos', '/dev/vnd0i', '/mnt/floppy']);
+    // A FAT volume on the whole disk is mounted through the 'i' the kernel spoofs for it.
+    expect(argv(openbsdBackend.mount({ device: '/dev/vnd0c', dir: '/mnt/floppy', family: 'fat', uid: 0, gid: 0 }))).toEqual(['mount', '-t', 'msdos', '/dev/vnd0i', '/mnt/floppy']);
+    expect(argv(openbsdBackend.mount({ device: '/dev/vnd0c', dir: '/m', family: 'ext2', uid: 0, gid: 0 }))).toEqual(['mount', '-t', 'ext2fs', '/dev/vnd0c', '/m']);
     expect(argv(openbsdBackend.mount({ device: '/dev/vnd0i', dir: '/m', family: 'fat', uid: 1000, gid: 1000 }))).toEqual(['mount_msdos', '-u', '1000', '-g', '1000', '/dev/vnd0i', '/m']);
     expect(argv(openbsdBackend.detach('/dev/vnd0i'))).toEqual(['vnconfig', '-u', 'vnd0']);
-    expect(openbsdBackend.isDeviceName('/dev/wd0a')).toBe(false);
-  });
-
-  it('parses `mount` output (OpenBSD: "DEV on DIR type TYPE (options)")', () => {
-    // Written from OpenBSD mount(8)'s output format; not captured on an OpenBSD machine.
-    expect(parseBsdMountOutput('/dev/vnd0i on /mnt/floppy type msdos (local)\n')).toEqual([
-      { source: '/dev/vnd0i', mountPoint: '/mnt/floppy', type: 'msdos', options: ['local'] },
-    ]);
+    expect(openbsdBackend.wholeDevice('/dev/rvnd3i')).toBe('/dev/vnd3c');
+    for (const name of ['/dev/wd0a', '/dev/vnd0', '/dev/vnd0q', '/dev/svnd0c']) expect(openbsdBackend.isDeviceName(name), name).toBe(false);
   });
 
   it('shows the vnconfig sequence as the equivalent lines (no one-step mount, no fstab loop option)', () => {
@@ -214,7 +187,7 @@ describe('OpenBSD (vnconfig, vnd)', () => {
 });
 
 describe('FreeBSD 4 (vnconfig, vn)', () => {
-  it('configures with -c and unconfigures with -u, as vnconfig(8) of 4.x says', () => {
+  it('configures with -c and unconfigures with -u, as usr.sbin/vnconfig/vnconfig.c of 4.x reads them', () => {
     expect(argv(freebsd4Backend.attach({ image: '/floppy.img' }, 0))).toEqual(['vnconfig', '-c', 'vn0', '/floppy.img']);
     expect(argv(freebsd4Backend.detach('/dev/vn0'))).toEqual(['vnconfig', '-u', 'vn0']);
     expect(argv(freebsd4Backend.mkfs({ device: '/dev/vn0', fs: 'fat12' }))).toEqual(['newfs_msdos', '-F', '12', '/dev/vn0']);
@@ -227,6 +200,8 @@ describe('choosing the backend', () => {
   it('maps each system to its tools', () => {
     expect(loopBackendFor('linux')?.system).toBe('linux');
     expect(loopBackendFor('freebsd', '14.1-RELEASE')?.system).toBe('freebsd');
+    expect(loopBackendFor('freebsd', '6.4-RELEASE')?.list()).toBeNull();
+    expect(loopBackendFor('freebsd', '13.3-RELEASE')?.list()).toEqual({ program: 'mdconfig', args: ['-l', '-v'] });
     expect(loopBackendFor('freebsd', '4.11-RELEASE')?.system).toBe('freebsd4');
     expect(loopBackendFor('openbsd', '7.5')?.system).toBe('openbsd');
     expect(loopBackendFor('darwin')).toBeNull();

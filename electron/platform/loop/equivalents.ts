@@ -2,9 +2,11 @@
  * "The equivalent shell lines": what a person would type to do what the app just did, for people
  * who want to learn the classic recipe or script it. On Linux that is the OSDev article's own
  * sequence (`losetup -o32256 /dev/loop0 c.img` … `losetup -d /dev/loop0`), its one-step
- * `mount -o loop,offset=…` and its /etc/fstab line; on the BSDs, the mdconfig/vnconfig sequence.
+ * `mount -o loop,offset=…` and its /etc/fstab line; on the BSDs, the mdconfig/vnconfig sequence,
+ * and the article's BSD floppy recipes whole (imageRecipeEquivalent).
  */
 import type { ShellEquivalent } from '../../../shared/api/loops';
+import type { FsType } from '../../../shared/fs/types';
 import { fstabField, shellLine } from '../../../shared/util/shell-quote';
 import type { HostCommand, LoopBackend, MountFamily } from './types';
 
@@ -74,5 +76,59 @@ export function mountEquivalent(backend: LoopBackend, recipe: MountRecipe): Shel
     lines,
     oneStep: shellLine(['mount', '-t', type, '-o', options.join(','), recipe.image, recipe.dir]),
     fstab: [fstabField(recipe.image), fstabField(recipe.dir), type, ['user', 'noauto', ...options].join(','), '0', '0'].join('  '),
+  };
+}
+
+/** newfs_msdos' standard floppy formats (-f KiB), by image size: 5¼″ 360K/1.2M, 3½″ 720K/1.44M/2.88M. */
+const FLOPPY_FORMATS: ReadonlyMap<number, number> = new Map([360, 720, 1200, 1440, 2880].map((kib) => [kib * 1024, kib]));
+
+/** The standard floppy format of an image of this size, or undefined. */
+export function floppyKiBOf(sizeBytes: number): number | undefined {
+  return FLOPPY_FORMATS.get(sizeBytes);
+}
+
+/** An image made from scratch through a loop device: attach, format, mount, copy files in, release. */
+export interface ImageRecipe {
+  image: string;
+  /** The whole device the attach makes (/dev/loop0, /dev/md0, /dev/vnd0c). */
+  device: string;
+  /** The image's size: a whole-image FAT12 volume of a floppy's size gets that floppy's format. */
+  sizeBytes: number;
+  /** MBR partition to format and mount; null for the whole image (a floppy). */
+  partition: number | null;
+  fs: FsType;
+  dir: string;
+  uid: number;
+  gid: number;
+  /** Files copied into the mounted volume, in order. */
+  files: readonly string[];
+}
+
+/**
+ * The OSDev article's floppy recipes as shell lines for this system: attach, newfs_msdos (or
+ * mkfs.fat/mke2fs), mount, cp, sync, umount, detach — built by the same backend calls the helper
+ * makes, so the lines are what the app would run (the article creates the file with dd first;
+ * `loopstudio create` does that part).
+ */
+export function imageRecipeEquivalent(backend: LoopBackend, recipe: ImageRecipe): ShellEquivalent {
+  const whole = recipe.partition === null;
+  const volume = whole || backend.attachesByOffset ? recipe.device : backend.partitionDevice(recipe.device, recipe.partition!);
+  const floppyKiB = whole && recipe.fs === 'fat12' && backend.system !== 'linux' ? floppyKiBOf(recipe.sizeBytes) : undefined;
+  const family: MountFamily = recipe.fs === 'ext2' ? 'ext2' : 'fat';
+  const attach = { image: recipe.image, device: recipe.device, offsetBytes: 0, sizeBytes: null };
+  const mount = backend.mount({ device: volume, dir: recipe.dir, family, uid: recipe.uid, gid: recipe.gid });
+  return {
+    lines: [
+      attachLine(backend, attach),
+      line(backend.mkfs({ device: volume, fs: recipe.fs, ...(floppyKiB !== undefined ? { floppyKiB } : {}) })),
+      shellLine([mount.program, ...mount.args.filter((a) => a !== '--')]),
+      ...(family === 'ext2' ? [shellLine(['chown', `${recipe.uid}:${recipe.gid}`, recipe.dir])] : []),
+      ...recipe.files.map((file) => shellLine(['cp', file, recipe.dir])),
+      'sync',
+      shellLine(['umount', recipe.dir]),
+      detachLine(backend, attach),
+    ],
+    oneStep: null,
+    fstab: null,
   };
 }

@@ -5,19 +5,37 @@
  */
 import { release } from 'node:os';
 import { LoopbackError } from '../../../shared/errors';
-import { freebsd4Backend, freebsdBackend, openbsdBackend } from './bsd';
+import { freebsd4Backend, freebsdBackendFor, openbsdBackend } from './bsd';
 import { linuxBackend } from './linux';
 import type { LoopBackend } from './types';
 
 export type { AttachSpec, HostCommand, LoopBackend, LoopDeviceEntry, LoopSystem, MkfsSpec, MountEntry, MountFamily, MountSpec } from './types';
 export { linuxBackend, parseProcMounts, partxAdd, LOSETUP_COLUMNS } from './linux';
-export { freebsdBackend, freebsd4Backend, openbsdBackend, firstFreeUnit, parseBsdMountOutput, parseMdconfigList, parseVnconfigList } from './bsd';
-export { attachEquivalent, formatEquivalent, mountEquivalent, type AttachRecipe, type MountRecipe, type ShellEquivalent } from './equivalents';
+export {
+  freebsdBackend,
+  freebsdBackendFor,
+  freebsd4Backend,
+  openbsdBackend,
+  firstFreeUnit,
+  mdconfigListingFor,
+  mdconfigShowsFaithfully,
+  parseBsdMountOutput,
+  parseFreebsdMountOutput,
+  parseMdconfigList,
+  parseMdconfigNames,
+  parseOpenbsdMountOutput,
+  parseVnconfigChosen,
+  parseVnconfigList,
+  VND_NAME_MAX,
+  type MdconfigListing,
+} from './bsd';
+export { attachEquivalent, floppyKiBOf, formatEquivalent, imageRecipeEquivalent, mountEquivalent, type AttachRecipe, type ImageRecipe, type MountRecipe, type ShellEquivalent } from './equivalents';
 
 export function loopBackendFor(platform: NodeJS.Platform | string, osRelease = ''): LoopBackend | null {
   if (platform === 'linux') return linuxBackend;
   if (platform === 'openbsd') return openbsdBackend;
-  if (platform === 'freebsd') return Number.parseInt(osRelease, 10) < 5 ? freebsd4Backend : freebsdBackend;
+  // The release decides the tool (vnconfig before 5) and which columns mdconfig -l -v prints.
+  if (platform === 'freebsd') return Number.parseInt(osRelease, 10) < 5 ? freebsd4Backend : freebsdBackendFor(osRelease);
   return null;
 }
 

@@ -39,6 +39,12 @@ export interface LoopDeviceEntry {
   sizeLimitBytes: number | null;
   /** The backing file's inode number where the system reports it (Linux, OpenBSD). */
   inode: number | null;
+  /**
+   * Why the listing cannot say which file this device covers (a tab or newline in a name made its
+   * line ambiguous, or the release's tool does not print it). Such a device is never taken for one
+   * of ours: its backingFile is null, and the helper refuses it with this reason.
+   */
+  unreadable?: string;
 }
 
 /** How a filesystem gets mounted: its family, and who should own the files. */
@@ -65,6 +71,12 @@ export interface MkfsSpec {
   /** FAT: the disk geometry recorded in the boot sector. */
   heads?: number;
   sectorsPerTrack?: number;
+  /**
+   * FAT on a whole floppy image: one of newfs_msdos' standard floppy formats in KiB (360, 720,
+   * 1200, 1440, 2880 — `newfs_msdos -f 1440`), which sets the floppy's geometry, root directory
+   * size and media byte. The BSD backends only; mkfs.fat reads the geometry from the size.
+   */
+  floppyKiB?: number;
 }
 
 /** A line of the host's mount table: what is mounted where, with which type. */
