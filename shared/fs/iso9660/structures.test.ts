@@ -272,7 +272,7 @@ describe('El Torito', () => {
 
   it('refuses a catalog whose checksum is wrong', () => {
     const bytes = encodeBootCatalog({ platformId: 0, idString: 'X', entries: [{ platformId: 0, bootIndicator: 0x88, bootMediaType: 0, loadSegment: 0, systemType: 0, sectorCount: 4, loadRba: 30 }] });
-    bytes[5] ^= 1;
+    bytes[5] = bytes[5]! ^ 1;
     expect(() => parseBootCatalog(bytes)).toThrow(/validation entry/);
   });
 
