@@ -25,7 +25,9 @@ const exited = new Promise((resolve) => child.on('exit', (code, signal) => resol
 function fail(message) {
   try {
     process.kill(-child.pid, 'SIGKILL');
-  } catch {}
+  } catch {
+    // already gone
+  }
   console.error(`\nREADME first line: FAILED: ${message}`);
   process.exit(1);
 }

@@ -1,6 +1,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { Linter } from 'eslint';
+import tseslint from 'typescript-eslint';
 import { describe, expect, it } from 'vitest';
+import { layersPlugin } from './layers-eslint';
 import { checkFile, importsOf } from './layers';
 
 const ROOT = join(__dirname, '..');
@@ -79,5 +82,38 @@ describe('layers (docs/ARCHITECTURE.md)', () => {
   it('lets test files use Node and the test helpers, but not electron', () => {
     expect(checkFile('shared/disk/mbr.test.ts', "import { app } from 'electron';")).toHaveLength(1);
     expect(checkFile('shared/disk/mbr.test.ts', "import { runTool } from '../../tests/support/host';\nimport fs from 'node:fs';")).toEqual([]);
+  });
+});
+
+describe('the layers as an ESLint rule (layers/imports), as an editor shows them', () => {
+  const linter = new Linter({ configType: 'flat' });
+  const lint = (filename: string, code: string) =>
+    linter.verify(code, [{ files: ['**/*.ts', '**/*.tsx'], languageOptions: { parser: tseslint.parser }, plugins: { layers: layersPlugin }, rules: { 'layers/imports': 'error' } }], { filename: join(ROOT, filename) });
+
+  it('marks every form of a crossing import, with the reason', () => {
+    const messages = lint(
+      'shared/disk/mbr.ts',
+      [
+        "import fs from 'node:fs';",
+        "export { x } from '../../electron/services/x';",
+        "export * from '../../renderer/src/y';",
+        "const z = await import('electron');",
+        "const p = require('path');",
+        "import { ok } from './ok';",
+      ].join('\n'),
+    );
+    expect(messages.map((m) => [m.line, m.message])).toEqual([
+      [1, 'shared/ must run without Node: no node:fs'],
+      [2, 'shared/ may not import from electron/services/ (docs/ARCHITECTURE.md, layers)'],
+      [3, 'shared/ may not import from renderer/ (docs/ARCHITECTURE.md, layers)'],
+      [4, 'only electron/main and electron/preload may import electron'],
+      [5, 'shared/ must run without Node: no path'],
+    ]);
+  });
+
+  it('lets each layer import what the table allows', () => {
+    expect(lint('electron/main/index.ts', "import { app } from 'electron';\nimport { createServices } from '../services';")).toEqual([]);
+    expect(lint('renderer/src/a.tsx', "import { create } from 'zustand';\nimport { x } from '../../shared/api/contract';")).toEqual([]);
+    expect(lint('renderer/src/a.tsx', "import os from 'os';").map((m) => m.message)).toEqual(['renderer/ must run without Node: no os']);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The layers of docs/ARCHITECTURE.md as rules, and a checker that reads import statements. Used by
- * layers.test.ts on the whole tree; kept apart so the test can also feed it made-up files.
+ * The layers of docs/ARCHITECTURE.md as rules, and a checker of one import at a time. ESLint runs
+ * it on every import as it is typed (the `layers/imports` rule in eslint.config.ts, so an editor
+ * shows the violation at once), and layers.test.ts feeds it made-up files.
  */
 import { builtinModules } from 'node:module';
 import { posix } from 'node:path';
@@ -17,6 +18,7 @@ export type Area =
   | 'e2e'
   | 'tests'
   | 'bench'
+  | 'scripts'
   | 'other';
 
 const AREAS: Area[] = [
@@ -31,6 +33,7 @@ const AREAS: Area[] = [
   'e2e',
   'tests',
   'bench',
+  'scripts',
 ];
 
 export function areaOf(repoPath: string): Area {
@@ -59,6 +62,9 @@ export const RULES: Record<Area, Rule> = {
   e2e: { areas: AREAS, electron: true, node: true },
   tests: { areas: AREAS, electron: false, node: true },
   bench: { areas: AREAS, electron: false, node: true },
+  // Build and install tooling (bundles, start, postinstall): any part of the tree, under Node.
+  // `electron` here is the npm package that says where the binary is, for `npm start`.
+  scripts: { areas: AREAS, electron: true, node: true },
   other: { areas: AREAS, electron: true, node: true },
 };
 
@@ -95,34 +101,33 @@ export interface Violation {
   reason: string;
 }
 
-/** Checks one file's imports against its area's rule. `file` is a POSIX path from the repo root. */
-export function checkFile(file: string, source: string): Violation[] {
+/** Why `file` may not import `specifier`, or null. `file` is a POSIX path from the repo root. */
+export function checkImport(file: string, specifier: string): string | null {
   const area = areaOf(file);
   const rule = RULES[area];
   const isTest = TEST_FILE.test(file);
-  const violations: Violation[] = [];
-  for (const specifier of importsOf(source)) {
-    const refuse = (reason: string) => violations.push({ file, specifier, reason });
-    if (specifier.startsWith('.')) {
-      const target = posix.normalize(posix.join(posix.dirname(file), specifier));
-      const targetArea = areaOf(target);
-      if (targetArea === area) continue;
-      // Tests may reach anything to check it independently; they still never import electron.
-      if (isTest) continue;
-      if (targetArea === 'other') {
-        // package.json (the version) is fine anywhere Node runs; other root files are not code.
-        if (target === 'package.json' && rule.node) continue;
-        refuse(`${area}/ may not import ${target}`);
-      } else if (!rule.areas.includes(targetArea)) {
-        refuse(`${area}/ may not import from ${targetArea}/ (docs/ARCHITECTURE.md, layers)`);
-      }
-    } else if (specifier === 'electron' || specifier.startsWith('electron/')) {
-      if (!rule.electron) refuse(`only electron/main and electron/preload may import electron`);
-    } else if (isNodeBuiltin(specifier)) {
-      if (!rule.node && !isTest) refuse(`${area}/ must run without Node: no ${specifier}`);
-    } else if (rule.forbiddenPackages?.includes(packageName(specifier))) {
-      refuse(`${area}/ may not import ${packageName(specifier)}`);
+  if (specifier.startsWith('.')) {
+    const target = posix.normalize(posix.join(posix.dirname(file), specifier));
+    const targetArea = areaOf(target);
+    // Tests may reach anything to check it independently; they still never import electron.
+    if (targetArea === area || isTest) return null;
+    if (targetArea === 'other') {
+      // package.json (the version) is fine anywhere Node runs; other root files are not code.
+      return target === 'package.json' && rule.node ? null : `${area}/ may not import ${target}`;
     }
+    return rule.areas.includes(targetArea) ? null : `${area}/ may not import from ${targetArea}/ (docs/ARCHITECTURE.md, layers)`;
   }
-  return violations;
+  if (specifier === 'electron' || specifier.startsWith('electron/')) {
+    return rule.electron ? null : 'only electron/main and electron/preload may import electron';
+  }
+  if (isNodeBuiltin(specifier)) return rule.node || isTest ? null : `${area}/ must run without Node: no ${specifier}`;
+  return rule.forbiddenPackages?.includes(packageName(specifier)) ? `${area}/ may not import ${packageName(specifier)}` : null;
+}
+
+/** Checks one file's imports against its area's rule. `file` is a POSIX path from the repo root. */
+export function checkFile(file: string, source: string): Violation[] {
+  return importsOf(source).flatMap((specifier) => {
+    const reason = checkImport(file, specifier);
+    return reason === null ? [] : [{ file, specifier, reason }];
+  });
 }

@@ -8,13 +8,15 @@
  * When the volume is mounted (ours or anyone's), the same code runs through the mount with the
  * host's own filesystem calls instead (mounted-files.ts), and the results say so (`via`).
  */
-import { closeSync, fstatSync, lstatSync, openSync, promises as fs, readdirSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, join, sep } from 'node:path';
 import { formatBytes } from '../../shared/disk/sizes';
 import { LoopbackError } from '../../shared/errors';
 import { validateLongName } from '../../shared/fs/fat/names';
 import type { DirEntry, FileSystem, PosixFileSystem, ProgressOptions } from '../../shared/fs/types';
+import { extractTree, type GetOptions, type GetResult } from './extract';
 import { viaField, withVolume, type MountVia } from './mounted-files';
+import { foldCase } from '../../shared/fs/fat/names';
 import { describeVolume, type VolumeRef } from './volumes';
 
 /** Joins image paths: always POSIX, always absolute. */
@@ -192,7 +194,7 @@ export interface PutOptions extends ProgressOptions {
 function requireDistinctWithoutCase(plan: readonly Planned[], volume: string): void {
   const seen = new Map<string, string>();
   for (const item of plan) {
-    const key = item.to.toUpperCase();
+    const key = foldCase(item.to);
     const first = seen.get(key);
     if (first !== undefined && first !== item.to) {
       throw new LoopbackError(
@@ -295,34 +297,13 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
   });
 }
 
-/** `get PATH OUT`: a file to OUT (or into OUT when it is a folder); a folder recursively. */
-export async function getFiles(ref: VolumeRef, path: string, out: string, options: ProgressOptions = {}): Promise<{ files: number; bytes: number; via?: MountVia }> {
-  return withVolume(ref, false, async (source, via) => {
-    const from = normalizeImagePath(path);
-    const entry = await source.stat(from);
-    const outStats = await fs.stat(out).catch(() => null);
-    const to = outStats?.isDirectory() && from !== '/' ? join(out, basename(from)) : out;
-    let files = 0;
-    let bytes = 0;
-    const copy = async (imagePath: string, hostPath: string, e: DirEntry): Promise<void> => {
-      if (options.signal?.aborted) throw new LoopbackError('CANCELLED', `Copy out of ${describeVolume(ref)} cancelled after ${files} files`);
-      if (e.type === 'directory') {
-        await fs.mkdir(hostPath, { recursive: true });
-        for (const child of await source.list(imagePath)) await copy(imageJoin(imagePath, child.name), join(hostPath, child.name), child);
-      } else if (e.type === 'symlink' && e.target !== undefined) {
-        await fs.symlink(e.target, hostPath);
-      } else if (e.type === 'file') {
-        const data = await source.readFile(imagePath);
-        await fs.writeFile(hostPath, data);
-        if (e.modifiedMs !== null) await fs.utimes(hostPath, new Date(), new Date(e.modifiedMs));
-        files += 1;
-        bytes += data.length;
-        options.onProgress?.({ phase: 'copying files', bytesDone: bytes, bytesTotal: 0, itemsDone: files });
-      }
-    };
-    await copy(from, to, entry);
-    return { files, bytes, ...viaField(via) };
-  });
+/**
+ * `get PATH OUT`: a file to OUT (or into OUT when it is a folder); a folder recursively. The
+ * image is treated as hostile: names checked, nothing written through a link, existing files
+ * replaced only with `overwrite` (extract.ts).
+ */
+export async function getFiles(ref: VolumeRef, path: string, out: string, options: GetOptions = {}): Promise<GetResult & { via?: MountVia }> {
+  return withVolume(ref, false, async (source, via) => ({ ...(await extractTree(source, describeVolume(ref), path, out, options)), ...viaField(via) }));
 }
 
 export async function listFiles(ref: VolumeRef, path: string): Promise<{ path: string; entries: DirEntry[]; via?: MountVia }> {

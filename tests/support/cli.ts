@@ -17,7 +17,7 @@ export interface CliRun {
   code: number;
   stdout: string;
   stderr: string;
-  json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json(): any;
 }
 
 export async function cli(...argv: string[]): Promise<CliRun> {

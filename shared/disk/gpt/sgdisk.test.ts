@@ -112,7 +112,7 @@ function expectToolsList(image: string, table: GptTable, options: { checkEachPar
 
   const print = runToolOk('sgdisk', ['-p', image]).stdout;
   expect(print).toContain(`Disk identifier (GUID): ${table.diskGuid}`);
-  const rows = [...print.matchAll(/^\s*(\d+)\s+(\d+)\s+(\d+)\s+[\d.]+ \S+\s+([0-9A-F]{4})  /gm)].map((m) => m.slice(1, 5));
+  const rows = [...print.matchAll(/^\s*(\d+)\s+(\d+)\s+(\d+)\s+[\d.]+ \S+\s+([0-9A-F]{4}) {2}/gm)].map((m) => m.slice(1, 5));
   expect(rows).toEqual(
     table.partitions.map((p) => [String(p.index), String(p.startingLBA), String(p.endingLBA), (sgdiskTypeCode(p.typeGuid) ?? 'ffff').toUpperCase()]),
   );

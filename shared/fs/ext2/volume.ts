@@ -51,7 +51,7 @@
  */
 import type { BlockDevice } from '../../disk/block-device';
 import { LoopbackError } from '../../errors';
-import type { DirEntry, EntryType, FileExtent, FsUsage, PosixFileSystem, WriteOptions } from '../types';
+import type { DirEntry, EntryType, FileChunk, FileExtent, FsUsage, PosixFileSystem, WriteOptions } from '../types';
 import { Allocator } from './alloc';
 import { BlockMap } from './bmap';
 import { MetadataWriter } from './closefs';
@@ -201,6 +201,16 @@ class Ext2Volume implements Ext2FileSystem {
     });
   }
 
+  /** See FileSystem.readChunks; like readFile, a symlink is followed to its target. */
+  async readChunks(path: string, onChunk: (chunk: FileChunk) => Promise<void>): Promise<number> {
+    const p = parsePath(path);
+    return this.exclusive(async () => {
+      const inode = await this.inodes.get(await this.paths.requireInode(p, true));
+      if (inode.type !== LINUX_S_IFREG) throw new LoopbackError('INVALID_INPUT', `${p.path} is not a file`, { path: p.path });
+      return this.files.readChunks(inode, p.path, onChunk);
+    });
+  }
+
   async writeFile(path: string, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
     const p = parsePath(path);
     if (p.parts.length === 0) throw new LoopbackError('INVALID_INPUT', 'cannot write a file over the root folder', { path });
@@ -255,8 +265,8 @@ class Ext2Volume implements Ext2FileSystem {
     const mode = checkMode(options.mode ?? DEFAULT_DIR_MODE, p.path);
     return this.exclusive(async () => {
       this.requireWritable();
-      let parentIno = EXT2_ROOT_INO;
-      let first = 0;
+      let parentIno: number;
+      let first: number;
       if (!options.parents) {
         if (p.parts.length === 0) throw new LoopbackError('ALREADY_EXISTS', '/ already exists', { path: '/' });
         const parentPath = parentOf(p);

@@ -33,6 +33,7 @@ const CP850_ENCODE = new Map<string, number>(Array.from(CP850_HIGH, (char, i) =>
 
 /** Upper case that keeps the length (so "ß" stays "ß"), as FAT's case-insensitive compare needs. */
 export function foldCase(name: string): string {
+  // eslint-disable-next-line no-control-regex -- "only ASCII": the range starts at NUL on purpose
   if (/^[\x00-\x7f]*$/.test(name)) return name.toUpperCase();
   let out = '';
   for (const char of name) {

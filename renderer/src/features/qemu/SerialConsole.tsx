@@ -1,7 +1,7 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal, type ITheme } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
-import { useEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef } from 'react';
 import { consoleText, onSerial, sendSerial } from '../../stores/qemu';
 import { mirrorBlockedStyles } from './csp-styles';
 
@@ -19,10 +19,14 @@ function themeFromCss(element: HTMLElement): ITheme {
 export function SerialConsole({ sessionId, running }: { sessionId: string | null; running: boolean }) {
   const host = useRef<HTMLDivElement>(null);
   const terminal = useRef<Terminal | null>(null);
+  // The latest props for the terminal's callbacks, which live as long as the terminal does.
+  // Updated after each commit (React refs must not be written during render).
   const session = useRef(sessionId);
-  session.current = sessionId;
   const live = useRef(running);
-  live.current = running;
+  useLayoutEffect(() => {
+    session.current = sessionId;
+    live.current = running;
+  });
 
   useEffect(() => {
     const element = host.current!;
