@@ -20,7 +20,7 @@ import type { HostToolsReport } from '../../shared/host/tools';
 import { probeHostTools } from '../platform/host-tools';
 import { bootloaderRequestFromApi, installBootloader } from './bootloaders';
 import { imageInfo, partitionImage } from './disks';
-import { getFiles, listFiles, makeFolder, normalizeImagePath, putFiles, removePath } from './files';
+import { getFiles, listFiles, makeFolder, normalizeImagePath, putFiles, removePath, renamePath } from './files';
 import { createImage } from './images';
 import { JobRunner } from './jobs';
 import { LoopService, type LoopServiceOptions } from './loops';
@@ -28,7 +28,7 @@ import { previewPartitions } from './partition-preview';
 import { QemuService } from './qemu';
 import { recipeScript } from './recipe-script';
 import { uploadFiles } from './uploads';
-import { formatVolume, withFileSystem, type VolumeRef } from './volumes';
+import { formatVolume, type VolumeRef } from './volumes';
 import { buildRecipe, saveRecipe, summarizePlan, validateRecipeFile } from './recipes';
 
 export interface ServiceHost {
@@ -101,19 +101,9 @@ export function createServices(host: ServiceHost): Services {
         }),
       ),
     'fs.list': async ({ path, partition, dir }) => listFiles(volumeRef(path, partition), dir),
-    'fs.mkdir': async ({ path, partition, dir, parents }) => {
-      await makeFolder(volumeRef(path, partition), dir, parents ?? false);
-      return { path: normalizeImagePath(dir) };
-    },
-    'fs.remove': async ({ path, partition, target, recursive }) => {
-      await removePath(volumeRef(path, partition), target, recursive ?? false);
-      return { path: normalizeImagePath(target) };
-    },
-    'fs.rename': async ({ path, partition, from, to }) => {
-      const [source, target] = [normalizeImagePath(from), normalizeImagePath(to)];
-      await withFileSystem(volumeRef(path, partition), true, (fs) => fs.rename(source, target));
-      return { from: source, to: target };
-    },
+    'fs.mkdir': async ({ path, partition, dir, parents }) => makeFolder(volumeRef(path, partition), dir, parents ?? false),
+    'fs.remove': async ({ path, partition, target, recursive }) => removePath(volumeRef(path, partition), target, recursive ?? false),
+    'fs.rename': async ({ path, partition, from, to }) => renamePath(volumeRef(path, partition), from, to),
     'fs.put': async ({ path, partition, sources, dest }) =>
       jobs.run(copyJobTitle(basename(path), partition), (job) => putFiles(volumeRef(path, partition), sources, dest, { signal: job.signal, onProgress: (p) => job.progress(p) })),
     'fs.upload': async ({ path, partition, dest, files }) =>

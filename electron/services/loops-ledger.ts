@@ -12,6 +12,7 @@ import { LoopbackError } from '../../shared/errors';
 import { shellLine } from '../../shared/util/shell-quote';
 import { currentLoopBackend, parseProcMounts } from '../platform/loop/index';
 import type { LoopBackend, LoopDeviceEntry, MountEntry } from '../platform/loop/types';
+import { describeMountBusy, mountBusyReport } from '../platform/mount-users';
 import { runCommandOk } from '../platform/run';
 import { elevationAvailable, type HelperOutcome } from '../privileged/elevate';
 import type { HelperRequest, HelperStep } from '../privileged/request';
@@ -42,6 +43,28 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** What umount says when something still uses the mount (util-linux, the BSDs' EBUSY). */
+const BUSY = /target is busy|device is busy|device busy|EBUSY/i;
+
+/**
+ * A release whose unmount failed because the mount is in use: the bare "target is busy" becomes
+ * which processes hold what under the mount point (read from /proc as this user, after the
+ * helper reported the failure), and what to do. Any other error is thrown as it is.
+ */
+async function explainBusyUnmount(error: unknown, steps: readonly HelperStep[]): Promise<never> {
+  if (!(error instanceof LoopbackError) || !BUSY.test(error.message)) throw error;
+  const index = error.details?.failedStep;
+  const step = typeof index === 'number' ? steps[index] : undefined;
+  if (step?.op !== 'unmount') throw error;
+  const report = await mountBusyReport(step.dir).catch(() => null);
+  const why = report ? describeMountBusy(step.dir, report) : 'something still uses it';
+  throw new LoopbackError(
+    'IN_USE',
+    `Cannot unmount ${step.dir}: it is busy — ${why}. Close those files and programs (or leave the folder: \`cd\` elsewhere), then unmount again: \`loopstudio umount ${step.dir}\`. It is still mounted.`,
+    { ...error.details, mountDir: step.dir, processes: report?.users ?? [], innerMounts: report?.innerMounts ?? [], said: error.message },
+  );
 }
 
 export class LoopLedger {
@@ -226,7 +249,8 @@ export class LoopLedger {
       await this.settle(intentId);
       await this.changed();
       const error = outcome.final.error ?? { code: 'INTERNAL', message: 'the privileged helper failed' };
-      throw new LoopbackError(error.code as LoopbackError['code'], error.message, { commands });
+      const failedStep = outcome.steps.find((step) => !step.ok && !step.rollback)?.step ?? null;
+      throw new LoopbackError(error.code as LoopbackError['code'], error.message, { commands, failedStep });
     }
     return { outcome, commands };
   }
@@ -284,7 +308,7 @@ export class LoopLedger {
     let commands: string[] = [];
     let elevation: LoopActionResult['elevation'] = null;
     if (steps.length) {
-      const result = await this.run(steps);
+      const result = await this.run(steps).catch((error: unknown) => explainBusyUnmount(error, steps));
       commands = result.commands;
       elevation = result.outcome.elevation;
     }

@@ -33,12 +33,20 @@ function sha(path: string, outsidePartition1 = false): string {
   return hash.update(bytes.subarray(0, P1.offset)).update(bytes.subarray(P1.offset + P1.size)).digest('hex');
 }
 
-/** Every rootless writer aimed at partition 1 (or the whole image): each must be refused. */
-function writersOnPartition1(): string[][] {
+/**
+ * Every rootless writer aimed at partition 1 (or the whole image): each must be refused. While
+ * partition 1 is mounted read-write, put, mkdir and rm go through the mount instead of writing
+ * the image (files-through-mount.test.ts), so they are left out then.
+ */
+function writersOnPartition1(mounted: boolean): string[][] {
   return [
-    ['put', image, '-p', '1', payload, '/'],
-    ['mkdir', image, '-p', '1', '/new'],
-    ['rm', image, '-p', '1', '/keep.txt'],
+    ...(mounted
+      ? []
+      : [
+          ['put', image, '-p', '1', payload, '/'],
+          ['mkdir', image, '-p', '1', '/new'],
+          ['rm', image, '-p', '1', '/keep.txt'],
+        ]),
     ['format', image, '-p', '1', '--fs', 'ext2'],
     ['partition', image, '--set', '1', 'bootable'],
     ['bootloader', image, '-p', '1', '--grub2'],
@@ -50,7 +58,7 @@ function writersOnPartition1(): string[][] {
 async function expectAllRefused(holder: RegExp, mounted: boolean): Promise<void> {
   runToolOk('sync', []);
   const before = sha(image, mounted);
-  for (const argv of writersOnPartition1()) {
+  for (const argv of writersOnPartition1(mounted)) {
     const run = await cli(...argv, '--json');
     expect(run.code, `loopstudio ${argv.join(' ')}`).toBe(1);
     expect(run.json().error, `loopstudio ${argv.join(' ')}`).toMatchObject({ code: 'IN_USE', message: expect.stringMatching(holder) });

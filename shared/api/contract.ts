@@ -21,6 +21,7 @@ import {
   fsUploadSchema,
   imageFormatSchema,
   type FormatResult,
+  type MountVia,
   type PutResult,
 } from './files';
 import { bootloaderInstallSchema, recipeBuildSchema, recipeSaveSchema, recipeValidateSchema, type BootloaderResult, type BuildResult, type RecipeValidation } from './boot';
@@ -129,10 +130,11 @@ export const methods = {
     'Format a volume (a job): FAT12/16/32 or ext2 on the whole image (a floppy) or one partition; the partition type follows',
     imageFormatSchema,
   ),
-  'fs.list': method<{ path: string; entries: DirEntry[] }>()('A folder of a volume: names, types, sizes, dates', fsListSchema),
-  'fs.mkdir': method<{ path: string }>()('Make a folder in a volume (and its parents with `parents`)', fsMkdirSchema),
-  'fs.remove': method<{ path: string }>()('Delete a file, an empty folder, or with `recursive` a whole tree, from a volume', fsRemoveSchema),
-  'fs.rename': method<{ from: string; to: string }>()('Rename or move a file or folder within a volume', fsRenameSchema),
+  // Every fs.* result has `via` when it went through the volume's mount (see MountVia).
+  'fs.list': method<{ path: string; entries: DirEntry[]; via?: MountVia }>()('A folder of a volume: names, types, sizes, dates', fsListSchema),
+  'fs.mkdir': method<{ path: string; via?: MountVia }>()('Make a folder in a volume (and its parents with `parents`)', fsMkdirSchema),
+  'fs.remove': method<{ path: string; via?: MountVia }>()('Delete a file, an empty folder, or with `recursive` a whole tree, from a volume', fsRemoveSchema),
+  'fs.rename': method<{ from: string; to: string; via?: MountVia }>()('Rename or move a file or folder within a volume', fsRenameSchema),
   'fs.put': method<PutResult>()(
     'Copy host files and folders into a volume (a job, like `cp -r`); checked before the first byte: names, space',
     fsPutSchema,
@@ -141,7 +143,7 @@ export const methods = {
     'Copy files a browser sent as bytes (a dropped file or folder, at most 8 MiB per call) into a volume (a job), with the same checks as fs.put',
     fsUploadSchema,
   ),
-  'fs.get': method<{ files: number; bytes: number }>()('Copy a file or folder out of a volume to a host folder (a job)', fsGetSchema),
+  'fs.get': method<{ files: number; bytes: number; via?: MountVia }>()('Copy a file or folder out of a volume to a host folder (a job)', fsGetSchema),
   'jobs.cancel': method<{ cancelled: boolean }>()(
     'Ask a running job to stop; it ends in the "cancelled" state once it has left things consistent',
     z.object({ jobId: z.string().min(1).max(64) }).strict(),

@@ -69,12 +69,27 @@ export const imageFormatSchema = z
   })
   .strict();
 
+/**
+ * Set on a file operation's result when it went through the volume's mount (the partition, or
+ * the whole floppy image, is mounted read-write by `loopstudio mount`, the app, or anyone) with
+ * the host's own filesystem calls, instead of the rootless engine writing the image file.
+ */
+export interface MountVia {
+  /** Where the volume is mounted. */
+  mountDir: string;
+  /** The node that is mounted there: /dev/loop3, /dev/loop0p1. */
+  device: string;
+  /** A read-only mount: it can be read through, not written. */
+  readOnly: boolean;
+}
+
 /** What a copy into a volume answers (fs.put, fs.upload). */
 export interface PutResult {
   volume: string;
   files: number;
   folders: number;
   bytes: number;
+  via?: MountVia;
 }
 
 /** What a format answers. */

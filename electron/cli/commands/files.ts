@@ -12,6 +12,11 @@ function modeString(entry: DirEntry): string {
   return type + [...bits].map((c, i) => ((entry.mode! >> (8 - i)) & 1 ? c : '-')).join('');
 }
 
+/** " through the mount at DIR" when a result went through the volume's mount (mounted-files.ts). */
+function through(result: { via?: { mountDir: string } }): string {
+  return result.via ? ` through the mount at ${result.via.mountDir}` : '';
+}
+
 function when(ms: number | null): string {
   if (ms === null) return '';
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
@@ -19,7 +24,7 @@ function when(ms: number | null): string {
 
 export const ls: Command = {
   name: 'ls',
-  summary: 'List a folder inside an image (no root, no mount)',
+  summary: 'List a folder inside an image (no root needed; through its mount when it is mounted)',
   usage: 'loopstudio ls IMAGE [-p N] [PATH] [--json]',
   options: { ...partitionOption },
   async run(ctx) {
@@ -28,14 +33,15 @@ export const ls: Command = {
     const { listFiles } = await import('../../services/files');
     const result = await listFiles(volumeRef(ctx, image, ls.usage), path);
     output(ctx, result, () => {
-      if (!result.entries.length) return `${result.path}: empty\n`;
+      const note = result.via ? `(listed${through(result)})\n` : '';
+      if (!result.entries.length) return `${result.path}: empty\n${note}`;
       const rows = result.entries.map((e) => [
         modeString(e),
         e.type === 'directory' ? '' : String(e.sizeBytes),
         when(e.modifiedMs),
         e.type === 'directory' ? `${e.name}/` : e.target !== undefined ? `${e.name} -> ${e.target}` : e.name,
       ]);
-      return `${table(rows)}\n`;
+      return `${table(rows)}\n${note}`;
     });
     return 0;
   },
@@ -54,7 +60,7 @@ export const put: Command = {
     try {
       const { putFiles } = await import('../../services/files');
       const result = await putFiles(volumeRef(ctx, image, put.usage), rest, dest, progress);
-      output(ctx, result, () => `Copied ${result.files} file(s), ${formatBytes(result.bytes)}, and ${result.folders} folder(s) into ${result.volume}:${dest}\n`);
+      output(ctx, result, () => `Copied ${result.files} file(s), ${formatBytes(result.bytes)}, and ${result.folders} folder(s) into ${result.volume}:${dest}${through(result)}\n`);
     } finally {
       progress.done();
     }
@@ -74,7 +80,7 @@ export const get: Command = {
     try {
       const { getFiles } = await import('../../services/files');
       const result = await getFiles(volumeRef(ctx, image, get.usage), path, out, progress);
-      output(ctx, result, () => `Copied ${result.files} file(s), ${formatBytes(result.bytes)}, to ${out}\n`);
+      output(ctx, result, () => `Copied ${result.files} file(s), ${formatBytes(result.bytes)}, to ${out}${through(result)}\n`);
     } finally {
       progress.done();
     }
@@ -91,8 +97,8 @@ export const mkdir: Command = {
     const [image, path, ...extra] = ctx.positionals;
     if (!path || extra.length) throw new LoopbackError('INVALID_INPUT', `name one folder to make (usage: ${mkdir.usage})`);
     const { makeFolder } = await import('../../services/files');
-    await makeFolder(volumeRef(ctx, image, mkdir.usage), path, Boolean(ctx.values.parents));
-    output(ctx, { created: path }, () => `Made ${path}\n`);
+    const result = await makeFolder(volumeRef(ctx, image, mkdir.usage), path, Boolean(ctx.values.parents));
+    output(ctx, { created: path, ...(result.via ? { via: result.via } : {}) }, () => `Made ${path}${through(result)}\n`);
     return 0;
   },
 };
@@ -106,8 +112,8 @@ export const rm: Command = {
     const [image, path, ...extra] = ctx.positionals;
     if (!path || extra.length) throw new LoopbackError('INVALID_INPUT', `name one path to remove (usage: ${rm.usage})`);
     const { removePath } = await import('../../services/files');
-    await removePath(volumeRef(ctx, image, rm.usage), path, Boolean(ctx.values.recursive));
-    output(ctx, { removed: path }, () => `Removed ${path}\n`);
+    const result = await removePath(volumeRef(ctx, image, rm.usage), path, Boolean(ctx.values.recursive));
+    output(ctx, { removed: path, ...(result.via ? { via: result.via } : {}) }, () => `Removed ${path}${through(result)}\n`);
     return 0;
   },
 };

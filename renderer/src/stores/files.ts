@@ -2,9 +2,11 @@
  * The file browser: which volume (an image, or one partition of it) and folder it shows, the
  * folder's entries, and the actions on them — make a folder, delete, rename, extract, and copy in
  * (host paths in the app; a dropped file's bytes in a browser). After every change the image is
- * read again, so its usage (the df view) stays true.
+ * read again, so its usage (the df view) stays true. When the volume is mounted, the services work
+ * through the mount and say so (`via`): the browser shows it.
  */
 import { create } from 'zustand';
+import type { MountVia } from '../../../shared/api/files';
 import { UPLOAD_MAX_BYTES } from '../../../shared/api/files-plain';
 import type { DirEntry } from '../../../shared/fs/types';
 import { LoopbackError } from '../../../shared/errors';
@@ -37,9 +39,11 @@ export interface FilesState {
   copying: boolean;
   /** The outcome of the last action, shown above the list. */
   notice: Notice | null;
+  /** The volume's mount, when the last listing went through it (changes then go through the kernel's driver). */
+  via: MountVia | null;
 }
 
-export const initialFilesState: FilesState = { volume: null, cwd: '/', entries: [], loading: false, error: null, selected: null, copying: false, notice: null };
+export const initialFilesState: FilesState = { volume: null, cwd: '/', entries: [], loading: false, error: null, selected: null, copying: false, notice: null, via: null };
 
 export const useFilesStore = create<FilesState>()(() => initialFilesState);
 
@@ -71,11 +75,20 @@ export async function listDir(dir: string): Promise<void> {
   try {
     const listing = await api().fs.list({ ...ref(volume), dir });
     if (useFilesStore.getState().volume !== volume) return; // another volume was chosen meanwhile
-    useFilesStore.setState({ cwd: listing.path, entries: sortEntries(listing.entries), loading: false, selected: null });
+    useFilesStore.setState({ cwd: listing.path, entries: sortEntries(listing.entries), loading: false, selected: null, via: listing.via ?? null });
   } catch (error) {
     if (useFilesStore.getState().volume !== volume) return;
     useFilesStore.setState({ loading: false, error: errorText(error), entries: [] });
   }
+}
+
+/** Lists the folder shown again (a mount came or went): the same folder, or the root if it is gone. */
+export async function refreshListing(image: string): Promise<void> {
+  const { volume, cwd } = useFilesStore.getState();
+  if (!volume || volume.image !== image) return;
+  await listDir(cwd);
+  const after = useFilesStore.getState();
+  if (after.volume === volume && after.error && cwd !== '/') await listDir('/');
 }
 
 /** Shows a volume's root; keeps the folder when it is the volume already shown. */
@@ -146,18 +159,25 @@ export async function extractEntry(name: string, outDir: string): Promise<void> 
   useFilesStore.setState({ notice: { level: 'info', text: `Extracted ${name} to ${outDir} (${result.files} file${result.files === 1 ? '' : 's'}, ${formatBytes(result.bytes)}).` } });
 }
 
-function copied(result: { files: number; folders: number; bytes: number }, into: string): string {
+interface CopyResult {
+  files: number;
+  folders: number;
+  bytes: number;
+  via?: MountVia;
+}
+
+function copied(result: CopyResult, into: string): string {
   const folders = result.folders ? ` and ${result.folders} folder${result.folders === 1 ? '' : 's'}` : '';
   return `Copied ${result.files} file${result.files === 1 ? '' : 's'}${folders} (${formatBytes(result.bytes)}) into ${into}.`;
 }
 
-async function runCopy(work: (volume: VolumeSelection, dest: string) => Promise<{ files: number; folders: number; bytes: number }>): Promise<void> {
+async function runCopy(work: (volume: VolumeSelection, dest: string) => Promise<CopyResult>): Promise<void> {
   const volume = current();
   const dest = useFilesStore.getState().cwd;
   useFilesStore.setState({ copying: true, notice: null });
   try {
     const result = await work(volume, dest);
-    logInfo(copied(result, `${dest} of ${basename(volume.image)}`));
+    logInfo(copied(result, `${dest} of ${basename(volume.image)}${result.via ? ` through the mount at ${result.via.mountDir}` : ''}`));
     await afterChange({ level: 'info', text: copied(result, dest) });
   } catch (error) {
     logError(error, `Copying into ${basename(volume.image)}`);
@@ -208,7 +228,7 @@ export function uploadDropped(files: DroppedFile[]): Promise<void> {
       batches.at(-1)!.push(f);
       size += f.file.size;
     }
-    const total = { files: 0, folders: 0, bytes: 0 };
+    const total: CopyResult = { files: 0, folders: 0, bytes: 0 };
     for (const batch of batches) {
       const payload = await Promise.all(
         batch.map(async (f) => ({ name: f.name, base64: toBase64(new Uint8Array(await f.file.arrayBuffer())), modifiedMs: Math.max(0, Math.round(f.file.lastModified)) })),
@@ -217,6 +237,7 @@ export function uploadDropped(files: DroppedFile[]): Promise<void> {
       total.files += result.files;
       total.folders += result.folders;
       total.bytes += result.bytes;
+      if (result.via) total.via = result.via;
     }
     return total;
   });

@@ -4,7 +4,8 @@ import { copyJobTitle } from '../../../../shared/api/files-plain';
 import type { DirEntry } from '../../../../shared/fs/types';
 import { hostBridge } from '../../host';
 import { cancelJob, useActivityStore } from '../../stores/activity';
-import { copyHostPaths, joinPath, listDir, showVolume, uploadDropped, useFilesStore, type DroppedFile } from '../../stores/files';
+import { copyHostPaths, joinPath, listDir, refreshListing, showVolume, uploadDropped, useFilesStore, type DroppedFile } from '../../stores/files';
+import { useLoopsStore } from '../../stores/loops';
 import { basename, dirname, formatBytes, formatDate, percent } from '../common/format';
 import { jobAmount, jobFraction, ProgressBar } from '../common/ProgressBar';
 import { volumeLabel, volumesOf } from '../image/volumes';
@@ -20,6 +21,8 @@ export function FileBrowser({ info }: { info: ImageInfo }) {
   const error = useFilesStore((s) => s.error);
   const copying = useFilesStore((s) => s.copying);
   const notice = useFilesStore((s) => s.notice);
+  const via = useFilesStore((s) => s.via);
+  const loops = useLoopsStore((s) => s.state);
   const [dragging, setDragging] = useState(false);
   const [newFolder, setNewFolder] = useState(false);
   const [renaming, setRenaming] = useState<string | null>(null);
@@ -39,6 +42,11 @@ export function FileBrowser({ info }: { info: ImageInfo }) {
     // Show the first volume with a filesystem unless one of this image is shown already.
     if (!showing && first !== undefined) void showVolume({ image: info.path, partition: first });
   }, [info.path, showing, first]);
+  useEffect(() => {
+    // A mount came or went (or the tab opened): list again, so the folder comes from where the
+    // services now read it — the mount, or the image — and the banner says which.
+    void refreshListing(info.path);
+  }, [info.path, loops]);
 
   if (volumes.length === 0) {
     return (
@@ -139,6 +147,19 @@ export function FileBrowser({ info }: { info: ImageInfo }) {
         </ol>
       </nav>
 
+      {via && (
+        <p className="callout info mount-banner" role="status" data-testid="files-mounted">
+          {via.readOnly ? (
+            <>
+              Mounted read-only at <span className="mono">{via.mountDir}</span> — files can be read and extracted through it; unmount it to change them
+            </>
+          ) : (
+            <>
+              Mounted at <span className="mono">{via.mountDir}</span> — changes go through the system's filesystem driver
+            </>
+          )}
+        </p>
+      )}
       {(copying || job) && (
         <div className="transfer" role="status" data-testid="copy-progress">
           <span>
