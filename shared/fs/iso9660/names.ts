@@ -9,7 +9,8 @@
  *   the level's lengths. Every file gets the version ";1" and a "." even without an extension
  *   ("KERNEL.;1"), as mkisofs and xorriso write it.
  * - Joliet: UCS-2 (UTF-16 big-endian), case kept, at most 64 characters; "*", "/", ":", ";",
- *   "?", "\" and control characters are not allowed and become "_" (as mkisofs does).
+ *   "?", "\" and control characters are not allowed and become "_" (as mkisofs does), and so do
+ *   trailing dots and spaces (which Windows and libisofs drop).
  * - Rock Ridge: the name itself, UTF-8, up to 255 bytes (NAME_MAX); see rock-ridge.ts.
  *
  * Two entries of one directory whose mapped names are equal are made unique deterministically,
@@ -181,14 +182,19 @@ export function assignIsoIdentifiers(
 
 const JOLIET_FORBIDDEN = new Set(['*', '/', ':', ';', '?', '\\']);
 
-/** The Joliet name for `name`: forbidden characters replaced; not yet cut to 64 characters. */
+/**
+ * The Joliet name for `name`: forbidden characters replaced, and trailing dots and spaces too —
+ * Windows drops them, and so do libisofs's readers (osirrox reads "a." as "a"), which would make
+ * "a." and "a" one name. Not yet cut to 64 characters.
+ */
 export function mapJolietName(name: string): string {
   let out = '';
   for (let i = 0; i < name.length; i++) {
     const char = name[i]!;
     out += JOLIET_FORBIDDEN.has(char) || char.charCodeAt(0) < 0x20 ? '_' : char;
   }
-  return out;
+  const trailing = /[. ]+$/.exec(out);
+  return trailing ? out.slice(0, trailing.index) + '_'.repeat(trailing[0].length) : out;
 }
 
 /** `text` cut to at most `units` UTF-16 code units, never between the halves of a surrogate pair. */
