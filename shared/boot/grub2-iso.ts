@@ -13,16 +13,17 @@
  *   sector of core.img, which boot_hybrid loads like boot.img loads core.img from a disk — and a
  *   partition table: entry 1, bootable, type 0xCD, from sector 1 to the end of the ISO 9660
  *   filesystem; entry 2, type 0xEF, the appended EFI system partition (a FAT image) after it.
- *   CHS values use 64 heads × 32 sectors, xorriso's default, and 1023/254/63 past cylinder 1023.
- *   The disk signature stays 0, as xorriso leaves it.
+ *   CHS values use 64 heads × 32 sectors, xorriso's default, and past cylinder 1023 that
+ *   geometry's last address, 1023/63/32 (xorriso keeps the geometry; it does not switch to the
+ *   1023/254/63 of 255-head tables). The disk signature stays 0, as xorriso leaves it.
  *
- * Measured with xorriso 1.5.4 on Debian's grub-pc-bin 2.06 (see grub2-iso.test.ts, which
- * compares our sector with xorriso's byte for byte): boot_hybrid.img has `01 00 … 00` at 0x1B0
- * and zeros from 0x1B8 to the 55 AA signature.
+ * Measured with xorriso 1.5.4 on Debian's grub-pc-bin 2.06 (grub2-iso.test.ts holds two of its
+ * sectors; shared/fs/iso9660/boot.test.ts compares ours with xorriso's for xorriso's own
+ * layout): boot_hybrid.img has `01 00 … 00` at 0x1B0 and zeros from 0x1B8 to the 55 AA.
  */
-import { chsForEntry, emptyEntry, emptyMbrSector, encodeMbrSector, MBR_STATUS_ACTIVE, MBR_STATUS_INACTIVE, type MbrSector } from '../disk/mbr-sector';
+import { lbaToChs, type Chs, type TrackGeometry } from '../disk/geometry';
+import { emptyEntry, emptyMbrSector, encodeMbrSector, MBR_STATUS_ACTIVE, MBR_STATUS_INACTIVE, type MbrSector } from '../disk/mbr-sector';
 import { MBR_TYPE_EFI_SYSTEM } from '../disk/partition-types';
-import type { TrackGeometry } from '../disk/geometry';
 import { LoopbackError } from '../errors';
 
 export const SECTOR_BYTES = 512;
@@ -45,6 +46,12 @@ export const HYBRID_MBR_CORE_ADDEND = 4;
 export const MBR_TYPE_ISO9660_HYBRID = 0xcd;
 /** xorriso's default CHS geometry for ISO partition tables (-partition_hd_cyl 64, -partition_sec_hd 32). */
 export const ISO_MBR_GEOMETRY: TrackGeometry = { heads: 64, sectorsPerTrack: 32 };
+
+/** The CHS an entry holds for `lba` in xorriso's 64 × 32 geometry, clamped to its last address. */
+export function isoMbrChs(lba: number): Chs {
+  const chs = lbaToChs(lba, ISO_MBR_GEOMETRY);
+  return chs.cylinder > 1023 ? { cylinder: 1023, head: ISO_MBR_GEOMETRY.heads - 1, sector: ISO_MBR_GEOMETRY.sectorsPerTrack } : chs;
+}
 
 function putU64LE(bytes: Uint8Array, offset: number, value: number): void {
   let rest = value;
@@ -100,8 +107,8 @@ export function hybridMbrSector(layout: HybridMbrLayout): MbrSector {
     ...emptyEntry(),
     status,
     type,
-    firstChs: chsForEntry(startSector, ISO_MBR_GEOMETRY),
-    lastChs: chsForEntry(startSector + sectorCount - 1, ISO_MBR_GEOMETRY),
+    firstChs: isoMbrChs(startSector),
+    lastChs: isoMbrChs(startSector + sectorCount - 1),
     startLBA: startSector,
     sectorCount,
   });
