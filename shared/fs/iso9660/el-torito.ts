@@ -18,7 +18,7 @@
  *   40 zero bytes.
  */
 import { LoopbackError } from '../../errors';
-import { getPaddedAscii, getU16LE, getU32LE, putPaddedAscii, putU16LE, putU32LE } from './numbers';
+import { getPaddedAscii, getU16LE, getU32LE, putU16LE, putU32LE } from './numbers';
 import { encodeVolumeDescriptorHeader, VOLUME_DESCRIPTOR_BYTES, VOLUME_DESCRIPTOR_TYPE, volumeDescriptorType } from './volume-descriptor';
 
 /** El Torito 2.0: the Boot Record Volume Descriptor is at logical block 17. */
@@ -158,8 +158,6 @@ export function encodeBootCatalog(catalog: BootCatalog): Uint8Array {
   const bytes = new Uint8Array(CATALOG_BYTES);
   bytes[VE_HEADER_ID] = HEADER_ID;
   bytes[VE_PLATFORM_ID] = catalog.platformId;
-  putPaddedAscii(bytes, VE_ID_STRING, ID_STRING_BYTES, '');
-  bytes.fill(0, VE_ID_STRING, VE_ID_STRING + ID_STRING_BYTES);
   for (let i = 0; i < Math.min(catalog.idString.length, ID_STRING_BYTES); i++) bytes[VE_ID_STRING + i] = catalog.idString.charCodeAt(i) & 0x7f;
   bytes[VE_KEY] = KEY_BYTES[0];
   bytes[VE_KEY + 1] = KEY_BYTES[1];

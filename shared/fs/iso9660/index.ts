@@ -30,10 +30,12 @@
  *     hybridMbr?: { bootCode }  — GRUB's boot_hybrid.img: xorriso --grub2-mbr … --protective-msdos-label;
  *           needs bios, and efi (if any) appended, which becomes MBR partition 2 (type 0xEF)
  * - planIso throws one LoopbackError('VALIDATION') listing every problem, each with its field
- *   (`details.problems: IsoProblem[]`, e.g. field "entries[3].content": "/big.img is 5.00 GiB: an
- *   ISO 9660 file holds at most 4 GiB − 1 byte …"; "entries[7].path": "/A.txt and /a.TXT both map
- *   to the ISO 9660 name "A.TXT;1" …" with nameCollisions 'refuse'; "boot.bios.path": "… is not in
- *   the image's tree"). Nothing is read or written before the plan exists.
+ *   (`details.problems: IsoProblem[]`, each `{ field, message, details }`), e.g. field
+ *   "entries[3].content": "/big.img is 5.00 GiB (5368709120 bytes): an ISO 9660 file holds at
+ *   most 4 GiB − 1 byte …"; "entries[7].path": "/A.txt and /a.TXT both map to the ISO 9660 name
+ *   "A.TXT;1" (level 1) …" (with nameCollisions 'refuse'); "boot.bios.path": "boot.bios.path:
+ *   /boot/grub/i386-pc/eltorito.img is not in the image's tree …". Planning reads no file data,
+ *   and nothing is written before a plan exists.
  * - The plan tells what will be written: `sizeBytes`, `files` (path, block, length),
  *   `nameChanges` (what mkisofs prints as "Using READM000.TXT;1 for /readme.TXT", and Joliet
  *   names cut to 64 characters), `boot` (catalog block, entries with block and sector count),

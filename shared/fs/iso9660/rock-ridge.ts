@@ -16,7 +16,6 @@
  * - CL / PL / RE (4.1.5): directory relocation (mkisofs's RR_MOVED for trees deeper than 8
  *   levels). We never relocate, but read them.
  */
-import { LoopbackError } from '../../errors';
 import { encodeDirectoryDate, parseDirectoryDate, parseVolumeDate, DIRECTORY_DATE_BYTES, VOLUME_DATE_BYTES } from './dates';
 import { decodeUtf8, encodeUtf8, getBothU32, putBothU32 } from './numbers';
 import { encodeSuspEntry, MAX_SUSP_ENTRY_BYTES, SUSP_HEADER_BYTES, type ExtensionReference, type SuspEntry } from './susp';
@@ -331,8 +330,4 @@ export function slTargetProblem(target: string): string | null {
   const rest = target.startsWith('/') ? target.slice(1) : target;
   if (rest !== '' && rest.split('/').some((c) => c === '')) return 'the target has an empty component ("//" or a trailing "/"), which Rock Ridge cannot record';
   return null;
-}
-
-export function assertNever(value: never): never {
-  throw new LoopbackError('INTERNAL', `unexpected ${String(value)}`);
 }

@@ -184,10 +184,10 @@ export function buildTree(entries: readonly IsoEntry[], dateMs: number, problems
   const firstIndex = new Map<string, number>();
   const at = (i: number, field?: string) => `entries[${i}]${field ? `.${field}` : ''}`;
 
-  // Directories first (shortest paths first), so a file's parents exist with their own attributes.
-  const order = entries.map((_, i) => i);
-  const depth = (i: number) => (typeof entries[i]?.path === 'string' ? entries[i]!.path.split('/').length : 0);
-  order.sort((a, b) => depth(a) - depth(b) || a - b);
+  // Shallowest paths first, so a folder's own entry comes before anything inside it (which would
+  // otherwise create it with the defaults), and a file is known before a path through it.
+  const depth = entries.map((e) => (typeof e?.path === 'string' ? e.path.split('/').length : 0));
+  const order = entries.map((_, i) => i).sort((a, b) => depth[a]! - depth[b]! || a - b);
 
   for (const i of order) {
     const entry = entries[i]!;
@@ -243,7 +243,7 @@ export function buildTree(entries: readonly IsoEntry[], dateMs: number, problems
       } else if (source.sizeBytes > MAX_FILE_BYTES) {
         problems.push({
           field: at(i, 'content'),
-          message: `${path} is ${describeBytes(source.sizeBytes)}: an ISO 9660 file holds at most 4 GiB − 1 byte (${MAX_FILE_BYTES} bytes) in one extent; split it, or put it on a FAT32/ext2 image instead`,
+          message: `${path} is ${describeBytes(source.sizeBytes)}: an ISO 9660 file holds at most 4 GiB − 1 byte (${MAX_FILE_BYTES} bytes) in one extent, and files of several extents are not written; split it, or leave it out`,
           details: { path, sizeBytes: source.sizeBytes, maxBytes: MAX_FILE_BYTES },
         });
       }
@@ -298,17 +298,7 @@ export function buildTree(entries: readonly IsoEntry[], dateMs: number, problems
       root.entryIndex = i;
       continue;
     }
-    const existing = byPath.get(path);
-    if (existing) {
-      // Only an implied folder can be here (explicit duplicates were refused above); folders
-      // are placed before deeper paths, so this is a folder listed after a file inside it.
-      existing.mode = S_IFDIR | permissions!;
-      existing.uid = entry.uid ?? 0;
-      existing.gid = entry.gid ?? 0;
-      existing.modifiedMs = modifiedMs;
-      existing.entryIndex = i;
-      continue;
-    }
+    // Entries go shallowest first and explicit duplicates were refused, so no node is at `path` yet.
     const node: IsoNode = {
       path,
       name: path.slice(path.lastIndexOf('/') + 1),
