@@ -10,11 +10,13 @@
  * `--renderer DIR` measures another build of the renderer (e.g. an older one kept aside), served
  * by the same harness. The page paints nothing before React renders the shell, so FCP covers
  * fetching, parsing and running the harness's bridge (window.loopback) and the initial
- * JavaScript. For scale, the same is measured for a page of one line of text (a data: URL): what
- * a fresh browser on this machine needs to paint anything at all. Timings vary on a shared
+ * JavaScript. For scale, the same is measured for a page of one line of text from a loopback
+ * server of its own: what a fresh browser on this machine needs to paint anything at all. Timings vary on a shared
  * machine (compare with that floor, and run again when it is quiet); the sizes do not.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -39,7 +41,14 @@ interface Load {
   domContentLoadedMs: number;
 }
 
-const FLOOR_PAGE = 'data:text/html,<!doctype html><title>floor</title><p>Loopback Studio</p>';
+/** A page of one line of text on its own loopback server: the floor any page pays here. */
+async function startFloorServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  const html = '<!doctype html><meta charset="utf-8"><title>floor</title><p>Loopback Studio</p>';
+  const server = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(html));
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', () => listening()));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise<void>((closed) => server.close(() => closed())) };
+}
 
 /** One cold load: a new browser on a new profile, the page opened, its paint timing read. */
 async function coldLoad(url: string): Promise<Load> {
@@ -76,16 +85,18 @@ async function coldLoad(url: string): Promise<Load> {
 async function main(): Promise<void> {
   const bundle = readRendererBundle(DIR);
   const harness = await startHarness({ rendererDir: DIR });
+  const floor = await startFloorServer();
   const loads: Load[] = [];
   const floors: number[] = [];
   try {
     // Taking turns, so a burst of load on the machine hits both alike.
     for (let run = 0; run < RUNS; run++) {
       loads.push(await coldLoad(harness.url));
-      floors.push((await coldLoad(FLOOR_PAGE)).fcpMs);
+      floors.push((await coldLoad(floor.url)).fcpMs);
     }
   } finally {
     await harness.close();
+    await floor.close();
   }
   const fcps = loads.map((l) => l.fcpMs);
   const result = {
