@@ -17,8 +17,9 @@
  *   in 1 MiB chunks when it gets to that file, so big files stream from disk and are never held
  *   whole (the size must be known when planning; a short read fails the write with IO).
  * - `options: IsoOptions` — `dateMs` (required: the volume's dates and every entry's default
- *   mtime, so the same input always gives the same bytes), `volumeIdentifier` (default "CDROM",
- *   ≤ 32 printable ASCII), `level` 1 (8.3 names, the default, as grub-mkrescue) or 2,
+ *   mtime, so the same input always gives the same bytes), `volumeIdentifier` (default
+ *   "ISOIMAGE" as xorriso; ≤ 32 printable ASCII), `level` 1 (8.3 names, the default, as
+ *   grub-mkrescue) or 2,
  *   `rockRidge` / `joliet` (default on), `nameCollisions` 'rename' (mkisofs's READM000.TXT way,
  *   the default) | 'refuse', `jolietLongNames` 'truncate' (the default; Rock Ridge keeps the
  *   whole name) | 'refuse', the other PVD identifiers, and `boot`:

@@ -72,7 +72,7 @@ export interface IsoBootOptions {
 export interface IsoOptions {
   /** The volume's creation and modification date, and every entry's date unless it has its own (ms since the epoch). */
   dateMs: number;
-  /** Up to 32 printable ASCII characters (the label Linux and GRUB's `search --label` see). Default "CDROM". */
+  /** Up to 32 printable ASCII characters (the label Linux and GRUB's `search --label` see). Default "ISOIMAGE", as xorriso and grub-mkrescue. */
   volumeIdentifier?: string;
   systemIdentifier?: string;
   volumeSetIdentifier?: string;
@@ -92,7 +92,7 @@ export interface IsoOptions {
   boot?: IsoBootOptions;
 }
 
-export const DEFAULT_VOLUME_IDENTIFIER = 'CDROM';
+export const DEFAULT_VOLUME_IDENTIFIER = 'ISOIMAGE';
 export const DEFAULT_LOAD_SECTORS = 4;
 /** A boot image we patch is read whole into memory; GRUB's is ~30 KiB, ISOLINUX's 40 KiB. */
 export const MAX_PATCHED_BOOT_IMAGE_BYTES = 32 * 1024 * 1024;
