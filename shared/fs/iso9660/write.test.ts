@@ -80,6 +80,37 @@ function isoinfoListing(image: string, tree: '-R' | '-J' | null): Map<string, Li
   return listing;
 }
 
+/** The block of each folder's "." record as `isoinfo [-J] -l` shows it, by upper-cased path. */
+function dotBlocks(image: string, joliet: boolean): Map<string, number> {
+  const out = runToolOk('isoinfo', [...(joliet ? ['-J'] : []), '-l', '-i', image]).stdout;
+  const blocks = new Map<string, number>();
+  let current = '/';
+  for (const line of out.split('\n')) {
+    const header = /^Directory listing of (.*)$/.exec(line);
+    if (header) current = header[1]!.replace(/(.)\/$/, '$1').toUpperCase();
+    const dot = /\[\s*(\d+)\s+02\]\s\s\. ?$/.exec(line);
+    if (dot) blocks.set(current, Number(dot[1]));
+  }
+  return blocks;
+}
+
+/** `isoinfo [-J] -p`: the path table as isoinfo reads it, with each folder's full path worked out from its parent. */
+function isoinfoPathTable(image: string, joliet: boolean): { number: number; parent: number; block: number; name: string; path: string; level: number }[] {
+  const out = runToolOk('isoinfo', [...(joliet ? ['-J'] : []), '-p', '-i', image]).stdout;
+  const rows: { number: number; parent: number; block: number; name: string; path: string; level: number }[] = [];
+  for (const line of out.split('\n')) {
+    const m = /^\s*(\d+):\s+(\d+)\s+([0-9a-f]+)\s(.*?)\s?$/.exec(line);
+    if (!m) continue;
+    const number = Number(m[1]);
+    const parent = Number(m[2]);
+    const name = m[4]!;
+    const up = rows[parent - 1];
+    const path = number === 1 ? '/' : `${up!.path === '/' ? '' : up!.path}/${name}`;
+    rows.push({ number, parent, block: parseInt(m[3]!, 16), name, path, level: number === 1 ? 1 : up!.level + 1 });
+  }
+  return rows;
+}
+
 /** The tree most tests use: long, mixed-case, Unicode names, names that collide in ISO 9660, symlinks, modes, empty files. */
 function sampleEntries(): IsoEntry[] {
   return [
@@ -165,6 +196,28 @@ describe.skipIf(skip)('ISO images checked by isoinfo, osirrox and GRUB', () => {
         .map((e) => (e.path === `/${long}` ? { ...e, path: `/${long.slice(0, 64)}` } : e)),
     );
     expect(diffModels(expected, await modelOfFolder(fs, dir))).toEqual([]);
+  });
+
+  it('isoinfo -p: both path tables list every folder at its directory, in ECMA-119 6.9.1 order', async () => {
+    const entries: IsoEntry[] = [
+      ...sampleEntries(),
+      ...Array.from({ length: 120 }, (_, i): IsoEntry => ({ type: 'directory', path: `/dirs/Sub ${i % 7}/leaf-${i}` })),
+    ];
+    const { image } = await buildIso(entries);
+    for (const joliet of [false, true]) {
+      const table = isoinfoPathTable(image, joliet);
+      const listing = isoinfoListing(image, joliet ? '-J' : null);
+      // Every folder isoinfo -l walked to is in the table, at the block of its "." record.
+      expect(table.map((r) => r.path.toUpperCase()).sort()).toEqual([...listing.keys()].map((p) => p.toUpperCase()).sort());
+      expect(table.length).toBe(1 + 2 + 1 + 10 + 1 + 7 + 120); // /, boot and grub, empty dir, a…j, dirs, Sub 0–6, the leaves
+      const blocks = dotBlocks(image, joliet);
+      for (const row of table) expect(row.block).toBe(blocks.get(row.path.toUpperCase()));
+      // By level, then parent number, then name.
+      for (let i = 1; i < table.length; i++) {
+        const [a, b] = [table[i - 1]!, table[i]!];
+        expect(a.level < b.level || (a.level === b.level && (a.parent < b.parent || (a.parent === b.parent && a.name < b.name)))).toBe(true);
+      }
+    }
   });
 
   it('osirrox extracts the same tree: names, bytes (sha256), symbolic links, modes and times', async () => {
