@@ -14,7 +14,7 @@
  *   (out/web/server.cjs) and its browser-side bridge (out/web/bridge.js), served beside
  *   out/renderer.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 
@@ -80,8 +80,17 @@ export function webBuildOptions(outdir: string = WEB_OUTDIR): BuildOptions[] {
   ];
 }
 
-/** Builds them all (the CLI's folder is emptied first, so no stale chunk survives a rebuild). */
+/**
+ * Builds them all. The CLI goes to a fresh folder that then takes out/cli's place, so no stale
+ * chunk survives a rebuild and a `loopstudio` started meanwhile (a test, a Makefile) finds either
+ * the old whole CLI or the new one, never half of one.
+ */
 export async function buildNodeBundles(): Promise<void> {
-  rmSync(CLI_OUTDIR, { recursive: true, force: true });
-  await Promise.all([helperBuildOptions(), cliBuildOptions(), ...webBuildOptions()].map((options) => build(options)));
+  const fresh = `${CLI_OUTDIR}.building-${process.pid}`;
+  const old = `${CLI_OUTDIR}.old-${process.pid}`;
+  rmSync(fresh, { recursive: true, force: true });
+  await Promise.all([helperBuildOptions(), cliBuildOptions(fresh), ...webBuildOptions()].map((options) => build(options)));
+  if (existsSync(CLI_OUTDIR)) renameSync(CLI_OUTDIR, old);
+  renameSync(fresh, CLI_OUTDIR);
+  rmSync(old, { recursive: true, force: true });
 }
