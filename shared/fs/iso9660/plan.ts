@@ -371,7 +371,8 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
   if (opts.level !== 1 && opts.level !== 2) problems.push({ field: 'options.level', message: `options.level must be 1 or 2, not ${String(opts.level)}`, details: { level: opts.level } });
   if (opts.nameCollisions !== 'rename' && opts.nameCollisions !== 'refuse') problems.push({ field: 'options.nameCollisions', message: `options.nameCollisions must be "rename" or "refuse"` });
   if (opts.jolietLongNames !== 'truncate' && opts.jolietLongNames !== 'refuse') problems.push({ field: 'options.jolietLongNames', message: `options.jolietLongNames must be "truncate" or "refuse"` });
-  if (problems.length > 0) throwProblems(problems);
+  // The date and the level shape every later check; the other options do not stop them.
+  if (problems.some((p) => p.field === 'options.dateMs' || p.field === 'options.level')) throwProblems(problems);
 
   // --- The tree ---
   const boot = options.boot;
@@ -385,7 +386,7 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
     else allEntries.push({ type: 'file', path: catalogPath, content: new Uint8Array(LOGICAL_BLOCK_BYTES), modifiedMs: opts.dateMs });
   }
   const root = buildTree(allEntries, opts.dateMs, problems, { symlinks: opts.rockRidge });
-  const catalogNode = catalogPath !== undefined && problems.length === 0 ? findNode(root, catalogPath) : null;
+  const catalogNode = allEntries.length > entries.length && catalogPath !== undefined ? findNode(root, catalogPath) : null;
 
   // --- Boot ---
   let bios: PlanInternal['bios'] = null;
@@ -457,9 +458,8 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
       });
     }
   }
-  if (problems.length > 0) throwProblems(problems);
 
-  // --- Names ---
+  // --- Names (checked even when the entries or the boot options had problems: all are reported at once) ---
   const isoIdentifiers = new Map<IsoNode, string>();
   const jolietNames = new Map<IsoNode, string>();
   const nameChanges: IsoNameChange[] = [];

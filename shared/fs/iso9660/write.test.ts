@@ -445,7 +445,7 @@ describe('bad input is refused before anything is written, with the field named'
       ],
       { jolietLongNames: 'refuse' },
     );
-    expect(problems.map((p) => p.field).sort()).toEqual(['entries[1].path', 'entries[2].path', 'entries[3].target', 'entries[4].modifiedMs', 'entries[5].mode', 'entries[7].path']);
+    expect(problems.map((p) => p.field).sort()).toEqual(['entries[1].path', 'entries[2].path', 'entries[3].target', 'entries[4].modifiedMs', 'entries[5].mode', 'entries[6].path', 'entries[7].path']);
     const { problems: joliet } = refusal([{ type: 'file', path: `/${'j'.repeat(70)}`, content: text('6') }], { jolietLongNames: 'refuse' });
     expect(joliet[0]).toMatchObject({ field: 'entries[0].path', message: expect.stringContaining('70 UTF-16 characters') });
   });
@@ -461,15 +461,12 @@ describe('bad input is refused before anything is written, with the field named'
   });
 
   it('boot images that are not in the tree, and options out of range', () => {
-    const { problems } = refusal([{ type: 'file', path: '/k', content: text('k') }], {
-      volumeIdentifier: 'x'.repeat(33),
-      boot: { bios: { path: '/boot/grub/i386-pc/eltorito.img' }, efi: { path: '/k' }, hybridMbr: { bootCode: new Uint8Array(10) } },
-    });
-    expect(problems.map((p) => p.field).sort()).toEqual(['options.volumeIdentifier']);
     const boot = refusal([{ type: 'file', path: '/k', content: text('k') }], {
+      volumeIdentifier: 'x'.repeat(33),
       boot: { bios: { path: '/boot/grub/i386-pc/eltorito.img', loadSectors: 0 }, efi: { path: '/k' }, hybridMbr: { bootCode: new Uint8Array(10) } },
     }).problems;
-    expect(boot.map((p) => p.field).sort()).toEqual(['boot.bios.loadSectors', 'boot.bios.path', 'boot.efi', 'boot.hybridMbr.bootCode']);
+    expect(boot.map((p) => p.field).sort()).toEqual(['boot.bios.loadSectors', 'boot.bios.path', 'boot.efi', 'boot.hybridMbr.bootCode', 'options.volumeIdentifier']);
+    expect(refusal([], { dateMs: Number.NaN }).problems.map((p) => p.field)).toEqual(['options.dateMs']);
     expect(boot.find((p) => p.field === 'boot.bios.path')!.message).toContain('/boot/grub/i386-pc/eltorito.img is not in the image');
   });
 
