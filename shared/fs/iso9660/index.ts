@@ -12,17 +12,20 @@
  *     { type: 'directory', path: '/boot', mode?: 0o755 }
  *     { type: 'file', path: '/boot/kernel', content: Uint8Array | IsoFileSource, mode?: 0o644 }
  *     { type: 'symlink', path: '/vmlinuz', target: 'boot/kernel' }
- *   each with optional `modifiedMs`, `uid`, `gid`. Folders a deeper path implies are created.
- *   An `IsoFileSource` is `{ sizeBytes, read(offsetBytes, lengthBytes) }`: the writer reads it
- *   in 1 MiB chunks when it gets to that file, so big files stream from disk and are never held
- *   whole (the size must be known when planning; a short read fails the write with IO).
+ *   each with optional `modifiedMs`, `uid`, `gid` (default: the volume's date, 0, 0); `mode`
+ *   is the permission bits (a full st_mode of the right type is accepted too). Folders a deeper
+ *   path implies are created with 0o755. Limits (all checked): names ≤ 255 UTF-8 bytes, paths
+ *   ≤ 4095, link targets ≤ 1023 (what libisofs reads back), files ≤ 4 GiB − 1 byte, ≤ 65535
+ *   folders. An `IsoFileSource` is `{ sizeBytes, read(offsetBytes, lengthBytes) }`: the writer
+ *   reads it in 1 MiB chunks when it gets to that file, so big files stream from disk and are
+ *   never held whole (the size must be known when planning; a short read fails the write, IO).
  * - `options: IsoOptions` — `dateMs` (required: the volume's dates and every entry's default
  *   mtime, so the same input always gives the same bytes), `volumeIdentifier` (default
  *   "ISOIMAGE" as xorriso; ≤ 32 printable ASCII), `level` 1 (8.3 names, the default, as
- *   grub-mkrescue) or 2,
- *   `rockRidge` / `joliet` (default on), `nameCollisions` 'rename' (mkisofs's READM000.TXT way,
- *   the default) | 'refuse', `jolietLongNames` 'truncate' (the default; Rock Ridge keeps the
- *   whole name) | 'refuse', the other PVD identifiers, and `boot`:
+ *   grub-mkrescue) or 2 (30 characters), `rockRidge` / `joliet` (default on), `nameCollisions`
+ *   'rename' (mkisofs's READM000.TXT way, the default) | 'refuse', `jolietLongNames` 'truncate'
+ *   (the default, as mkisofs and xorriso; Rock Ridge keeps the whole name) | 'refuse', the other
+ *   PVD identifiers, and `boot`:
  *     bios: { path, loadSectors?: 4, bootInfoTable?, grub2BootInfo? }   — xorriso -b … -no-emul-boot
  *           -boot-load-size 4 [-boot-info-table] [--grub2-boot-info]; GRUB's eltorito.img wants both
  *     efi:  { path } (an image in the tree, xorriso -e PATH) or { appended: bytes | source }
@@ -66,7 +69,7 @@ export { planIso, DEFAULT_VOLUME_IDENTIFIER, DEFAULT_LOAD_SECTORS, MAX_PATCHED_B
 export type { IsoOptions, IsoBootOptions, IsoBiosBoot, IsoEfiBoot, IsoPlan, IsoNameChange, IsoPlannedFile, IsoPlannedBootEntry } from './plan';
 export { writeIso, encodeMetadata, bootCatalogBytes, READ_CHUNK_BYTES } from './write';
 export type { IsoSink } from './write';
-export { bytesSource, MAX_FILE_BYTES, MAX_SYMLINK_TARGET_BYTES } from './tree';
+export { bytesSource, MAX_FILE_BYTES, MAX_PATH_BYTES, MAX_SYMLINK_TARGET_BYTES } from './tree';
 export type { IsoEntry, IsoDirectoryEntry, IsoFileEntry, IsoSymlinkEntry, IsoFileSource, IsoProblem } from './tree';
 export { openIso9660, detectIso9660, Iso9660Volume, ISO9660_DETECT_OFFSET_BYTES } from './read';
 export type { IsoVolumeInfo, IsoBootEntryInfo, IsoPartitionInfo, IsoNames } from './read';
