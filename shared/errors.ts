@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'ALREADY_EXISTS', // refusing to overwrite
   'HOST_TOOL_MISSING', // a host program we need is not installed
   'IO', // the operating system refused a read or a write
+  'NO_SPACE', // the host (or the volume) ran out of space while writing: what was finished is kept
+  'CORRUPT', // on-disk data is damaged or crafted (a table, a boot sector, a folder, a chain …): fsck/e2fsck may repair it
   'VALIDATION', // a request that would produce an invalid disk (overlap, out of range …): nothing was written
   'IN_USE', // the bytes are held by a loop device or a mount (ours or anyone's): nothing was written
   'INTERNAL', // a bug: anything we did not anticipate

@@ -31,6 +31,15 @@ function commandHelp(command: Command): string {
   return `${command.summary}\n\nUsage: ${command.usage}\n`;
 }
 
+/**
+ * A message for a terminal: control characters but newline and tab escaped (\x1b …). Messages
+ * may quote names read from an image, which must not move the cursor or recolour the screen.
+ */
+function terminalSafe(message: string): string {
+  // eslint-disable-next-line no-control-regex
+  return message.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** Runs the CLI and returns its exit code: 0 success, 1 failure, 2 usage error. */
 export async function run(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   const [first, ...rest] = argv;
@@ -79,7 +88,7 @@ export async function run(argv: readonly string[], io: CliIo = defaultIo): Promi
   } catch (error) {
     const serialized = serializeError(error);
     if (json) io.stdout(`${JSON.stringify({ error: serialized }, null, 2)}\n`);
-    else io.stderr(`loopstudio ${command.name}: ${serialized.message}\n`);
+    else io.stderr(`loopstudio ${command.name}: ${terminalSafe(serialized.message)}\n`);
     return serialized.code === 'INVALID_INPUT' ? 2 : 1;
   }
 }

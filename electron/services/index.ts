@@ -115,9 +115,9 @@ export function createServices(host: ServiceHost): Services {
           { signal: job.signal, onProgress: (p) => job.progress(p) },
         ),
       ),
-    'fs.get': async ({ path, partition, source, out }) =>
+    'fs.get': async ({ path, partition, source, out, overwrite }) =>
       jobs.run(`Extract ${normalizeImagePath(source)} from ${basename(path)}`, (job) =>
-        getFiles(volumeRef(path, partition), source, out, { signal: job.signal, onProgress: (p) => job.progress(p) }),
+        getFiles(volumeRef(path, partition), source, out, { signal: job.signal, onProgress: (p) => job.progress(p), ...(overwrite ? { overwrite } : {}) }),
       ),
     'jobs.cancel': async ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }),
     'loops.list': async () => loops.list(),

@@ -102,6 +102,17 @@ export async function openFileSystem(device: BlockDevice, ref: VolumeRef): Promi
   });
 }
 
+/**
+ * A CORRUPT error from a filesystem reader, which names the path inside the volume, named with
+ * the volume too ("partition 2 of disk.img: …"); other errors as they are.
+ */
+export function inVolume(ref: VolumeRef, error: unknown): unknown {
+  if (!(error instanceof LoopbackError) || error.code !== 'CORRUPT') return error;
+  const volume = describeVolume(ref);
+  if (error.message.startsWith(`${volume}: `)) return error;
+  return new LoopbackError('CORRUPT', `${volume}: ${error.message}`, { ...error.details, image: ref.image, ...(ref.partition !== undefined ? { partition: ref.partition } : {}) });
+}
+
 /** Opens the image and the filesystem of the volume, runs `work`, then writes everything out. */
 export async function withFileSystem<T>(ref: VolumeRef, writable: boolean, work: (fs: FileSystem, window: VolumeWindow) => Promise<T>): Promise<T> {
   return withImage(ref.image, writable, async (image) => {
@@ -118,6 +129,8 @@ export async function withFileSystem<T>(ref: VolumeRef, writable: boolean, work:
     } finally {
       await fs.close?.();
     }
+  }).catch((error: unknown) => {
+    throw inVolume(ref, error);
   });
 }
 

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import type { DiskInfo, PartitionInfo } from '../disk/disk-info';
 import type { ImageShape } from '../disk/image-shape';
+import type { ErrorCode } from '../errors';
 import type { DirEntry, FsUsage } from '../fs/types';
 import type { HostToolsReport } from '../host/tools';
 import {
@@ -21,6 +22,7 @@ import {
   fsUploadSchema,
   imageFormatSchema,
   type FormatResult,
+  type GetResult,
   type MountVia,
   type PutResult,
 } from './files';
@@ -39,11 +41,23 @@ import type { ListedEventName, ListedMethodName } from './names';
 
 export { methodChannel, eventChannel } from './names';
 
-/** An image described for the app: the disk, and each partition's filesystem usage. */
+/**
+ * An image described for the app: the disk, and each partition's filesystem usage. A filesystem
+ * that cannot be read (damaged, or crafted) does not hide the rest: its volume has `filesystem`
+ * null and says why in `error` (`filesystemError` for a whole-image volume: a top-level `error`
+ * would read as the command's own failure in `--json` output).
+ */
 export interface ImageInfo extends Omit<DiskInfo, 'partitions'> {
   path: string;
-  partitions: (PartitionInfo & { filesystem: FsUsage | null })[];
+  partitions: (PartitionInfo & { filesystem: FsUsage | null; error?: VolumeError })[];
   filesystem: FsUsage | null;
+  filesystemError?: VolumeError;
+}
+
+/** Why a volume's filesystem could not be read. */
+export interface VolumeError {
+  code: ErrorCode;
+  message: string;
 }
 
 /** A method's entry: the zod schema of its input, and (as a phantom type) its result. */
@@ -143,7 +157,10 @@ export const methods = {
     'Copy files a browser sent as bytes (a dropped file or folder, at most 8 MiB per call) into a volume (a job), with the same checks as fs.put',
     fsUploadSchema,
   ),
-  'fs.get': method<{ files: number; bytes: number; via?: MountVia }>()('Copy a file or folder out of a volume to a host folder (a job)', fsGetSchema),
+  'fs.get': method<GetResult & { via?: MountVia }>()(
+    'Copy a file or folder out of a volume to a host folder (a job); names the host cannot hold are skipped and listed, existing files replaced only with `overwrite`',
+    fsGetSchema,
+  ),
   'jobs.cancel': method<{ cancelled: boolean }>()(
     'Ask a running job to stop; it ends in the "cancelled" state once it has left things consistent',
     z.object({ jobId: z.string().min(1).max(64) }).strict(),

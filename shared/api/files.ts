@@ -35,7 +35,8 @@ export const fsMkdirSchema = z.object({ ...volume, dir: volumePath, parents: z.b
 export const fsRemoveSchema = z.object({ ...volume, target: volumePath, recursive: z.boolean().optional() }).strict();
 export const fsRenameSchema = z.object({ ...volume, from: volumePath, to: volumePath }).strict();
 export const fsPutSchema = z.object({ ...volume, sources: z.array(hostPath).min(1).max(10_000), dest: volumePath }).strict();
-export const fsGetSchema = z.object({ ...volume, source: volumePath, out: hostPath }).strict();
+/** `overwrite`: replace host files that are where the copy goes (the app asks first); without it nothing is replaced. */
+export const fsGetSchema = z.object({ ...volume, source: volumePath, out: hostPath, overwrite: z.boolean().optional() }).strict();
 export const fsUploadSchema = z
   .object({
     ...volume,
@@ -99,4 +100,22 @@ export interface FormatResult {
   usage: FsUsage;
   /** The partition type set to match the filesystem, when it changed. */
   partitionType: { from: string; to: string } | null;
+}
+
+/** An entry of the image that a copy out left behind, and why (a name the host cannot hold …). */
+export interface SkippedEntry {
+  /** Its path in the image, as read from it: print it quoted (shared/fs/host-names.ts printableName). */
+  path: string;
+  reason: string;
+}
+
+/** What a copy out of a volume answers (fs.get). */
+export interface GetResult {
+  volume: string;
+  files: number;
+  folders: number;
+  symlinks: number;
+  bytes: number;
+  /** Entries not copied, each with why; the rest was copied. */
+  skipped: SkippedEntry[];
 }

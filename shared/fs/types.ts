@@ -57,6 +57,18 @@ export interface FileExtent {
   lengthBytes: number;
 }
 
+/** One piece of a file, as FileSystem.readChunks hands them out: in file order, back to back. */
+export interface FileChunk {
+  /** Where the piece starts in the file. */
+  offsetBytes: number;
+  lengthBytes: number;
+  /** The bytes (valid until the callback's promise settles), or null: a hole that reads as zeros. */
+  data: Uint8Array | null;
+}
+
+/** Pieces of at most this size: a file of any size is read without holding it in memory. */
+export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+
 export interface WriteOptions {
   /** Modification time to record (defaults to now). */
   modifiedMs?: number;
@@ -72,6 +84,14 @@ export interface FileSystem {
   /** The entry at `path`; throws NOT_FOUND naming the path when there is none. */
   stat(path: string): Promise<DirEntry>;
   readFile(path: string): Promise<Uint8Array>;
+  /**
+   * Reads a file piece by piece (at most READ_CHUNK_BYTES each; a hole of a sparse file as one
+   * piece without data), awaiting `onChunk` for each, and resolves to the file's size. How a file
+   * of any size is copied out (4 GiB and more on ext2) — readFile holds it all in memory.
+   * `onChunk` must not call back into this filesystem (its calls run one at a time). Absent where
+   * a filesystem only offers readFile.
+   */
+  readChunks?(path: string, onChunk: (chunk: FileChunk) => Promise<void>): Promise<number>;
   /** Creates or replaces a file. The parent folder must exist. Checks free space before writing. */
   writeFile(path: string, data: Uint8Array, options?: WriteOptions): Promise<void>;
   mkdir(path: string, options?: { parents?: boolean }): Promise<void>;

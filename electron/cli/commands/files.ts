@@ -1,5 +1,6 @@
 import { formatBytes } from '../../../shared/disk/sizes';
 import { LoopbackError } from '../../../shared/errors';
+import { printableName } from '../../../shared/fs/host-names';
 import type { DirEntry } from '../../../shared/fs/types';
 import { output, table, type Command } from '../command';
 import { progressFor } from '../progress';
@@ -15,6 +16,12 @@ function modeString(entry: DirEntry): string {
 /** " through the mount at DIR" when a result went through the volume's mount (mounted-files.ts). */
 function through(result: { via?: { mountDir: string } }): string {
   return result.via ? ` through the mount at ${result.via.mountDir}` : '';
+}
+
+/** A name from the image for a terminal: as it is, or quoted and escaped when it holds control characters. */
+function shown(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(name) ? printableName(name) : name;
 }
 
 function when(ms: number | null): string {
@@ -39,7 +46,7 @@ export const ls: Command = {
         modeString(e),
         e.type === 'directory' ? '' : String(e.sizeBytes),
         when(e.modifiedMs),
-        e.type === 'directory' ? `${e.name}/` : e.target !== undefined ? `${e.name} -> ${e.target}` : e.name,
+        e.type === 'directory' ? `${shown(e.name)}/` : e.target !== undefined ? `${shown(e.name)} -> ${shown(e.target)}` : shown(e.name),
       ]);
       return `${table(rows)}\n${note}`;
     });
@@ -70,17 +77,21 @@ export const put: Command = {
 
 export const get: Command = {
   name: 'get',
-  summary: 'Copy a file or folder out of an image',
-  usage: 'loopstudio get IMAGE [-p N] PATH OUT [--json]',
-  options: { ...partitionOption },
+  summary: 'Copy a file or folder out of an image (existing files are replaced only with --force)',
+  usage: 'loopstudio get IMAGE [-p N] PATH OUT [--force] [--json]',
+  options: { ...partitionOption, force: { type: 'boolean' } },
   async run(ctx) {
     const [image, path, out, ...extra] = ctx.positionals;
     if (!path || !out || extra.length) throw new LoopbackError('INVALID_INPUT', `name the path in the image and where to put it (usage: ${get.usage})`);
     const progress = progressFor(ctx, 'get');
     try {
       const { getFiles } = await import('../../services/files');
-      const result = await getFiles(volumeRef(ctx, image, get.usage), path, out, progress);
-      output(ctx, result, () => `Copied ${result.files} file(s), ${formatBytes(result.bytes)}, to ${out}${through(result)}\n`);
+      const result = await getFiles(volumeRef(ctx, image, get.usage), path, out, { ...progress, overwrite: Boolean(ctx.values.force) });
+      progress.done();
+      // Names come from the image: printed quoted and escaped, never raw to a terminal.
+      if (!ctx.json) for (const s of result.skipped) ctx.io.stderr(`loopstudio get: warning: skipped ${printableName(s.path)}: ${s.reason}\n`);
+      const skipped = result.skipped.length ? `; skipped ${result.skipped.length} entr${result.skipped.length === 1 ? 'y' : 'ies'} (see the warnings)` : '';
+      output(ctx, result, () => `Copied ${result.files} file(s), ${formatBytes(result.bytes)}, to ${out}${through(result)}${skipped}\n`);
     } finally {
       progress.done();
     }

@@ -1,4 +1,4 @@
-import type { ImageInfo } from '../../../shared/api/contract';
+import type { ImageInfo, VolumeError } from '../../../shared/api/contract';
 import type { DiskInfo, PartitionInfo } from '../../../shared/disk/disk-info';
 import type { FsUsage } from '../../../shared/fs/types';
 import { formatBytes } from '../../../shared/disk/sizes';
@@ -6,13 +6,18 @@ import { LoopbackError } from '../../../shared/errors';
 import { output, table, type Command } from '../command';
 
 /** The human form of `info`, also printed by `partition` after it writes. */
-function fsText(fs: FsUsage | null | undefined): string {
+function fsText(fs: FsUsage | null | undefined, error?: VolumeError): string {
+  if (error) return 'damaged (see below)';
   if (fs === undefined) return '';
   if (fs === null) return '-';
   return `${fs.type}${fs.label ? ` "${fs.label}"` : ''} ${formatBytes(fs.usedBytes)} used, ${formatBytes(fs.freeBytes)} free`;
 }
 
-type Described = Omit<DiskInfo, 'partitions'> & { partitions: (PartitionInfo & { filesystem?: FsUsage | null })[]; filesystem?: FsUsage | null };
+type Described = Omit<DiskInfo, 'partitions'> & {
+  partitions: (PartitionInfo & { filesystem?: FsUsage | null; error?: VolumeError })[];
+  filesystem?: FsUsage | null;
+  filesystemError?: VolumeError;
+};
 
 export function describeInfo(info: Described): string {
   const g = info.geometry;
@@ -35,11 +40,14 @@ export function describeInfo(info: Described): string {
       formatBytes(p.sizeBytes),
       info.table === 'mbr' ? p.type : (p.sgdiskCode ?? p.type),
       `${p.typeName}${p.name ? ` "${p.name}"` : ''}`,
-      fsText(p.filesystem),
+      fsText(p.filesystem, p.error),
     ]);
     lines.push('', table([['  #', 'BOOT', 'START', 'END', 'SECTORS', 'OFFSET', 'SIZE', 'TYPE', 'NAME', 'FILESYSTEM'], ...rows.map((r) => [`  ${r[0]}`, ...r.slice(1)])]));
   }
   if (info.filesystem) lines.push(`  filesystem ${fsText(info.filesystem)}`);
+  // What is wrong with a volume that cannot be read: the rest of the disk is shown all the same.
+  for (const p of info.partitions) if (p.error) lines.push(`  partition ${p.index}: the filesystem cannot be read (${p.error.code}): ${p.error.message}`);
+  if (info.filesystemError) lines.push(`  filesystem cannot be read (${info.filesystemError.code}): ${info.filesystemError.message}`);
   for (const warning of info.warnings) if (!(info.filesystem && info.table === 'none')) lines.push(`  note: ${warning}`);
   return `${lines.join('\n')}\n`;
 }

@@ -15,11 +15,16 @@ import type { InodeRef } from './inode-table';
 import type { MetaCache } from './meta-cache';
 import type { Geometry } from './openfs';
 
-/** Throws IO unless `block` is inside the volume (a damaged map must not send us elsewhere). */
+/** Throws CORRUPT unless `block` is inside the volume (a damaged map must not send us elsewhere). */
 export function checkBlock(g: Geometry, block: number, what: string): void {
   if (block < g.firstDataBlock || block >= g.blocksCount) {
-    throw new LoopbackError('IO', `${what}: block number ${block} is outside the filesystem: run e2fsck on the image`, { block });
+    throw new LoopbackError('CORRUPT', `${what}: block number ${block} is outside the filesystem: run e2fsck on the image`, { path: what, block });
   }
+}
+
+/** Data blocks the classic block map can address with `perBlock` numbers per indirect block. */
+export function maxMappedBlocks(perBlock: number): number {
+  return EXT2_NDIR_BLOCKS + perBlock + perBlock ** 2 + perBlock ** 3;
 }
 
 export class BlockMap {
@@ -31,23 +36,34 @@ export class BlockMap {
 
   /**
    * Walks the classic block map: `onData(logical, block)` for each mapped block below `limit`
-   * (in logical order), `onMeta(block)` for each indirect block on the way.
+   * (in logical order), `onMeta(block)` for each indirect block on the way. A map that names
+   * more blocks than the volume has (indirect blocks pointing at each other or at the same
+   * blocks over and over: only a damaged or crafted map does) is refused (CORRUPT) as soon as
+   * it does, so a walk is bounded by the volume's size whatever i_size claims.
    */
   async walk(inode: InodeRef, limit: number, what: string, onData: (logical: number, block: number) => void, onMeta?: (block: number) => void): Promise<void> {
     if (inode.flags & (EXT4_EXTENTS_FL | EXT4_INLINE_DATA_FL)) {
       throw new LoopbackError('VALIDATION', `${what} uses ext4 extents or inline data, not the ext2 block map`, { path: what });
     }
     const P = this.g.perBlock;
+    let named = 0;
+    const count = (): void => {
+      if (++named > this.g.blocksCount) {
+        throw new LoopbackError('CORRUPT', `${what}: its block map names more blocks than the filesystem has (${this.g.blocksCount}): run e2fsck on the image`, { path: what });
+      }
+    };
     for (let i = 0; i < EXT2_NDIR_BLOCKS && i < limit; i++) {
       const block = inode.block(i);
       if (block !== 0) {
         checkBlock(this.g, block, what);
+        count();
         onData(i, block);
       }
     }
     const visit = async (block: number, depth: number, first: number): Promise<void> => {
       if (block === 0 || first >= limit) return;
       checkBlock(this.g, block, what);
+      count();
       onMeta?.(block);
       const bytes = await this.cache.read(block);
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -57,6 +73,7 @@ export class BlockMap {
         if (child === 0) continue;
         if (depth === 1) {
           checkBlock(this.g, child, what);
+          count();
           onData(first + i, child);
         } else {
           await visit(child, depth - 1, first + i * span);

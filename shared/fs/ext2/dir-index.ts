@@ -50,8 +50,9 @@ export function setRecLen(view: DataView, offset: number, length: number, blockB
   else view.setUint16(offset + F.rec_len, (length & 65532) | ((length >> 16) & 3), true);
 }
 
-function damaged(what: string, logical: number, offset: number, recLen: number): LoopbackError {
-  return new LoopbackError('IO', `${what}: directory block ${logical} has a damaged record at byte ${offset} (rec_len ${recLen}): run e2fsck on the image`, {
+function damaged(what: string, logical: number, offset: number, recLen: number, why = `rec_len ${recLen}`): LoopbackError {
+  return new LoopbackError('CORRUPT', `${what}: directory block ${logical} has a damaged record at byte ${offset} (${why}): run e2fsck on the image`, {
+    path: what,
     block: logical,
     offset,
     recLen,
@@ -76,7 +77,12 @@ export class DirIndex {
     private readonly what: string,
   ) {}
 
-  /** Reads the records of logical block `logical` (its bytes are `data`) into the map. */
+  /**
+   * Reads the records of logical block `logical` (its bytes are `data`) into the map. Every
+   * record must move forward and stay inside the block (rec_len at least 8, a multiple of 4,
+   * not past the end), and a record in use must have a name that fits it and is not empty — an
+   * empty name would be the folder itself again, and a walk down the tree would never end.
+   */
   scan(logical: number, data: Uint8Array): void {
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     let gap = 0;
@@ -86,7 +92,8 @@ export class DirIndex {
       const ino = view.getUint32(offset + F.inode, true);
       const nameLen = view.getUint8(offset + F.name_len);
       if (ino !== 0) {
-        if (F.name + nameLen > recLen) throw damaged(this.what, logical, offset, recLen);
+        if (F.name + nameLen > recLen) throw damaged(this.what, logical, offset, recLen, `a name of ${nameLen} bytes in a record of ${recLen}`);
+        if (nameLen === 0) throw damaged(this.what, logical, offset, recLen, 'an entry with an empty name');
         const nameBytes = data.slice(offset + F.name, offset + F.name + nameLen);
         this.slots.set(nameKey(nameBytes), { ino, fileType: view.getUint8(offset + F.file_type), logical, offset, nameBytes });
         gap = Math.max(gap, recLen - dirRecordLength(nameLen));

@@ -94,10 +94,13 @@ export function parseDirectoryBlock(block: Uint8Array): DirRecord[] {
   for (let offset = 0; offset + F.name <= block.length; ) {
     const recLen = view.getUint16(offset + F.rec_len, true);
     if (recLen < F.name || recLen % 4 !== 0 || offset + recLen > block.length) {
-      throw new LoopbackError('IO', `a directory block has a damaged record at byte ${offset} (rec_len ${recLen}): run e2fsck`, { offset, recLen });
+      throw new LoopbackError('CORRUPT', `a directory block has a damaged record at byte ${offset} (rec_len ${recLen}): run e2fsck`, { offset, recLen });
     }
     const inode = view.getUint32(offset + F.inode, true);
     const nameLen = view.getUint8(offset + F.name_len);
+    if (inode !== 0 && nameLen === 0) {
+      throw new LoopbackError('CORRUPT', `a directory block has an entry with an empty name at byte ${offset}: run e2fsck`, { offset, recLen });
+    }
     if (inode !== 0 && F.name + nameLen <= recLen) {
       const name = new TextDecoder().decode(block.subarray(offset + F.name, offset + F.name + nameLen));
       records.push({ inode, name, fileType: view.getUint8(offset + F.file_type) });

@@ -8,14 +8,24 @@
  */
 import type { BlockDevice } from '../../disk/block-device';
 import { LoopbackError } from '../../errors';
+import { READ_CHUNK_BYTES, type FileChunk } from '../types';
 import { splitRuns, type Allocator, type Run } from './alloc';
-import type { BlockMap } from './bmap';
+import { maxMappedBlocks, type BlockMap } from './bmap';
 import { blocksWithIndirect, EXT2_NDIR_BLOCKS } from './inode';
 import type { InodeRef } from './inode-table';
 import type { Geometry } from './openfs';
 
 /** A last run (with its partial block and indirect blocks) up to this size goes out as one padded write. */
 const PAD_COPY_MAX_BYTES = 16 * 1024;
+/** readFile holds a file in memory: larger ones are read piece by piece (readChunks). */
+export const READ_WHOLE_MAX_BYTES = 2 ** 31 - 1;
+
+/** Adjacent blocks of a file: logical block `logical` and `count` after it lie at `block` on. */
+interface DataRun {
+  logical: number;
+  block: number;
+  count: number;
+}
 
 export class FileData {
   constructor(
@@ -36,16 +46,42 @@ export class FileData {
     }
   }
 
-  /** The file's bytes (holes read as zeros). */
-  async read(inode: InodeRef, what: string): Promise<Uint8Array> {
-    const B = this.g.blockBytes;
+  /**
+   * The file's size, refused (CORRUPT) when it is more than the block map can address — an
+   * i_size_high claiming exabytes, say (e2fsck: "i_size is …, should be …").
+   */
+  sizeOf(inode: InodeRef, what: string): number {
     const size = inode.size;
-    const runs: Array<{ logical: number; block: number; count: number }> = [];
+    const max = maxMappedBlocks(this.g.perBlock) * this.g.blockBytes;
+    if (size > max) {
+      throw new LoopbackError('CORRUPT', `${what} claims ${size} bytes, more than a file of this ext2 (${this.g.blockBytes}-byte blocks) can hold (${max}): run e2fsck on the image`, {
+        path: what,
+        sizeBytes: size,
+      });
+    }
+    return size;
+  }
+
+  /** The file's mapped blocks, as runs of adjacent ones in logical order (holes left out). */
+  private async runsOf(inode: InodeRef, size: number, what: string): Promise<DataRun[]> {
+    const B = this.g.blockBytes;
+    const runs: DataRun[] = [];
     await this.bmap.walk(inode, Math.ceil(size / B), what, (logical, block) => {
       const last = runs[runs.length - 1];
       if (last && last.logical + last.count === logical && last.block + last.count === block) last.count++;
       else runs.push({ logical, block, count: 1 });
     });
+    return runs;
+  }
+
+  /** The file's bytes (holes read as zeros), for files up to READ_WHOLE_MAX_BYTES. */
+  async read(inode: InodeRef, what: string): Promise<Uint8Array> {
+    const B = this.g.blockBytes;
+    const size = this.sizeOf(inode, what);
+    if (size > READ_WHOLE_MAX_BYTES) {
+      throw new LoopbackError('VALIDATION', `${what} is ${size} bytes, too large to read into memory at once: copy it out (loopstudio get) instead`, { path: what, sizeBytes: size });
+    }
+    const runs = await this.runsOf(inode, size, what);
     const first = runs[0];
     if (runs.length === 1 && first && first.logical === 0 && first.count * B >= size) return this.device.read(first.block * B, size);
     const data = new Uint8Array(size); // holes read as zeros
@@ -54,6 +90,26 @@ export class FileData {
       data.set(await this.device.read(run.block * B, Math.min(run.count * B, size - offset)), offset);
     }
     return data;
+  }
+
+  /** See FileSystem.readChunks: data in pieces of at most READ_CHUNK_BYTES, each hole as one piece. */
+  async readChunks(inode: InodeRef, what: string, onChunk: (chunk: FileChunk) => Promise<void>): Promise<number> {
+    const B = this.g.blockBytes;
+    const size = this.sizeOf(inode, what);
+    let at = 0;
+    for (const run of await this.runsOf(inode, size, what)) {
+      const start = run.logical * B;
+      if (start > at) await onChunk({ offsetBytes: at, lengthBytes: start - at, data: null });
+      const end = Math.min(start + run.count * B, size);
+      for (let offset = start; offset < end; ) {
+        const length = Math.min(READ_CHUNK_BYTES, end - offset);
+        await onChunk({ offsetBytes: offset, lengthBytes: length, data: await this.device.read(run.block * B + (offset - start), length) });
+        offset += length;
+      }
+      at = end;
+    }
+    if (at < size) await onChunk({ offsetBytes: at, lengthBytes: size - at, data: null });
+    return size;
   }
 
   /**

@@ -207,7 +207,7 @@ export class InodeTable {
 
   private location(ino: number): { block: number; offset: number } {
     if (!Number.isInteger(ino) || ino < 1 || ino > this.g.inodesCount) {
-      throw new LoopbackError('IO', `inode number ${ino} is outside the filesystem: run e2fsck on the image`, { ino });
+      throw new LoopbackError('CORRUPT', `inode number ${ino} is outside the filesystem: run e2fsck on the image`, { ino });
     }
     const group = Math.floor((ino - 1) / this.g.inodesPerGroup);
     const byte = ((ino - 1) % this.g.inodesPerGroup) * this.g.inodeBytes;

@@ -66,17 +66,23 @@ export class PathLookup {
   /**
    * The inode at `parts` from the root, or null when a component is missing or not a folder.
    * Symlinks on the way are followed (relative to their folder, or from the root), the last one
-   * only with `followLast`.
+   * only with `followLast`. Going down through entries (not symlinks), a folder met twice is a
+   * directory cycle — a hard link to a folder above, which only a damaged or crafted volume
+   * has — and is refused (CORRUPT) naming the path, so a walk down the tree (get, rm -r) ends.
    */
   async resolve(parts: readonly string[], followLast: boolean): Promise<number | null> {
     const queue = [...parts].reverse();
     let current = EXT2_ROOT_INO;
     let hops = 0;
+    // The folders entered since the last symlink (which may lead back up, legitimately), with
+    // the path each was reached by.
+    let entered = new Map<number, string>([[EXT2_ROOT_INO, '/']]);
+    let here = '';
     while (queue.length > 0) {
       const name = queue.pop()!;
       if (!this.dirs.has(current) && !(await this.inodes.get(current)).isDir) return null;
       if (name === '' || name === '.') continue;
-      const slot = (await this.dirs.get(current, '')).slots.get(keyOf(name));
+      const slot = (await this.dirs.get(current, here || '/')).slots.get(keyOf(name));
       if (!slot) return null;
       // With the filetype feature the entry says whether it is a symlink; else ask the inode.
       const maybeLink = !this.g.filetype || slot.fileType === EXT2_FT_SYMLINK || slot.fileType === EXT2_FT_UNKNOWN;
@@ -87,7 +93,23 @@ export class PathLookup {
         const targetParts = target.split('/');
         for (let i = targetParts.length - 1; i >= 0; i--) queue.push(targetParts[i]!);
         if (target.startsWith('/')) current = EXT2_ROOT_INO;
+        entered = new Map();
+        here = `${here}/${name}`;
         continue;
+      }
+      here = `${here}/${name}`;
+      // Going up (a symlink's "..") ends the walk down that the map describes.
+      if (name === '..') entered = new Map();
+      else if (queue.length > 0) {
+        const seen = entered.get(slot.ino);
+        if (seen !== undefined) {
+          throw new LoopbackError(
+            'CORRUPT',
+            `${here} is the folder ${seen} again: a folder that contains itself (a directory cycle); run e2fsck on the image`,
+            { path: here, ancestor: seen },
+          );
+        }
+        entered.set(slot.ino, here);
       }
       current = slot.ino;
     }

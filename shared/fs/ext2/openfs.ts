@@ -61,13 +61,13 @@ export interface OpenedExt2 {
   readOnly: string | null;
 }
 
-/** Reads and checks the superblock and descriptors; throws VALIDATION for what we cannot handle. */
+/** Reads and checks the superblock and descriptors; throws VALIDATION for what we cannot handle, CORRUPT for what is damaged. */
 export async function openExt2Metadata(device: BlockDevice): Promise<OpenedExt2> {
   const sb = await readSuperblock(device);
   if (sb.s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER) {
     throw new LoopbackError('VALIDATION', 'this ext3/ext4 filesystem has a journal that needs recovery: run e2fsck on it first (writing now would lose data)', {});
   }
-  const damaged = (what: string) => new LoopbackError('VALIDATION', `this ext2 filesystem looks damaged (${what}): run e2fsck on it`, {});
+  const damaged = (what: string) => new LoopbackError('CORRUPT', `this ext2 filesystem looks damaged (${what}): run e2fsck on it`, {});
   const rev0 = sb.s_rev_level === 0;
   const incompat = rev0 ? 0 : sb.s_feature_incompat;
   const roCompat = rev0 ? 0 : sb.s_feature_ro_compat;

@@ -58,7 +58,7 @@ import { MetadataWriter } from './closefs';
 import { EXT2_FT_REG_FILE, EXT2_FT_SYMLINK, fileTypeOf } from './directory';
 import { FileData } from './fileio';
 import { GroupDescTable } from './group-descriptor';
-import { blocksWithIndirect, EXT2_ROOT_INO, LINUX_S_IFDIR, LINUX_S_IFLNK, LINUX_S_IFMT, LINUX_S_IFREG } from './inode';
+import { blocksWithIndirect, LINUX_S_IFDIR, LINUX_S_IFLNK, LINUX_S_IFMT, LINUX_S_IFREG } from './inode';
 import { InodeTable, type InodeRef } from './inode-table';
 import { Directories, isDotOrDotDot } from './link';
 import { MetaCache } from './meta-cache';
@@ -68,6 +68,7 @@ import { formatUuid, labelOf, parseSuperblock } from './superblock';
 import { readLink, symlinkBlocks, writeLink } from './symlink';
 
 export interface Ext2FileSystem extends PosixFileSystem {
+  readChunks(path: string, onChunk: (chunk: FileChunk) => Promise<void>): Promise<number>;
   /** mkdir also takes the new folders' mode (default 0755). */
   mkdir(path: string, options?: { parents?: boolean; mode?: number }): Promise<void>;
   /** Writes everything out (as flush) and closes: later calls are refused. */

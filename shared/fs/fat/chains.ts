@@ -62,9 +62,17 @@ export class ClusterChains {
     return (firstDataSector + (cluster - FIRST_DATA_CLUSTER) * sectorsPerCluster) * bytesPerSector;
   }
 
-  /** The chain from `first`, as runs of consecutive clusters; throws IO on a broken chain. */
-  runs(first: number): ClusterRun[] {
-    return this.fat.chainRuns(first);
+  /**
+   * The chain from `first`, as runs of consecutive clusters; throws CORRUPT on a broken chain,
+   * naming `path` (the file or folder it belongs to) when given.
+   */
+  runs(first: number, path?: string): ClusterRun[] {
+    try {
+      return this.fat.chainRuns(first);
+    } catch (error) {
+      if (path === undefined || !(error instanceof LoopbackError) || error.code !== 'CORRUPT') throw error;
+      throw new LoopbackError('CORRUPT', `"${path}": ${error.message}`, { ...error.details, path });
+    }
   }
 
   /** A new chain of `count` clusters (contiguous where possible); the caller has called requireSpace. */

@@ -62,6 +62,7 @@ export class FatDirectories {
     const offsetBytes = layout.firstRootDirSector * layout.bytesPerSector;
     const bytes = await this.device.read(offsetBytes, layout.rootEntryCount * DIR_ENTRY_BYTES);
     const dir = new FatDirectory(bytes, { kind: 'fixed', offsetBytes }, true, layout.bytesPerSector, this.markChanged);
+    checkDirectory(dir, '/');
     this.cache.set(0, dir);
     return dir;
   }
@@ -69,16 +70,17 @@ export class FatDirectories {
   private async loadChain(firstCluster: number, isRoot: boolean, path: string): Promise<FatDirectory> {
     const cached = this.cache.get(firstCluster);
     if (cached) return cached;
-    const runs = this.chains.runs(firstCluster);
+    const runs = this.chains.runs(firstCluster, path);
     const clusters = clustersOf(runs);
     const size = clusters.length * this.layout.clusterBytes;
     if (size > MAX_DIRECTORY_SLOTS * DIR_ENTRY_BYTES) {
-      throw new LoopbackError('IO', `The folder "${path}" is ${formatBytes(size)}, more than a FAT directory can be (2 MiB): the volume is damaged (run fsck.fat)`, {
+      throw new LoopbackError('CORRUPT', `The folder "${path}" is ${formatBytes(size)}, more than a FAT directory can be (2 MiB): the volume is damaged (run fsck.fat)`, {
         path,
       });
     }
     const bytes = await this.chains.read(runs, size);
     const dir = new FatDirectory(bytes, { kind: 'chain', clusters }, isRoot, this.layout.bytesPerSector, this.markChanged);
+    checkDirectory(dir, path);
     this.cache.set(firstCluster, dir);
     return dir;
   }
@@ -87,15 +89,21 @@ export class FatDirectories {
   async child(node: FatNode, path: string): Promise<FatDirectory> {
     const cluster = node.entry.firstCluster;
     if (cluster < FIRST_DATA_CLUSTER) {
-      throw new LoopbackError('IO', `The folder "${path}" has no clusters (first cluster ${cluster}): the volume is damaged (run fsck.fat)`, { path });
+      throw new LoopbackError('CORRUPT', `The folder "${path}" has no clusters (first cluster ${cluster}): the volume is damaged (run fsck.fat)`, { path });
     }
     if (this.layout.type === 'fat32' && cluster === this.layout.rootCluster) return this.root();
     return this.loadChain(cluster, false, path);
   }
 
-  /** The directories from the root down to `parts` (all must be folders). */
+  /**
+   * The directories from the root down to `parts` (all must be folders). A folder met twice on
+   * the way is a directory cycle — an entry pointing back at a folder above it, which only a
+   * damaged or crafted volume has — and is refused (CORRUPT) naming both paths: a walk down the
+   * tree (get, rm -r) ends there instead of running forever.
+   */
   async pathAt(parts: readonly string[], path: string): Promise<FatDirectory[]> {
     const chain = [await this.root()];
+    const paths = ['/'];
     let here = '';
     for (let i = 0; i < parts.length; i++) {
       here += `/${parts[i] ?? ''}`; // joinPath(parts.slice(0, i + 1)), built as we go
@@ -103,7 +111,11 @@ export class FatDirectories {
       if (!isDirectoryNode(node)) {
         throw new LoopbackError('NOT_FOUND', `"${path}": "${here}" is a file, not a folder`, { path, file: here });
       }
-      chain.push(await this.child(node, here));
+      const dir = await this.child(node, here);
+      const seen = chain.indexOf(dir);
+      if (seen >= 0) throw directoryCycle(here, paths[seen] ?? '/');
+      chain.push(dir);
+      paths.push(here);
     }
     return chain;
   }
@@ -255,14 +267,17 @@ export class FatDirectories {
     parent.remove(node);
   }
 
-  /** Frees the clusters of everything below `dir` (not `dir`'s own chain). */
-  private async freeTree(dir: FatDirectory, path: string, depth: number): Promise<void> {
-    if (depth > 256) throw new LoopbackError('IO', `"${path}" is nested more than 256 folders deep: the volume may be damaged (run fsck.fat)`, { path });
+  /** Frees the clusters of everything below `dir` (not `dir`'s own chain); `above` are the folders on the way to it. */
+  private async freeTree(dir: FatDirectory, path: string, depth: number, above: ReadonlyMap<FatDirectory, string> = new Map()): Promise<void> {
+    if (depth > 256) throw new LoopbackError('CORRUPT', `"${path}" is nested more than 256 folders deep: the volume may be damaged (run fsck.fat)`, { path });
+    const ancestors = new Map(above).set(dir, path);
     for (const node of dir.nodes()) {
       const childPath = `${path}/${node.name}`;
       if (isDirectoryNode(node)) {
         const child = await this.child(node, childPath);
-        await this.freeTree(child, childPath, depth + 1);
+        const seen = ancestors.get(child);
+        if (seen !== undefined) throw directoryCycle(childPath, seen);
+        await this.freeTree(child, childPath, depth + 1, ancestors);
         this.deleted.push(child);
       }
       this.chains.free(node.entry.firstCluster);
@@ -329,6 +344,21 @@ export class FatDirectories {
     }
     return pieces;
   }
+}
+
+/** Refuses a directory whose slots cannot all be read (FatDirectory.problem). */
+function checkDirectory(dir: FatDirectory, path: string): void {
+  if (dir.problem !== null) {
+    throw new LoopbackError('CORRUPT', `The folder "${path}" is damaged: ${dir.problem} (run fsck.fat)`, { path });
+  }
+}
+
+function directoryCycle(path: string, ancestor: string): LoopbackError {
+  return new LoopbackError(
+    'CORRUPT',
+    `"${path}" is the folder "${ancestor}" again: a folder that contains itself (a directory cycle); the volume is damaged (run fsck.fat)`,
+    { path, ancestor },
+  );
 }
 
 function dirEntryOf(node: FatNode): DirEntry {

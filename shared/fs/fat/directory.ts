@@ -84,6 +84,11 @@ export class FatDirectory {
   private undo: DirectoryUndo | null = null;
   /** Slot of the volume-label entry (root directory only), or -1. */
   labelSlot = -1;
+  /**
+   * What is wrong with the slots, when an entry cannot be read as a name (a blank short name
+   * without a long one): the directory is damaged, and FatDirectories refuses it (CORRUPT).
+   */
+  problem: string | null = null;
 
   constructor(
     /** The directory's bytes (all of its slots). */
@@ -135,6 +140,7 @@ export class FatDirectory {
     this.endSlot = this.slotCount;
     this.holes = 0;
     this.labelSlot = -1;
+    this.problem = null;
     const collector = new LfnCollector();
     for (let slot = 0; slot < this.slotCount; slot++) {
       const offset = slot * DIR_ENTRY_BYTES;
@@ -163,8 +169,14 @@ export class FatDirectory {
         continue;
       }
       if (entry.name[0] === 0x2e) continue; // "." and ".."
+      const name = long ? long.name : displayShortName(entry.name, entry.ntRes);
+      if (name === '') {
+        // A blank DIR_Name (fsck.fat: "Bad short file name"): nothing could ever address it.
+        this.problem ??= `the entry in slot ${slot} has a blank name`;
+        continue;
+      }
       this.register({
-        name: long ? long.name : displayShortName(entry.name, entry.ntRes),
+        name,
         hasLongName: long !== null,
         firstSlot: long ? long.startSlot : slot,
         slot,
@@ -305,7 +317,7 @@ export class FatDirectory {
     const offset = DIR_ENTRY_BYTES;
     const dotDot = parseShortEntry(this.bytes, offset);
     if (this.isRoot || dotDot.name[0] !== 0x2e || dotDot.name[1] !== 0x2e) {
-      throw new LoopbackError('IO', 'This folder has no ".." entry in its second slot (run fsck.fat)', {});
+      throw new LoopbackError('CORRUPT', 'This folder has no ".." entry in its second slot (run fsck.fat)', {});
     }
     this.beforeChange(offset, DIR_ENTRY_BYTES);
     encodeShortEntry({ ...dotDot, firstCluster: parentCluster }, this.bytes, offset);

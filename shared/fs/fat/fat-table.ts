@@ -189,20 +189,20 @@ export class FatTable {
     this.dirtyList.push(sector);
   }
 
-  /** The clusters of the chain starting at `first`, as runs; throws IO on a broken chain. */
+  /** The clusters of the chain starting at `first`, as runs; throws CORRUPT on a broken chain. */
   chainRuns(first: number): ClusterRun[] {
     const runs: ClusterRun[] = [];
     let cluster = first;
     let count = 0;
     while (true) {
       if (cluster < FIRST_DATA_CLUSTER || cluster > this.maxCluster) {
-        throw new LoopbackError('IO', `Broken cluster chain from cluster ${first}: it points to ${cluster}, outside 2..${this.maxCluster} (run fsck.fat)`, {
+        throw new LoopbackError('CORRUPT', `Broken cluster chain from cluster ${first}: it points to ${cluster}, outside 2..${this.maxCluster} (run fsck.fat)`, {
           first,
           cluster,
         });
       }
       if (++count > this.clusterCount) {
-        throw new LoopbackError('IO', `The cluster chain from cluster ${first} loops (run fsck.fat)`, { first });
+        throw new LoopbackError('CORRUPT', `The cluster chain from cluster ${first} loops (run fsck.fat)`, { first });
       }
       const last = runs[runs.length - 1];
       if (last && last.start + last.length === cluster) last.length++;
@@ -210,7 +210,7 @@ export class FatTable {
       const next = this.get(cluster);
       if (this.isEndOfChain(next)) return runs;
       if (next === 0 || this.isBad(next)) {
-        throw new LoopbackError('IO', `The cluster chain from cluster ${first} runs into a ${next === 0 ? 'free' : 'bad'} cluster at ${cluster} (run fsck.fat)`, {
+        throw new LoopbackError('CORRUPT', `The cluster chain from cluster ${first} runs into a ${next === 0 ? 'free' : 'bad'} cluster at ${cluster} (run fsck.fat)`, {
           first,
           cluster,
         });

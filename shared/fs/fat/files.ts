@@ -6,7 +6,7 @@
 import type { BlockDevice } from '../../disk/block-device';
 import { formatBytes } from '../../disk/sizes';
 import { LoopbackError } from '../../errors';
-import type { FileExtent, ProgressOptions, WriteOptions } from '../types';
+import { READ_CHUNK_BYTES, type FileChunk, type FileExtent, type ProgressOptions, type WriteOptions } from '../types';
 import type { ClusterChains } from './chains';
 import { ATTR_ARCHIVE } from './dir-entry';
 import { newEntry, type FatDirectories } from './directories';
@@ -43,6 +43,23 @@ export class FatFiles {
   async read(path: string): Promise<Uint8Array> {
     const { size, runs } = await this.fileRuns(path);
     return this.chains.read(runs, size);
+  }
+
+  /** See FileSystem.readChunks: the chain's runs read in pieces of at most READ_CHUNK_BYTES. */
+  async readChunks(path: string, onChunk: (chunk: FileChunk) => Promise<void>): Promise<number> {
+    const { size, runs } = await this.fileRuns(path);
+    let done = 0;
+    for (const run of runs) {
+      const end = Math.min(done + run.length * this.layout.clusterBytes, size);
+      for (let offset = this.chains.offsetOf(run.start); done < end; ) {
+        const length = Math.min(READ_CHUNK_BYTES, end - done);
+        await onChunk({ offsetBytes: done, lengthBytes: length, data: await this.device.read(offset, length) });
+        done += length;
+        offset += length;
+      }
+      if (done === size) break;
+    }
+    return size;
   }
 
   /** The file's cluster runs as extents, from the FAT in memory (the one flush() writes out). */
@@ -149,10 +166,10 @@ export class FatFiles {
     if (isDirectoryNode(node)) throw isAFolder(path);
     const size = node.entry.fileSize;
     if (size === 0) return { size, runs: [] };
-    const runs = this.chains.runs(node.entry.firstCluster);
+    const runs = this.chains.runs(node.entry.firstCluster, path);
     const chainBytes = runs.reduce((sum, run) => sum + run.length, 0) * this.layout.clusterBytes;
     if (chainBytes < size) {
-      throw new LoopbackError('IO', `"${path}" is ${size} bytes but its cluster chain holds only ${chainBytes} (run fsck.fat)`, { path, size, chainBytes });
+      throw new LoopbackError('CORRUPT', `"${path}" is ${size} bytes but its cluster chain holds only ${chainBytes} (run fsck.fat)`, { path, size, chainBytes });
     }
     return { size, runs };
   }

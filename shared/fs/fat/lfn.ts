@@ -107,11 +107,13 @@ export class LfnCollector {
 
   /**
    * The long name for the short entry `shortName`, with the slot its sequence started at, or
-   * null when no complete, matching sequence precedes it. Resets for the next entry.
+   * null when no complete, matching sequence precedes it — or when it spells an empty name (a
+   * damaged entry: the short name stands, as Linux and mtools read it). Resets for the next entry.
    */
   take(shortName: Uint8Array): { name: string; startSlot: number } | null {
     const complete = this.pieces.length > 0 && this.expected === 0 && this.checksum === lfnChecksum(shortName);
-    const result = complete ? { name: this.pieces.join(''), startSlot: this.startSlot } : null;
+    const name = complete ? this.pieces.join('') : '';
+    const result = name !== '' ? { name, startSlot: this.startSlot } : null;
     this.reset();
     return result;
   }

@@ -25,7 +25,7 @@
 import type { BlockDevice } from '../../disk/block-device';
 import { formatBytes } from '../../disk/sizes';
 import { LoopbackError } from '../../errors';
-import type { DirEntry, FileExtent, FileSystem, FsUsage } from '../types';
+import type { DirEntry, FileChunk, FileExtent, FileSystem, FsUsage } from '../types';
 import {
   BOOT_SECTOR_BYTES,
   EXTENDED_BOOT_SIGNATURE,
@@ -118,6 +118,11 @@ export class FatVolume implements FileSystem {
 
   readFile(path: string): Promise<Uint8Array> {
     return this.exclusive(() => this.files.read(path));
+  }
+
+  /** See FileSystem.readChunks. */
+  readChunks(path: string, onChunk: (chunk: FileChunk) => Promise<void>): Promise<number> {
+    return this.exclusive(() => this.files.readChunks(path, onChunk));
   }
 
   /** The file's cluster runs, from the FAT in memory (the one flush() writes out). */

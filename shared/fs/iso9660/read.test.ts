@@ -185,6 +185,34 @@ describe('a file of several extents (the multi-extent flag)', () => {
   });
 });
 
+describe('damaged images', () => {
+  it('a folder pointing back at the root is refused by walk, not followed forever; a huge folder is refused', async () => {
+    const plan = planIso([{ type: 'file', path: '/a/b/c.txt', content: new Uint8Array(3) }], { dateMs: 0, joliet: false });
+    const device = new MemoryBlockDevice(plan.sizeBytes);
+    await writeIso(plan, device);
+    const dirs = plan.internal.iso.directories;
+    const root = dirs[0]!;
+    const a = dirs.find((d) => d.node.path === '/a')!;
+    // The record of "b" inside /a: the third record of a's extent.
+    const bRecord = a.records[2]!;
+    const at = a.block * 2048 + bRecord.offsetInExtent;
+    const loop = device.bytes.slice();
+    const view = new DataView(loop.buffer);
+    view.setUint32(at + 2, root.block, true);
+    view.setUint32(at + 6, root.block, false);
+    const looped = await openIso9660(new MemoryBlockDevice(loop));
+    await expect(looped.walk()).rejects.toMatchObject({ code: 'IO', message: expect.stringContaining('is the same directory as /') });
+    // A path names its own way through, however often: /a/b is the root again.
+    expect((await looped.list('/a/b/a/b')).map((e) => e.name)).toEqual(['a']);
+
+    const huge = device.bytes.slice();
+    const hugeView = new DataView(huge.buffer);
+    hugeView.setUint32(at + 10, 0x7fffffff, true);
+    hugeView.setUint32(at + 14, 0x7fffffff, false);
+    await expect((await openIso9660(new MemoryBlockDevice(huge))).list('/a/b')).rejects.toMatchObject({ code: 'IO', message: expect.stringContaining('damaged') });
+  });
+});
+
 describe('refusals', () => {
   it('says when a device holds no ISO image, and names missing paths', async () => {
     await expect(openIso9660(new MemoryBlockDevice(64 * 1024))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('not an ISO image') });

@@ -31,6 +31,8 @@ import {
 const MAX_VOLUME_DESCRIPTORS = 64;
 /** A continuation chain longer than this is taken for a loop. */
 const MAX_CONTINUATION_AREAS = 32;
+/** A directory larger than this is taken for damage (it would hold some 500 000 entries). */
+export const MAX_DIRECTORY_BYTES = 64 * 1024 * 1024;
 
 export type IsoNames = 'rock-ridge' | 'joliet' | 'iso9660';
 
@@ -187,6 +189,9 @@ export class Iso9660Volume {
 
   private async readRecords(block: number, lengthBytes: number): Promise<DirectoryRecord[]> {
     const offset = block * this.blockBytes;
+    if (lengthBytes > MAX_DIRECTORY_BYTES) {
+      throw new LoopbackError('IO', `an ISO 9660 directory at block ${block} claims ${lengthBytes} bytes: the image is damaged`, { block, lengthBytes });
+    }
     if (offset + lengthBytes > this.device.sizeBytes) {
       throw new LoopbackError('IO', `an ISO 9660 directory at block ${block} (${lengthBytes} bytes) lies beyond the end of the image`, { block, lengthBytes });
     }
@@ -207,7 +212,8 @@ export class Iso9660Volume {
       }
       if (!next) break;
       const offset = next.blockLocationOfContinuationArea * this.blockBytes + next.offsetToStartOfContinuationArea;
-      if (next.lengthOfContinuationArea === 0 || offset + next.lengthOfContinuationArea > this.device.sizeBytes) break;
+      // A continuation area lies within one block (Linux refuses anything else too).
+      if (next.lengthOfContinuationArea === 0 || next.lengthOfContinuationArea > this.blockBytes || offset + next.lengthOfContinuationArea > this.device.sizeBytes) break;
       area = await this.device.read(offset, next.lengthOfContinuationArea);
     }
     return entries;
@@ -384,14 +390,24 @@ export class Iso9660Volume {
   /** Every path below `path` (folders first, then their contents), for tests and `ls -R`. */
   async walk(path = '/'): Promise<{ path: string; entry: DirEntry }[]> {
     const out: { path: string; entry: DirEntry }[] = [];
-    const visit = async (dir: string) => {
-      for (const entry of await this.list(dir)) {
-        const child = dir === '/' ? `/${entry.name}` : `${dir}/${entry.name}`;
-        out.push({ path: child, entry });
-        if (entry.type === 'directory') await visit(child);
+    const start = await this.lookup(path);
+    if (start.type !== 'directory') throw new LoopbackError('INVALID_INPUT', `${path} is a ${start.type}, not a folder`, { path });
+    // A damaged (or hostile) image can point a folder at one of its ancestors.
+    const seen = new Map<number, string>();
+    const visit = async (dir: string, entry: ReadEntry) => {
+      const extent = entry.extents[0]!;
+      const earlier = seen.get(extent.block);
+      if (earlier !== undefined) {
+        throw new LoopbackError('IO', `${dir} is the same directory as ${earlier} (block ${extent.block}): the image is damaged`, { path: dir, block: extent.block });
+      }
+      seen.set(extent.block, dir);
+      for (const child of await this.directory(extent.block, extent.lengthBytes)) {
+        const childPath = dir === '/' ? `/${child.name}` : `${dir}/${child.name}`;
+        out.push({ path: childPath, entry: Iso9660Volume.publicEntry(child) });
+        if (child.type === 'directory') await visit(childPath, child);
       }
     };
-    await visit(path);
+    await visit(path === '/' ? '/' : path.replace(/\/+$/, ''), start);
     return out;
   }
 

@@ -16,6 +16,8 @@ export interface Explained {
 const FIXES: Partial<Record<ErrorCode, string>> = {
   HOST_TOOL_MISSING: 'Open “Host tools” in the status bar to see how to install it.',
   IO: 'Check that the file still exists and that you may read and write it.',
+  CORRUPT: 'The image is damaged (or was made to look so): check it with fsck.fat or e2fsck, on a copy, before trusting what it holds.',
+  NO_SPACE: 'Free some space on this computer’s disk and try again; what was finished is kept.',
   FORBIDDEN: 'Reload the window; if it keeps happening, restart Loopback Studio.',
   INTERNAL: 'This is a bug in Loopback Studio. The log has the details; please report it.',
   VALIDATION: 'Nothing was written: change the values and try again.',
