@@ -12,7 +12,11 @@ import { fitsDirectoryDate, describeMs } from './dates';
 import { ROCK_RIDGE_MAX_NAME_BYTES } from './names';
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, slTargetProblem } from './rock-ridge';
 
-/** Where a file's bytes come from. `read` must give exactly `lengthBytes` bytes (the writer checks). */
+/**
+ * Where a file's bytes come from. `read` must give exactly `lengthBytes` bytes (the writer
+ * checks). The writer is done with the bytes before it reads again, so a source may hand out one
+ * reused buffer.
+ */
 export interface IsoFileSource {
   readonly sizeBytes: number;
   read(offsetBytes: number, lengthBytes: number): Promise<Uint8Array>;

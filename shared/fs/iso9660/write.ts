@@ -239,6 +239,19 @@ async function readExactly(source: IsoFileSource, offsetBytes: number, lengthByt
   return bytes;
 }
 
+/**
+ * Gives the event loop a turn when `everyMs` have passed since the last one, so progress events,
+ * a cancel and I/O callbacks get through while sources and sinks answer synchronously underneath.
+ */
+function pacer(everyMs = 20): () => Promise<void> {
+  let last = Date.now();
+  return async () => {
+    if (Date.now() - last <= everyMs) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    last = Date.now();
+  };
+}
+
 function padding(bytes: number): number {
   return (LOGICAL_BLOCK_BYTES - (bytes % LOGICAL_BLOCK_BYTES)) % LOGICAL_BLOCK_BYTES;
 }
@@ -264,18 +277,23 @@ export async function writeIso(plan: IsoPlan, sink: IsoSink, options: ProgressOp
   await sink.write(0, encodeMetadata(plan));
 
   const writer = new BufferedWriter(sink, internal.firstDataBlock * LOGICAL_BLOCK_BYTES);
+  const pace = pacer();
   const copy = async (source: IsoFileSource, what: string) => {
     for (let offset = 0; offset < source.sizeBytes; ) {
       const length = Math.min(READ_CHUNK_BYTES, source.sizeBytes - offset);
       await writer.append(await readExactly(source, offset, length, what));
       offset += length;
       bytesDone += length;
-      if (source.sizeBytes > READ_CHUNK_BYTES) report('files');
+      if (source.sizeBytes > READ_CHUNK_BYTES) {
+        report('files');
+        await pace();
+      }
     }
     await writer.zeros(padding(source.sizeBytes));
   };
   report('files');
   for (const node of internal.dataFiles) {
+    await pace();
     checkCancelled();
     const source = node.source!;
     if (internal.bios && node === internal.bios.node && (internal.bios.bootInfoTable || internal.bios.grub2BootInfo)) {
