@@ -9,7 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { parseMbrSector } from '../disk/mbr-sector';
 import { encodeHybridMbr, GRUB2_BOOT_INFO_OFFSET, HYBRID_MBR_CODE_BYTES, patchGrub2BootInfo } from './grub2-iso';
 
-const hex = (text: string) => Uint8Array.from(text.replace(/\s+/g, '').match(/../g)!.map((b) => parseInt(b, 16)));
+const hex = (text: string) =>
+  Uint8Array.from(
+    text
+      .replace(/\s+/g, '')
+      .match(/../g)!
+      .map((b) => parseInt(b, 16)),
+  );
 
 /** Stand-in for boot_hybrid.img's code: only bytes 0–431 are taken. */
 const code = Uint8Array.from({ length: 512 }, (_, i) => (i * 13) & 0xff);
@@ -30,8 +36,15 @@ describe('the hybrid MBR (--grub2-mbr --protective-msdos-label, partition 2 appe
   });
 
   it('past cylinder 1023 of 64 × 32, CHS is that geometry’s last address, as xorriso writes it', () => {
-    const sector = encodeHybridMbr({ bootCode: code, bootImageBlock: 33, isoEndSector: 212, esp: { startSector: 212, sectorCount: 2_457_600 } });
-    expect([...sector.subarray(0x1be, 0x1de)]).toEqual([...hex('8000 0200 cd06 1400 0100 0000 d300 0000 0006 1500 ef3f e0ff d400 0000 0080 2500')]);
+    const sector = encodeHybridMbr({
+      bootCode: code,
+      bootImageBlock: 33,
+      isoEndSector: 212,
+      esp: { startSector: 212, sectorCount: 2_457_600 },
+    });
+    expect([...sector.subarray(0x1be, 0x1de)]).toEqual([
+      ...hex('8000 0200 cd06 1400 0100 0000 d300 0000 0006 1500 ef3f e0ff d400 0000 0080 2500'),
+    ]);
     const parsed = parseMbrSector(sector);
     expect(parsed.entries[1]).toMatchObject({ startLBA: 212, sectorCount: 2_457_600, lastChs: { cylinder: 1023, head: 63, sector: 32 } });
   });
@@ -43,7 +56,9 @@ describe('the hybrid MBR (--grub2-mbr --protective-msdos-label, partition 2 appe
   });
 
   it('refuses boot code shorter than 432 bytes', () => {
-    expect(() => encodeHybridMbr({ bootCode: new Uint8Array(100), bootImageBlock: 20, isoEndSector: 400 })).toThrow(/432 bytes of GRUB's boot_hybrid.img/);
+    expect(() => encodeHybridMbr({ bootCode: new Uint8Array(100), bootImageBlock: 20, isoEndSector: 400 })).toThrow(
+      /432 bytes of GRUB's boot_hybrid.img/,
+    );
   });
 });
 

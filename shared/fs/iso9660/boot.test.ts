@@ -73,7 +73,19 @@ async function grub(): Promise<GrubFiles> {
       early,
       '-o',
       efi,
-      ...['iso9660', 'part_msdos', 'part_gpt', 'fat', 'search', 'search_fs_file', 'normal', 'configfile', 'multiboot', 'serial', 'terminal'],
+      ...[
+        'iso9660',
+        'part_msdos',
+        'part_gpt',
+        'fat',
+        'search',
+        'search_fs_file',
+        'normal',
+        'configfile',
+        'multiboot',
+        'serial',
+        'terminal',
+      ],
     ]);
     const device = new MemoryBlockDevice(ESP_BYTES);
     await formatFat(device, { label: 'ESP', volumeId: 0x12345678 });
@@ -84,8 +96,17 @@ async function grub(): Promise<GrubFiles> {
     esp = device.bytes;
   }
   const kernel = qemuMissing ? patternBytes(5000, 9) : readFileSync(buildTestKernel(dir));
-  const cfg = grubCfg({ timeout: 0, default: 0, serial: true, entries: [{ title: 'test kernel', kernel: '/boot/kernel.elf', type: 'multiboot' }] }, []);
-  grubFiles = { eltorito: readFileSync(eltorito), bootHybrid: readFileSync(BOOT_HYBRID), esp, kernel, grubCfg: new TextEncoder().encode(cfg) };
+  const cfg = grubCfg(
+    { timeout: 0, default: 0, serial: true, entries: [{ title: 'test kernel', kernel: '/boot/kernel.elf', type: 'multiboot' }] },
+    [],
+  );
+  grubFiles = {
+    eltorito: readFileSync(eltorito),
+    bootHybrid: readFileSync(BOOT_HYBRID),
+    esp,
+    kernel,
+    grubCfg: new TextEncoder().encode(cfg),
+  };
   return grubFiles;
 }
 
@@ -145,7 +166,9 @@ describe.skipIf(grubMissing)(title('El Torito and the hybrid MBR, as xorriso see
     if (files.esp) {
       const efi = plan.boot!.entries[1]!;
       expect(efi.sectorCount).toBe(ESP_BYTES / 512);
-      expect(report).toMatch(new RegExp(`El Torito boot img :\\s+2\\s+UEFI\\s+y\\s+none\\s+0x0000\\s+0x00\\s+${efi.sectorCount}\\s+${efi.loadRba}`));
+      expect(report).toMatch(
+        new RegExp(`El Torito boot img :\\s+2\\s+UEFI\\s+y\\s+none\\s+0x0000\\s+0x00\\s+${efi.sectorCount}\\s+${efi.loadRba}`),
+      );
       expect(efi.loadRba).toBe(plan.appendedPartition!.startBlock);
     }
     expect(report).toContain('System area summary: MBR protective-msdos-label grub2-mbr');
@@ -171,8 +194,15 @@ describe.skipIf(grubMissing)(title('El Torito and the hybrid MBR, as xorriso see
     const device = await FileBlockDevice.open(image, { writable: false });
     try {
       const info = await (await openIso9660(device)).info();
-      expect(info.bootCatalog!.entries[0]).toMatchObject({ platform: 'bios', bootable: true, media: 'no emulation', sectorCount: 4, path: '/boot/grub/i386-pc/eltorito.img' });
-      if (files.esp) expect(info.bootCatalog!.entries[1]).toMatchObject({ platform: 'efi', path: null, loadRba: plan.appendedPartition!.startBlock });
+      expect(info.bootCatalog!.entries[0]).toMatchObject({
+        platform: 'bios',
+        bootable: true,
+        media: 'no emulation',
+        sectorCount: 4,
+        path: '/boot/grub/i386-pc/eltorito.img',
+      });
+      if (files.esp)
+        expect(info.bootCatalog!.entries[1]).toMatchObject({ platform: 'efi', path: null, loadRba: plan.appendedPartition!.startBlock });
       expect(info.mbrPartitions![0]).toMatchObject({ number: 1, type: 0xcd, bootable: true, startSector: 1 });
       expect(info.sizeBytes).toBe(plan.sizeBytes);
     } finally {
@@ -196,7 +226,9 @@ describe.skipIf(grubMissing)(title('El Torito and the hybrid MBR, as xorriso see
       ...['-as', 'mkisofs', '-o', theirs, '-r', '-J', '-V', 'MYOS'],
       ...['-b', 'boot/grub/i386-pc/eltorito.img', '-no-emul-boot', '-boot-load-size', '4', '-boot-info-table', '--grub2-boot-info'],
       ...['--grub2-mbr', BOOT_HYBRID, '--protective-msdos-label'],
-      ...(files.esp ? ['-append_partition', '2', '0xef', esp, '-eltorito-alt-boot', '-e', '--interval:appended_partition_2:all::', '-no-emul-boot'] : []),
+      ...(files.esp
+        ? ['-append_partition', '2', '0xef', esp, '-eltorito-alt-boot', '-e', '--interval:appended_partition_2:all::', '-no-emul-boot']
+        : []),
       tree,
     ]);
     const bytes = readFileSync(theirs);
@@ -245,7 +277,11 @@ describe.skipIf(grubMissing)(title('El Torito and the hybrid MBR, as xorriso see
     const files = await grub();
     const custom = patternBytes(2048, 3);
     const { image, plan } = await writeImage(
-      [...treeOf(files), { type: 'file', path: '/boot/custom.bin', content: custom }, { type: 'file', path: '/efi.img', content: files.esp ?? patternBytes(8192, 4) }],
+      [
+        ...treeOf(files),
+        { type: 'file', path: '/boot/custom.bin', content: custom },
+        { type: 'file', path: '/efi.img', content: files.esp ?? patternBytes(8192, 4) },
+      ],
       { dateMs: DATE, boot: { bios: { path: '/boot/custom.bin' }, efi: { path: '/efi.img' } } },
     );
     const report = xorrisoReport(image);
@@ -261,9 +297,9 @@ describe.skipIf(grubMissing)(title('El Torito and the hybrid MBR, as xorriso see
 
   it('refuses a hybrid MBR with the EFI image in the tree, or without a BIOS image', async () => {
     const files = await grub();
-    expect(() => planIso(treeOf(files), { dateMs: DATE, boot: { efi: { path: '/boot/kernel.elf' }, hybridMbr: { bootCode: files.bootHybrid } } })).toThrow(
-      /set boot.bios too.*must be appended|must be appended.*set boot.bios too/s,
-    );
+    expect(() =>
+      planIso(treeOf(files), { dateMs: DATE, boot: { efi: { path: '/boot/kernel.elf' }, hybridMbr: { bootCode: files.bootHybrid } } }),
+    ).toThrow(/set boot.bios too.*must be appended|must be appended.*set boot.bios too/s);
   });
 });
 
@@ -274,7 +310,17 @@ type Firmware = 'bios' | 'uefi';
 /** Boots `image` as a CD or a hard disk; QEMU ends through isa-debug-exit once the kernel has printed. */
 async function boot(image: string, as: 'cdrom' | 'disk', firmware: Firmware): Promise<string> {
   const serial = join(dir, `serial-${++counter}.txt`);
-  const args = ['-m', '256', '-display', 'none', '-serial', `file:${serial}`, '-no-reboot', '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04'];
+  const args = [
+    '-m',
+    '256',
+    '-display',
+    'none',
+    '-serial',
+    `file:${serial}`,
+    '-no-reboot',
+    '-device',
+    'isa-debug-exit,iobase=0xf4,iosize=0x04',
+  ];
   args.push(...(as === 'cdrom' ? ['-cdrom', image, '-boot', 'd'] : ['-drive', `file=${image},format=raw,if=ide`, '-boot', 'c']));
   if (firmware === 'uefi') {
     const ovmf = await findUefiFirmware('debian');
@@ -307,17 +353,25 @@ describe.skipIf(bootSkip)(title('the image boots the test kernel in QEMU', bootS
     expect(await boot(image, 'disk', 'bios')).toContain(KERNEL_LINE);
   }, 120_000);
 
-  it.skipIf(uefiSkip)(title('as a CD with OVMF (-cdrom: the UEFI El Torito entry)', uefiSkip), async () => {
-    expect(await boot(image, 'cdrom', 'uefi')).toContain(KERNEL_LINE);
-  }, 120_000);
+  it.skipIf(uefiSkip)(
+    title('as a CD with OVMF (-cdrom: the UEFI El Torito entry)', uefiSkip),
+    async () => {
+      expect(await boot(image, 'cdrom', 'uefi')).toContain(KERNEL_LINE);
+    },
+    120_000,
+  );
 
-  it.skipIf(uefiSkip)(title('as a hard disk with OVMF, through MBR partition 2 (type 0xEF) alone', uefiSkip), async () => {
-    // OVMF also finds El Torito on a disk; spoil the boot record's identifier in a copy so only
-    // the partition table can lead it to the ESP (the volume descriptor chain stays valid).
-    const copy = join(dir, 'no-el-torito.iso');
-    const bytes = readFileSync(image);
-    bytes[17 * 2048 + 7] = 0x58;
-    writeFileSync(copy, bytes);
-    expect(await boot(copy, 'disk', 'uefi')).toContain(KERNEL_LINE);
-  }, 120_000);
+  it.skipIf(uefiSkip)(
+    title('as a hard disk with OVMF, through MBR partition 2 (type 0xEF) alone', uefiSkip),
+    async () => {
+      // OVMF also finds El Torito on a disk; spoil the boot record's identifier in a copy so only
+      // the partition table can lead it to the ESP (the volume descriptor chain stays valid).
+      const copy = join(dir, 'no-el-torito.iso');
+      const bytes = readFileSync(image);
+      bytes[17 * 2048 + 7] = 0x58;
+      writeFileSync(copy, bytes);
+      expect(await boot(copy, 'disk', 'uefi')).toContain(KERNEL_LINE);
+    },
+    120_000,
+  );
 });

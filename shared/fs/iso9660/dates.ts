@@ -45,7 +45,11 @@ export function fitsDirectoryDate(ms: number): boolean {
 /** 9.1.5: the 7 bytes for `ms` (UTC). Throws outside 1900–2155; validate first with fitsDirectoryDate. */
 export function encodeDirectoryDate(ms: number, bytes: Uint8Array = new Uint8Array(DIRECTORY_DATE_BYTES), offset = 0): Uint8Array {
   if (!fitsDirectoryDate(ms)) {
-    throw new LoopbackError('VALIDATION', `the date ${describeMs(ms)} is outside the years 1900–2155 an ISO 9660 directory record can hold`, { ms });
+    throw new LoopbackError(
+      'VALIDATION',
+      `the date ${describeMs(ms)} is outside the years 1900–2155 an ISO 9660 directory record can hold`,
+      { ms },
+    );
   }
   const d = new Date(ms);
   bytes[offset + DR_YEARS_SINCE_1900] = d.getUTCFullYear() - 1900;
@@ -83,7 +87,9 @@ export function encodeVolumeDate(ms: number | null, bytes: Uint8Array = new Uint
     const d = new Date(ms);
     const year = d.getUTCFullYear();
     if (!Number.isFinite(ms) || year < 1 || year > 9999) {
-      throw new LoopbackError('VALIDATION', `the volume date ${describeMs(ms)} is outside the years 1–9999 a volume descriptor can hold`, { ms });
+      throw new LoopbackError('VALIDATION', `the volume date ${describeMs(ms)} is outside the years 1–9999 a volume descriptor can hold`, {
+        ms,
+      });
     }
     const two = (n: number) => String(n).padStart(2, '0');
     digits =

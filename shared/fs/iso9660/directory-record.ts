@@ -72,7 +72,9 @@ export interface DirectoryRecord {
 }
 
 /** What a writer gives; the length is computed. */
-export type DirectoryRecordInput = Omit<DirectoryRecord, 'lengthOfDirectoryRecord' | 'recordingDateAndTime'> & { recordingDateAndTime: number };
+export type DirectoryRecordInput = Omit<DirectoryRecord, 'lengthOfDirectoryRecord' | 'recordingDateAndTime'> & {
+  recordingDateAndTime: number;
+};
 
 /** Bytes before the system use area: 33 + identifier + its padding byte when the identifier length is even. */
 export function systemUseOffset(fileIdentifierLength: number): number {
@@ -115,7 +117,10 @@ export function decodeDirectoryRecord(bytes: Uint8Array, offset: number): Direct
   const length = bytes[offset + DR_LENGTH_OF_DIRECTORY_RECORD] ?? 0;
   const idLength = bytes[offset + DR_LENGTH_OF_FILE_IDENTIFIER] ?? 0;
   if (length < DIRECTORY_RECORD_HEADER_BYTES + 1 || offset + length > bytes.length || DIRECTORY_RECORD_HEADER_BYTES + idLength > length) {
-    throw new LoopbackError('IO', `a damaged ISO 9660 directory record at byte ${offset} (length ${length}, identifier ${idLength})`, { offset, length });
+    throw new LoopbackError('IO', `a damaged ISO 9660 directory record at byte ${offset} (length ${length}, identifier ${idLength})`, {
+      offset,
+      length,
+    });
   }
   const useStart = Math.min(systemUseOffset(idLength), length);
   return {
@@ -123,7 +128,9 @@ export function decodeDirectoryRecord(bytes: Uint8Array, offset: number): Direct
     extendedAttributeRecordLength: bytes[offset + DR_EXTENDED_ATTRIBUTE_RECORD_LENGTH] ?? 0,
     locationOfExtent: getBothU32(bytes, offset + DR_LOCATION_OF_EXTENT),
     dataLength: getBothU32(bytes, offset + DR_DATA_LENGTH),
-    recordingDateAndTime: parseDirectoryDate(bytes.subarray(offset + DR_RECORDING_DATE_AND_TIME, offset + DR_RECORDING_DATE_AND_TIME + DIRECTORY_DATE_BYTES)),
+    recordingDateAndTime: parseDirectoryDate(
+      bytes.subarray(offset + DR_RECORDING_DATE_AND_TIME, offset + DR_RECORDING_DATE_AND_TIME + DIRECTORY_DATE_BYTES),
+    ),
     fileFlags: bytes[offset + DR_FILE_FLAGS] ?? 0,
     fileUnitSize: bytes[offset + DR_FILE_UNIT_SIZE] ?? 0,
     interleaveGapSize: bytes[offset + DR_INTERLEAVE_GAP_SIZE] ?? 0,

@@ -106,7 +106,8 @@ export interface BootCatalog {
 export function encodeBootRecord(bootCatalogBlock: number): Uint8Array {
   const block = new Uint8Array(VOLUME_DESCRIPTOR_BYTES);
   encodeVolumeDescriptorHeader(block, VOLUME_DESCRIPTOR_TYPE.BOOT_RECORD);
-  for (let i = 0; i < EL_TORITO_SYSTEM_IDENTIFIER.length; i++) block[BR_BOOT_SYSTEM_IDENTIFIER + i] = EL_TORITO_SYSTEM_IDENTIFIER.charCodeAt(i);
+  for (let i = 0; i < EL_TORITO_SYSTEM_IDENTIFIER.length; i++)
+    block[BR_BOOT_SYSTEM_IDENTIFIER + i] = EL_TORITO_SYSTEM_IDENTIFIER.charCodeAt(i);
   putU32LE(block, BR_BOOT_CATALOG_POINTER, bootCatalogBlock);
   return block;
 }
@@ -158,7 +159,8 @@ export function encodeBootCatalog(catalog: BootCatalog): Uint8Array {
   const bytes = new Uint8Array(CATALOG_BYTES);
   bytes[VE_HEADER_ID] = HEADER_ID;
   bytes[VE_PLATFORM_ID] = catalog.platformId;
-  for (let i = 0; i < Math.min(catalog.idString.length, ID_STRING_BYTES); i++) bytes[VE_ID_STRING + i] = catalog.idString.charCodeAt(i) & 0x7f;
+  for (let i = 0; i < Math.min(catalog.idString.length, ID_STRING_BYTES); i++)
+    bytes[VE_ID_STRING + i] = catalog.idString.charCodeAt(i) & 0x7f;
   bytes[VE_KEY] = KEY_BYTES[0];
   bytes[VE_KEY + 1] = KEY_BYTES[1];
   putU16LE(bytes, VE_CHECKSUM, validationChecksum(bytes.subarray(0, CATALOG_ENTRY_BYTES)));
@@ -239,7 +241,10 @@ export function bootInfoChecksum(bytes: Uint8Array): number {
  */
 export function patchBootInfoTable(image: Uint8Array, info: { primaryVolumeDescriptorBlock: number; bootFileBlock: number }): void {
   if (image.length < BOOT_INFO_TABLE_END) {
-    throw new LoopbackError('VALIDATION', `a boot image with a boot info table must be at least ${BOOT_INFO_TABLE_END} bytes; this one is ${image.length}`);
+    throw new LoopbackError(
+      'VALIDATION',
+      `a boot image with a boot info table must be at least ${BOOT_INFO_TABLE_END} bytes; this one is ${image.length}`,
+    );
   }
   putU32LE(image, BI_PVD, info.primaryVolumeDescriptorBlock);
   putU32LE(image, BI_FILE, info.bootFileBlock);

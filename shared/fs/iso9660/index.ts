@@ -66,7 +66,16 @@
  * shared/boot/grub2-iso.ts.
  */
 export { planIso, DEFAULT_VOLUME_IDENTIFIER, DEFAULT_LOAD_SECTORS, MAX_PATCHED_BOOT_IMAGE_BYTES } from './plan';
-export type { IsoOptions, IsoBootOptions, IsoBiosBoot, IsoEfiBoot, IsoPlan, IsoNameChange, IsoPlannedFile, IsoPlannedBootEntry } from './plan';
+export type {
+  IsoOptions,
+  IsoBootOptions,
+  IsoBiosBoot,
+  IsoEfiBoot,
+  IsoPlan,
+  IsoNameChange,
+  IsoPlannedFile,
+  IsoPlannedBootEntry,
+} from './plan';
 export { writeIso, encodeMetadata, bootCatalogBytes, READ_CHUNK_BYTES } from './write';
 export type { IsoSink } from './write';
 export { bytesSource, MAX_FILE_BYTES, MAX_PATH_BYTES, MAX_SYMLINK_TARGET_BYTES } from './tree';

@@ -6,7 +6,16 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assignIsoIdentifiers, assignJolietNames, compareIdentifiers, isDCharacter, isoIdentifier, jolietIdentifier, mapIsoName, type IsoLevel } from './names';
+import {
+  assignIsoIdentifiers,
+  assignJolietNames,
+  compareIdentifiers,
+  isDCharacter,
+  isoIdentifier,
+  jolietIdentifier,
+  mapIsoName,
+  type IsoLevel,
+} from './names';
 
 const id = (name: string, kind: 'file' | 'directory', level: IsoLevel) => isoIdentifier(mapIsoName(name, kind, level), kind);
 
@@ -38,14 +47,19 @@ describe('ISO 9660 names', () => {
 
   it('only ever produces d-characters within the level limits', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 80, unit: 'grapheme' }), fc.constantFrom<IsoLevel>(1, 2), fc.boolean(), (name, level, dir) => {
-        const kind = dir ? 'directory' : 'file';
-        const { base, ext } = mapIsoName(name, kind, level);
-        for (const c of base + ext) expect(isDCharacter(c.charCodeAt(0))).toBe(true);
-        if (kind === 'directory') expect(base.length).toBeLessThanOrEqual(level === 1 ? 8 : 31);
-        else if (level === 1) expect(base.length <= 8 && ext.length <= 3).toBe(true);
-        else expect(base.length + ext.length).toBeLessThanOrEqual(30);
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 80, unit: 'grapheme' }),
+        fc.constantFrom<IsoLevel>(1, 2),
+        fc.boolean(),
+        (name, level, dir) => {
+          const kind = dir ? 'directory' : 'file';
+          const { base, ext } = mapIsoName(name, kind, level);
+          for (const c of base + ext) expect(isDCharacter(c.charCodeAt(0))).toBe(true);
+          if (kind === 'directory') expect(base.length).toBeLessThanOrEqual(level === 1 ? 8 : 31);
+          else if (level === 1) expect(base.length <= 8 && ext.length <= 3).toBe(true);
+          else expect(base.length + ext.length).toBeLessThanOrEqual(30);
+        },
+      ),
     );
   });
 
@@ -98,12 +112,16 @@ describe('ISO 9660 names', () => {
 
   it('is unique for any set of names', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 20, unit: fc.constantFrom(...'aAbB.-_ 1~') }), { maxLength: 40 }), fc.constantFrom<IsoLevel>(1, 2), (names, level) => {
-        const entries = names.map((name, i) => ({ name, kind: i % 3 === 0 ? ('directory' as const) : ('file' as const) }));
-        const { identifiers } = assignIsoIdentifiers(entries, level, 'rename');
-        const keys = identifiers.map((x) => x.replace(/;1$/, '').replace(/\.$/, ''));
-        expect(new Set(keys).size).toBe(names.length);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 20, unit: fc.constantFrom(...'aAbB.-_ 1~') }), { maxLength: 40 }),
+        fc.constantFrom<IsoLevel>(1, 2),
+        (names, level) => {
+          const entries = names.map((name, i) => ({ name, kind: i % 3 === 0 ? ('directory' as const) : ('file' as const) }));
+          const { identifiers } = assignIsoIdentifiers(entries, level, 'rename');
+          const keys = identifiers.map((x) => x.replace(/;1$/, '').replace(/\.$/, ''));
+          expect(new Set(keys).size).toBe(names.length);
+        },
+      ),
     );
   });
 });

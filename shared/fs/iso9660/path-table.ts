@@ -42,9 +42,13 @@ export function pathTableRecordLength(identifierLength: number): number {
 /** The bytes of a whole table (pathTableSize of them), records in the order given. */
 export function encodePathTable(records: readonly PathTableRecord[], type: PathTableType): Uint8Array {
   if (records.length > MAX_PATH_TABLE_DIRECTORIES) {
-    throw new LoopbackError('VALIDATION', `an ISO 9660 volume holds at most ${MAX_PATH_TABLE_DIRECTORIES} directories; this one has ${records.length}`, {
-      directories: records.length,
-    });
+    throw new LoopbackError(
+      'VALIDATION',
+      `an ISO 9660 volume holds at most ${MAX_PATH_TABLE_DIRECTORIES} directories; this one has ${records.length}`,
+      {
+        directories: records.length,
+      },
+    );
   }
   let size = 0;
   for (const record of records) size += pathTableRecordLength(record.directoryIdentifier.length);

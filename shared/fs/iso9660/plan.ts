@@ -34,7 +34,19 @@ import { asciiBytes, encodeUcs2 } from './numbers';
 import { MAX_PATH_TABLE_DIRECTORIES, pathTableRecordLength } from './path-table';
 import { encodeNm, encodePx, encodeSl, encodeTf, RRIP_1991A } from './rock-ridge';
 import { CE_LENGTH, encodeEr, encodeSp } from './susp';
-import { buildTree, describeBytes, findNode, MAX_FILE_BYTES, pathProblem, toSource, walkTree, type IsoEntry, type IsoFileSource, type IsoNode, type IsoProblem } from './tree';
+import {
+  buildTree,
+  describeBytes,
+  findNode,
+  MAX_FILE_BYTES,
+  pathProblem,
+  toSource,
+  walkTree,
+  type IsoEntry,
+  type IsoFileSource,
+  type IsoNode,
+  type IsoProblem,
+} from './tree';
 import { FIRST_VOLUME_DESCRIPTOR_BLOCK, LOGICAL_BLOCK_BYTES } from './volume-descriptor';
 
 export interface IsoBiosBoot {
@@ -257,7 +269,11 @@ function rockRidgeEntries(node: IsoNode, role: 'self' | 'parent' | 'child', isRo
 }
 
 /** Orders directories as 6.9.1 wants: by level, then parent number, then identifier. */
-function pathTableOrder(root: IsoNode, identifierOf: (node: IsoNode) => string, include: (node: IsoNode) => boolean): { node: IsoNode; parent: IsoNode }[] {
+function pathTableOrder(
+  root: IsoNode,
+  identifierOf: (node: IsoNode) => string,
+  include: (node: IsoNode) => boolean,
+): { node: IsoNode; parent: IsoNode }[] {
   const order: { node: IsoNode; parent: IsoNode }[] = [{ node: root, parent: root }];
   let level = [root];
   while (level.length > 0) {
@@ -314,11 +330,20 @@ function planTree(
     ];
     let offset = 0;
     for (const spec of specs) {
-      const su = rockRidge ? splitSystemUse(rockRidgeEntries(spec.node, spec.role, spec.role === 'self' && node === root), spec.identifier.length) : { inline: [], continuation: null };
+      const su = rockRidge
+        ? splitSystemUse(rockRidgeEntries(spec.node, spec.role, spec.role === 'self' && node === root), spec.identifier.length)
+        : { inline: [], continuation: null };
       const inlineBytes = su.inline.reduce((n, e) => n + e.length, 0) + (su.continuation ? CE_LENGTH : 0);
       const lengthBytes = directoryRecordLength(spec.identifier.length, inlineBytes);
       if ((offset % LOGICAL_BLOCK_BYTES) + lengthBytes > LOGICAL_BLOCK_BYTES) offset = blocksFor(offset) * LOGICAL_BLOCK_BYTES;
-      dir.records.push({ node: spec.node, identifier: spec.identifier, inline: su.inline, continuation: su.continuation, lengthBytes, offsetInExtent: offset });
+      dir.records.push({
+        node: spec.node,
+        identifier: spec.identifier,
+        inline: su.inline,
+        continuation: su.continuation,
+        lengthBytes,
+        offsetInExtent: offset,
+      });
       offset += lengthBytes;
     }
     dir.sizeBytes = blocksFor(offset) * LOGICAL_BLOCK_BYTES;
@@ -327,7 +352,8 @@ function planTree(
 }
 
 function throwProblems(problems: IsoProblem[]): never {
-  const message = problems.length === 1 ? problems[0]!.message : `${problems.length} problems: ${problems.map((p) => p.message).join('; ')}`;
+  const message =
+    problems.length === 1 ? problems[0]!.message : `${problems.length} problems: ${problems.map((p) => p.message).join('; ')}`;
   throw new LoopbackError('VALIDATION', message, { problems: problems.map((p) => ({ ...p })) });
 }
 
@@ -354,7 +380,11 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
 
   // --- Options ---
   if (typeof opts.dateMs !== 'number' || !fitsDirectoryDate(opts.dateMs)) {
-    problems.push({ field: 'options.dateMs', message: `options.dateMs: ${describeMs(opts.dateMs)} is not a date in the years 1900–2155 ISO 9660 can record`, details: { dateMs: opts.dateMs } });
+    problems.push({
+      field: 'options.dateMs',
+      message: `options.dateMs: ${describeMs(opts.dateMs)} is not a date in the years 1900–2155 ISO 9660 can record`,
+      details: { dateMs: opts.dateMs },
+    });
   }
   const textFields: [keyof PlanInternal['options'], number][] = [
     ['volumeIdentifier', 32],
@@ -366,11 +396,23 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
   ];
   for (const [key, max] of textFields) {
     const problem = printableAsciiProblem(opts[key], max);
-    if (problem) problems.push({ field: `options.${key}`, message: `options.${key} ${JSON.stringify(opts[key])} ${problem}`, details: { [key]: opts[key] } });
+    if (problem)
+      problems.push({
+        field: `options.${key}`,
+        message: `options.${key} ${JSON.stringify(opts[key])} ${problem}`,
+        details: { [key]: opts[key] },
+      });
   }
-  if (opts.level !== 1 && opts.level !== 2) problems.push({ field: 'options.level', message: `options.level must be 1 or 2, not ${String(opts.level)}`, details: { level: opts.level } });
-  if (opts.nameCollisions !== 'rename' && opts.nameCollisions !== 'refuse') problems.push({ field: 'options.nameCollisions', message: `options.nameCollisions must be "rename" or "refuse"` });
-  if (opts.jolietLongNames !== 'truncate' && opts.jolietLongNames !== 'refuse') problems.push({ field: 'options.jolietLongNames', message: `options.jolietLongNames must be "truncate" or "refuse"` });
+  if (opts.level !== 1 && opts.level !== 2)
+    problems.push({
+      field: 'options.level',
+      message: `options.level must be 1 or 2, not ${String(opts.level)}`,
+      details: { level: opts.level },
+    });
+  if (opts.nameCollisions !== 'rename' && opts.nameCollisions !== 'refuse')
+    problems.push({ field: 'options.nameCollisions', message: `options.nameCollisions must be "rename" or "refuse"` });
+  if (opts.jolietLongNames !== 'truncate' && opts.jolietLongNames !== 'refuse')
+    problems.push({ field: 'options.jolietLongNames', message: `options.jolietLongNames must be "truncate" or "refuse"` });
   // The date and the level shape every later check; the other options do not stop them.
   if (problems.some((p) => p.field === 'options.dateMs' || p.field === 'options.level')) throwProblems(problems);
 
@@ -380,9 +422,19 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
   const catalogPath = boot?.catalogPath;
   if (catalogPath !== undefined) {
     const problem = pathProblem(catalogPath);
-    if (problem || catalogPath === '/') problems.push({ field: 'boot.catalogPath', message: `boot.catalogPath ${JSON.stringify(catalogPath)}: ${problem ?? 'the root cannot be the catalog'}` });
-    else if (entries.some((e) => e.path === catalogPath)) problems.push({ field: 'boot.catalogPath', message: `boot.catalogPath ${catalogPath} is also an entry of the tree`, details: { path: catalogPath } });
-    else if (!boot?.bios && !boot?.efi) problems.push({ field: 'boot.catalogPath', message: 'boot.catalogPath is set but there is no boot image (boot.bios or boot.efi)' });
+    if (problem || catalogPath === '/')
+      problems.push({
+        field: 'boot.catalogPath',
+        message: `boot.catalogPath ${JSON.stringify(catalogPath)}: ${problem ?? 'the root cannot be the catalog'}`,
+      });
+    else if (entries.some((e) => e.path === catalogPath))
+      problems.push({
+        field: 'boot.catalogPath',
+        message: `boot.catalogPath ${catalogPath} is also an entry of the tree`,
+        details: { path: catalogPath },
+      });
+    else if (!boot?.bios && !boot?.efi)
+      problems.push({ field: 'boot.catalogPath', message: 'boot.catalogPath is set but there is no boot image (boot.bios or boot.efi)' });
     else allEntries.push({ type: 'file', path: catalogPath, content: new Uint8Array(LOGICAL_BLOCK_BYTES), modifiedMs: opts.dateMs });
   }
   const root = buildTree(allEntries, opts.dateMs, problems, { symlinks: opts.rockRidge });
@@ -397,7 +449,12 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
       return null;
     }
     const node = findNode(root, path);
-    if (!node) problems.push({ field, message: `${field}: ${path} is not in the image's tree (add the boot image to the entries)`, details: { path } });
+    if (!node)
+      problems.push({
+        field,
+        message: `${field}: ${path} is not in the image's tree (add the boot image to the entries)`,
+        details: { path },
+      });
     else if (node.kind !== 'file') problems.push({ field, message: `${field}: ${path} is a ${node.kind}, not a file`, details: { path } });
     else if (node.sizeBytes === 0) problems.push({ field, message: `${field}: ${path} is empty`, details: { path } });
     else return node;
@@ -408,15 +465,27 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
     const node = bootFile(b.path, 'boot.bios.path');
     const loadSectors = b.loadSectors ?? DEFAULT_LOAD_SECTORS;
     if (!Number.isInteger(loadSectors) || loadSectors < 1 || loadSectors > MAX_SECTOR_COUNT) {
-      problems.push({ field: 'boot.bios.loadSectors', message: `boot.bios.loadSectors must be a whole number from 1 to ${MAX_SECTOR_COUNT} (512-byte sectors)`, details: { loadSectors } });
+      problems.push({
+        field: 'boot.bios.loadSectors',
+        message: `boot.bios.loadSectors must be a whole number from 1 to ${MAX_SECTOR_COUNT} (512-byte sectors)`,
+        details: { loadSectors },
+      });
     }
     if (node) {
       const patched = Boolean(b.bootInfoTable || b.grub2BootInfo);
       if (patched && node.sizeBytes > MAX_PATCHED_BOOT_IMAGE_BYTES) {
-        problems.push({ field: 'boot.bios.path', message: `${node.path} is ${describeBytes(node.sizeBytes)}: a boot image to patch may be at most ${describeBytes(MAX_PATCHED_BOOT_IMAGE_BYTES)}`, details: { path: node.path } });
+        problems.push({
+          field: 'boot.bios.path',
+          message: `${node.path} is ${describeBytes(node.sizeBytes)}: a boot image to patch may be at most ${describeBytes(MAX_PATCHED_BOOT_IMAGE_BYTES)}`,
+          details: { path: node.path },
+        });
       }
       if (b.bootInfoTable && node.sizeBytes < BOOT_INFO_TABLE_END) {
-        problems.push({ field: 'boot.bios.bootInfoTable', message: `${node.path} is ${node.sizeBytes} bytes: a boot info table needs at least ${BOOT_INFO_TABLE_END}`, details: { path: node.path } });
+        problems.push({
+          field: 'boot.bios.bootInfoTable',
+          message: `${node.path} is ${node.sizeBytes} bytes: a boot info table needs at least ${BOOT_INFO_TABLE_END}`,
+          details: { path: node.path },
+        });
       }
       if (b.grub2BootInfo && node.sizeBytes < GRUB2_BOOT_INFO_OFFSET + 8) {
         problems.push({
@@ -435,11 +504,18 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
       if (node) efi = { node };
     } else if ('appended' in e) {
       const content = e.appended as unknown;
-      const source = content instanceof Uint8Array || (content && typeof (content as IsoFileSource).read === 'function') ? toSource(content as Uint8Array | IsoFileSource) : null;
+      const source =
+        content instanceof Uint8Array || (content && typeof (content as IsoFileSource).read === 'function')
+          ? toSource(content as Uint8Array | IsoFileSource)
+          : null;
       if (!source || !Number.isSafeInteger(source.sizeBytes) || source.sizeBytes <= 0) {
         problems.push({ field: 'boot.efi.appended', message: 'boot.efi.appended must be a non-empty image (bytes or a source)' });
       } else if (source.sizeBytes > MAX_FILE_BYTES) {
-        problems.push({ field: 'boot.efi.appended', message: `the EFI image is ${describeBytes(source.sizeBytes)}; at most 4 GiB − 1 byte is supported`, details: { sizeBytes: source.sizeBytes } });
+        problems.push({
+          field: 'boot.efi.appended',
+          message: `the EFI image is ${describeBytes(source.sizeBytes)}; at most 4 GiB − 1 byte is supported`,
+          details: { sizeBytes: source.sizeBytes },
+        });
       } else efi = { appended: source };
     } else {
       problems.push({ field: 'boot.efi', message: 'boot.efi needs either path (an image in the tree) or appended (an image to append)' });
@@ -448,13 +524,17 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
   if (boot?.hybridMbr) {
     const code = boot.hybridMbr.bootCode as unknown;
     if (!(code instanceof Uint8Array) || code.length < 432) {
-      problems.push({ field: 'boot.hybridMbr.bootCode', message: `boot.hybridMbr.bootCode must be GRUB's boot_hybrid.img (at least its first 432 bytes)` });
+      problems.push({
+        field: 'boot.hybridMbr.bootCode',
+        message: `boot.hybridMbr.bootCode must be GRUB's boot_hybrid.img (at least its first 432 bytes)`,
+      });
     }
     if (!boot.bios) problems.push({ field: 'boot.hybridMbr', message: 'a hybrid MBR starts the BIOS boot image: set boot.bios too' });
     if (boot.efi && 'path' in boot.efi) {
       problems.push({
         field: 'boot.efi',
-        message: 'with a hybrid MBR the EFI image must be appended (boot.efi.appended), so it becomes MBR partition 2 and the image boots by UEFI from a USB stick too',
+        message:
+          'with a hybrid MBR the EFI image must be appended (boot.efi.appended), so it becomes MBR partition 2 and the image boots by UEFI from a USB stick too',
       });
     }
   }
@@ -470,7 +550,13 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
     const named: NamedEntry[] = dir.children.map((c) => ({ name: c.name, kind: c.kind === 'directory' ? 'directory' : 'file' }));
     const iso = assignIsoIdentifiers(named, opts.level, opts.nameCollisions, (name) => pathOf(dir, name));
     dir.children.forEach((c, i) => isoIdentifiers.set(c, iso.identifiers[i]!));
-    for (const change of iso.changes) nameChanges.push({ path: pathOf(dir, change.name), tree: 'iso9660', used: change.used, sharedWith: change.sharedWith && pathOf(dir, change.sharedWith) });
+    for (const change of iso.changes)
+      nameChanges.push({
+        path: pathOf(dir, change.name),
+        tree: 'iso9660',
+        used: change.used,
+        sharedWith: change.sharedWith && pathOf(dir, change.sharedWith),
+      });
     for (const refusal of iso.refusals) {
       const second = dir.children.find((c) => pathOf(dir, c.name) === (refusal.details.names as string[])[1]);
       problems.push({ field: second ? fieldOf(second) : 'entries', message: refusal.message, details: refusal.details });
@@ -483,7 +569,13 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
         (name) => pathOf(dir, name),
       );
       visible.forEach((c, i) => jolietNames.set(c, jolietIdentifier(joliet.names[i]!, c.kind === 'directory' ? 'directory' : 'file')));
-      for (const change of joliet.changes) nameChanges.push({ path: pathOf(dir, change.name), tree: 'joliet', used: change.used, sharedWith: change.sharedWith && pathOf(dir, change.sharedWith) });
+      for (const change of joliet.changes)
+        nameChanges.push({
+          path: pathOf(dir, change.name),
+          tree: 'joliet',
+          used: change.used,
+          sharedWith: change.sharedWith && pathOf(dir, change.sharedWith),
+        });
       for (const refusal of joliet.refusals) {
         const node = dir.children.find((c) => pathOf(dir, c.name) === refusal.details.name);
         problems.push({ field: node ? fieldOf(node) : 'entries', message: refusal.message, details: refusal.details });
@@ -492,17 +584,36 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
   }
   const directoryCount = walkTree(root).filter((n) => n.kind === 'directory').length;
   if (directoryCount > MAX_PATH_TABLE_DIRECTORIES) {
-    problems.push({ field: 'entries', message: `the tree has ${directoryCount} folders; an ISO 9660 path table numbers at most ${MAX_PATH_TABLE_DIRECTORIES}`, details: { directories: directoryCount } });
+    problems.push({
+      field: 'entries',
+      message: `the tree has ${directoryCount} folders; an ISO 9660 path table numbers at most ${MAX_PATH_TABLE_DIRECTORIES}`,
+      details: { directories: directoryCount },
+    });
   }
   if (problems.length > 0) throwProblems(problems);
 
   // --- Trees ---
-  const iso = planTree(root, (n) => isoIdentifiers.get(n) ?? '', asciiBytes, () => true, opts.rockRidge);
-  const joliet = opts.joliet ? planTree(root, (n) => jolietNames.get(n) ?? '', encodeUcs2, (n) => n.kind !== 'symlink', false) : null;
+  const iso = planTree(
+    root,
+    (n) => isoIdentifiers.get(n) ?? '',
+    asciiBytes,
+    () => true,
+    opts.rockRidge,
+  );
+  const joliet = opts.joliet
+    ? planTree(
+        root,
+        (n) => jolietNames.get(n) ?? '',
+        encodeUcs2,
+        (n) => n.kind !== 'symlink',
+        false,
+      )
+    : null;
   for (const tree of [iso, joliet]) {
     for (const dir of tree?.directories ?? []) {
       for (const record of dir.records) {
-        if (record.lengthBytes > MAX_DIRECTORY_RECORD_BYTES) throw new LoopbackError('INTERNAL', `a directory record for ${record.node.path} is ${record.lengthBytes} bytes`);
+        if (record.lengthBytes > MAX_DIRECTORY_RECORD_BYTES)
+          throw new LoopbackError('INTERNAL', `a directory record for ${record.node.path} is ${record.lengthBytes} bytes`);
       }
     }
   }
@@ -512,7 +623,8 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
   const pvdBlock = block++;
   const booting = Boolean(bios || efi);
   const bootRecordBlock = booting ? block++ : null;
-  if (bootRecordBlock !== null && bootRecordBlock !== BOOT_RECORD_BLOCK) throw new LoopbackError('INTERNAL', 'the boot record must be block 17');
+  if (bootRecordBlock !== null && bootRecordBlock !== BOOT_RECORD_BLOCK)
+    throw new LoopbackError('INTERNAL', 'the boot record must be block 17');
   const svdBlock = joliet ? block++ : null;
   const terminatorBlock = block++;
   for (const tree of [iso, joliet]) {
@@ -579,7 +691,14 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
   let bootPlan: IsoPlan['boot'] = null;
   if (booting) {
     const entriesOut: IsoPlannedBootEntry[] = [];
-    if (bios) entriesOut.push({ platform: 'bios', path: bios.node.path, loadRba: fileBlock.get(bios.node)!, sectorCount: bios.loadSectors, sizeBytes: bios.node.sizeBytes });
+    if (bios)
+      entriesOut.push({
+        platform: 'bios',
+        path: bios.node.path,
+        loadRba: fileBlock.get(bios.node)!,
+        sectorCount: bios.loadSectors,
+        sizeBytes: bios.node.sizeBytes,
+      });
     if (efi) {
       const sizeBytes = 'node' in efi ? efi.node.sizeBytes : efi.appended.sizeBytes;
       const loadRba = 'node' in efi ? fileBlock.get(efi.node)! : appendedPartition!.startBlock;
@@ -597,11 +716,17 @@ export function planIso(entries: readonly IsoEntry[], options: IsoOptions): IsoP
       bootImageBlock: fileBlock.get(bios.node)!,
       isoEndSector,
       ...(appendedPartition
-        ? { esp: { startSector: appendedPartition.startBlock * SECTORS_PER_ISO_BLOCK, sectorCount: appendedPartition.blocks * SECTORS_PER_ISO_BLOCK } }
+        ? {
+            esp: {
+              startSector: appendedPartition.startBlock * SECTORS_PER_ISO_BLOCK,
+              sectorCount: appendedPartition.blocks * SECTORS_PER_ISO_BLOCK,
+            },
+          }
         : {}),
     });
   }
-  if (volumeSpaceSize > 0xffffffff) throw new LoopbackError('VALIDATION', 'the image would have more than 2^32 blocks', { volumeSpaceSize });
+  if (volumeSpaceSize > 0xffffffff)
+    throw new LoopbackError('VALIDATION', 'the image would have more than 2^32 blocks', { volumeSpaceSize });
 
   return {
     sizeBytes: volumeSpaceSize * LOGICAL_BLOCK_BYTES,

@@ -27,8 +27,18 @@ const nameChar = fc.constantFrom(...'abcxyzABCXYZ0189 _-+,;=[]!.~üéøÅ€中'
 const nameArb = fc
   .oneof(
     { weight: 5, arbitrary: fc.string({ unit: nameChar, minLength: 1, maxLength: 24 }) },
-    { weight: 2, arbitrary: fc.constantFrom('readme.txt', 'README.TXT', 'ReadMe.txt', 'a', 'A', 'boot', 'Boot', 'x.tar.gz', 'X.TAR.GZ', '.hidden') },
-    { weight: 1, arbitrary: fc.constantFrom('a very long name that goes beyond the sixty-four characters Joliet allows.txt', 'ü'.repeat(100), 'n'.repeat(255)) },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom('readme.txt', 'README.TXT', 'ReadMe.txt', 'a', 'A', 'boot', 'Boot', 'x.tar.gz', 'X.TAR.GZ', '.hidden'),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        'a very long name that goes beyond the sixty-four characters Joliet allows.txt',
+        'ü'.repeat(100),
+        'n'.repeat(255),
+      ),
+    },
   )
   .map((name) => (name === '.' || name === '..' ? 'dot' : name));
 
@@ -42,14 +52,27 @@ const targetArb = fc
   .map(([absolute, parts]) => `${absolute ? '/' : ''}${parts.join('/')}`);
 
 const seedArb: fc.Arbitrary<Seed> = fc.oneof(
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('dir' as const), parent: fc.nat(), name: nameArb, mode: fc.constantFrom(0o755, 0o700, 0o750) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('dir' as const),
+      parent: fc.nat(),
+      name: nameArb,
+      mode: fc.constantFrom(0o755, 0o700, 0o750),
+    }),
+  },
   {
     weight: 5,
     arbitrary: fc.record({
       kind: fc.constant('file' as const),
       parent: fc.nat(),
       name: nameArb,
-      size: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 2040, max: 2056 }), fc.integer({ min: 4000, max: 20_000 })),
+      size: fc.oneof(
+        fc.constant(0),
+        fc.integer({ min: 1, max: 3000 }),
+        fc.integer({ min: 2040, max: 2056 }),
+        fc.integer({ min: 4000, max: 20_000 }),
+      ),
       seed: fc.nat(),
       mode: fc.constantFrom(0o644, 0o600, 0o755, 0o640),
       modifiedMs: fc.integer({ min: Date.UTC(1971, 0, 1), max: Date.UTC(2100, 0, 1) }).map((ms) => ms - (ms % 1000)),
@@ -91,7 +114,16 @@ async function modelOfIso(iso: Iso9660Volume): Promise<TreeModel> {
 }
 
 function withoutModes(model: TreeModel): TreeModel {
-  return new Map([...model].map(([path, entry]) => [path, entry.type === 'symlink' ? entry : entry.type === 'directory' ? { type: 'directory' } : { type: 'file', sha256: entry.sha256, sizeBytes: entry.sizeBytes }]));
+  return new Map(
+    [...model].map(([path, entry]) => [
+      path,
+      entry.type === 'symlink'
+        ? entry
+        : entry.type === 'directory'
+          ? { type: 'directory' }
+          : { type: 'file', sha256: entry.sha256, sizeBytes: entry.sizeBytes },
+    ]),
+  );
 }
 
 describe.skipIf(skip)('random trees round-trip', () => {
@@ -99,7 +131,11 @@ describe.skipIf(skip)('random trees round-trip', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(seedArb, { minLength: 5, maxLength: 80, size: 'large' }),
-        fc.record({ level: fc.constantFrom<IsoLevel>(1, 2), joliet: fc.boolean(), dateMs: fc.integer({ min: Date.UTC(1980, 0, 1), max: Date.UTC(2100, 0, 1) }) }),
+        fc.record({
+          level: fc.constantFrom<IsoLevel>(1, 2),
+          joliet: fc.boolean(),
+          dateMs: fc.integer({ min: Date.UTC(1980, 0, 1), max: Date.UTC(2100, 0, 1) }),
+        }),
         async (seeds, options) => {
           const entries = entriesOf(seeds);
           const plan = planIso(entries, { dateMs: options.dateMs - (options.dateMs % 1000), level: options.level, joliet: options.joliet });
@@ -125,7 +161,11 @@ describe.skipIf(skip)('random trees round-trip', () => {
             const theirs = await modelOfFolder(fs, joliet);
             const ours = withoutModes(await modelOfIso(await openIso9660(device, { names: 'joliet' })));
             expect(diffModels(ours, theirs)).toEqual([]);
-            const files = (m: TreeModel) => [...m.values()].filter((e) => e.type === 'file').map((e) => (e.type === 'file' ? e.sha256 : '')).sort();
+            const files = (m: TreeModel) =>
+              [...m.values()]
+                .filter((e) => e.type === 'file')
+                .map((e) => (e.type === 'file' ? e.sha256 : ''))
+                .sort();
             expect(files(theirs)).toEqual(files(expected));
           }
           fs.rmSync(image);

@@ -60,7 +60,12 @@ async function modelOfIso(iso: Iso9660Volume, withModes = false): Promise<TreeMo
     else {
       const bytes = await iso.readFile(path);
       expect(bytes.length).toBe(entry.sizeBytes);
-      model.set(path, withModes ? { type: 'file', sha256: await sha256(bytes), sizeBytes: bytes.length, mode: entry.mode! } : { type: 'file', sha256: await sha256(bytes), sizeBytes: bytes.length });
+      model.set(
+        path,
+        withModes
+          ? { type: 'file', sha256: await sha256(bytes), sizeBytes: bytes.length, mode: entry.mode! }
+          : { type: 'file', sha256: await sha256(bytes), sizeBytes: bytes.length },
+      );
     }
   }
   return model;
@@ -75,7 +80,13 @@ describe.skipIf(skip)('reading images other programs made', () => {
       const iso = await openIso9660(device);
       expect(diffModels(await modelOfFolder(fs, src, true), await modelOfIso(iso, true))).toEqual([]);
       const info = await iso.info();
-      expect(info).toMatchObject({ volumeIdentifier: 'XO_VOL', rockRidge: true, jolietLevel: 3, names: 'rock-ridge', logicalBlockSize: 2048 });
+      expect(info).toMatchObject({
+        volumeIdentifier: 'XO_VOL',
+        rockRidge: true,
+        jolietLevel: 3,
+        names: 'rock-ridge',
+        logicalBlockSize: 2048,
+      });
       expect(info.sizeBytes).toBe(fs.statSync(image).size);
       const joliet = await openIso9660(device, { names: 'joliet' });
       expect((await joliet.list('/')).map((e) => e.name)).toEqual(expect.arrayContaining(['Grüße.md', 'Mixed Case.TXT', 'boot']));
@@ -147,7 +158,13 @@ describe.skipIf(skip)('reading images other programs made', () => {
         expect(info.bootCatalog!.entries[0]).toMatchObject({ platform: 'bios', sectorCount: 4, path: '/boot/grub/i386-pc/eltorito.img' });
         const eltorito = await iso.readFile('/boot/grub/i386-pc/eltorito.img');
         // The boot info table xorriso patched in: the PVD at block 16, the image's own block.
-        expect([...eltorito.subarray(8, 16)]).toEqual([16, 0, 0, 0, ...new Uint8Array(new Uint32Array([info.bootCatalog!.entries[0]!.loadRba]).buffer)]);
+        expect([...eltorito.subarray(8, 16)]).toEqual([
+          16,
+          0,
+          0,
+          0,
+          ...new Uint8Array(new Uint32Array([info.bootCatalog!.entries[0]!.loadRba]).buffer),
+        ]);
         expect(new TextDecoder().decode(await iso.readFile('/boot/grub/grub.cfg'))).toBe('menuentry x { true }\n');
         if (info.bootCatalog!.entries[1]) expect(info.bootCatalog!.entries[1]).toMatchObject({ platform: 'efi' });
       });
@@ -209,13 +226,19 @@ describe('damaged images', () => {
     const hugeView = new DataView(huge.buffer);
     hugeView.setUint32(at + 10, 0x7fffffff, true);
     hugeView.setUint32(at + 14, 0x7fffffff, false);
-    await expect((await openIso9660(new MemoryBlockDevice(huge))).list('/a/b')).rejects.toMatchObject({ code: 'IO', message: expect.stringContaining('damaged') });
+    await expect((await openIso9660(new MemoryBlockDevice(huge))).list('/a/b')).rejects.toMatchObject({
+      code: 'IO',
+      message: expect.stringContaining('damaged'),
+    });
   });
 });
 
 describe('refusals', () => {
   it('says when a device holds no ISO image, and names missing paths', async () => {
-    await expect(openIso9660(new MemoryBlockDevice(64 * 1024))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('not an ISO image') });
+    await expect(openIso9660(new MemoryBlockDevice(64 * 1024))).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('not an ISO image'),
+    });
     const plan = planIso([{ type: 'file', path: '/a', content: new Uint8Array(1) }], { dateMs: 0 });
     const device = new MemoryBlockDevice(plan.sizeBytes);
     await writeIso(plan, device);

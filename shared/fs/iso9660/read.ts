@@ -15,7 +15,18 @@ import { decodeDirectoryExtent, FILE_FLAGS, type DirectoryRecord } from './direc
 import { MEDIA_TYPE, PLATFORM_ID, parseBootCatalog, parseBootRecord, CATALOG_BYTES } from './el-torito';
 import { jolietLevel } from './joliet';
 import { asciiText, decodeUcs2 } from './numbers';
-import { nameFromNm, parseCl, parsePx, parseTf, ROCK_RIDGE_IDENTIFIERS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, targetFromSl } from './rock-ridge';
+import {
+  nameFromNm,
+  parseCl,
+  parsePx,
+  parseTf,
+  ROCK_RIDGE_IDENTIFIERS,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  targetFromSl,
+} from './rock-ridge';
 import { parseCe, parseEr, parseSp, parseSuspEntries, type SuspEntry } from './susp';
 import {
   FIRST_VOLUME_DESCRIPTOR_BLOCK,
@@ -114,7 +125,12 @@ function splitPath(path: string): string[] {
 /** True when block 16 of a device (2048 bytes) is an ISO 9660 volume descriptor. */
 export function detectIso9660(block16: Uint8Array): boolean {
   const type = volumeDescriptorType(block16);
-  return type !== null && (type === VOLUME_DESCRIPTOR_TYPE.PRIMARY || type === VOLUME_DESCRIPTOR_TYPE.BOOT_RECORD || type === VOLUME_DESCRIPTOR_TYPE.SUPPLEMENTARY);
+  return (
+    type !== null &&
+    (type === VOLUME_DESCRIPTOR_TYPE.PRIMARY ||
+      type === VOLUME_DESCRIPTOR_TYPE.BOOT_RECORD ||
+      type === VOLUME_DESCRIPTOR_TYPE.SUPPLEMENTARY)
+  );
 }
 
 /** The byte offset where ISO 9660 detection reads its 2048 bytes. */
@@ -163,13 +179,19 @@ export class Iso9660Volume {
         }
       } else if (type === VOLUME_DESCRIPTOR_TYPE.BOOT_RECORD && bootCatalogBlock === null) bootCatalogBlock = parseBootRecord(block);
     }
-    if (!primary) throw new LoopbackError('INVALID_INPUT', 'no ISO 9660 primary volume descriptor at block 16: this is not an ISO image', {});
+    if (!primary)
+      throw new LoopbackError('INVALID_INPUT', 'no ISO 9660 primary volume descriptor at block 16: this is not an ISO image', {});
     if (![512, 1024, 2048].includes(primary.logicalBlockSize)) {
-      throw new LoopbackError('INVALID_INPUT', `unsupported ISO 9660 logical block size ${primary.logicalBlockSize}`, { logicalBlockSize: primary.logicalBlockSize });
+      throw new LoopbackError('INVALID_INPUT', `unsupported ISO 9660 logical block size ${primary.logicalBlockSize}`, {
+        logicalBlockSize: primary.logicalBlockSize,
+      });
     }
     // Rock Ridge: an SP entry first in the root's "." record, and an RR extension (ER) or entries.
     const probe = new Iso9660Volume(device, primary, joliet, level, bootCatalogBlock, null, 'iso9660', false);
-    const rootRecords = await probe.readRecords(primary.directoryRecordForRootDirectory.locationOfExtent, primary.directoryRecordForRootDirectory.dataLength);
+    const rootRecords = await probe.readRecords(
+      primary.directoryRecordForRootDirectory.locationOfExtent,
+      primary.directoryRecordForRootDirectory.dataLength,
+    );
     let suspSkip: number | null = null;
     const self = rootRecords[0];
     if (self) {
@@ -183,17 +205,38 @@ export class Iso9660Volume {
     }
     const wanted = options.names ?? 'rock-ridge';
     const names: IsoNames =
-      wanted === 'rock-ridge' && suspSkip !== null ? 'rock-ridge' : wanted !== 'iso9660' && joliet ? 'joliet' : suspSkip !== null && wanted !== 'iso9660' ? 'rock-ridge' : 'iso9660';
-    return new Iso9660Volume(device, primary, joliet, level, bootCatalogBlock, names === 'rock-ridge' ? suspSkip : null, names, suspSkip !== null);
+      wanted === 'rock-ridge' && suspSkip !== null
+        ? 'rock-ridge'
+        : wanted !== 'iso9660' && joliet
+          ? 'joliet'
+          : suspSkip !== null && wanted !== 'iso9660'
+            ? 'rock-ridge'
+            : 'iso9660';
+    return new Iso9660Volume(
+      device,
+      primary,
+      joliet,
+      level,
+      bootCatalogBlock,
+      names === 'rock-ridge' ? suspSkip : null,
+      names,
+      suspSkip !== null,
+    );
   }
 
   private async readRecords(block: number, lengthBytes: number): Promise<DirectoryRecord[]> {
     const offset = block * this.blockBytes;
     if (lengthBytes > MAX_DIRECTORY_BYTES) {
-      throw new LoopbackError('IO', `an ISO 9660 directory at block ${block} claims ${lengthBytes} bytes: the image is damaged`, { block, lengthBytes });
+      throw new LoopbackError('IO', `an ISO 9660 directory at block ${block} claims ${lengthBytes} bytes: the image is damaged`, {
+        block,
+        lengthBytes,
+      });
     }
     if (offset + lengthBytes > this.device.sizeBytes) {
-      throw new LoopbackError('IO', `an ISO 9660 directory at block ${block} (${lengthBytes} bytes) lies beyond the end of the image`, { block, lengthBytes });
+      throw new LoopbackError('IO', `an ISO 9660 directory at block ${block} (${lengthBytes} bytes) lies beyond the end of the image`, {
+        block,
+        lengthBytes,
+      });
     }
     return decodeDirectoryExtent(await this.device.read(offset, lengthBytes), this.blockBytes);
   }
@@ -213,7 +256,12 @@ export class Iso9660Volume {
       if (!next) break;
       const offset = next.blockLocationOfContinuationArea * this.blockBytes + next.offsetToStartOfContinuationArea;
       // A continuation area lies within one block (Linux refuses anything else too).
-      if (next.lengthOfContinuationArea === 0 || next.lengthOfContinuationArea > this.blockBytes || offset + next.lengthOfContinuationArea > this.device.sizeBytes) break;
+      if (
+        next.lengthOfContinuationArea === 0 ||
+        next.lengthOfContinuationArea > this.blockBytes ||
+        offset + next.lengthOfContinuationArea > this.device.sizeBytes
+      )
+        break;
       area = await this.device.read(offset, next.lengthOfContinuationArea);
     }
     return entries;
@@ -261,7 +309,9 @@ export class Iso9660Volume {
         if (px) {
           entry.mode = px.posixFileMode & 0o7777;
           const type = px.posixFileMode & S_IFMT;
-          entry.type = (type === S_IFDIR ? 'directory' : type === S_IFREG ? 'file' : type === S_IFLNK ? 'symlink' : isDir ? 'directory' : 'other') as EntryType;
+          entry.type = (
+            type === S_IFDIR ? 'directory' : type === S_IFREG ? 'file' : type === S_IFLNK ? 'symlink' : isDir ? 'directory' : 'other'
+          ) as EntryType;
         }
         const target = targetFromSl(susp);
         if (target !== null) {
@@ -297,9 +347,17 @@ export class Iso9660Volume {
   private async lookup(path: string): Promise<ReadEntry> {
     const parts = splitPath(path);
     let extent = this.rootExtent();
-    let entry: ReadEntry = { name: '/', type: 'directory', sizeBytes: 0, modifiedMs: this.primary.directoryRecordForRootDirectory.recordingDateAndTime, mode: null, extents: [extent] };
+    let entry: ReadEntry = {
+      name: '/',
+      type: 'directory',
+      sizeBytes: 0,
+      modifiedMs: this.primary.directoryRecordForRootDirectory.recordingDateAndTime,
+      mode: null,
+      extents: [extent],
+    };
     for (let i = 0; i < parts.length; i++) {
-      if (entry.type !== 'directory') throw new LoopbackError('NOT_FOUND', `${path}: ${'/' + parts.slice(0, i).join('/')} is not a folder`, { path });
+      if (entry.type !== 'directory')
+        throw new LoopbackError('NOT_FOUND', `${path}: ${'/' + parts.slice(0, i).join('/')} is not a folder`, { path });
       const entries = await this.directory(extent.block, extent.lengthBytes);
       const part = parts[i]!;
       let found = entries.find((e) => e.name === part);
@@ -325,7 +383,13 @@ export class Iso9660Volume {
   }
 
   private static publicEntry(entry: ReadEntry): DirEntry {
-    const out: DirEntry = { name: entry.name, type: entry.type, sizeBytes: entry.sizeBytes, modifiedMs: entry.modifiedMs, mode: entry.mode };
+    const out: DirEntry = {
+      name: entry.name,
+      type: entry.type,
+      sizeBytes: entry.sizeBytes,
+      modifiedMs: entry.modifiedMs,
+      mode: entry.mode,
+    };
     if (entry.target !== undefined) out.target = entry.target;
     return out;
   }
@@ -346,7 +410,11 @@ export class Iso9660Volume {
 
   private async fileEntry(path: string): Promise<ReadEntry> {
     const entry = await this.lookup(path);
-    if (entry.type === 'symlink') throw new LoopbackError('INVALID_INPUT', `${path} is a symbolic link to ${entry.target ?? '?'}, not a file`, { path, target: entry.target });
+    if (entry.type === 'symlink')
+      throw new LoopbackError('INVALID_INPUT', `${path} is a symbolic link to ${entry.target ?? '?'}, not a file`, {
+        path,
+        target: entry.target,
+      });
     if (entry.type !== 'file') throw new LoopbackError('INVALID_INPUT', `${path} is a ${entry.type}, not a file`, { path });
     return entry;
   }
@@ -357,7 +425,8 @@ export class Iso9660Volume {
     const out: FileExtent[] = [];
     let fileOffsetBytes = 0;
     for (const extent of entry.extents) {
-      if (extent.lengthBytes > 0) out.push({ fileOffsetBytes, deviceOffsetBytes: extent.block * this.blockBytes, lengthBytes: extent.lengthBytes });
+      if (extent.lengthBytes > 0)
+        out.push({ fileOffsetBytes, deviceOffsetBytes: extent.block * this.blockBytes, lengthBytes: extent.lengthBytes });
       fileOffsetBytes += extent.lengthBytes;
     }
     return out;
@@ -398,7 +467,10 @@ export class Iso9660Volume {
       const extent = entry.extents[0]!;
       const earlier = seen.get(extent.block);
       if (earlier !== undefined) {
-        throw new LoopbackError('IO', `${dir} is the same directory as ${earlier} (block ${extent.block}): the image is damaged`, { path: dir, block: extent.block });
+        throw new LoopbackError('IO', `${dir} is the same directory as ${earlier} (block ${extent.block}): the image is damaged`, {
+          path: dir,
+          block: extent.block,
+        });
       }
       seen.set(extent.block, dir);
       for (const child of await this.directory(extent.block, extent.lengthBytes)) {
@@ -440,7 +512,14 @@ export class Iso9660Volume {
     const sector0 = parseMbrSector(await this.device.read(0, 512));
     if (sector0.bootSignature === MBR_BOOT_SIGNATURE && sector0.entries.some(isEntryUsed)) {
       mbrPartitions = sector0.entries
-        .map((e, i) => ({ number: i + 1, type: e.type, bootable: e.status === MBR_STATUS_ACTIVE, startSector: e.startLBA, sectorCount: e.sectorCount, used: isEntryUsed(e) }))
+        .map((e, i) => ({
+          number: i + 1,
+          type: e.type,
+          bootable: e.status === MBR_STATUS_ACTIVE,
+          startSector: e.startLBA,
+          sectorCount: e.sectorCount,
+          used: isEntryUsed(e),
+        }))
         .filter((e) => e.used)
         .map(({ used: _used, ...rest }) => rest);
     }

@@ -26,7 +26,8 @@ export const RRIP_VERSION = 1;
 export const RRIP_1991A: ExtensionReference = {
   extensionIdentifier: 'RRIP_1991A',
   extensionDescriptor: 'THE ROCK RIDGE INTERCHANGE PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS',
-  extensionSource: 'PLEASE CONTACT DISC PUBLISHER FOR SPECIFICATION SOURCE.  SEE PUBLISHER IDENTIFIER IN PRIMARY VOLUME DESCRIPTOR FOR CONTACT INFORMATION.',
+  extensionSource:
+    'PLEASE CONTACT DISC PUBLISHER FOR SPECIFICATION SOURCE.  SEE PUBLISHER IDENTIFIER IN PRIMARY VOLUME DESCRIPTOR FOR CONTACT INFORMATION.',
   extensionVersion: 1,
 };
 /** Extension identifiers readers accept as Rock Ridge (Linux's rock.c accepts the same three). */
@@ -112,7 +113,8 @@ export function parsePx(entry: SuspEntry): PosixAttributes | null {
     posixFileUserId: getBothU32(d, PX_POSIX_FILE_USER_ID - SUSP_HEADER_BYTES),
     posixFileGroupId: getBothU32(d, PX_POSIX_FILE_GROUP_ID - SUSP_HEADER_BYTES),
   };
-  if (d.length >= PX_LENGTH_RRIP_1_12 - SUSP_HEADER_BYTES) px.posixFileSerialNumber = getBothU32(d, PX_POSIX_FILE_SERIAL_NUMBER - SUSP_HEADER_BYTES);
+  if (d.length >= PX_LENGTH_RRIP_1_12 - SUSP_HEADER_BYTES)
+    px.posixFileSerialNumber = getBothU32(d, PX_POSIX_FILE_SERIAL_NUMBER - SUSP_HEADER_BYTES);
   return px;
 }
 
@@ -316,11 +318,15 @@ export function parseTf(entry: SuspEntry): TimeStamps | null {
 // --- CL / PL / RE ---
 
 export function parseCl(entry: SuspEntry): number | null {
-  return entry.signature === 'CL' && entry.data.length >= 8 ? getBothU32(entry.data, CL_LOCATION_OF_CHILD_DIRECTORY - SUSP_HEADER_BYTES) : null;
+  return entry.signature === 'CL' && entry.data.length >= 8
+    ? getBothU32(entry.data, CL_LOCATION_OF_CHILD_DIRECTORY - SUSP_HEADER_BYTES)
+    : null;
 }
 
 export function parsePl(entry: SuspEntry): number | null {
-  return entry.signature === 'PL' && entry.data.length >= 8 ? getBothU32(entry.data, PL_LOCATION_OF_PARENT_DIRECTORY - SUSP_HEADER_BYTES) : null;
+  return entry.signature === 'PL' && entry.data.length >= 8
+    ? getBothU32(entry.data, PL_LOCATION_OF_PARENT_DIRECTORY - SUSP_HEADER_BYTES)
+    : null;
 }
 
 /** Checks a symlink target can be recorded in SL; the reason when not. */
@@ -328,6 +334,7 @@ export function slTargetProblem(target: string): string | null {
   if (target === '') return 'the target is empty';
   if (target.includes('\0')) return 'the target contains a NUL character';
   const rest = target.startsWith('/') ? target.slice(1) : target;
-  if (rest !== '' && rest.split('/').some((c) => c === '')) return 'the target has an empty component ("//" or a trailing "/"), which Rock Ridge cannot record';
+  if (rest !== '' && rest.split('/').some((c) => c === ''))
+    return 'the target has an empty component ("//" or a trailing "/"), which Rock Ridge cannot record';
   return null;
 }

@@ -20,9 +20,26 @@ import {
 import { JOLIET_ESCAPE_SEQUENCES, jolietLevel } from './joliet';
 import { encodeUcs2, getU32LE } from './numbers';
 import { encodePathTable, parsePathTable } from './path-table';
-import { encodeNm, encodePx, encodeSl, encodeTf, nameFromNm, parsePx, parseTf, RRIP_1991A, slTargetProblem, targetFromSl } from './rock-ridge';
+import {
+  encodeNm,
+  encodePx,
+  encodeSl,
+  encodeTf,
+  nameFromNm,
+  parsePx,
+  parseTf,
+  RRIP_1991A,
+  slTargetProblem,
+  targetFromSl,
+} from './rock-ridge';
 import { encodeCe, encodeEr, encodeSp, parseCe, parseEr, parseSp, parseSuspEntries } from './susp';
-import { encodeTerminator, encodeVolumeDescriptor, parseVolumeDescriptor, volumeDescriptorType, type VolumeDescriptor } from './volume-descriptor';
+import {
+  encodeTerminator,
+  encodeVolumeDescriptor,
+  parseVolumeDescriptor,
+  volumeDescriptorType,
+  type VolumeDescriptor,
+} from './volume-descriptor';
 
 const date = Date.UTC(2024, 0, 2, 3, 4, 5);
 
@@ -73,7 +90,12 @@ describe('directory records (9.1)', () => {
     // Both-byte order: LSB half then MSB half.
     expect([...bytes.subarray(2, 10)]).toEqual([0xd2, 0x04, 0, 0, 0, 0, 0x04, 0xd2]);
     const back = decodeDirectoryRecord(bytes, 0);
-    expect(back).toMatchObject({ locationOfExtent: 1234, dataLength: 5000, recordingDateAndTime: date, lengthOfDirectoryRecord: bytes.length });
+    expect(back).toMatchObject({
+      locationOfExtent: 1234,
+      dataLength: 5000,
+      recordingDateAndTime: date,
+      lengthOfDirectoryRecord: bytes.length,
+    });
     expect(new TextDecoder().decode(back.fileIdentifier)).toBe('KERNEL.;1');
     expect(parsePx(parseSuspEntries(back.systemUse)[0]!)).toMatchObject({ posixFileMode: 0o100644 });
   });
@@ -103,8 +125,18 @@ describe('path tables (9.4)', () => {
   it('encodes L little-endian and M big-endian, odd identifiers padded', () => {
     const records = [
       { extendedAttributeRecordLength: 0, locationOfExtent: 20, parentDirectoryNumber: 1, directoryIdentifier: Uint8Array.of(0) },
-      { extendedAttributeRecordLength: 0, locationOfExtent: 21, parentDirectoryNumber: 1, directoryIdentifier: new TextEncoder().encode('BOOT') },
-      { extendedAttributeRecordLength: 0, locationOfExtent: 22, parentDirectoryNumber: 2, directoryIdentifier: new TextEncoder().encode('GRB') },
+      {
+        extendedAttributeRecordLength: 0,
+        locationOfExtent: 21,
+        parentDirectoryNumber: 1,
+        directoryIdentifier: new TextEncoder().encode('BOOT'),
+      },
+      {
+        extendedAttributeRecordLength: 0,
+        locationOfExtent: 22,
+        parentDirectoryNumber: 2,
+        directoryIdentifier: new TextEncoder().encode('GRB'),
+      },
     ];
     const l = encodePathTable(records, 'L');
     const m = encodePathTable(records, 'M');
@@ -198,7 +230,11 @@ describe('SUSP and Rock Ridge entries', () => {
     expect(er.length).toBe(237);
     const entries = parseSuspEntries(Uint8Array.from([...sp, ...ce, ...er]));
     expect(parseSp(entries[0]!)).toEqual({ bytesSkipped: 0 });
-    expect(parseCe(entries[1]!)).toEqual({ blockLocationOfContinuationArea: 40, offsetToStartOfContinuationArea: 100, lengthOfContinuationArea: 237 });
+    expect(parseCe(entries[1]!)).toEqual({
+      blockLocationOfContinuationArea: 40,
+      offsetToStartOfContinuationArea: 100,
+      lengthOfContinuationArea: 237,
+    });
     expect(parseEr(entries[2]!)).toEqual(RRIP_1991A);
   });
 
@@ -212,7 +248,16 @@ describe('SUSP and Rock Ridge entries', () => {
   });
 
   it('SL records roots, dots, long components and long targets, and reads them back', () => {
-    for (const target of ['/', '/boot/vmlinuz', '../lib/./x', 'a', '.', '..', `/${'n'.repeat(255)}/${'m'.repeat(200)}`, Array.from({ length: 40 }, (_, i) => `dir${i}`.repeat(5)).join('/')]) {
+    for (const target of [
+      '/',
+      '/boot/vmlinuz',
+      '../lib/./x',
+      'a',
+      '.',
+      '..',
+      `/${'n'.repeat(255)}/${'m'.repeat(200)}`,
+      Array.from({ length: 40 }, (_, i) => `dir${i}`.repeat(5)).join('/'),
+    ]) {
       const entries = encodeSl(target);
       expect(entries.every((e) => e.length <= 255)).toBe(true);
       expect(targetFromSl(parseSuspEntries(Uint8Array.from(entries.flatMap((e) => [...e]))))).toBe(target);
@@ -232,7 +277,12 @@ describe('SUSP and Rock Ridge entries', () => {
   it('PX is the 36-byte RRIP 1.10 form', () => {
     const px = encodePx({ posixFileMode: 0o40755, posixFileLinks: 3, posixFileUserId: 1000, posixFileGroupId: 100 });
     expect(px.length).toBe(36);
-    expect(parsePx(parseSuspEntries(px)[0]!)).toEqual({ posixFileMode: 0o40755, posixFileLinks: 3, posixFileUserId: 1000, posixFileGroupId: 100 });
+    expect(parsePx(parseSuspEntries(px)[0]!)).toEqual({
+      posixFileMode: 0o40755,
+      posixFileLinks: 3,
+      posixFileUserId: 1000,
+      posixFileGroupId: 100,
+    });
   });
 });
 
@@ -258,7 +308,15 @@ describe('El Torito', () => {
       idString: '',
       entries: [
         { platformId: PLATFORM_ID.X86, bootIndicator: 0x88, bootMediaType: 0, loadSegment: 0, systemType: 0, sectorCount: 4, loadRba: 35 },
-        { platformId: PLATFORM_ID.EFI, bootIndicator: 0x88, bootMediaType: 0, loadSegment: 0, systemType: 0, sectorCount: 5760, loadRba: 54 },
+        {
+          platformId: PLATFORM_ID.EFI,
+          bootIndicator: 0x88,
+          bootMediaType: 0,
+          loadSegment: 0,
+          systemType: 0,
+          sectorCount: 5760,
+          loadRba: 54,
+        },
       ],
     });
     expect([...bytes]).toEqual([...expected]);
@@ -271,7 +329,11 @@ describe('El Torito', () => {
   });
 
   it('refuses a catalog whose checksum is wrong', () => {
-    const bytes = encodeBootCatalog({ platformId: 0, idString: 'X', entries: [{ platformId: 0, bootIndicator: 0x88, bootMediaType: 0, loadSegment: 0, systemType: 0, sectorCount: 4, loadRba: 30 }] });
+    const bytes = encodeBootCatalog({
+      platformId: 0,
+      idString: 'X',
+      entries: [{ platformId: 0, bootIndicator: 0x88, bootMediaType: 0, loadSegment: 0, systemType: 0, sectorCount: 4, loadRba: 30 }],
+    });
     bytes[5] = bytes[5]! ^ 1;
     expect(() => parseBootCatalog(bytes)).toThrow(/validation entry/);
   });

@@ -59,7 +59,10 @@ export interface SuspEntry {
 export function encodeSuspEntry(signature: string, version: number, data: Uint8Array): Uint8Array {
   const length = SUSP_HEADER_BYTES + data.length;
   if (signature.length !== 2 || length > MAX_SUSP_ENTRY_BYTES) {
-    throw new LoopbackError('INTERNAL', `a SUSP "${signature}" entry of ${length} bytes does not fit its one-byte length`, { signature, length });
+    throw new LoopbackError('INTERNAL', `a SUSP "${signature}" entry of ${length} bytes does not fit its one-byte length`, {
+      signature,
+      length,
+    });
   }
   const bytes = new Uint8Array(length);
   bytes.set(asciiBytes(signature), SUSP_SIGNATURE_WORD);
@@ -81,7 +84,11 @@ export function parseSuspEntries(area: Uint8Array): SuspEntry[] {
     if (length < SUSP_HEADER_BYTES || offset + length > area.length) break;
     const signature = asciiText(area.subarray(offset, offset + 2));
     if (signature === 'ST') break;
-    entries.push({ signature, version: area[offset + SUSP_SYSTEM_USE_ENTRY_VERSION] ?? 0, data: area.slice(offset + SUSP_HEADER_BYTES, offset + length) });
+    entries.push({
+      signature,
+      version: area[offset + SUSP_SYSTEM_USE_ENTRY_VERSION] ?? 0,
+      data: area.slice(offset + SUSP_HEADER_BYTES, offset + length),
+    });
     offset += length;
   }
   return entries;
@@ -97,7 +104,11 @@ export function encodeSp(bytesSkipped = 0): Uint8Array {
 export function parseSp(entry: SuspEntry): { bytesSkipped: number } | null {
   const d = entry.data;
   if (entry.signature !== 'SP' || d.length < SP_LENGTH - SUSP_HEADER_BYTES) return null;
-  if (d[SP_CHECK_BYTES - SUSP_HEADER_BYTES] !== SP_CHECK_BYTE_VALUES[0] || d[SP_CHECK_BYTES - SUSP_HEADER_BYTES + 1] !== SP_CHECK_BYTE_VALUES[1]) return null;
+  if (
+    d[SP_CHECK_BYTES - SUSP_HEADER_BYTES] !== SP_CHECK_BYTE_VALUES[0] ||
+    d[SP_CHECK_BYTES - SUSP_HEADER_BYTES + 1] !== SP_CHECK_BYTE_VALUES[1]
+  )
+    return null;
   return { bytesSkipped: d[SP_BYTES_SKIPPED - SUSP_HEADER_BYTES] ?? 0 };
 }
 

@@ -40,7 +40,8 @@ export async function modelOfEntries(entries: readonly IsoEntry[], withModes = f
       if (!model.has(dir)) model.set(dir, withModes ? { type: 'directory', mode: 0o755 } : { type: 'directory' });
     }
     if (entry.path === '/') continue;
-    if (entry.type === 'directory') model.set(entry.path, withModes ? { type: 'directory', mode: entry.mode ?? 0o755 } : { type: 'directory' });
+    if (entry.type === 'directory')
+      model.set(entry.path, withModes ? { type: 'directory', mode: entry.mode ?? 0o755 } : { type: 'directory' });
     else if (entry.type === 'symlink') model.set(entry.path, { type: 'symlink', target: entry.target });
     else {
       const bytes = entry.content instanceof Uint8Array ? entry.content : await entry.content.read(0, entry.content.sizeBytes);
@@ -90,7 +91,8 @@ export function diffModels(expected: TreeModel, actual: TreeModel): string[] {
   for (const [path, want] of expected) {
     const got = actual.get(path);
     if (!got) lines.push(`missing ${path}`);
-    else if (JSON.stringify(got) !== JSON.stringify(want)) lines.push(`${path}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+    else if (JSON.stringify(got) !== JSON.stringify(want))
+      lines.push(`${path}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
   }
   for (const path of actual.keys()) if (!expected.has(path)) lines.push(`unexpected ${path}`);
   return lines;

@@ -127,13 +127,15 @@ export function pathProblem(path: unknown): string | null {
   if (path === '/') return null;
   if (path.includes('\0')) return 'a path cannot contain a NUL character';
   const pathBytes = encodeUtf8(path).length;
-  if (pathBytes > MAX_PATH_BYTES) return `the path is ${pathBytes} bytes in UTF-8, more than the ${MAX_PATH_BYTES} a POSIX system (and xorriso) can use`;
+  if (pathBytes > MAX_PATH_BYTES)
+    return `the path is ${pathBytes} bytes in UTF-8, more than the ${MAX_PATH_BYTES} a POSIX system (and xorriso) can use`;
   const parts = path.slice(1).split('/');
   for (const part of parts) {
     if (part === '') return 'a path cannot have an empty component ("//" or a trailing "/")';
     if (part === '.' || part === '..') return `a path cannot contain "${part}"`;
     const bytes = encodeUtf8(part).length;
-    if (bytes > ROCK_RIDGE_MAX_NAME_BYTES) return `the name "${part.slice(0, 40)}…" is ${bytes} bytes in UTF-8, more than the ${ROCK_RIDGE_MAX_NAME_BYTES} a name may have`;
+    if (bytes > ROCK_RIDGE_MAX_NAME_BYTES)
+      return `the name "${part.slice(0, 40)}…" is ${bytes} bytes in UTF-8, more than the ${ROCK_RIDGE_MAX_NAME_BYTES} a name may have`;
   }
   return null;
 }
@@ -198,18 +200,30 @@ export function buildTree(entries: readonly IsoEntry[], dateMs: number, problems
     const problem = pathProblem(entry.path);
     if (problem) {
       const shown = typeof entry.path === 'string' && entry.path.length > 200 ? `${entry.path.slice(0, 200)}…` : entry.path;
-      problems.push({ field: at(i, 'path'), message: `${at(i, 'path')} ${JSON.stringify(shown)}: ${problem}`, details: { path: entry.path } });
+      problems.push({
+        field: at(i, 'path'),
+        message: `${at(i, 'path')} ${JSON.stringify(shown)}: ${problem}`,
+        details: { path: entry.path },
+      });
       continue;
     }
     const path = entry.path;
     const kind = entry.type;
     if (kind !== 'directory' && kind !== 'file' && kind !== 'symlink') {
-      problems.push({ field: at(i, 'type'), message: `${path}: the type must be "directory", "file" or "symlink"`, details: { path, type: kind } });
+      problems.push({
+        field: at(i, 'type'),
+        message: `${path}: the type must be "directory", "file" or "symlink"`,
+        details: { path, type: kind },
+      });
       continue;
     }
     const earlier = firstIndex.get(path);
     if (earlier !== undefined) {
-      problems.push({ field: at(i, 'path'), message: `${path} is given twice (${at(earlier)} and ${at(i)})`, details: { path, indexes: [earlier, i] } });
+      problems.push({
+        field: at(i, 'path'),
+        message: `${path} is given twice (${at(earlier)} and ${at(i)})`,
+        details: { path, indexes: [earlier, i] },
+      });
       continue;
     }
     firstIndex.set(path, i);
@@ -221,28 +235,51 @@ export function buildTree(entries: readonly IsoEntry[], dateMs: number, problems
     const before = problems.length;
     const modifiedMs = entry.modifiedMs ?? dateMs;
     if (!fitsDirectoryDate(modifiedMs)) {
-      problems.push({ field: at(i, 'modifiedMs'), message: `${path}: the date ${describeMs(modifiedMs)} is outside the years 1900–2155 ISO 9660 can record`, details: { path, modifiedMs } });
+      problems.push({
+        field: at(i, 'modifiedMs'),
+        message: `${path}: the date ${describeMs(modifiedMs)} is outside the years 1900–2155 ISO 9660 can record`,
+        details: { path, modifiedMs },
+      });
     }
     for (const key of ['uid', 'gid'] as const) {
       const value = entry[key];
       if (value !== undefined && !isUint(value, 0xffffffff)) {
-        problems.push({ field: at(i, key), message: `${path}: ${key} must be a whole number from 0 to 4294967295`, details: { path, [key]: value } });
+        problems.push({
+          field: at(i, key),
+          message: `${path}: ${key} must be a whole number from 0 to 4294967295`,
+          details: { path, [key]: value },
+        });
       }
     }
     const rawMode = entry.type === 'symlink' ? undefined : entry.mode;
     const permissions =
-      rawMode === undefined ? (kind === 'directory' ? DEFAULT_DIRECTORY_MODE : kind === 'file' ? DEFAULT_FILE_MODE : SYMLINK_MODE) : permissionBits(rawMode, kind);
+      rawMode === undefined
+        ? kind === 'directory'
+          ? DEFAULT_DIRECTORY_MODE
+          : kind === 'file'
+            ? DEFAULT_FILE_MODE
+            : SYMLINK_MODE
+        : permissionBits(rawMode, kind);
     if (permissions === null) {
-      problems.push({ field: at(i, 'mode'), message: `${path}: the mode ${String(rawMode)} is not a ${kind}'s POSIX mode (permission bits up to 0o7777)`, details: { path, mode: rawMode } });
+      problems.push({
+        field: at(i, 'mode'),
+        message: `${path}: the mode ${String(rawMode)} is not a ${kind}'s POSIX mode (permission bits up to 0o7777)`,
+        details: { path, mode: rawMode },
+      });
     }
     let source: IsoFileSource | null = null;
     let target: string | null = null;
     if (entry.type === 'file') {
       const content = entry.content as unknown;
       if (content instanceof Uint8Array) source = toSource(content);
-      else if (content && typeof content === 'object' && typeof (content as IsoFileSource).read === 'function') source = content as IsoFileSource;
+      else if (content && typeof content === 'object' && typeof (content as IsoFileSource).read === 'function')
+        source = content as IsoFileSource;
       if (!source || !isUint(source.sizeBytes, Number.MAX_SAFE_INTEGER)) {
-        problems.push({ field: at(i, 'content'), message: `${path}: the content must be bytes or a source with a whole sizeBytes and read()`, details: { path } });
+        problems.push({
+          field: at(i, 'content'),
+          message: `${path}: the content must be bytes or a source with a whole sizeBytes and read()`,
+          details: { path },
+        });
         source = null;
       } else if (source.sizeBytes > MAX_FILE_BYTES) {
         problems.push({

@@ -174,7 +174,10 @@ export function encodeVolumeDescriptor(vd: VolumeDescriptor, text: TextEncoding)
   putU32BE(block, VD_LOCATION_OF_OPTIONAL_TYPE_M_PATH_TABLE, vd.locationOfOptionalTypeMPathTable);
   const root = encodeDirectoryRecord(vd.directoryRecordForRootDirectory);
   if (root.length !== ROOT_DIRECTORY_RECORD_BYTES) {
-    throw new LoopbackError('INTERNAL', `the root directory record in a volume descriptor is ${ROOT_DIRECTORY_RECORD_BYTES} bytes, got ${root.length}`);
+    throw new LoopbackError(
+      'INTERNAL',
+      `the root directory record in a volume descriptor is ${ROOT_DIRECTORY_RECORD_BYTES} bytes, got ${root.length}`,
+    );
   }
   block.set(root, VD_DIRECTORY_RECORD_FOR_ROOT_DIRECTORY);
   put(block, VD_VOLUME_SET_IDENTIFIER, LONG_IDENTIFIER_BYTES, vd.volumeSetIdentifier);

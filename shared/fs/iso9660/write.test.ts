@@ -95,7 +95,10 @@ function dotBlocks(image: string, joliet: boolean): Map<string, number> {
 }
 
 /** `isoinfo [-J] -p`: the path table as isoinfo reads it, with each folder's full path worked out from its parent. */
-function isoinfoPathTable(image: string, joliet: boolean): { number: number; parent: number; block: number; name: string; path: string; level: number }[] {
+function isoinfoPathTable(
+  image: string,
+  joliet: boolean,
+): { number: number; parent: number; block: number; name: string; path: string; level: number }[] {
   const out = runToolOk('isoinfo', [...(joliet ? ['-J'] : []), '-p', '-i', image]).stdout;
   const rows: { number: number; parent: number; block: number; name: string; path: string; level: number }[] = [];
   for (const line of out.split('\n')) {
@@ -116,12 +119,22 @@ function sampleEntries(): IsoEntry[] {
   return [
     { type: 'directory', path: '/boot', mode: 0o755 },
     { type: 'file', path: '/boot/grub/grub.cfg', content: text('set timeout=0\nmenuentry "My OS" { multiboot /boot/myos.kernel }\n') },
-    { type: 'file', path: '/boot/myos.kernel', content: patternBytes(3 * 1024 * 1024 + 17, 1), mode: 0o755, modifiedMs: Date.UTC(2023, 5, 1, 12, 0, 0) },
+    {
+      type: 'file',
+      path: '/boot/myos.kernel',
+      content: patternBytes(3 * 1024 * 1024 + 17, 1),
+      mode: 0o755,
+      modifiedMs: Date.UTC(2023, 5, 1, 12, 0, 0),
+    },
     { type: 'file', path: '/README.txt', content: text('upper') },
     { type: 'file', path: '/readme.TXT', content: text('lower') },
     { type: 'file', path: '/ReadMe.txt', content: text('mixed') },
     { type: 'file', path: '/Grüße aus Köln — ünïcødé.md', content: text('unicode') },
-    { type: 'file', path: `/${'A very long file name, longer than Joliet allows, kept whole by Rock Ridge'.repeat(2)}.txt`, content: patternBytes(4097, 2) },
+    {
+      type: 'file',
+      path: `/${'A very long file name, longer than Joliet allows, kept whole by Rock Ridge'.repeat(2)}.txt`,
+      content: patternBytes(4097, 2),
+    },
     { type: 'file', path: '/empty', content: new Uint8Array(0) },
     { type: 'file', path: '/secret.key', content: text('k'), mode: 0o600 },
     { type: 'symlink', path: '/vmlinuz', target: 'boot/myos.kernel' },
@@ -149,8 +162,26 @@ describe.skipIf(skip)('ISO images checked by isoinfo, osirrox and GRUB', () => {
     const entries = sampleEntries();
     const { image } = await buildIso(entries);
     const listing = isoinfoListing(image, '-R');
-    expect(listing.get('/')!.map((e) => e.name).sort()).toEqual(
-      ['README.txt', 'ReadMe.txt', 'readme.TXT', 'Grüße aus Köln — ünïcødé.md', entries[7]!.path.slice(1), 'empty', 'secret.key', 'vmlinuz', 'abs', 'boot', 'empty dir', 'a'].sort(),
+    expect(
+      listing
+        .get('/')!
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(
+      [
+        'README.txt',
+        'ReadMe.txt',
+        'readme.TXT',
+        'Grüße aus Köln — ünïcødé.md',
+        entries[7]!.path.slice(1),
+        'empty',
+        'secret.key',
+        'vmlinuz',
+        'abs',
+        'boot',
+        'empty dir',
+        'a',
+      ].sort(),
     );
     const root = new Map(listing.get('/')!.map((e) => [e.name, e]));
     expect(root.get('secret.key')!.mode).toBe('-rw-------');
@@ -165,20 +196,31 @@ describe.skipIf(skip)('ISO images checked by isoinfo, osirrox and GRUB', () => {
 
   it('isoinfo -l shows mkisofs-style unique ISO 9660 names, and the plan says which it changed', async () => {
     const { image, plan } = await buildIso(sampleEntries());
-    const names = isoinfoListing(image, null).get('/')!.map((e) => e.name);
-    expect(names).toEqual(expect.arrayContaining(['README.TXT;1', 'READM000.TXT;1', 'READM001.TXT;1', 'EMPTY.;1', 'VMLINUZ.;1', 'BOOT', 'EMPTY_DI', 'A']));
+    const names = isoinfoListing(image, null)
+      .get('/')!
+      .map((e) => e.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['README.TXT;1', 'READM000.TXT;1', 'READM001.TXT;1', 'EMPTY.;1', 'VMLINUZ.;1', 'BOOT', 'EMPTY_DI', 'A']),
+    );
     for (const name of names) expect(name).toMatch(/^[A-Z0-9_]{1,8}(\.[A-Z0-9_]{0,3};1)?$/);
-    expect(plan.nameChanges.filter((c) => c.tree === 'iso9660').map((c) => `${c.path} ${c.used}`)).toEqual(['/ReadMe.txt READM000.TXT;1', '/readme.TXT READM001.TXT;1']);
+    expect(plan.nameChanges.filter((c) => c.tree === 'iso9660').map((c) => `${c.path} ${c.used}`)).toEqual([
+      '/ReadMe.txt READM000.TXT;1',
+      '/readme.TXT READM001.TXT;1',
+    ]);
   });
 
   it('isoinfo -J -l shows the Joliet names: case kept, long names cut to 64', async () => {
     const entries = sampleEntries();
     const { image, plan } = await buildIso(entries);
     // isoinfo prints Joliet names in ISO 8859-1 (it has no UTF-8): only ASCII names are compared here.
-    const names = isoinfoListing(image, '-J').get('/')!.map((e) => e.name);
+    const names = isoinfoListing(image, '-J')
+      .get('/')!
+      .map((e) => e.name);
     const long = entries[7]!.path.slice(1);
     // Files carry the version ";1" when it fits in the 64 characters, as xorriso writes them.
-    expect(names).toEqual(expect.arrayContaining(['README.txt;1', 'ReadMe.txt;1', 'readme.TXT;1', 'empty;1', 'boot', 'empty dir', long.slice(0, 64)]));
+    expect(names).toEqual(
+      expect.arrayContaining(['README.txt;1', 'ReadMe.txt;1', 'readme.TXT;1', 'empty;1', 'boot', 'empty dir', long.slice(0, 64)]),
+    );
     // Joliet has no symbolic links.
     expect(names).not.toContain('vmlinuz');
     expect(plan.nameChanges).toContainEqual({ path: `/${long}`, tree: 'joliet', used: long.slice(0, 64), sharedWith: null });
@@ -191,9 +233,7 @@ describe.skipIf(skip)('ISO images checked by isoinfo, osirrox and GRUB', () => {
     runToolOk('osirrox', ['-read_fs', 'norock', '-indev', image, '-extract', '/', dir], { env: UTF8 });
     const long = entries[7]!.path.slice(1);
     const expected = await modelOfEntries(
-      entries
-        .filter((e) => e.type !== 'symlink')
-        .map((e) => (e.path === `/${long}` ? { ...e, path: `/${long.slice(0, 64)}` } : e)),
+      entries.filter((e) => e.type !== 'symlink').map((e) => (e.path === `/${long}` ? { ...e, path: `/${long.slice(0, 64)}` } : e)),
     );
     expect(diffModels(expected, await modelOfFolder(fs, dir))).toEqual([]);
   });
@@ -215,7 +255,9 @@ describe.skipIf(skip)('ISO images checked by isoinfo, osirrox and GRUB', () => {
       // By level, then parent number, then name.
       for (let i = 1; i < table.length; i++) {
         const [a, b] = [table[i - 1]!, table[i]!];
-        expect(a.level < b.level || (a.level === b.level && (a.parent < b.parent || (a.parent === b.parent && a.name < b.name)))).toBe(true);
+        expect(a.level < b.level || (a.level === b.level && (a.parent < b.parent || (a.parent === b.parent && a.name < b.name)))).toBe(
+          true,
+        );
       }
     }
   });
@@ -237,14 +279,22 @@ describe.skipIf(skip)('ISO images checked by isoinfo, osirrox and GRUB', () => {
       const iso = await openIso9660(device);
       const model = new Map<string, unknown>();
       for (const { path, entry } of await iso.walk()) {
-        if (entry.type === 'file') model.set(path, { type: 'file', sha256: await sha256(await iso.readFile(path)), sizeBytes: entry.sizeBytes, mode: entry.mode });
+        if (entry.type === 'file')
+          model.set(path, { type: 'file', sha256: await sha256(await iso.readFile(path)), sizeBytes: entry.sizeBytes, mode: entry.mode });
         else if (entry.type === 'symlink') model.set(path, { type: 'symlink', target: entry.target });
         else model.set(path, { type: 'directory', mode: entry.mode });
       }
       expect(diffModels(await modelOfEntries(entries, true), model as never)).toEqual([]);
       expect((await iso.stat('/boot/myos.kernel')).modifiedMs).toBe(Date.UTC(2023, 5, 1, 12, 0, 0));
       const info = await iso.info();
-      expect(info).toMatchObject({ volumeIdentifier: 'ISOIMAGE', rockRidge: true, jolietLevel: 3, names: 'rock-ridge', bootCatalog: null, mbrPartitions: null });
+      expect(info).toMatchObject({
+        volumeIdentifier: 'ISOIMAGE',
+        rockRidge: true,
+        jolietLevel: 3,
+        names: 'rock-ridge',
+        bootCatalog: null,
+        mbrPartitions: null,
+      });
 
       const joliet = await openIso9660(device, { names: 'joliet' });
       expect((await joliet.list('/')).map((e) => e.name)).toContain('Grüße aus Köln — ünïcødé.md');
@@ -275,7 +325,12 @@ describe.skipIf(skip)('ISO images checked by isoinfo, osirrox and GRUB', () => {
       { type: 'file', path: '/a file with a long name.text', content: text('x') },
     ];
     const level2 = await buildIso(entries, { level: 2 });
-    expect(isoinfoListing(level2.image, null).get('/')!.map((e) => e.name).sort()).toEqual(['A_FILE_WITH_A_LONG_NAME.TEXT;1', 'KERNEL_1_0.BIN;1']);
+    expect(
+      isoinfoListing(level2.image, null)
+        .get('/')!
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(['A_FILE_WITH_A_LONG_NAME.TEXT;1', 'KERNEL_1_0.BIN;1']);
     const plain = await buildIso(entries, { rockRidge: false, joliet: false });
     const d = runToolOk('isoinfo', ['-d', '-i', plain.image]).stdout;
     expect(d).toContain('NO Rock Ridge present');
@@ -291,7 +346,11 @@ describe.skipIf(skip)('ISO images checked by isoinfo, osirrox and GRUB', () => {
       { type: 'file', path: `/${name255}`, content: text('255') },
       { type: 'symlink', path: '/far', target },
       { type: 'directory', path: `/${'d'.repeat(255)}` },
-      ...Array.from({ length: 40 }, (_, i): IsoEntry => ({ type: 'file', path: `/${'long name number '.repeat(12)}${i}`, content: text(String(i)) })),
+      ...Array.from({ length: 40 }, (_, i): IsoEntry => ({
+        type: 'file',
+        path: `/${'long name number '.repeat(12)}${i}`,
+        content: text(String(i)),
+      })),
     ];
     expect(new TextEncoder().encode(target).length).toBe(1023);
     expect(new TextEncoder().encode(name255).length).toBe(255);
@@ -371,8 +430,13 @@ describe('big files stream from their source', () => {
   });
 
   it('a source that gives fewer bytes than it said fails the write naming the file', async () => {
-    const plan = planIso([{ type: 'file', path: '/shrunk', content: { sizeBytes: 5000, read: async () => new Uint8Array(10) } }], { dateMs: DATE });
-    await expect(writeIso(plan, new MemoryBlockDevice(plan.sizeBytes))).rejects.toMatchObject({ code: 'IO', message: expect.stringContaining('/shrunk') });
+    const plan = planIso([{ type: 'file', path: '/shrunk', content: { sizeBytes: 5000, read: async () => new Uint8Array(10) } }], {
+      dateMs: DATE,
+    });
+    await expect(writeIso(plan, new MemoryBlockDevice(plan.sizeBytes))).rejects.toMatchObject({
+      code: 'IO',
+      message: expect.stringContaining('/shrunk'),
+    });
   });
 
   it('stops between files when cancelled', async () => {
@@ -400,7 +464,10 @@ describe('bad input is refused before anything is written, with the field named'
     },
   };
 
-  function refusal(entries: IsoEntry[], options: Partial<IsoOptions> = {}): { message: string; problems: { field: string; message: string }[] } {
+  function refusal(
+    entries: IsoEntry[],
+    options: Partial<IsoOptions> = {},
+  ): { message: string; problems: { field: string; message: string }[] } {
     try {
       planIso(entries, { dateMs: DATE, ...options });
     } catch (error) {
@@ -419,7 +486,9 @@ describe('bad input is refused before anything is written, with the field named'
     expect(problems).toEqual([expect.objectContaining({ field: 'entries[1].content' })]);
     expect(message).toMatch(/^\/disk\.img is 4\.00 GiB \(4294967296 bytes\): an ISO 9660 file holds at most 4 GiB − 1 byte/);
     // 4 GiB − 1 byte itself is fine (planning reads nothing).
-    expect(planIso([{ type: 'file', path: '/max.img', content: { ...neverRead, sizeBytes: 0xffffffff } }], { dateMs: DATE }).sizeBytes).toBeGreaterThan(0xffffffff);
+    expect(
+      planIso([{ type: 'file', path: '/max.img', content: { ...neverRead, sizeBytes: 0xffffffff } }], { dateMs: DATE }).sizeBytes,
+    ).toBeGreaterThan(0xffffffff);
   });
 
   it("two names that map to one ISO 9660 name, with nameCollisions: 'refuse', naming both", () => {
@@ -449,7 +518,15 @@ describe('bad input is refused before anything is written, with the field named'
       ],
       { jolietLongNames: 'refuse' },
     );
-    expect(problems.map((p) => p.field).sort()).toEqual(['entries[1].path', 'entries[2].path', 'entries[3].target', 'entries[4].modifiedMs', 'entries[5].mode', 'entries[6].path', 'entries[7].path']);
+    expect(problems.map((p) => p.field).sort()).toEqual([
+      'entries[1].path',
+      'entries[2].path',
+      'entries[3].target',
+      'entries[4].modifiedMs',
+      'entries[5].mode',
+      'entries[6].path',
+      'entries[7].path',
+    ]);
     const { problems: joliet } = refusal([{ type: 'file', path: `/${'j'.repeat(70)}`, content: text('6') }], { jolietLongNames: 'refuse' });
     expect(joliet[0]).toMatchObject({ field: 'entries[0].path', message: expect.stringContaining('70 UTF-16 characters') });
   });
@@ -467,9 +544,19 @@ describe('bad input is refused before anything is written, with the field named'
   it('boot images that are not in the tree, and options out of range', () => {
     const boot = refusal([{ type: 'file', path: '/k', content: text('k') }], {
       volumeIdentifier: 'x'.repeat(33),
-      boot: { bios: { path: '/boot/grub/i386-pc/eltorito.img', loadSectors: 0 }, efi: { path: '/k' }, hybridMbr: { bootCode: new Uint8Array(10) } },
+      boot: {
+        bios: { path: '/boot/grub/i386-pc/eltorito.img', loadSectors: 0 },
+        efi: { path: '/k' },
+        hybridMbr: { bootCode: new Uint8Array(10) },
+      },
     }).problems;
-    expect(boot.map((p) => p.field).sort()).toEqual(['boot.bios.loadSectors', 'boot.bios.path', 'boot.efi', 'boot.hybridMbr.bootCode', 'options.volumeIdentifier']);
+    expect(boot.map((p) => p.field).sort()).toEqual([
+      'boot.bios.loadSectors',
+      'boot.bios.path',
+      'boot.efi',
+      'boot.hybridMbr.bootCode',
+      'options.volumeIdentifier',
+    ]);
     expect(refusal([], { dateMs: Number.NaN }).problems.map((p) => p.field)).toEqual(['options.dateMs']);
     expect(boot.find((p) => p.field === 'boot.bios.path')!.message).toContain('/boot/grub/i386-pc/eltorito.img is not in the image');
   });
@@ -477,7 +564,9 @@ describe('bad input is refused before anything is written, with the field named'
   it('nothing is written when planning fails: writeIso only ever runs on a plan', async () => {
     let writes = 0;
     const sink = { write: async () => void writes++ };
-    expect(() => planIso([{ type: 'file', path: '/x', content: { ...neverRead, sizeBytes: 2 ** 33 } }], { dateMs: DATE })).toThrow(LoopbackError);
+    expect(() => planIso([{ type: 'file', path: '/x', content: { ...neverRead, sizeBytes: 2 ** 33 } }], { dateMs: DATE })).toThrow(
+      LoopbackError,
+    );
     expect(writes).toBe(0);
     const plan = planIso([{ type: 'file', path: '/x', content: text('x') }], { dateMs: DATE });
     await writeIso(plan, sink);

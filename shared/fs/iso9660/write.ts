@@ -13,7 +13,15 @@ import { encodeMbrSector } from '../../disk/mbr-sector';
 import { patchGrub2BootInfo } from '../../boot/grub2-iso';
 import type { ProgressOptions } from '../types';
 import { encodeDirectoryRecord, FILE_FLAGS, SELF_IDENTIFIER, type DirectoryRecordInput } from './directory-record';
-import { encodeBootCatalog, encodeBootRecord, MEDIA_TYPE, BOOTABLE, PLATFORM_ID, patchBootInfoTable, type BootCatalogEntry } from './el-torito';
+import {
+  encodeBootCatalog,
+  encodeBootRecord,
+  MEDIA_TYPE,
+  BOOTABLE,
+  PLATFORM_ID,
+  patchBootInfoTable,
+  type BootCatalogEntry,
+} from './el-torito';
 import { JOLIET_ESCAPE_SEQUENCES } from './joliet';
 import { encodePathTable } from './path-table';
 import type { Chunk, DirectoryPlan, IsoPlan, PlanInternal, RecordPlan, TreePlan } from './plan';
@@ -83,7 +91,8 @@ function encodeRecord(internal: PlanInternal, tree: TreePlan, record: RecordPlan
     systemUse,
   };
   const bytes = encodeDirectoryRecord(input);
-  if (bytes.length !== record.lengthBytes) throw new LoopbackError('INTERNAL', `record for ${record.node.path}: planned ${record.lengthBytes} bytes, encoded ${bytes.length}`);
+  if (bytes.length !== record.lengthBytes)
+    throw new LoopbackError('INTERNAL', `record for ${record.node.path}: planned ${record.lengthBytes} bytes, encoded ${bytes.length}`);
   return bytes;
 }
 
@@ -165,8 +174,10 @@ export function encodeMetadata(plan: IsoPlan): Uint8Array {
   const at = (block: number) => block * LOGICAL_BLOCK_BYTES;
   if (plan.hybridMbr) out.set(encodeMbrSector(plan.hybridMbr), 0);
   out.set(volumeDescriptor(internal, plan, internal.iso, 'primary'), at(internal.pvdBlock));
-  if (internal.bootRecordBlock !== null && internal.catalogBlock !== null) out.set(encodeBootRecord(internal.catalogBlock), at(internal.bootRecordBlock));
-  if (internal.svdBlock !== null && internal.joliet) out.set(volumeDescriptor(internal, plan, internal.joliet, 'joliet'), at(internal.svdBlock));
+  if (internal.bootRecordBlock !== null && internal.catalogBlock !== null)
+    out.set(encodeBootRecord(internal.catalogBlock), at(internal.bootRecordBlock));
+  if (internal.svdBlock !== null && internal.joliet)
+    out.set(volumeDescriptor(internal, plan, internal.joliet, 'joliet'), at(internal.svdBlock));
   out.set(encodeTerminator(), at(internal.terminatorBlock));
   for (const tree of [internal.iso, internal.joliet]) {
     if (!tree) continue;
@@ -279,7 +290,7 @@ export async function writeIso(plan: IsoPlan, sink: IsoSink, options: ProgressOp
   const writer = new BufferedWriter(sink, internal.firstDataBlock * LOGICAL_BLOCK_BYTES);
   const pace = pacer();
   const copy = async (source: IsoFileSource, what: string) => {
-    for (let offset = 0; offset < source.sizeBytes; ) {
+    for (let offset = 0; offset < source.sizeBytes;) {
       const length = Math.min(READ_CHUNK_BYTES, source.sizeBytes - offset);
       await writer.append(await readExactly(source, offset, length, what));
       offset += length;
