@@ -25,6 +25,7 @@ import { createImage } from './images';
 import { JobRunner } from './jobs';
 import { LoopService, type LoopServiceOptions } from './loops';
 import { previewPartitions } from './partition-preview';
+import { DevLoopService } from './dev-loop';
 import { QemuService } from './qemu';
 import { recipeScript } from './recipe-script';
 import { uploadFiles } from './uploads';
@@ -46,6 +47,8 @@ export interface Services {
   jobs: JobRunner;
   loops: LoopService;
   qemu: QemuService;
+  /** `loopstudio run` and the app's Run button: build, boot, watch, rebuild (dev-loop.ts). */
+  runs: DevLoopService;
   /**
    * What the host calls when it quits: stop this run's QEMU sessions, then release the loop
    * devices and mounts it made (one prompt). What cannot be released stays in the journal, and
@@ -66,6 +69,7 @@ export function createServices(host: ServiceHost): Services {
       exited: (payload) => host.emit('qemuExited', payload),
     },
   });
+  const runs = new DevLoopService(qemu, (status) => host.emit('runChanged', status));
 
   const handlers: Handlers = {
     'app.version': async () => ({
@@ -154,12 +158,32 @@ export function createServices(host: ServiceHost): Services {
           onProgress: (p) => job.progress(p),
         }),
       ),
+    'run.recipeFor': async ({ image }) => runs.recipeFor(image),
+    'run.start': async (input) => ({ ...(await runs.start(input)).status }),
+    'run.stop': async ({ runId }) => {
+      const run = runs.run(runId);
+      await run.stop();
+      return { ...run.status };
+    },
+    'run.status': async ({ runId }) => ({ ...runs.run(runId).status }),
+    'run.list': async () => ({ runs: runs.list() }),
+    'run.setWatch': async ({ runId, watch }) => {
+      const run = runs.run(runId);
+      run.setWatch(watch);
+      return { ...run.status };
+    },
+    'run.rebuild': async ({ runId }) => {
+      const run = runs.run(runId);
+      await run.rebuild();
+      return { ...run.status };
+    },
   };
   const shutdown = async (): Promise<void> => {
+    await runs.stopAll();
     await qemu.stopAll();
     await loops.releaseOwn();
   };
-  return { handlers, jobs, loops, qemu, shutdown };
+  return { handlers, jobs, loops, qemu, runs, shutdown };
 }
 
 function volumeRef(image: string, partition: number | undefined): VolumeRef {

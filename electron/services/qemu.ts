@@ -7,9 +7,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import { totalmem } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import {
   QEMU_DEFAULT_GDB_PORT,
@@ -87,6 +88,22 @@ export interface QemuStartOptions {
   console?: QemuConsoleMode;
   /** Called with the command just before it is spawned (the CLI prints it first). */
   beforeSpawn?: (command: QemuCommand) => void;
+  /**
+   * Spawn QEMU with its CPU stopped (`-S`) and a QMP channel on its fd 3 (a socket pair, no file
+   * or port); `resume()` starts the CPU. The guest reads nothing before it runs, so a caller may
+   * finish writing the image meanwhile and QEMU's own start-up (tens of ms) is not on its path
+   * (`loopstudio run`). The command shown (`commandLine`) stays the one a person would type.
+   */
+  paused?: boolean;
+  /**
+   * Linux: QEMU gets SIGTERM when this process dies, however it dies (SIGKILL included), through
+   * util-linux's `setpriv --pdeathsig`; where setpriv is missing, QEMU is killed at exit only.
+   */
+  dieWithParent?: boolean;
+  /** With console 'inherit' and the serial port on stdio: `-serial mon:stdio`, so Ctrl+A X quits QEMU on the terminal. */
+  terminalKeys?: boolean;
+  /** The holder (see hold()) this start belongs to: its own hold does not refuse it. */
+  holder?: string;
 }
 
 export interface SerialExpectResult {
@@ -149,6 +166,8 @@ interface SessionRecord {
   pendingSerial: string;
   pendingLog: string;
   flushTimer: NodeJS.Timeout | null;
+  /** The QMP greeting's arrival, when the session was started paused (see QemuStartOptions.paused). */
+  control: Promise<Duplex> | null;
 }
 
 function invalid(message: string, details?: Record<string, unknown>): LoopbackError {
@@ -176,10 +195,47 @@ async function detectMedia(path: string, sizeBytes: number): Promise<'floppy' | 
   return info && info.partitions.length > 0 ? 'disk' : 'floppy';
 }
 
+let setprivPath: Promise<string | null> | null = null;
+/** util-linux's setpriv (for --pdeathsig), looked up once. */
+function findSetpriv(): Promise<string | null> {
+  setprivPath ??= (async () => {
+    for (const dir of searchPath()) {
+      const path = `${dir}/setpriv`;
+      if (await fs.access(path, fsConstants.X_OK).then(() => true, () => false)) return path;
+    }
+    return null;
+  })();
+  return setprivPath;
+}
+
+/** The QMP channel on a paused QEMU's fd 3, once QEMU has greeted on it. */
+function qmpGreeting(child: ChildProcess): Promise<Duplex> {
+  const channel = child.stdio[3] as Duplex | null | undefined;
+  if (!channel) return Promise.reject(new LoopbackError('INTERNAL', 'QEMU was started paused without its control channel'));
+  channel.on('error', () => {});
+  const greeting = new Promise<Duplex>((resolveGreeting, rejectGreeting) => {
+    let text = '';
+    const onData = (bytes: Buffer) => {
+      text += bytes.toString('utf8');
+      if (text.includes('"QMP"')) {
+        channel.off('data', onData);
+        resolveGreeting(channel);
+      }
+    };
+    channel.on('data', onData);
+    channel.once('close', () => rejectGreeting(new LoopbackError('IO', 'QEMU ended before its control channel opened')));
+  });
+  // Nobody may ever ask (QEMU stopped before resume): that is not an unhandled rejection.
+  greeting.catch(() => {});
+  return greeting;
+}
+
 export class QemuService {
   private readonly sessions = new Map<string, SessionRecord>();
   /** Images whose QEMU is being spawned right now: taken, like a running session's. */
   private readonly starting = new Set<string>();
+  /** Images held by a holder (a `run` between its QEMU sessions): see hold(). */
+  private readonly holds = new Map<string, string>();
   private family: Promise<DistroFamily> | null = null;
 
   constructor(private readonly options: QemuServiceOptions = {}) {}
@@ -190,20 +246,22 @@ export class QemuService {
   }
 
   async start(options: QemuLaunchOptions, startOptions: QemuStartOptions = {}): Promise<QemuSession> {
-    const prepared = await this.prepare(options);
+    const prepared = await this.prepare(options, startOptions.holder);
     const consoleMode = startOptions.console ?? 'pipe';
     const { imageKey } = prepared;
     // Checked again with no await before the reservation: two starts of one image cannot race.
     if (imageKey !== null) {
-      this.requireImageFree(imageKey);
+      this.requireImageFree(imageKey, startOptions.holder);
       this.starting.add(imageKey);
     }
     let child: ChildProcess;
     try {
       startOptions.beforeSpawn?.(prepared.command);
-      const [program, ...args] = prepared.command.argv;
+      const [program, ...args] = await this.spawnArgv(prepared, consoleMode, startOptions);
+      const stdio: Array<'pipe' | 'inherit'> = consoleMode === 'inherit' ? ['inherit', 'inherit', 'inherit'] : ['pipe', 'pipe', 'pipe'];
+      if (startOptions.paused) stdio.push('pipe');
       child = spawn(program!, args, {
-        stdio: consoleMode === 'inherit' ? 'inherit' : ['pipe', 'pipe', 'pipe'],
+        stdio,
         shell: false,
         windowsHide: true,
       });
@@ -242,6 +300,7 @@ export class QemuService {
       pendingSerial: '',
       pendingLog: '',
       flushTimer: null,
+      control: startOptions.paused ? qmpGreeting(child) : null,
     };
     record.closed = new Promise<void>((resolveClosed) => {
       child.once('close', (code, signal) => {
@@ -277,6 +336,51 @@ export class QemuService {
     }
     await record.closed;
     return { ...record.info };
+  }
+
+  /**
+   * Starts the CPU of a session started with `paused`: QMP's `cont` on its control channel.
+   * Resolves once QEMU has accepted it (or at once for a session that was not paused).
+   */
+  async resume(sessionId: string): Promise<void> {
+    const record = this.record(sessionId);
+    if (!record.control || record.info.state !== 'running') return;
+    const channel = await record.control;
+    await new Promise<void>((resolveCont, rejectCont) => {
+      let answers = '';
+      const onData = (bytes: Buffer) => {
+        answers += bytes.toString('utf8');
+        // Two answers: qmp_capabilities, then cont (events may come between: skipped).
+        const replies = answers.split('\n').filter((line) => /"return"|"error"/.test(line));
+        const failed = replies.find((line) => line.includes('"error"'));
+        if (failed) finish(new LoopbackError('IO', `QEMU refused to start the CPU: ${failed.trim()}`, { sessionId }));
+        else if (replies.length >= 2) finish(null);
+      };
+      const onClose = () => finish(new LoopbackError('IO', 'QEMU ended before its CPU was started', { sessionId }));
+      const finish = (error: LoopbackError | null) => {
+        channel.off('data', onData);
+        channel.off('close', onClose);
+        if (error) rejectCont(error);
+        else resolveCont();
+      };
+      channel.on('data', onData);
+      channel.once('close', onClose);
+      channel.write('{"execute":"qmp_capabilities"}\n{"execute":"cont"}\n');
+    });
+  }
+
+  /**
+   * Holds an image for `holder` while it has no session running (a `run` between rebuilds): no
+   * other start may take it meanwhile, only starts that name the same holder. Returns the release.
+   */
+  async hold(image: string, holder: string): Promise<() => void> {
+    // An image that does not exist yet (a run's first build) is keyed as it will be.
+    const imageKey = await fs.realpath(resolve(image)).catch(async () => join(await fs.realpath(dirname(resolve(image))).catch(() => dirname(resolve(image))), basename(image)));
+    this.requireImageFree(imageKey, holder);
+    this.holds.set(imageKey, holder);
+    return () => {
+      if (this.holds.get(imageKey) === holder) this.holds.delete(imageKey);
+    };
   }
 
   /** Resolves when the session's QEMU has ended by itself (or been stopped). */
@@ -369,7 +473,11 @@ export class QemuService {
   }
 
   /** One QEMU per image: a second one writing to it would corrupt it (and QEMU's own lock would refuse). */
-  private requireImageFree(imageKey: string): void {
+  private requireImageFree(imageKey: string, asHolder?: string): void {
+    const held = this.holds.get(imageKey);
+    if (held !== undefined && held !== asHolder) {
+      throw new LoopbackError('VALIDATION', `${imageKey} is held by ${held}, which rebuilds and boots it: stop that first.`, { path: imageKey });
+    }
     const holder = [...this.sessions.values()].find((r) => r.info.state !== 'exited' && r.prepared.imageKey === imageKey);
     if (holder || this.starting.has(imageKey)) {
       const who = holder ? `session ${holder.info.sessionId}, pid ${holder.info.pid}` : 'starting now';
@@ -439,8 +547,26 @@ export class QemuService {
     return this.family;
   }
 
+  /** What is spawned: the command, plus what start options add (see QemuStartOptions). */
+  private async spawnArgv(prepared: PreparedLaunch, consoleMode: QemuConsoleMode, startOptions: QemuStartOptions): Promise<string[]> {
+    let argv = [...prepared.command.argv];
+    if (startOptions.terminalKeys && consoleMode === 'inherit' && prepared.serialOnStdio) {
+      const at = argv.findIndex((arg, i) => arg === 'stdio' && argv[i - 1] === '-serial');
+      if (at > 0) argv[at] = 'mon:stdio';
+    }
+    if (startOptions.paused) {
+      if (!argv.includes('-S')) argv.push('-S');
+      argv.push('-chardev', 'socket,id=loopstudio-control,fd=3,server=off', '-mon', 'chardev=loopstudio-control,mode=control');
+    }
+    if (startOptions.dieWithParent && process.platform === 'linux') {
+      const setpriv = await findSetpriv();
+      if (setpriv) argv = [setpriv, '--pdeathsig', 'TERM', '--', ...argv];
+    }
+    return argv;
+  }
+
   /** Validates a launch against the host and the running sessions, and builds its command. */
-  private async prepare(input: QemuLaunchOptions): Promise<PreparedLaunch> {
+  private async prepare(input: QemuLaunchOptions, holder?: string): Promise<PreparedLaunch> {
     const parsed = qemuLaunchSchema.safeParse(input);
     if (!parsed.success) {
       throw invalid(`qemu: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(launch)'}: ${i.message}`).join('; ')}`);
@@ -465,7 +591,7 @@ export class QemuService {
       image = resolve(options.image);
       const stats = await requireRegularFile(image);
       imageKey = await fs.realpath(image);
-      this.requireImageFree(imageKey);
+      this.requireImageFree(imageKey, holder);
       // QEMU writing a disk the host has mounted (or attached read-write) corrupts both.
       if (!options.snapshot) await requireNotHeldForBoot(image, stats.size);
       const wanted = options.media ?? 'auto';

@@ -144,7 +144,7 @@ function within(path: string, root: string): boolean {
 }
 
 /** A recipe's source path, resolved through its links, refused when it leads outside the allowed folders. */
-async function recipeSource(baseDir: string, path: string, roots: readonly string[], field: string): Promise<string> {
+export async function recipeSource(baseDir: string, path: string, roots: readonly string[], field: string): Promise<string> {
   const from = hostPath(baseDir, path);
   const real = await fs.realpath(from).catch(() => null);
   if (real === null) throw fieldError('NOT_FOUND', field, `${from} does not exist`, { path: from });

@@ -37,6 +37,7 @@ import {
   type QemuSession,
   type QemuSessionStatus,
 } from './qemu';
+import { runChangedEventSchema, runIdSchema, runRecipeForSchema, runSetWatchSchema, runStartSchema, type RunStatus } from './run';
 import type { ListedEventName, ListedMethodName } from './names';
 
 export { methodChannel, eventChannel } from './names';
@@ -230,6 +231,19 @@ export const methods = {
     'Build the image a recipe describes (a job): create, partition, format, copy files, install the boot loader',
     recipeBuildSchema,
   ),
+  'run.recipeFor': method<{ recipe: string | null; image: string }>()(
+    'The recipe beside an image (disk.img → disk.json), if there is one: the app offers Run then',
+    runRecipeForSchema,
+  ),
+  'run.start': method<RunStatus>()(
+    'Build the image from its recipe when it is out of date and boot it; with watch, rebuild what changed and boot again on every change of the recipe or a source',
+    runStartSchema,
+  ),
+  'run.stop': method<RunStatus>()('Stop a run: its QEMU and its watch; the image is left as the last build made it', runIdSchema),
+  'run.status': method<RunStatus>()('A run: its state, QEMU session, last rebuild and last build error', runIdSchema),
+  'run.list': method<{ runs: RunStatus[] }>()('The runs of this app, running and recently stopped', z.object({}).strict()),
+  'run.setWatch': method<RunStatus>()('Turn "Rebuild on change" on or off for a running run', runSetWatchSchema),
+  'run.rebuild': method<RunStatus>()('Rebuild now (only what changed) and boot again, whether or not anything changed', runIdSchema),
 } as const satisfies { [K in ListedMethodName]: MethodSpec<z.ZodType, unknown> };
 
 export const jobStateSchema = z.enum(['running', 'done', 'failed', 'cancelled']);
@@ -263,6 +277,8 @@ export const events = {
   qemuLog: qemuLogEventSchema,
   /** A QEMU session ended: its exit status or signal, and the end of its stderr. */
   qemuExited: qemuExitedEventSchema,
+  /** A run changed: building, booted, rebuilt (what changed, how long), a build error, stopped. */
+  runChanged: runChangedEventSchema,
 } as const satisfies { [E in ListedEventName]: z.ZodType };
 
 export type Methods = typeof methods;

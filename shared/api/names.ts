@@ -42,9 +42,16 @@ export const METHOD_NAMES = [
   'recipe.validate',
   'recipe.save',
   'recipe.build',
+  'run.recipeFor',
+  'run.start',
+  'run.stop',
+  'run.status',
+  'run.list',
+  'run.setWatch',
+  'run.rebuild',
 ] as const;
 
-export const EVENT_NAMES = ['jobProgress', 'loopsChanged', 'qemuSerial', 'qemuLog', 'qemuExited'] as const;
+export const EVENT_NAMES = ['jobProgress', 'loopsChanged', 'qemuSerial', 'qemuLog', 'qemuExited', 'runChanged'] as const;
 
 /** The same as contract.ts's MethodName and EventName (which it checks). */
 export type ListedMethodName = (typeof METHOD_NAMES)[number];

@@ -5,9 +5,12 @@ import { output, type Command } from '../command';
 import { progressFor } from '../progress';
 
 const usage =
-  'loopstudio build RECIPE.json [-o IMAGE] [--force] [--check | --print-commands] [--allow-outside DIR]… [--json]\n\n' +
+  'loopstudio build RECIPE.json [-o IMAGE] [--force] [--update [--full]] [--check | --print-commands] [--allow-outside DIR]… [--json]\n\n' +
   'A recipe copies files only from its own folder (links included): one from someone else cannot read\n' +
-  'your other files. --allow-outside DIR (repeatable) lets it read DIR too.';
+  'your other files. --allow-outside DIR (repeatable) lets it read DIR too.\n' +
+  '--update brings IMAGE up to date the way `loopstudio run` does: only what changed since the last\n' +
+  'update (the changed files, the menu), a full build when the layout changed; it keeps what was built\n' +
+  'from what beside the image (.IMAGE.build-state.json). An image without it is replaced only with --force.';
 
 function describeVolumes(summary: RecipeSummary): string[] {
   return summary.volumes.map(
@@ -40,6 +43,8 @@ export const build: Command = {
     check: { type: 'boolean' },
     'print-commands': { type: 'boolean' },
     'allow-outside': { type: 'string', multiple: true },
+    update: { type: 'boolean', short: 'u' },
+    full: { type: 'boolean' },
   },
   async run(ctx) {
     const [recipe, ...extra] = ctx.positionals;
@@ -48,6 +53,24 @@ export const build: Command = {
     const { buildRecipe, summarizePlan, validateRecipeFile } = await import('../../services/recipes');
     const allowed = (ctx.values['allow-outside'] as string[] | undefined) ?? [];
     const allowOutside = allowed.length ? { allowOutside: allowed } : {};
+    if (ctx.values.full && !ctx.values.update) throw new LoopbackError('INVALID_INPUT', '--full goes with --update');
+    if (ctx.values.update) {
+      if (ctx.values.check || ctx.values['print-commands']) throw new LoopbackError('INVALID_INPUT', '--update builds: it does not go with --check or --print-commands');
+      // Only the rebuild code: this is the Makefile's `mcopy` replacement, started once per change.
+      const { updateImage } = await import('../../services/rebuild');
+      const { lockImage } = await import('../../services/image-lock');
+      const { defaultOutput } = await import('../../services/recipes');
+      const { resolve } = await import('node:path');
+      const image = resolve((ctx.values.output as string | undefined) ?? defaultOutput(resolve(recipe)));
+      const lock = await lockImage(image, `loopstudio build --update ${recipe}`);
+      try {
+        const result = await updateImage(recipe, { output: image, force: Boolean(ctx.values.force), full: Boolean(ctx.values.full), ...allowOutside });
+        output(ctx, result, () => `${result.kind === 'none' ? `${image} is ` : result.kind === 'full' ? `${image}: ` : ''}${result.summary}\n`);
+      } finally {
+        await lock.release();
+      }
+      return 0;
+    }
     if (ctx.values.check || ctx.values['print-commands']) {
       // Both validate everything build would, and write nothing.
       const plan = await validateRecipeFile(recipe, allowOutside);

@@ -11,5 +11,6 @@ import { info } from './info';
 import { attach, cleanup, detach, loops, mount, umount } from './loops';
 import { partition } from './partition';
 import { qemu } from './qemu';
+import { run } from './run';
 
-export const COMMANDS: readonly Command[] = [create, geometry, partition, format, info, ls, put, get, mkdir, rm, bootloader, build, attach, detach, mount, umount, loops, cleanup, qemu, doctor];
+export const COMMANDS: readonly Command[] = [create, geometry, partition, format, info, ls, put, get, mkdir, rm, bootloader, build, attach, detach, mount, umount, loops, cleanup, qemu, run, doctor];

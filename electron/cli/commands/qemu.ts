@@ -11,21 +11,21 @@ function invalid(message: string): LoopbackError {
 }
 
 /** stdio | none | file:PATH, as QEMU spells them. */
-function charTarget(text: string | undefined, option: string): QemuCharTarget | undefined {
+export function charTarget(text: string | undefined, option: string): QemuCharTarget | undefined {
   if (text === undefined) return undefined;
   if (text === 'stdio' || text === 'none') return { kind: text };
   if (text.startsWith('file:') && text.length > 'file:'.length) return { kind: 'file', path: text.slice('file:'.length) };
   throw invalid(`--${option} takes stdio, none or file:PATH, not "${text}"`);
 }
 
-function wholeNumber(text: string | undefined, option: string): number | undefined {
+export function wholeNumber(text: string | undefined, option: string): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text)) throw invalid(`--${option} takes a whole number, not "${text}"`);
   return Number(text);
 }
 
 /** MiB: "64", "64M", "64MiB", "1G", "1GiB". */
-function memoryMiB(text: string | undefined): number | undefined {
+export function memoryMiB(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const match = /^(\d+)\s*(M|MiB|MB|G|GiB|GB)?$/i.exec(text.trim());
   if (!match) throw invalid(`--memory takes MiB (64) or a size with M or G (64M, 1G), not "${text}"`);

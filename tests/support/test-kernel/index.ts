@@ -34,12 +34,24 @@ function requireTools(): void {
   if (missing) throw new Error(`cannot build the test programs: ${missing}`);
 }
 
-/** Assembles and links kernel.asm into DIR/kernel.elf (multiboot v1, loaded at 1 MiB). */
-export function buildTestKernel(dir: string): string {
+export interface TestKernelOptions {
+  /** The line it prints instead of KERNEL_LINE (printable ASCII, no quote). */
+  message?: string;
+  /** Bytes of data to add (a kernel of about that size). */
+  padBytes?: number;
+  /** The ELF's file name in DIR (default kernel.elf). */
+  name?: string;
+}
+
+/** Assembles and links kernel.asm into DIR/kernel.elf (multiboot v1, loaded at 1 MiB); its entry symbol is `_start`. */
+export function buildTestKernel(dir: string, options: TestKernelOptions = {}): string {
   requireTools();
-  const object = join(dir, 'kernel.o');
-  const elf = join(dir, 'kernel.elf');
-  runToolOk('nasm', ['-f', 'elf32', join(SOURCE_DIR, 'kernel.asm'), '-o', object]);
+  const name = options.name ?? 'kernel.elf';
+  const object = join(dir, name === 'kernel.elf' ? 'kernel.o' : `${name}.o`);
+  const elf = join(dir, name);
+  if (options.message !== undefined && !/^[ -&(-~]*$/.test(options.message)) throw new Error(`test kernel message must be printable ASCII without a quote: ${options.message}`);
+  const defines = [...(options.message !== undefined ? [`-DMESSAGE='${options.message}'`] : []), ...(options.padBytes ? [`-DPAD_BYTES=${options.padBytes}`] : [])];
+  runToolOk('nasm', ['-f', 'elf32', ...defines, join(SOURCE_DIR, 'kernel.asm'), '-o', object]);
   runToolOk('ld', ['-m', 'elf_i386', '-n', '-Ttext', '0x100000', '-o', elf, object]);
   return elf;
 }

@@ -2,7 +2,12 @@
 ; It prints one line to COM1 (0x3F8) and to QEMU's debug console (port 0xE9), asks QEMU's
 ; isa-debug-exit device (port 0xF4, when present) to quit, and halts otherwise.
 ; Build: nasm -f elf32 kernel.asm -o kernel.o && ld -m elf_i386 -n -Ttext 0x100000 -o kernel.elf kernel.o
+; -DMESSAGE="'text'" prints another line; -DPAD_BYTES=N adds N bytes of data (a kernel of a given size).
 bits 32
+
+%ifndef MESSAGE
+%define MESSAGE 'Loopback Studio test kernel: hello from multiboot'
+%endif
 
 ; Multiboot Specification 0.6.96, 3.1.1: magic, flags, checksum (the three sum to 0), 4-byte
 ; aligned within the first 8 KiB. Flags 0: an ELF file needs no address fields, no boot info wanted.
@@ -45,4 +50,9 @@ _start:
     hlt
     jmp .halt
 
-message: db 'Loopback Studio test kernel: hello from multiboot', 13, 10, 0
+message: db MESSAGE, 13, 10, 0
+
+%ifdef PAD_BYTES
+section .data
+padding: times PAD_BYTES db 0x5a
+%endif
