@@ -44,11 +44,18 @@ function startRun(...args: string[]): Running {
   let err = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString('utf8')));
   child.stderr!.on('data', (b: Buffer) => (err += b.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, out: () => out, err: () => err, exited };
 }
 
-async function until<T>(what: string, check: () => T | null | undefined | false, timeoutMs: number, show: () => string = () => ''): Promise<T> {
+async function until<T>(
+  what: string,
+  check: () => T | null | undefined | false,
+  timeoutMs: number,
+  show: () => string = () => '',
+): Promise<T> {
   const started = Date.now();
   for (;;) {
     const value = check();
@@ -95,7 +102,12 @@ function project(name: string): { recipe: string; image: string; kernel: string;
 }
 
 async function released(image: string): Promise<void> {
-  await until('QEMU to be gone', () => qemuPids(image).length === 0, 10_000, () => `still running: ${qemuPids(image).join(', ')}`);
+  await until(
+    'QEMU to be gone',
+    () => qemuPids(image).length === 0,
+    10_000,
+    () => `still running: ${qemuPids(image).join(', ')}`,
+  );
   expect(await imageLocked(image)).toBe(false);
   expect(loopDevicesOf(image)).toBe('');
 }
@@ -149,7 +161,12 @@ describe.skipIf(skip)(`loopstudio run${skip ? ` (skipped: ${skip})` : ''}`, () =
   it('SIGKILL: QEMU dies with the run, and the image lock goes with the process', async () => {
     const p = project('killed');
     const run = startRun(p.recipe, '--watch');
-    await until('v1 on the console', () => run.out().includes('killed: v1'), 30_000, () => run.err());
+    await until(
+      'v1 on the console',
+      () => run.out().includes('killed: v1'),
+      30_000,
+      () => run.err(),
+    );
     expect(qemuPids(p.image)).toHaveLength(1);
     expect(await imageLocked(p.image)).toBe(true);
     run.child.kill('SIGKILL');
@@ -157,39 +174,58 @@ describe.skipIf(skip)(`loopstudio run${skip ? ` (skipped: ${skip})` : ''}`, () =
     await released(p.image);
   }, 60_000);
 
-  it.skipIf(!hasTool('gdb'))('--gdb --wait-gdb: the printed gdb command attaches, a breakpoint at _start is hit; 1234 taken, another port is chosen', async () => {
-    const p = project('gdb');
-    // Whoever has 1234 (this test, or anyone else on the machine): the run picks another port.
-    const blocker: Server = createServer();
-    await new Promise<void>((resolve) => blocker.once('error', () => resolve()).listen({ port: 1234, host: '127.0.0.1' }, () => resolve()));
-    try {
-      const printed = await cli('run', p.recipe, '--print-gdb');
-      expect(printed.code).toBe(0);
-      expect(printed.stdout).toBe(`gdb -ex 'file ${p.kernel}' -ex 'target remote localhost:1234'\n`);
+  it.skipIf(!hasTool('gdb'))(
+    '--gdb --wait-gdb: the printed gdb command attaches, a breakpoint at _start is hit; 1234 taken, another port is chosen',
+    async () => {
+      const p = project('gdb');
+      // Whoever has 1234 (this test, or anyone else on the machine): the run picks another port.
+      const blocker: Server = createServer();
+      await new Promise<void>((resolve) =>
+        blocker.once('error', () => resolve()).listen({ port: 1234, host: '127.0.0.1' }, () => resolve()),
+      );
+      try {
+        const printed = await cli('run', p.recipe, '--print-gdb');
+        expect(printed.code).toBe(0);
+        expect(printed.stdout).toBe(`gdb -ex 'file ${p.kernel}' -ex 'target remote localhost:1234'\n`);
 
-      const run = startRun(p.recipe, '--gdb', '--wait-gdb');
-      const line = await until('the gdb command', () => /waits for gdb: (gdb -ex .*)$/m.exec(run.err()), 30_000, () => run.err());
-      const command = line[1]!;
-      const port = Number(/localhost:(\d+)/.exec(command)![1]);
-      expect(port).not.toBe(1234);
-      expect(command).toBe(`gdb -ex 'file ${p.kernel}' -ex 'target remote localhost:${port}'`);
-      // --print-gdb names the port the running one chose.
-      expect((await cli('run', p.recipe, '--print-gdb')).stdout).toBe(`${command}\n`);
-      expect(run.out()).not.toContain('gdb: v1');
+        const run = startRun(p.recipe, '--gdb', '--wait-gdb');
+        const line = await until(
+          'the gdb command',
+          () => /waits for gdb: (gdb -ex .*)$/m.exec(run.err()),
+          30_000,
+          () => run.err(),
+        );
+        const command = line[1]!;
+        const port = Number(/localhost:(\d+)/.exec(command)![1]);
+        expect(port).not.toBe(1234);
+        expect(command).toBe(`gdb -ex 'file ${p.kernel}' -ex 'target remote localhost:${port}'`);
+        // --print-gdb names the port the running one chose.
+        expect((await cli('run', p.recipe, '--print-gdb')).stdout).toBe(`${command}\n`);
+        expect(run.out()).not.toContain('gdb: v1');
 
-      const gdb = spawnSync('sh', ['-c', `${command} -nx -batch -ex 'break _start' -ex 'continue' -ex 'info registers eip'`], { encoding: 'utf8', timeout: 60_000 });
-      expect(gdb.stdout, gdb.stderr).toMatch(/Breakpoint 1 at 0x10000c/);
-      expect(gdb.stdout, gdb.stderr).toMatch(/Breakpoint 1, 0x0010000c in _start \(\)/);
-      expect(gdb.stdout).toMatch(/eip\s+0x10000c\s+0x10000c <_start>/);
-      // gdb detaches when its batch ends: the kernel goes on and prints its line.
-      await until('the kernel to go on after gdb', () => run.out().includes('gdb: v1'), 20_000, () => run.out());
-      run.child.kill('SIGTERM');
-      expect(await run.exited).toEqual({ code: 143, signal: null });
-      await released(p.image);
-    } finally {
-      await new Promise((resolve) => blocker.close(resolve));
-    }
-  }, 90_000);
+        const gdb = spawnSync('sh', ['-c', `${command} -nx -batch -ex 'break _start' -ex 'continue' -ex 'info registers eip'`], {
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        expect(gdb.stdout, gdb.stderr).toMatch(/Breakpoint 1 at 0x10000c/);
+        expect(gdb.stdout, gdb.stderr).toMatch(/Breakpoint 1, 0x0010000c in _start \(\)/);
+        expect(gdb.stdout).toMatch(/eip\s+0x10000c\s+0x10000c <_start>/);
+        // gdb detaches when its batch ends: the kernel goes on and prints its line.
+        await until(
+          'the kernel to go on after gdb',
+          () => run.out().includes('gdb: v1'),
+          20_000,
+          () => run.out(),
+        );
+        run.child.kill('SIGTERM');
+        expect(await run.exited).toEqual({ code: 143, signal: null });
+        await released(p.image);
+      } finally {
+        await new Promise((resolve) => blocker.close(resolve));
+      }
+    },
+    90_000,
+  );
 
   it('without --watch: builds a missing image, boots it, --expect passes; the next run finds it up to date', async () => {
     const p = project('once');

@@ -182,6 +182,8 @@ export class DevRun {
   readonly done: Promise<void>;
   private readonly launch: QemuLaunchOptions;
   private readonly settleMs: number;
+  /** The status of a QEMU started paused, announced once it runs (see boot()). */
+  private announce: Partial<RunStatus> | null = null;
   /** What the last good prepare said the recipe reads (kept while the recipe is broken). */
   private inputs: string[] = [];
 
@@ -229,7 +231,9 @@ export class DevRun {
     try {
       if (this.options.gdb || this.options.waitForGdb) {
         const port = this.options.gdbPort ?? (await freeGdbPort());
-        this.changed({ gdb: { host: '127.0.0.1', port, waiting: Boolean(this.options.waitForGdb), command: gdbCommand(null, port), kernel: null } });
+        this.changed({
+          gdb: { host: '127.0.0.1', port, waiting: Boolean(this.options.waitForGdb), command: gdbCommand(null, port), kernel: null },
+        });
       }
       const what = `loopstudio run ${basename(recipe)}${this.options.watch ? ' --watch' : ''}`;
       this.lock = await lockImage(image, what, this.status.gdb ? { gdbPort: this.status.gdb.port } : {});
@@ -271,7 +275,8 @@ export class DevRun {
 
   private kernelFrom(prepared: PreparedUpdate): void {
     const gdb = this.status.gdb;
-    if (gdb && gdb.kernel !== prepared.kernel) this.changed({ gdb: { ...gdb, kernel: prepared.kernel, command: gdbCommand(prepared.kernel, gdb.port) } });
+    if (gdb && gdb.kernel !== prepared.kernel)
+      this.changed({ gdb: { ...gdb, kernel: prepared.kernel, command: gdbCommand(prepared.kernel, gdb.port) } });
   }
 
   private reported(report: RunReport, rule: boolean): void {
@@ -284,7 +289,8 @@ export class DevRun {
   private watch(inputs: readonly string[]): void {
     this.inputs = [...inputs];
     const image = this.status.image;
-    const ignore = (path: string) => dirname(path) === dirname(image) && (basename(path) === basename(image) || basename(path).startsWith(`.${basename(image)}`));
+    const ignore = (path: string) =>
+      dirname(path) === dirname(image) && (basename(path) === basename(image) || basename(path).startsWith(`.${basename(image)}`));
     this.watcher ??= new SourceWatcher(this.settleMs, ignore, () => this.schedule());
     this.watcher.update(inputs);
     this.changed({ watching: this.watcher.paths });
@@ -351,7 +357,8 @@ export class DevRun {
     this.kernelFrom(prepared);
     if (prepared.kind === 'none' && running && !restart) {
       this.line('info', `nothing to rebuild: ${prepared.reason}`);
-      this.changed({ state: 'running' });
+      // A good recipe again: the last error is over.
+      this.changed({ state: 'running', lastError: null });
       return;
     }
     await this.stopSession();
@@ -367,6 +374,7 @@ export class DevRun {
           report = await prepared.apply();
         } catch (error) {
           await booting;
+          this.announce = null;
           await this.stopSession();
           throw error;
         }
@@ -402,7 +410,10 @@ export class DevRun {
     const e = serializeError(error);
     const at = new Date().toISOString();
     const since = this.session ? ` from ${clock(this.session.startedAt)}` : '';
-    this.changed({ lastError: { at, code: e.code, message: e.message }, ...(this.stopped ? {} : { state: this.qemuRunning() ? 'running' : 'idle' }) });
+    this.changed({
+      lastError: { at, code: e.code, message: e.message },
+      ...(this.stopped ? {} : { state: this.qemuRunning() ? 'running' : 'idle' }),
+    });
     this.line('error', `build failed: ${e.message}${keptRunning ? `\n(the machine${since} keeps running; fix it and save again)` : ''}`);
   }
 
@@ -437,7 +448,18 @@ export class DevRun {
       return;
     }
     this.options.onBoot?.(session);
-    this.changed({ state: 'running', sessionId: session.sessionId, pid: session.pid, commandLine: session.commandLine, boots: this.status.boots + 1, exit: null });
+    const booted: Partial<RunStatus> = {
+      state: 'running',
+      sessionId: session.sessionId,
+      pid: session.pid,
+      commandLine: session.commandLine,
+      boots: this.status.boots + 1,
+      exit: null,
+    };
+    // A paused QEMU is announced when its CPU starts (resume), after the rebuild's report: what
+    // shows the new session (the app's rule) then says what changed.
+    if (paused) this.announce = booted;
+    else this.changed(booted);
     if (gdb) this.line('info', `gdb stub on ${gdb.host}:${gdb.port}${gdb.waiting ? ', the CPU waits for gdb' : ''}: ${gdb.command}`);
     void this.qemu.waitForExit(session.sessionId).then((ended) => this.onExit(ended));
     // The image reaches the disk off the rebuild's path (rebuild.ts, "synced").
@@ -447,6 +469,8 @@ export class DevRun {
   private async resume(): Promise<void> {
     const session = this.session;
     if (!session) return;
+    if (this.announce) this.changed(this.announce);
+    this.announce = null;
     // With --wait-gdb the CPU stays stopped: gdb's `continue` starts it.
     if (!this.status.gdb?.waiting) await this.qemu.resume(session.sessionId).catch((error: unknown) => this.failed(error, false));
     void syncImageState(this.status.image).catch(() => {});
@@ -558,4 +582,3 @@ export class DevLoopService {
     await Promise.all([...this.runs.values()].map((run) => run.stop()));
   }
 }
-

@@ -53,7 +53,10 @@ export function abstractLockName(key: string): string {
 
 function heldError(image: string, holder: Holder | null): LoopbackError {
   const who = holder ? `process ${holder.pid}${holder.what ? ` (${holder.what})` : ''}` : 'another process';
-  return new LoopbackError('IN_USE', `${image} is being built or run by ${who}: one writer and one QEMU per image. Stop that first.`, { image, pid: holder?.pid ?? null });
+  return new LoopbackError('IN_USE', `${image} is being built or run by ${who}: one writer and one QEMU per image. Stop that first.`, {
+    image,
+    pid: holder?.pid ?? null,
+  });
 }
 
 /** Reads what the holder of an abstract lock says about itself (or null). */
@@ -71,7 +74,15 @@ function askHolder(name: string): Promise<Holder | null> {
       clearTimeout(timer);
       try {
         const parsed = JSON.parse(text) as Holder;
-        done(typeof parsed.pid === 'number' ? { pid: parsed.pid, what: String(parsed.what ?? ''), ...(typeof parsed.gdbPort === 'number' ? { gdbPort: parsed.gdbPort } : {}) } : null);
+        done(
+          typeof parsed.pid === 'number'
+            ? {
+                pid: parsed.pid,
+                what: String(parsed.what ?? ''),
+                ...(typeof parsed.gdbPort === 'number' ? { gdbPort: parsed.gdbPort } : {}),
+              }
+            : null,
+        );
       } catch {
         done(null);
       }
@@ -139,8 +150,12 @@ async function fileLock(image: string, key: string, about: Omit<Holder, 'pid'>):
         },
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new LoopbackError('IO', `cannot lock ${image}: ${(error as Error).message}`, { image });
-      const holder = await fs.readFile(path, 'utf8').then((text) => JSON.parse(text) as Holder, () => null);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new LoopbackError('IO', `cannot lock ${image}: ${(error as Error).message}`, { image });
+      const holder = await fs.readFile(path, 'utf8').then(
+        (text) => JSON.parse(text) as Holder,
+        () => null,
+      );
       if (holder && alive(holder.pid)) throw heldError(image, holder);
       await fs.rm(path, { force: true });
     }
@@ -164,7 +179,10 @@ export async function lockImage(image: string, what: string, extra: { gdbPort?: 
 export async function imageLockHolder(image: string): Promise<ImageLockHolder | null> {
   const key = await lockKey(image);
   if (process.platform === 'linux') return askHolder(abstractLockName(key));
-  const holder = await fs.readFile(fileLockPath(key), 'utf8').then((text) => JSON.parse(text) as Holder, () => null);
+  const holder = await fs.readFile(fileLockPath(key), 'utf8').then(
+    (text) => JSON.parse(text) as Holder,
+    () => null,
+  );
   return holder && alive(holder.pid) ? holder : null;
 }
 

@@ -7,7 +7,19 @@
  * never a wrong image.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAndExpect, bootTestsMissing, grubLegacyMissing } from '../../tests/support/boot';
@@ -100,12 +112,28 @@ const CASES: Case[] = [
   {
     name: 'fat12-floppy',
     fs: 'fat',
-    recipe: () => ({ image: { floppy: '1.44M' }, filesystem: { type: 'fat12' }, files: [{ from: 'kernel.elf', to: '/boot/kernel.elf' }, { from: 'tree', to: '/data' }], bootloader: { grubLegacy: {}, menu: menu('one') } }),
+    recipe: () => ({
+      image: { floppy: '1.44M' },
+      filesystem: { type: 'fat12' },
+      files: [
+        { from: 'kernel.elf', to: '/boot/kernel.elf' },
+        { from: 'tree', to: '/data' },
+      ],
+      bootloader: { grubLegacy: {}, menu: menu('one') },
+    }),
   },
   {
     name: 'ext2-floppy',
     fs: 'ext2',
-    recipe: () => ({ image: { floppy: '1.44M' }, filesystem: { type: 'ext2', blockSize: 1024 }, files: [{ from: 'kernel.elf', to: '/boot/kernel.elf' }, { from: 'tree', to: '/data' }], bootloader: { grubLegacy: {}, menu: menu('one') } }),
+    recipe: () => ({
+      image: { floppy: '1.44M' },
+      filesystem: { type: 'ext2', blockSize: 1024 },
+      files: [
+        { from: 'kernel.elf', to: '/boot/kernel.elf' },
+        { from: 'tree', to: '/data' },
+      ],
+      bootloader: { grubLegacy: {}, menu: menu('one') },
+    }),
   },
   {
     name: 'fat32-disk-grub2',
@@ -116,7 +144,10 @@ const CASES: Case[] = [
       image: { size: '64M' },
       table: 'mbr',
       partitions: [{ start: 2048, size: 'rest', bootable: true, filesystem: { type: 'fat32' } }],
-      files: [{ from: 'kernel.elf', to: '/boot/kernel.elf' }, { from: 'tree', to: '/data' }],
+      files: [
+        { from: 'kernel.elf', to: '/boot/kernel.elf' },
+        { from: 'tree', to: '/data' },
+      ],
       bootloader: { grub2: {}, menu: menu('one') },
     }),
   },
@@ -124,118 +155,148 @@ const CASES: Case[] = [
 
 describe.skipIf(skip)(`incremental rebuilds${skip ? ` (skipped: ${skip})` : ''}`, () => {
   for (const c of CASES) {
-    it.skipIf(c.skip)(`${c.name}: 50 random changes later the image is fsck-clean and holds what a fresh build holds`, async () => {
-      const base = join(dir, c.name);
-      mkdirSync(join(base, 'tree/sub'), { recursive: true });
-      buildTestKernel(base);
-      writeFileSync(join(base, 'tree/a.txt'), 'first\n');
-      const recipe = join(base, 'recipe.json');
-      const doc = c.recipe('kernel.elf') as { bootloader: { menu: { timeout: number; entries: { title: string }[] } } };
-      writeFileSync(recipe, JSON.stringify(doc));
-      const image = join(base, 'recipe.img');
-      expect((await updateImage(recipe)).kind).toBe('full');
+    it.skipIf(c.skip)(
+      `${c.name}: 50 random changes later the image is fsck-clean and holds what a fresh build holds`,
+      async () => {
+        const base = join(dir, c.name);
+        mkdirSync(join(base, 'tree/sub'), { recursive: true });
+        buildTestKernel(base);
+        writeFileSync(join(base, 'tree/a.txt'), 'first\n');
+        const recipe = join(base, 'recipe.json');
+        const doc = c.recipe('kernel.elf') as { bootloader: { menu: { timeout: number; entries: { title: string }[] } } };
+        writeFileSync(recipe, JSON.stringify(doc));
+        const image = join(base, 'recipe.img');
+        expect((await updateImage(recipe)).kind).toBe('full');
 
-      const rnd = random(c.name.length * 7919);
-      const pick = <T,>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
-      const bytes = (n: number) => {
-        const b = Buffer.alloc(n);
-        for (let i = 0; i < n; i++) b[i] = Math.floor(rnd() * 256);
-        return b;
-      };
-      const files = () => {
-        const all: string[] = [];
-        const walk = (at: string) => {
-          for (const name of readdirSync(at)) {
-            const p = join(at, name);
-            const st = lstatSync(p);
-            if (st.isDirectory()) walk(p);
-            else if (st.isFile()) all.push(p);
-          }
+        const rnd = random(c.name.length * 7919);
+        const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
+        const bytes = (n: number) => {
+          const b = Buffer.alloc(n);
+          for (let i = 0; i < n; i++) b[i] = Math.floor(rnd() * 256);
+          return b;
         };
-        walk(join(base, 'tree'));
-        return all;
-      };
-      const kinds: Record<string, number> = {};
-      let counter = 0;
-      for (let step = 0; step < 50; step++) {
-        const action = pick(['kernel', 'kernel', 'add', 'add', 'change', 'touch', 'remove', 'rmdir', 'menu', ...(c.fs === 'ext2' ? ['chmod', 'link'] : [])]);
-        const existing = files();
-        switch (action) {
-          case 'kernel': // a kernel that grows and shrinks (its data past the ELF is never read by GRUB here)
-            writeFileSync(join(base, 'kernel.elf'), Buffer.concat([readFileSync(join(base, 'kernel.elf')).subarray(0, 896), bytes(Math.floor(rnd() * 40_000))]));
-            break;
-          case 'add': {
-            const folder = join(base, 'tree', pick(['', 'sub', `d${Math.floor(rnd() * 3)}`]));
-            mkdirSync(folder, { recursive: true });
-            writeFileSync(join(folder, `f${counter++}.bin`), bytes(Math.floor(rnd() * 20_000)));
-            break;
-          }
-          case 'change':
-            if (existing.length) writeFileSync(pick(existing), bytes(Math.floor(rnd() * 20_000)));
-            break;
-          case 'touch':
-            if (existing.length) {
-              const file = pick(existing);
-              const later = new Date(Date.now() + 60_000 * (step + 1));
-              utimesSync(file, later, later);
+        const files = () => {
+          const all: string[] = [];
+          const walk = (at: string) => {
+            for (const name of readdirSync(at)) {
+              const p = join(at, name);
+              const st = lstatSync(p);
+              if (st.isDirectory()) walk(p);
+              else if (st.isFile()) all.push(p);
             }
-            break;
-          case 'remove':
-            if (existing.length > 1) rmSync(pick(existing));
-            break;
-          case 'rmdir': {
-            const folders = readdirSync(join(base, 'tree')).filter((n) => n.startsWith('d'));
-            if (folders.length) rmSync(join(base, 'tree', pick(folders)), { recursive: true });
-            break;
+          };
+          walk(join(base, 'tree'));
+          return all;
+        };
+        const kinds: Record<string, number> = {};
+        let counter = 0;
+        for (let step = 0; step < 50; step++) {
+          const action = pick([
+            'kernel',
+            'kernel',
+            'add',
+            'add',
+            'change',
+            'touch',
+            'remove',
+            'rmdir',
+            'menu',
+            ...(c.fs === 'ext2' ? ['chmod', 'link'] : []),
+          ]);
+          const existing = files();
+          switch (action) {
+            case 'kernel': // a kernel that grows and shrinks (its data past the ELF is never read by GRUB here)
+              writeFileSync(
+                join(base, 'kernel.elf'),
+                Buffer.concat([readFileSync(join(base, 'kernel.elf')).subarray(0, 896), bytes(Math.floor(rnd() * 40_000))]),
+              );
+              break;
+            case 'add': {
+              const folder = join(base, 'tree', pick(['', 'sub', `d${Math.floor(rnd() * 3)}`]));
+              mkdirSync(folder, { recursive: true });
+              writeFileSync(join(folder, `f${counter++}.bin`), bytes(Math.floor(rnd() * 20_000)));
+              break;
+            }
+            case 'change':
+              if (existing.length) writeFileSync(pick(existing), bytes(Math.floor(rnd() * 20_000)));
+              break;
+            case 'touch':
+              if (existing.length) {
+                const file = pick(existing);
+                const later = new Date(Date.now() + 60_000 * (step + 1));
+                utimesSync(file, later, later);
+              }
+              break;
+            case 'remove':
+              if (existing.length > 1) rmSync(pick(existing));
+              break;
+            case 'rmdir': {
+              const folders = readdirSync(join(base, 'tree')).filter((n) => n.startsWith('d'));
+              if (folders.length) rmSync(join(base, 'tree', pick(folders)), { recursive: true });
+              break;
+            }
+            case 'menu':
+              doc.bootloader.menu.entries[0]!.title = `step ${step}`;
+              doc.bootloader.menu.timeout = step % 3;
+              writeFileSync(recipe, JSON.stringify(doc));
+              break;
+            case 'chmod':
+              if (existing.length) chmodSync(pick(existing), pick([0o600, 0o644, 0o755]));
+              break;
+            case 'link': {
+              const link = join(base, 'tree/sub/link');
+              rmSync(link, { force: true });
+              symlinkSync(pick(['../a.txt', 'nowhere', '/boot/kernel.elf']), link);
+              break;
+            }
           }
-          case 'menu':
-            doc.bootloader.menu.entries[0]!.title = `step ${step}`;
-            doc.bootloader.menu.timeout = step % 3;
-            writeFileSync(recipe, JSON.stringify(doc));
-            break;
-          case 'chmod':
-            if (existing.length) chmodSync(pick(existing), pick([0o600, 0o644, 0o755]));
-            break;
-          case 'link': {
-            const link = join(base, 'tree/sub/link');
-            rmSync(link, { force: true });
-            symlinkSync(pick(['../a.txt', 'nowhere', '/boot/kernel.elf']), link);
-            break;
-          }
+          const result = await updateImage(recipe);
+          kinds[result.kind] = (kinds[result.kind] ?? 0) + 1;
+          // The layout never changes here: never a full build.
+          expect(result.kind, `step ${step} (${action}): ${result.summary}`).not.toBe('full');
         }
-        const result = await updateImage(recipe);
-        kinds[result.kind] = (kinds[result.kind] ?? 0) + 1;
-        // The layout never changes here: never a full build.
-        expect(result.kind, `step ${step} (${action}): ${result.summary}`).not.toBe('full');
-      }
-      expect(kinds.incremental).toBeGreaterThan(30);
-      checkFs(image, c.fs, c.offsetBytes);
-      const fresh = join(base, 'fresh.img');
-      await buildRecipe(recipe, { output: fresh });
-      checkFs(fresh, c.fs, c.offsetBytes);
-      const ours = extracted(image, c.fs, `${c.name}-ours`, c.offsetBytes);
-      expect(Object.keys(ours).length).toBeGreaterThan(5);
-      expect(ours).toEqual(extracted(fresh, c.fs, `${c.name}-fresh`, c.offsetBytes));
-    }, 60_000);
+        expect(kinds.incremental).toBeGreaterThan(30);
+        checkFs(image, c.fs, c.offsetBytes);
+        const fresh = join(base, 'fresh.img');
+        await buildRecipe(recipe, { output: fresh });
+        checkFs(fresh, c.fs, c.offsetBytes);
+        const ours = extracted(image, c.fs, `${c.name}-ours`, c.offsetBytes);
+        expect(Object.keys(ours).length).toBeGreaterThan(5);
+        expect(ours).toEqual(extracted(fresh, c.fs, `${c.name}-fresh`, c.offsetBytes));
+      },
+      60_000,
+    );
   }
 
-  it.skipIf(bootTestsMissing())('the ext2 floppy still boots after its 50 rebuilds: GRUB legacy’s stage2 block list stayed true, the menu is the last one', async () => {
-    const image = join(dir, 'ext2-floppy', 'recipe.img');
-    expect(existsSync(image)).toBe(true);
-    const recipe = join(dir, 'ext2-floppy', 'recipe.json');
-    writeFileSync(recipe, JSON.stringify({ ...JSON.parse(readFileSync(recipe, 'utf8')), bootloader: { grubLegacy: {}, menu: menu('after 50 rebuilds') } }));
-    expect((await updateImage(recipe)).kind).toBe('incremental');
-    const boot = await bootAndExpect(image, 'Loopback Studio test kernel', 30);
-    expect(boot.matched, boot.output).toBe(true);
-    expect(boot.output).toContain("Booting 'after 50 rebuilds'");
-  }, 60_000);
+  it.skipIf(bootTestsMissing())(
+    'the ext2 floppy still boots after its 50 rebuilds: GRUB legacy’s stage2 block list stayed true, the menu is the last one',
+    async () => {
+      const image = join(dir, 'ext2-floppy', 'recipe.img');
+      expect(existsSync(image)).toBe(true);
+      const recipe = join(dir, 'ext2-floppy', 'recipe.json');
+      writeFileSync(
+        recipe,
+        JSON.stringify({ ...JSON.parse(readFileSync(recipe, 'utf8')), bootloader: { grubLegacy: {}, menu: menu('after 50 rebuilds') } }),
+      );
+      expect((await updateImage(recipe)).kind).toBe('incremental');
+      const boot = await bootAndExpect(image, 'Loopback Studio test kernel', 30);
+      expect(boot.matched, boot.output).toBe(true);
+      expect(boot.output).toContain("Booting 'after 50 rebuilds'");
+    },
+    60_000,
+  );
 
   it('a stale or missing build state means a full build, never a wrong image', async () => {
     const base = join(dir, 'stale');
     mkdirSync(base);
     buildTestKernel(base);
     const recipe = join(base, 'os.json');
-    const doc = { image: { floppy: '1.44M' }, filesystem: { type: 'fat12' }, files: [{ from: 'kernel.elf', to: '/boot/kernel.elf' }], bootloader: { grubLegacy: {}, menu: menu('os') } };
+    const doc = {
+      image: { floppy: '1.44M' },
+      filesystem: { type: 'fat12' },
+      files: [{ from: 'kernel.elf', to: '/boot/kernel.elf' }],
+      bootloader: { grubLegacy: {}, menu: menu('os') },
+    };
     writeFileSync(recipe, JSON.stringify(doc));
     const image = join(base, 'os.img');
     expect((await updateImage(recipe)).kind).toBe('full');
@@ -248,7 +309,10 @@ describe.skipIf(skip)(`incremental rebuilds${skip ? ` (skipped: ${skip})` : ''}`
     expect(changed.kind).toBe('incremental');
     expect(changed.summary).toMatch(/^rebuilt in \d+ ms: \/boot\/kernel\.elf \(\d+ bytes\) changed$/);
     writeFileSync(statePath(image), oldState);
-    expect(await updateImage(recipe)).toMatchObject({ kind: 'full', reason: 'os.img changed since it was built (QEMU\'s guest or another program wrote to it)' });
+    expect(await updateImage(recipe)).toMatchObject({
+      kind: 'full',
+      reason: "os.img changed since it was built (QEMU's guest or another program wrote to it)",
+    });
 
     // Another program writes to the image (mtools here).
     runToolOk('mcopy', ['-i', image, recipe, '::/extra.json']);
@@ -263,14 +327,20 @@ describe.skipIf(skip)(`incremental rebuilds${skip ? ` (skipped: ${skip})` : ''}`
     rmSync(statePath(image));
     writeFileSync(join(base, 'kernel.elf'), Buffer.concat([readFileSync(join(base, 'kernel.elf')), Buffer.from('again')]));
     const before = sha(readFileSync(image));
-    await expect(updateImage(recipe)).rejects.toMatchObject({ code: 'ALREADY_EXISTS', message: expect.stringMatching(/no build state.*--force/) });
+    await expect(updateImage(recipe)).rejects.toMatchObject({
+      code: 'ALREADY_EXISTS',
+      message: expect.stringMatching(/no build state.*--force/),
+    });
     expect(sha(readFileSync(image))).toBe(before);
     expect((await updateImage(recipe, { force: true })).kind).toBe('full');
 
     // The layout changes: built anew; a menu change alone is rewritten in place.
     writeFileSync(recipe, JSON.stringify({ ...doc, filesystem: { type: 'fat12', label: 'NEWLABEL' } }));
     expect(await updateImage(recipe)).toMatchObject({ kind: 'full', reason: 'the filesystem changed' });
-    writeFileSync(recipe, JSON.stringify({ ...doc, filesystem: { type: 'fat12', label: 'NEWLABEL' }, bootloader: { grubLegacy: {}, menu: menu('renamed') } }));
+    writeFileSync(
+      recipe,
+      JSON.stringify({ ...doc, filesystem: { type: 'fat12', label: 'NEWLABEL' }, bootloader: { grubLegacy: {}, menu: menu('renamed') } }),
+    );
     expect(await updateImage(recipe)).toMatchObject({ kind: 'incremental', summary: expect.stringMatching(/the menu changed$/) });
     expect(runToolOk('mtype', ['-i', image, '::/boot/grub/menu.lst']).stdout).toMatch(/title renamed/);
     checkFs(image, 'fat');
@@ -281,7 +351,12 @@ describe.skipIf(skip)(`incremental rebuilds${skip ? ` (skipped: ${skip})` : ''}`
     mkdirSync(base);
     buildTestKernel(base);
     const recipe = join(base, 'os.json');
-    const doc = { image: { floppy: '1.44M' }, filesystem: { type: 'fat12' }, files: [{ from: 'kernel.elf', to: '/boot/kernel.elf' }], bootloader: { grubLegacy: {}, menu: menu('os') } };
+    const doc = {
+      image: { floppy: '1.44M' },
+      filesystem: { type: 'fat12' },
+      files: [{ from: 'kernel.elf', to: '/boot/kernel.elf' }],
+      bootloader: { grubLegacy: {}, menu: menu('os') },
+    };
     writeFileSync(recipe, JSON.stringify(doc));
     const image = join(base, 'os.img');
     await updateImage(recipe);
@@ -290,7 +365,10 @@ describe.skipIf(skip)(`incremental rebuilds${skip ? ` (skipped: ${skip})` : ''}`
       ['{ "image": ', /not valid JSON/],
       [{ ...doc, files: [{ from: 'missing.elf', to: '/boot/kernel.elf' }] }, /^files\[0\]\.from: .*does not exist/],
       [{ ...doc, files: [...doc.files, { from: 'kernel.elf', to: '/boot/a:b' }] }, /^files\[1\]/],
-      [{ ...doc, bootloader: { grubLegacy: {}, menu: { ...menu('os'), entries: [{ title: 'x', kernel: '/boot/other.elf' }] } } }, /^bootloader\.menu\.entries\[0\]\.kernel: \/boot\/other\.elf is not copied/],
+      [
+        { ...doc, bootloader: { grubLegacy: {}, menu: { ...menu('os'), entries: [{ title: 'x', kernel: '/boot/other.elf' }] } } },
+        /^bootloader\.menu\.entries\[0\]\.kernel: \/boot\/other\.elf is not copied/,
+      ],
       [{ ...doc, files: [{ from: '/etc/hostname', to: '/boot/kernel.elf' }] }, /outside the recipe's folder/],
     ];
     for (const [broken, message] of refusals) {

@@ -39,7 +39,19 @@
  * filesystem by both GRUBs, and GRUB 2's core.img finds /boot/grub by its partition.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, lstatSync, openSync, promises as fs, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  promises as fs,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import packageJson from '../../package.json';
 import { DEFAULT_CONFIG_FILE } from '../../shared/boot/grub-legacy';
@@ -110,7 +122,12 @@ export interface BuildState {
   synced: boolean;
   volumes: Array<{ partition: number | null; fs: FsType; freeBytes: number; unitBytes: number }>;
   entries: EntryState[];
-  bootloader: { kind: string; hostFiles: HostFileState[]; stage2: { partition: number | null; extents: FileExtent[] } | null; bootSector: { path: string; sha256: string } | null } | null;
+  bootloader: {
+    kind: string;
+    hostFiles: HostFileState[];
+    stage2: { partition: number | null; extents: FileExtent[] } | null;
+    bootSector: { path: string; sha256: string } | null;
+  } | null;
   builtAt: string;
 }
 
@@ -200,7 +217,9 @@ function sha256(data: Uint8Array | string): string {
 
 function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
 }
 
@@ -285,20 +304,32 @@ function realpathOrNull(path: string): string | null {
  * putFiles does to each source: a folder's children copied into it, links kept on ext2 and
  * followed on FAT only into the allowed folders (others skipped), ext2 modes from the host.
  */
-async function expand(recipe: Recipe, baseDir: string, roots: readonly string[], volumes: Volume[], bootVolume: Volume | null): Promise<Map<string, Desired>> {
+async function expand(
+  recipe: Recipe,
+  baseDir: string,
+  roots: readonly string[],
+  volumes: Volume[],
+  bootVolume: Volume | null,
+): Promise<Map<string, Desired>> {
   const desired = new Map<string, Desired>();
   const put = (entry: Desired) => {
     const key = keyOf(entry.partition, entry.path);
     const before = desired.get(key);
     if (before && before.kind !== entry.kind && (before.kind === 'dir' || entry.kind === 'dir')) {
-      throw fieldError('VALIDATION', entry.field, `${entry.path} is a ${before.kind === 'dir' ? 'folder' : 'file'} from ${before.field} and a ${entry.kind === 'dir' ? 'folder' : 'file'} here: the build cannot make it both`, { path: entry.path });
+      throw fieldError(
+        'VALIDATION',
+        entry.field,
+        `${entry.path} is a ${before.kind === 'dir' ? 'folder' : 'file'} from ${before.field} and a ${entry.kind === 'dir' ? 'folder' : 'file'} here: the build cannot make it both`,
+        { path: entry.path },
+      );
     }
     if (before?.kind === 'dir' && entry.kind === 'dir' && entry.mode === null) return;
     desired.delete(key);
     desired.set(key, entry);
   };
   const parents = (partition: number | null, path: string, field: string) => {
-    for (const folder of foldersOf(path)) if (!desired.has(keyOf(partition, folder))) put({ partition, path: folder, kind: 'dir', from: null, mode: null, field });
+    for (const folder of foldersOf(path))
+      if (!desired.has(keyOf(partition, folder))) put({ partition, path: folder, kind: 'dir', from: null, mode: null, field });
   };
   const source = (from: string, to: string, volume: Volume, field: string) => {
     const posix = volume.fs === 'ext2';
@@ -308,12 +339,20 @@ async function expand(recipe: Recipe, baseDir: string, roots: readonly string[],
       if (real === null || !roots.some((root) => within(real, root))) return; // skipped, as putFiles does
       stats = statSync(from);
     }
-    if (stats.isSymbolicLink()) put({ partition: volume.partition, path: to, kind: 'symlink', from, mode: null, target: readlinkSync(from), field });
+    if (stats.isSymbolicLink())
+      put({ partition: volume.partition, path: to, kind: 'symlink', from, mode: null, target: readlinkSync(from), field });
     else if (stats.isDirectory()) {
       put({ partition: volume.partition, path: to, kind: 'dir', from, mode: posix ? stats.mode & 0o7777 : null, field });
       for (const name of readdirSync(from).sort()) source(join(from, name), imageJoin(to, name), volume, field);
-    } else if (stats.isFile()) put({ partition: volume.partition, path: to, kind: 'file', from, mode: posix ? stats.mode & 0o7777 : null, field });
-    else throw fieldError('INVALID_INPUT', field, `${from} is not a regular file or folder (devices, pipes and sockets cannot be copied into an image)`, { path: from });
+    } else if (stats.isFile())
+      put({ partition: volume.partition, path: to, kind: 'file', from, mode: posix ? stats.mode & 0o7777 : null, field });
+    else
+      throw fieldError(
+        'INVALID_INPUT',
+        field,
+        `${from} is not a regular file or folder (devices, pipes and sockets cannot be copied into an image)`,
+        { path: from },
+      );
   };
 
   for (const [i, file] of (recipe.files ?? []).entries()) {
@@ -323,7 +362,14 @@ async function expand(recipe: Recipe, baseDir: string, roots: readonly string[],
         ? volumes.find((v) => v.partition === file.partition)!
         : volumes.length === 1
           ? volumes[0]!
-          : (bootVolume ?? (() => { throw fieldError('INVALID_INPUT', `${field}.partition`, `the recipe has ${volumes.length} filesystems: say which one it goes to with "partition"`); })());
+          : (bootVolume ??
+            (() => {
+              throw fieldError(
+                'INVALID_INPUT',
+                `${field}.partition`,
+                `the recipe has ${volumes.length} filesystems: say which one it goes to with "partition"`,
+              );
+            })());
     const from = await recipeSource(baseDir, file.from, roots, `${field}.from`);
     let stats: Stats;
     try {
@@ -347,7 +393,11 @@ async function expand(recipe: Recipe, baseDir: string, roots: readonly string[],
   // The boot loader's folders: never removed by a rebuild.
   const b = recipe.bootloader;
   if (bootVolume && (b?.grub2 || b?.grubLegacy)) {
-    const folders = ['/boot/grub', ...(b.grub2 && usesBios(b.grub2.firmware ?? 'bios') ? ['/boot/grub/i386-pc'] : []), ...(b.grub2 && usesUefi(b.grub2.firmware ?? 'bios') ? [EFI_BOOT_DIR] : [])];
+    const folders = [
+      '/boot/grub',
+      ...(b.grub2 && usesBios(b.grub2.firmware ?? 'bios') ? ['/boot/grub/i386-pc'] : []),
+      ...(b.grub2 && usesUefi(b.grub2.firmware ?? 'bios') ? [EFI_BOOT_DIR] : []),
+    ];
     for (const folder of folders) parents(bootVolume.partition, folder, 'bootloader');
   }
   return desired;
@@ -376,7 +426,12 @@ function checkFatNames(desired: Map<string, Desired>, volumes: Volume[]): void {
       const folded = entry.path.toUpperCase();
       const first = seen.get(folded);
       if (first && first.path !== entry.path) {
-        throw fieldError('VALIDATION', entry.field, `${first.path} and ${entry.path} would be the same name on FAT, which does not tell upper from lower case: rename one of them`, { paths: [first.path, entry.path] });
+        throw fieldError(
+          'VALIDATION',
+          entry.field,
+          `${first.path} and ${entry.path} would be the same name on FAT, which does not tell upper from lower case: rename one of them`,
+          { paths: [first.path, entry.path] },
+        );
       }
       seen.set(folded, entry);
     }
@@ -386,11 +441,19 @@ function checkFatNames(desired: Map<string, Desired>, volumes: Volume[]): void {
 /** The menu's kernels and modules must be files the recipe copies to the boot volume (as planRecipe checks). */
 function checkMenuFiles(menu: BootMenu, desired: Map<string, Desired>, bootVolume: Volume): void {
   for (const [i, entry] of menu.entries.entries()) {
-    const paths: Array<[string, string]> = [[`bootloader.menu.entries[${i}].kernel`, entry.kernel], ...(entry.modules ?? []).map((m, j): [string, string] => [`bootloader.menu.entries[${i}].modules[${j}]`, m.path])];
+    const paths: Array<[string, string]> = [
+      [`bootloader.menu.entries[${i}].kernel`, entry.kernel],
+      ...(entry.modules ?? []).map((m, j): [string, string] => [`bootloader.menu.entries[${i}].modules[${j}]`, m.path]),
+    ];
     for (const [field, path] of paths) {
       if (desired.get(keyOf(bootVolume.partition, path))?.kind !== 'file') {
         const where = bootVolume.partition === null ? 'the image' : `partition ${bootVolume.partition}`;
-        throw fieldError('NOT_FOUND', field, `${path} is not copied into ${where} by any files[] entry: add { "from": "…", "to": "${path}" } to files`, { path });
+        throw fieldError(
+          'NOT_FOUND',
+          field,
+          `${path} is not copied into ${where} by any files[] entry: add { "from": "…", "to": "${path}" } to files`,
+          { path },
+        );
       }
     }
   }
@@ -417,14 +480,23 @@ async function bootloaderHostFiles(recipe: Recipe, baseDir: string): Promise<Hos
       paths.push(join(files.dir, 'moddep.lst'), join(files.dir, 'kernel.img'), files.grubMkimage);
     }
   } else if (b?.grubLegacy) {
-    const files = await findGrubLegacy(b.grubLegacy.stageDir !== undefined ? (isAbsolute(b.grubLegacy.stageDir) ? b.grubLegacy.stageDir : join(baseDir, b.grubLegacy.stageDir)) : undefined);
+    const files = await findGrubLegacy(
+      b.grubLegacy.stageDir !== undefined
+        ? isAbsolute(b.grubLegacy.stageDir)
+          ? b.grubLegacy.stageDir
+          : join(baseDir, b.grubLegacy.stageDir)
+        : undefined,
+    );
     paths.push(files.stage1, files.stage2);
   }
   return Promise.all([...new Set(paths)].map(async (path) => ({ path, source: await identityOrNull(path) })));
 }
 
 function sameHostFiles(a: readonly HostFileState[], b: readonly HostFileState[]): boolean {
-  return a.length === b.length && a.every((f, i) => f.path === b[i]!.path && (f.source === null ? b[i]!.source === null : sameIdentity(f.source, b[i]!.source)));
+  return (
+    a.length === b.length &&
+    a.every((f, i) => f.path === b[i]!.path && (f.source === null ? b[i]!.source === null : sameIdentity(f.source, b[i]!.source)))
+  );
 }
 
 // --- Preparing and applying ---
@@ -478,7 +550,9 @@ export interface PreparedUpdate {
 const since = (started: number) => Math.max(0, Math.round(performance.now() - started));
 
 function describeChanges(changes: readonly RunChange[]): string {
-  return changes.map((c) => (c.what === 'menu' ? 'the menu changed' : `${c.path}${c.bytes !== null ? ` (${formatBytes(c.bytes)})` : ''} ${c.what}`)).join(', ');
+  return changes
+    .map((c) => (c.what === 'menu' ? 'the menu changed' : `${c.path}${c.bytes !== null ? ` (${formatBytes(c.bytes)})` : ''} ${c.what}`))
+    .join(', ');
 }
 
 function shortChanges(changes: readonly RunChange[]): string {
@@ -525,7 +599,11 @@ function hashAll(desired: Map<string, Desired>): Map<string, { source: FileIdent
   return hashes;
 }
 
-function entryStates(desired: Map<string, Desired>, hashes: Map<string, { source: FileIdentity; hash: string }>, now: number): EntryState[] {
+function entryStates(
+  desired: Map<string, Desired>,
+  hashes: Map<string, { source: FileIdentity; hash: string }>,
+  now: number,
+): EntryState[] {
   return [...desired].map(([key, d]) => {
     const h = hashes.get(key);
     return {
@@ -540,14 +618,23 @@ function entryStates(desired: Map<string, Desired>, hashes: Map<string, { source
   });
 }
 
-function menuTarget(recipe: Recipe, bootVolume: Volume | null, table: 'mbr' | 'gpt' | 'none', legacyRoot: string | null): BuildState['menu'] {
+function menuTarget(
+  recipe: Recipe,
+  bootVolume: Volume | null,
+  table: 'mbr' | 'gpt' | 'none',
+  legacyRoot: string | null,
+): BuildState['menu'] {
   const b = recipe.bootloader;
   if (!b?.menu || !bootVolume) return null;
   if (b.grub2) {
-    const modules = [...(table === 'mbr' ? ['part_msdos'] : table === 'gpt' ? ['part_gpt'] : []), bootVolume.fs === 'ext2' ? 'ext2' : 'fat'];
+    const modules = [
+      ...(table === 'mbr' ? ['part_msdos'] : table === 'gpt' ? ['part_gpt'] : []),
+      bootVolume.fs === 'ext2' ? 'ext2' : 'fat',
+    ];
     return { kind: 'grub2', partition: bootVolume.partition, path: '/boot/grub/grub.cfg', modules, root: null };
   }
-  if (b.grubLegacy && legacyRoot) return { kind: 'grub-legacy', partition: bootVolume.partition, path: DEFAULT_CONFIG_FILE, modules: [], root: legacyRoot };
+  if (b.grubLegacy && legacyRoot)
+    return { kind: 'grub-legacy', partition: bootVolume.partition, path: DEFAULT_CONFIG_FILE, modules: [], root: legacyRoot };
   return null;
 }
 
@@ -556,7 +643,11 @@ function menuText(target: NonNullable<BuildState['menu']>, menu: BootMenu): stri
 }
 
 /** Opens each volume of the image in turn (writable) and hands it to `work`; the image is not synced. */
-async function withVolumes(image: string, partitions: ReadonlyArray<number | null>, work: (fs: FileSystem, partition: number | null) => Promise<void>): Promise<void> {
+async function withVolumes(
+  image: string,
+  partitions: ReadonlyArray<number | null>,
+  work: (fs: FileSystem, partition: number | null) => Promise<void>,
+): Promise<void> {
   const device = await FileBlockDevice.open(image, { writable: true });
   try {
     for (const partition of partitions) {
@@ -578,7 +669,11 @@ async function withVolumes(image: string, partitions: ReadonlyArray<number | nul
 }
 
 /** Reads each volume's free space, and GRUB legacy's stage2 extents, from a finished image. */
-async function readVolumes(image: string, volumes: Volume[], stage2Volume: number | null | undefined): Promise<{ free: BuildState['volumes']; stage2: FileExtent[] | null }> {
+async function readVolumes(
+  image: string,
+  volumes: Volume[],
+  stage2Volume: number | null | undefined,
+): Promise<{ free: BuildState['volumes']; stage2: FileExtent[] | null }> {
   const device = await FileBlockDevice.open(image, { writable: false });
   const free: BuildState['volumes'] = [];
   let stage2: FileExtent[] | null = null;
@@ -601,7 +696,8 @@ async function readVolumes(image: string, volumes: Volume[], stage2Volume: numbe
   return { free, stage2 };
 }
 
-const sameExtents = (a: readonly FileExtent[] | null | undefined, b: readonly FileExtent[] | null | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+const sameExtents = (a: readonly FileExtent[] | null | undefined, b: readonly FileExtent[] | null | undefined) =>
+  JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /**
  * Reads the recipe, its state and its sources and decides what a rebuild does; builds a full
@@ -616,7 +712,11 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
     text = await fs.readFile(recipePath);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new LoopbackError(code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${recipePath}: ${code === 'ENOENT' ? 'no such recipe file' : (error as Error).message}`, { path: recipePath });
+    throw new LoopbackError(
+      code === 'ENOENT' ? 'NOT_FOUND' : 'IO',
+      `${recipePath}: ${code === 'ENOENT' ? 'no such recipe file' : (error as Error).message}`,
+      { path: recipePath },
+    );
   }
   let document: unknown;
   try {
@@ -643,10 +743,13 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
   const kernel = kernelSource(recipe, desired, bootVolume);
   const inputs = inputsOf(recipePath, recipe, baseDir);
   const hostFiles = await bootloaderHostFiles(recipe, baseDir);
-  const sectorFile = recipe.bootloader?.bootSector ? await recipeSource(baseDir, recipe.bootloader.bootSector.file, roots, 'bootloader.bootSector.file') : null;
+  const sectorFile = recipe.bootloader?.bootSector
+    ? await recipeSource(baseDir, recipe.bootloader.bootSector.file, roots, 'bootloader.bootSector.file')
+    : null;
 
   const imageStats = await fs.stat(image).catch(() => null);
-  if (imageStats && !imageStats.isFile()) throw new LoopbackError('INVALID_INPUT', `${image} is not a regular file: refusing to replace it`, { path: image });
+  if (imageStats && !imageStats.isFile())
+    throw new LoopbackError('INVALID_INPUT', `${image} is not a regular file: refusing to replace it`, { path: image });
   const found = imageStats ? await readState(image) : null;
   const state = found === 'unreadable' ? null : found;
   const ours = found === 'unreadable' || (state !== null && state.recipe === recipePath);
@@ -660,20 +763,33 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
   else if (!state) reason = `${basename(image)} has no build state`;
   else if (!ours) reason = `${basename(image)} was built from ${state.recipe}`;
   else if (state.tool !== packageJson.version) reason = `it was built by Loopback Studio ${state.tool}`;
-  else if (!sameIdentity(identityOf(imageStats), state.image)) reason = `${basename(image)} changed since it was built (QEMU's guest or another program wrote to it)`;
+  else if (!sameIdentity(identityOf(imageStats), state.image))
+    reason = `${basename(image)} changed since it was built (QEMU's guest or another program wrote to it)`;
   else if (!state.synced && state.bootId !== bootId()) reason = 'the machine restarted before the last rebuild reached the disk';
   else {
     const changed = Object.keys(layout).filter((part) => state.layout[part] !== layout[part]);
     if (changed.length) reason = `${changed.map((part) => LAYOUT_WORDS[part] ?? part).join(' and ')} changed`;
     else if (!sameHostFiles(hostFiles, state.bootloader?.hostFiles ?? [])) reason = "the host's boot loader files changed";
-    else if (sectorFile !== null && (state.bootloader?.bootSector?.path !== sectorFile || sha256(readFileSync(sectorFile)) !== state.bootloader.bootSector.sha256)) reason = 'the boot sector changed';
+    else if (
+      sectorFile !== null &&
+      (state.bootloader?.bootSector?.path !== sectorFile || sha256(readFileSync(sectorFile)) !== state.bootloader.bootSector.sha256)
+    )
+      reason = 'the boot sector changed';
   }
 
   if (reason !== null) {
     if (unowned && !options.force) {
       if (!options.full && imageStats && newerThanInputs(imageStats, recipePath, desired, sectorFile)) {
         // make's rule: an image newer than everything it is made from is up to date.
-        return noneUpdate(recipePath, image, `${basename(image)} has no build state, but it is newer than the recipe and its sources`, true, kernel, inputs, started);
+        return noneUpdate(
+          recipePath,
+          image,
+          `${basename(image)} has no build state, but it is newer than the recipe and its sources`,
+          true,
+          kernel,
+          inputs,
+          started,
+        );
       }
       throw new LoopbackError(
         'ALREADY_EXISTS',
@@ -682,7 +798,25 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
         { path: image },
       );
     }
-    return prepareFull(recipePath, recipe, image, reason, desired, volumes, bootVolume, hostFiles, sectorFile, layout, menuSha256, recipeSha256, unowned, kernel, inputs, options, started);
+    return prepareFull(
+      recipePath,
+      recipe,
+      image,
+      reason,
+      desired,
+      volumes,
+      bootVolume,
+      hostFiles,
+      sectorFile,
+      layout,
+      menuSha256,
+      recipeSha256,
+      unowned,
+      kernel,
+      inputs,
+      options,
+      started,
+    );
   }
 
   // --- Incremental: what changed? ---
@@ -695,7 +829,8 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
     const now = desired.get(key);
     if (!now || now.kind !== before.kind) {
       ops.removals.push(before);
-      if (before.kind !== 'dir' || before.from !== null) changes.push({ path: before.path, what: 'removed', bytes: null, partition: before.partition });
+      if (before.kind !== 'dir' || before.from !== null)
+        changes.push({ path: before.path, what: 'removed', bytes: null, partition: before.partition });
     }
   }
   const nowMs = Date.now();
@@ -748,14 +883,38 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
     const unit = volume.unitBytes;
     const units = (bytes: number) => Math.ceil(bytes / unit);
     const needed =
-      writes.reduce((sum, w) => sum + (volume.fs === 'ext2' ? blocksWithIndirect(units(w.data.length), unit) : units(w.data.length)) * unit, 0) +
+      writes.reduce(
+        (sum, w) => sum + (volume.fs === 'ext2' ? blocksWithIndirect(units(w.data.length), unit) : units(w.data.length)) * unit,
+        0,
+      ) +
       ops.folders.filter((f) => f.partition === volume.partition).length * unit +
       (ops.menu?.write && target?.partition === volume.partition ? units(ops.menu.write.length) * unit : 0);
-    if (needed > volume.freeBytes) full = `the changes may not fit beside the old files (${formatBytes(needed)} to write, ${formatBytes(volume.freeBytes)} free)`;
+    if (needed > volume.freeBytes)
+      full = `the changes may not fit beside the old files (${formatBytes(needed)} to write, ${formatBytes(volume.freeBytes)} free)`;
   }
-  if (full !== null) return prepareFull(recipePath, recipe, image, full, desired, volumes, bootVolume, hostFiles, sectorFile, layout, menuSha256, recipeSha256, false, kernel, inputs, options, started);
+  if (full !== null)
+    return prepareFull(
+      recipePath,
+      recipe,
+      image,
+      full,
+      desired,
+      volumes,
+      bootVolume,
+      hostFiles,
+      sectorFile,
+      layout,
+      menuSha256,
+      recipeSha256,
+      false,
+      kernel,
+      inputs,
+      options,
+      started,
+    );
 
-  const nothing = ops.removals.length + ops.folders.length + ops.chmods.length + ops.writes.length + ops.links.length === 0 && ops.menu === null;
+  const nothing =
+    ops.removals.length + ops.folders.length + ops.chmods.length + ops.writes.length + ops.links.length === 0 && ops.menu === null;
   if (nothing) {
     // Sources touched without changing: remember their new times, so they are not read again.
     if (stats.length) {
@@ -787,15 +946,30 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
       // Checked again: nothing may have written to the image since it was prepared.
       const nowStats = await fs.stat(image);
       if (!sameIdentity(identityOf(nowStats), state!.image)) {
-        throw new LoopbackError('VALIDATION', `${image} changed while the rebuild was prepared; nothing was written (the next change builds it anew)`, { path: image });
+        throw new LoopbackError(
+          'VALIDATION',
+          `${image} changed while the rebuild was prepared; nothing was written (the next change builds it anew)`,
+          { path: image },
+        );
       }
-      const partitions = [...new Set([...ops.removals.map((e) => e.partition), ...ops.folders.map((e) => e.partition), ...ops.chmods.map((c) => c.entry.partition), ...ops.writes.map((w) => w.entry.partition), ...ops.links.map((e) => e.partition), ...(ops.menu && target ? [target.partition] : [])])];
+      const partitions = [
+        ...new Set([
+          ...ops.removals.map((e) => e.partition),
+          ...ops.folders.map((e) => e.partition),
+          ...ops.chmods.map((c) => c.entry.partition),
+          ...ops.writes.map((w) => w.entry.partition),
+          ...ops.links.map((e) => e.partition),
+          ...(ops.menu && target ? [target.partition] : []),
+        ]),
+      ];
       const legacyStage2 = state!.bootloader?.stage2 ?? null;
       let stage2Moved = false;
       const free = new Map<number | null, number>();
       await withVolumes(image, partitions, async (volume, partition) => {
         const posix = volume.type === 'ext2' ? (volume as PosixFileSystem) : null;
-        const removals = ops.removals.filter((e) => e.partition === partition).sort((a, b) => b.path.split('/').length - a.path.split('/').length);
+        const removals = ops.removals
+          .filter((e) => e.partition === partition)
+          .sort((a, b) => b.path.split('/').length - a.path.split('/').length);
         for (const entry of removals) {
           try {
             await volume.remove(entry.path, { recursive: true });
@@ -803,14 +977,20 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
             if (!(error instanceof LoopbackError && error.code === 'NOT_FOUND')) throw error;
           }
         }
-        const folders = ops.folders.filter((e) => e.partition === partition).sort((a, b) => a.path.split('/').length - b.path.split('/').length);
+        const folders = ops.folders
+          .filter((e) => e.partition === partition)
+          .sort((a, b) => a.path.split('/').length - b.path.split('/').length);
         for (const entry of folders) {
           await volume.mkdir(entry.path, { parents: true });
           if (posix && entry.mode !== null) await posix.chmod(entry.path, entry.mode);
         }
-        for (const { entry } of ops.chmods.filter((c) => c.entry.partition === partition)) if (posix && entry.mode !== null) await posix.chmod(entry.path, entry.mode);
+        for (const { entry } of ops.chmods.filter((c) => c.entry.partition === partition))
+          if (posix && entry.mode !== null) await posix.chmod(entry.path, entry.mode);
         for (const write of ops.writes.filter((w) => w.entry.partition === partition)) {
-          await volume.writeFile(write.entry.path, write.data, { modifiedMs: write.source.mtimeMs, ...(posix && write.entry.mode !== null ? { mode: write.entry.mode } : {}) });
+          await volume.writeFile(write.entry.path, write.data, {
+            modifiedMs: write.source.mtimeMs,
+            ...(posix && write.entry.mode !== null ? { mode: write.entry.mode } : {}),
+          });
         }
         for (const entry of ops.links.filter((e) => e.partition === partition)) if (posix) await posix.symlink(entry.target!, entry.path);
         if (ops.menu && target && target.partition === partition) {
@@ -818,7 +998,8 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
           else await volume.remove(target.path).catch(() => {});
         }
         free.set(partition, (await volume.usage()).freeBytes);
-        if (legacyStage2 && legacyStage2.partition === partition) stage2Moved = !sameExtents(await volume.extents('/boot/grub/stage2'), legacyStage2.extents);
+        if (legacyStage2 && legacyStage2.partition === partition)
+          stage2Moved = !sameExtents(await volume.extents('/boot/grub/stage2'), legacyStage2.extents);
       });
       if (stage2Moved) {
         // Never expected (a rebuild does not touch stage2), but its block list must stay true.
@@ -828,7 +1009,9 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
           image,
           ...(bootVolume?.partition ? { partition: bootVolume.partition } : {}),
           ...(menu ? { menu } : {}),
-          ...(b.grubLegacy?.stageDir !== undefined ? { stageDir: isAbsolute(b.grubLegacy.stageDir) ? b.grubLegacy.stageDir : join(baseDir, b.grubLegacy.stageDir) } : {}),
+          ...(b.grubLegacy?.stageDir !== undefined
+            ? { stageDir: isAbsolute(b.grubLegacy.stageDir) ? b.grubLegacy.stageDir : join(baseDir, b.grubLegacy.stageDir) }
+            : {}),
         });
       }
       const after = await fs.stat(image);
@@ -837,12 +1020,31 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
       const now = Date.now();
       const entries = [...desired].map(([key, d]): EntryState => {
         const w = written.get(key);
-        if (w) return { partition: d.partition, path: d.path, kind: d.kind, from: d.from, mode: d.mode, source: w.source, sha256: w.hash, ...(now - w.source.mtimeMs < RACY_MS ? { racy: true } : {}) };
+        if (w)
+          return {
+            partition: d.partition,
+            path: d.path,
+            kind: d.kind,
+            from: d.from,
+            mode: d.mode,
+            source: w.source,
+            sha256: w.hash,
+            ...(now - w.source.mtimeMs < RACY_MS ? { racy: true } : {}),
+          };
         const t = touched.get(key);
         if (t) return t;
         const o = old.get(key);
         const racy = o?.racy && o.source ? now - o.source.mtimeMs < RACY_MS : false;
-        return { partition: d.partition, path: d.path, kind: d.kind, from: d.from, mode: d.mode, ...(d.target !== undefined ? { target: d.target } : {}), ...(o?.kind === d.kind && o.source ? { source: o.source, sha256: o.sha256! } : {}), ...(racy ? { racy: true } : {}) };
+        return {
+          partition: d.partition,
+          path: d.path,
+          kind: d.kind,
+          from: d.from,
+          mode: d.mode,
+          ...(d.target !== undefined ? { target: d.target } : {}),
+          ...(o?.kind === d.kind && o.source ? { source: o.source, sha256: o.sha256! } : {}),
+          ...(racy ? { racy: true } : {}),
+        };
       });
       const stage2 = stage2Moved ? (await readVolumes(image, volumes, legacyStage2?.partition)).stage2 : (legacyStage2?.extents ?? null);
       await writeState(image, {
@@ -854,7 +1056,9 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
         synced: false,
         volumes: state!.volumes.map((v) => (free.has(v.partition) ? { ...v, freeBytes: free.get(v.partition)! } : v)),
         entries,
-        bootloader: state!.bootloader ? { ...state!.bootloader, stage2: legacyStage2 && stage2 ? { partition: legacyStage2.partition, extents: stage2 } : null } : null,
+        bootloader: state!.bootloader
+          ? { ...state!.bootloader, stage2: legacyStage2 && stage2 ? { partition: legacyStage2.partition, extents: stage2 } : null }
+          : null,
         builtAt: new Date().toISOString(),
       });
       return report('incremental', Math.round(prepareMs + since(applyStarted)), 'only what changed', changes);
@@ -863,7 +1067,11 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
 }
 
 function newerThanInputs(imageStats: Stats, recipePath: string, desired: Map<string, Desired>, sectorFile: string | null): boolean {
-  const paths = [recipePath, ...[...desired.values()].flatMap((d) => (d.from !== null ? [d.from] : [])), ...(sectorFile ? [sectorFile] : [])];
+  const paths = [
+    recipePath,
+    ...[...desired.values()].flatMap((d) => (d.from !== null ? [d.from] : [])),
+    ...(sectorFile ? [sectorFile] : []),
+  ];
   return paths.every((path) => {
     try {
       return lstatSync(path).mtimeMs <= imageStats.mtimeMs;
@@ -873,7 +1081,15 @@ function newerThanInputs(imageStats: Stats, recipePath: string, desired: Map<str
   });
 }
 
-function noneUpdate(recipePath: string, image: string, reason: string, unowned: boolean, kernel: string | null, inputs: string[], started: number): PreparedUpdate {
+function noneUpdate(
+  recipePath: string,
+  image: string,
+  reason: string,
+  unowned: boolean,
+  kernel: string | null,
+  inputs: string[],
+  started: number,
+): PreparedUpdate {
   const ms = since(started);
   return {
     recipe: recipePath,
@@ -991,7 +1207,10 @@ async function prepareFull(
 }
 
 /** What a recipe reads and where its kernel comes from, without building anything (`run --print-gdb`). */
-export async function inspectRecipe(recipeFile: string, options: Pick<UpdateOptions, 'output' | 'allowOutside'> = {}): Promise<{ recipe: string; image: string; kernel: string | null; inputs: string[] }> {
+export async function inspectRecipe(
+  recipeFile: string,
+  options: Pick<UpdateOptions, 'output' | 'allowOutside'> = {},
+): Promise<{ recipe: string; image: string; kernel: string | null; inputs: string[] }> {
   const recipePath = resolve(recipeFile);
   const { recipe } = await loadRecipe(recipePath);
   const baseDir = dirname(recipePath);
@@ -999,7 +1218,12 @@ export async function inspectRecipe(recipeFile: string, options: Pick<UpdateOpti
   const volumes = volumesOf(recipe);
   const bootVolume = bootVolumeOf(recipe, volumes);
   const desired = await expand(recipe, baseDir, roots, volumes, bootVolume);
-  return { recipe: recipePath, image: resolve(options.output ?? defaultOutput(recipePath)), kernel: kernelSource(recipe, desired, bootVolume), inputs: inputsOf(recipePath, recipe, baseDir) };
+  return {
+    recipe: recipePath,
+    image: resolve(options.output ?? defaultOutput(recipePath)),
+    kernel: kernelSource(recipe, desired, bootVolume),
+    inputs: inputsOf(recipePath, recipe, baseDir),
+  };
 }
 
 /** Prepares and applies at once: `loopstudio build --update`, and the tests. */

@@ -9,7 +9,11 @@ import { QEMU_ARCHES, QEMU_MAX_CPUS, QEMU_MEMORY_MAX_MIB, QEMU_MEMORY_MIN_MIB } 
 import { qemuCharTargetSchema } from './qemu';
 import type { RunStatus } from './run-plain';
 
-const hostPath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
+const hostPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
 
 /** What QEMU gets besides the image and the gdb stub (the run owns those). */
 export const runLaunchSchema = z

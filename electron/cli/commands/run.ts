@@ -21,8 +21,8 @@ const usage =
   'what changed, when it was built by run before — boots it, and shows its serial port here\n' +
   '(Ctrl+A X or Ctrl+C ends QEMU). With --watch, every change to the recipe or a file it copies\n' +
   'rebuilds the image and boots it again, once the writes have settled (--settle, default 50 ms);\n' +
-  'a build error is shown and the running machine is kept. --gdb starts QEMU\'s gdb stub (on 1234,\n' +
-  'or a free port) and prints the gdb command with the kernel\'s symbols; --wait-gdb holds the CPU\n' +
+  "a build error is shown and the running machine is kept. --gdb starts QEMU's gdb stub (on 1234,\n" +
+  "or a free port) and prints the gdb command with the kernel's symbols; --wait-gdb holds the CPU\n" +
   'until gdb continues it; --print-gdb only prints that command. With --expect it is a boot smoke\n' +
   'test: exit 0 when TEXT appears on the serial port, 1 otherwise.\n' +
   'run keeps what it built from what beside the image (.IMAGE.build-state.json). An existing image\n' +
@@ -60,13 +60,15 @@ function launchOptions(values: Record<string, unknown>): RunLaunchOptions {
 function seconds(text: string | undefined, option: string, fallback: number | null): number | null {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || value <= 0 || value > 24 * 60 * 60) throw invalid(`--${option} takes seconds (more than 0, at most a day), not "${text}"`);
+  if (!/^\d+(\.\d+)?$/.test(text) || value <= 0 || value > 24 * 60 * 60)
+    throw invalid(`--${option} takes seconds (more than 0, at most a day), not "${text}"`);
   return value * 1000;
 }
 
 export const run: Command = {
   name: 'run',
-  summary: 'Build an image from its recipe when out of date, boot it; --watch rebuilds what changed and boots again; --gdb for the debugger',
+  summary:
+    'Build an image from its recipe when out of date, boot it; --watch rebuilds what changed and boots again; --gdb for the debugger',
   usage,
   options: {
     output: { type: 'string', short: 'o' },
@@ -122,7 +124,10 @@ export const run: Command = {
       const { inspectRecipe } = await import('../../services/rebuild');
       const { gdbCommand } = await import('../../services/dev-loop');
       const { imageLockHolder } = await import('../../services/image-lock');
-      const found = await inspectRecipe(recipe, { ...(outputPath !== undefined ? { output: outputPath } : {}), ...(allowOutside.length ? { allowOutside } : {}) });
+      const found = await inspectRecipe(recipe, {
+        ...(outputPath !== undefined ? { output: outputPath } : {}),
+        ...(allowOutside.length ? { allowOutside } : {}),
+      });
       // A run with --gdb on this image says which port it chose.
       const holder = await imageLockHolder(found.image);
       const port = gdbPort ?? holder?.gdbPort ?? 1234;
@@ -133,7 +138,8 @@ export const run: Command = {
 
     const services = await ctx.services();
     const onStdio = (launch.serial?.kind ?? 'stdio') === 'stdio' || launch.debugcon?.kind === 'stdio';
-    if (expect !== undefined && !onStdio) throw invalid('--expect watches QEMU’s stdio: keep --serial stdio (the default), or use --debugcon stdio');
+    if (expect !== undefined && !onStdio)
+      throw invalid('--expect watches QEMU’s stdio: keep --serial stdio (the default), or use --debugcon stdio');
     // The terminal is QEMU's own (Ctrl+A X, typing into the guest) unless loopstudio reads the console.
     const terminal = ctx.io.isTty && Boolean(process.stdin.isTTY && process.stdout.isTTY) && !ctx.json && expect === undefined;
     const say = (line: RunLine) => {
@@ -168,7 +174,10 @@ export const run: Command = {
         if (!terminal && !ctx.json) unsubscribe = services.qemu.onOutput(session.sessionId, (chunk) => ctx.io.stdout(chunk));
       },
     });
-    if (watch && !ctx.json) ctx.io.stderr(`watching ${runHandle.status.watching.length} path${runHandle.status.watching.length === 1 ? '' : 's'} (${runHandle.status.watching.join(', ')}); Ctrl+C ends the run\n`);
+    if (watch && !ctx.json)
+      ctx.io.stderr(
+        `watching ${runHandle.status.watching.length} path${runHandle.status.watching.length === 1 ? '' : 's'} (${runHandle.status.watching.join(', ')}); Ctrl+C ends the run\n`,
+      );
 
     let interruptedWith: number | null = null;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -182,9 +191,17 @@ export const run: Command = {
       if (expect !== undefined) {
         const session = current as QemuSession | null;
         if (!session) throw new LoopbackError('INTERNAL', 'the run has no QEMU session');
-        const result = await Promise.race([services.qemu.waitForSerial(session.sessionId, expect, timeoutMs!), runHandle.done.then(() => null)]);
+        const result = await Promise.race([
+          services.qemu.waitForSerial(session.sessionId, expect, timeoutMs!),
+          runHandle.done.then(() => null),
+        ]);
         matched = result?.matched ?? false;
-        if (!ctx.json) ctx.io.stderr(matched ? `\nloopstudio run: "${expect}" appeared on the console\n` : `\nloopstudio run: "${expect}" did not appear${result?.reason === 'timeout' ? ` within ${timeoutMs! / 1000} s` : ' before QEMU ended'}\n`);
+        if (!ctx.json)
+          ctx.io.stderr(
+            matched
+              ? `\nloopstudio run: "${expect}" appeared on the console\n`
+              : `\nloopstudio run: "${expect}" did not appear${result?.reason === 'timeout' ? ` within ${timeoutMs! / 1000} s` : ' before QEMU ended'}\n`,
+          );
         await runHandle.stop();
       }
       await runHandle.done;

@@ -2,6 +2,7 @@ import { useEffect, useState, type KeyboardEvent } from 'react';
 import { formatBytes } from '../../../../shared/disk/sizes';
 import { closeImage, refreshImage, type OpenImage } from '../../stores/images';
 import { startQemu, useQemuStore } from '../../stores/qemu';
+import { findRecipe, runActive, startRun, useRunStore } from '../../stores/run';
 import { setTab, useUiStore, type ImageTab } from '../../stores/ui';
 import { BootloaderDialog } from '../bootloader/BootloaderDialog';
 import { formatCount } from '../common/format';
@@ -33,6 +34,14 @@ export function ImageView({ image }: { image: OpenImage }) {
     return id ? s.sessions[id]?.state === 'running' : false;
   });
   const qemuBusy = useQemuStore((s) => s.busy);
+  const recipe = useRunStore((s) => s.recipes[image.path]);
+  const runHolds = useRunStore((s) => runActive(s.runs[image.path]));
+  const runBusy = useRunStore((s) => s.busy[image.path] ?? false);
+
+  // An image with a recipe beside it (disk.img → disk.json: the wizard saves one) can be Run.
+  useEffect(() => {
+    void findRecipe(image.path);
+  }, [image.path, image.info]);
 
   useEffect(() => {
     setTab('overview');
@@ -68,11 +77,26 @@ export function ImageView({ image }: { image: OpenImage }) {
               setTab('qemu');
               if (!running) void startQemu(image.path);
             }}
-            disabled={!info || qemuBusy}
+            disabled={!info || qemuBusy || runHolds}
             data-testid="launch-qemu"
           >
             {running ? 'QEMU is running' : 'Launch in QEMU'}
           </button>
+          {recipe && (
+            <button
+              type="button"
+              className="button primary"
+              title={`Build from ${recipe} when out of date, boot, and rebuild on change`}
+              onClick={() => {
+                setTab('qemu');
+                if (!runHolds) void startRun(image.path);
+              }}
+              disabled={!info || runBusy}
+              data-testid="run-image"
+            >
+              {runHolds ? 'Running' : 'Run'}
+            </button>
+          )}
           <button type="button" className="button" onClick={() => void refreshImage(image.path)} disabled={image.loading}>
             {image.loading ? 'Reading…' : 'Refresh'}
           </button>

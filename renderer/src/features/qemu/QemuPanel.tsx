@@ -1,9 +1,11 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ImageInfo } from '../../../../shared/api/contract';
 import { QEMU_MEMORY_MAX_MIB, QEMU_MEMORY_MIN_MIB } from '../../../../shared/api/qemu-plain';
 import { logInfo } from '../../stores/activity';
 import { choicesFor, refreshCommandLine, restartQemu, setChoices, startQemu, stopQemu, useQemuStore, type LaunchChoices } from '../../stores/qemu';
-import { SerialConsole } from './SerialConsole';
+import { onRunConsole, runActive, runConsoleText, sendRunSerial, useRunStore } from '../../stores/run';
+import { RunBar } from '../run/RunBar';
+import { SerialConsole, sessionFeed, type ConsoleFeed } from './SerialConsole';
 
 function sessionStatus(session: ReturnType<typeof useQemuStore.getState>['sessions'][string] | undefined): string {
   if (!session) return 'Not started.';
@@ -40,6 +42,18 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
   const [copied, setCopied] = useState<string | null>(null);
   const commandBox = useRef<HTMLTextAreaElement>(null);
   const running = session?.state === 'running' || session?.state === 'stopping';
+  // A run (Run / Debug) holds the image: its console is the run's, rules between its restarts.
+  const run = useRunStore((s) => s.runs[image]);
+  const runHolds = runActive(run);
+  const runId = run?.runId ?? null;
+  const showRun = !!run && (runHolds || !session || Date.parse(session.startedAt) < Date.parse(run.lastReport?.at ?? '0'));
+  const feed = useMemo<ConsoleFeed>(
+    () =>
+      showRun && runId
+        ? { key: `run:${runId}`, text: () => runConsoleText(runId), subscribe: (write) => onRunConsole(runId, write), send: (data) => sendRunSerial(image, data) }
+        : sessionFeed(sessionId),
+    [showRun, runId, sessionId, image],
+  );
 
   useEffect(() => {
     const timer = setTimeout(() => void refreshCommandLine(image), 150);
@@ -47,10 +61,11 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
   }, [image, choices]);
 
   const set = (patch: Partial<LaunchChoices>) => setChoices(image, patch);
-  const shown = running && session ? session.commandLine : command?.commandLine;
+  const shown = showRun && run?.commandLine ? run.commandLine : running && session ? session.commandLine : command?.commandLine;
 
   return (
     <div className="qemu-panel" data-testid="qemu-panel">
+      <RunBar image={image} />
       <form className="qemu-options" onSubmit={(e) => e.preventDefault()} aria-label="QEMU options">
         <label className="inline-field">
           <span>Memory (MiB)</span>
@@ -107,7 +122,7 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
       </form>
 
       <div className="qemu-controls">
-        <button type="button" className="button primary" onClick={() => void startQemu(image)} disabled={busy || running} data-testid="qemu-start">
+        <button type="button" className="button primary" onClick={() => void startQemu(image)} disabled={busy || running || runHolds} data-testid="qemu-start">
           Start
         </button>
         <button type="button" className="button" onClick={() => sessionId && void stopQemu(sessionId)} disabled={busy || !running}>
@@ -154,7 +169,7 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
             {copied}
           </span>
         </div>
-        {commandError ? (
+        {commandError && !runHolds ? (
           <p className="callout error" role="alert">
             {commandError}
           </p>
@@ -163,7 +178,7 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
         )}
       </section>
 
-      <SerialConsole sessionId={sessionId} running={running} />
+      <SerialConsole feed={feed} running={showRun ? run?.state === 'running' : running} />
 
       {log && (
         <section aria-labelledby="qemu-log-title">

@@ -4,6 +4,7 @@ import { loadHost } from '../../stores/host-tools';
 import { openDroppedImages, useSelectedImage } from '../../stores/images';
 import { loadLoops, startLoopsEvents } from '../../stores/loops';
 import { startQemuEvents } from '../../stores/qemu';
+import { startRunEvents } from '../../stores/run';
 import { openDialog, setToolsOpen, useUiStore } from '../../stores/ui';
 import { ActivityPanel } from '../activity/ActivityPanel';
 import { carriesFiles } from '../files/drop';
@@ -43,6 +44,7 @@ export function AppShell() {
   useEffect(() => {
     startActivity();
     startQemuEvents();
+    startRunEvents();
     startLoopsEvents();
     void loadHost();
     void loadLoops();
