@@ -86,6 +86,17 @@ test.describe('open an image and see its layout', () => {
     await extract.getByRole('button', { name: 'Extract' }).click();
     await expect(browser.getByTestId('files-notice')).toContainText(`Extracted NOTES.TXT to ${dir}`);
     expect(readFileSync(join(dir, 'NOTES.TXT'), 'utf8')).toBe('Read me first.\n');
+    // Again: the file is there now, so the dialog asks before replacing it (issue 13).
+    writeFileSync(join(dir, 'NOTES.TXT'), 'changed on the host\n');
+    await browser.getByRole('button', { name: 'Extract NOTES.TXT' }).click();
+    const again = page.getByRole('dialog', { name: 'Extract NOTES.TXT' });
+    await again.getByLabel('Into the folder').fill(dir);
+    await again.getByRole('button', { name: 'Extract' }).click();
+    await expect(again.getByTestId('extract-replace')).toContainText(`This is already there: ${join(dir, 'NOTES.TXT')}. Nothing was copied.`);
+    expect(readFileSync(join(dir, 'NOTES.TXT'), 'utf8')).toBe('changed on the host\n');
+    await again.getByRole('button', { name: 'Replace it' }).click();
+    await expect(again).toBeHidden();
+    expect(readFileSync(join(dir, 'NOTES.TXT'), 'utf8')).toBe('Read me first.\n');
 
     await browser.getByRole('button', { name: 'Delete BOOT' }).click();
     await page.getByRole('dialog', { name: 'Delete BOOT?' }).getByRole('button', { name: 'Delete' }).click();

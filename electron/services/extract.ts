@@ -246,7 +246,7 @@ export async function extractTree(source: FileSystem, volume: string, path: stri
     throw new LoopbackError(
       'ALREADY_EXISTS',
       `${list(replace)} already ${replace.length === 1 ? 'exists' : 'exist'}: nothing was copied. Copy again with --force (the app asks) to replace ${replace.length === 1 ? 'it' : 'them'}`,
-      { existing: replace.slice(0, DETAIL_LIMIT), count: replace.length },
+      { existing: replace.slice(0, DETAIL_LIMIT), count: replace.length, replaceable: true },
     );
   }
 

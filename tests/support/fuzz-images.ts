@@ -175,14 +175,15 @@ export async function buildFuzzImages(dir: string): Promise<FuzzImage[]> {
 
   // MBR: 1 FAT12 (primary), 2 extended, 5 ext2 (logical), 6 FAT32 (logical, a small one).
   const mbr = join(dir, 'fuzz-mbr.img');
-  runToolOk('truncate', ['-s', '8M', mbr]);
-  runToolOk('sfdisk', ['-q', mbr], { input: 'start=2048, size=2048, type=1\nstart=4096, type=5\nsize=4096, type=83\ntype=b\n' });
+  // Small (4.5 MiB, 1 MiB volumes, the logical partitions packed): each mutant is written and read back whole.
+  runToolOk('truncate', ['-s', '4608K', mbr]);
+  runToolOk('sfdisk', ['-q', mbr], { input: 'start=2048, size=2048, type=1\nstart=4096, type=5\nstart=4160, size=2048, type=83\nstart=6272, size=2048, type=b\n' });
   runToolOk('mkfs.fat', ['-F', '12', '-s', '1', '--offset', '2048', mbr, '1024']);
-  runToolOk('mkfs.fat', ['-F', '32', '-s', '1', '--offset', '12288', mbr, '2048']);
+  runToolOk('mkfs.fat', ['-F', '32', '-s', '1', '--offset', '6272', mbr, '1024']);
   fillFat(dir, mbr, 2048 * SECTOR);
   const mbrBytes = readFileSync(mbr);
-  await fillFatOurs(mbrBytes, 12288 * SECTOR, 4096 * SECTOR);
-  ext2Bytes(dir, 2048).copy(mbrBytes, 6144 * SECTOR);
+  await fillFatOurs(mbrBytes, 6272 * SECTOR, 2048 * SECTOR);
+  ext2Bytes(dir, 1024).copy(mbrBytes, 4160 * SECTOR);
   const ebrs = await layoutOf(mbrBytes);
   images.push({
     name: 'mbr',
@@ -198,14 +199,14 @@ export async function buildFuzzImages(dir: string): Promise<FuzzImage[]> {
       { name: 'EBR of 5', offset: ebrs.get(5)!.ebr! * SECTOR + 446, length: 66, volume: null },
       { name: 'EBR of 6', offset: ebrs.get(6)!.ebr! * SECTOR + 446, length: 66, volume: null },
       ...fatRegions(mbrBytes, 2048 * SECTOR, 0, 'p1 FAT12'),
-      ...ext2Regions(mbrBytes, 6144 * SECTOR, 1, 'p5 ext2'),
-      ...fatRegions(mbrBytes, 12288 * SECTOR, 2, 'p6 FAT32'),
+      ...ext2Regions(mbrBytes, 4160 * SECTOR, 1, 'p5 ext2'),
+      ...fatRegions(mbrBytes, 6272 * SECTOR, 2, 'p6 FAT32'),
     ],
   });
 
   // GPT: 1 FAT16, 2 ext2.
   const gpt = join(dir, 'fuzz-gpt.img');
-  runToolOk('truncate', ['-s', '6M', gpt]);
+  runToolOk('truncate', ['-s', '4M', gpt]);
   runToolOk('sfdisk', ['-q', gpt], { input: 'label: gpt\nstart=2048, size=5120, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\nstart=7168, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' });
   runToolOk('mkfs.fat', ['-F', '16', '-s', '1', '--offset', '2048', gpt, '2560']);
   fillFat(dir, gpt, 2048 * SECTOR);

@@ -9,6 +9,7 @@ import { create } from 'zustand';
 import type { MountVia } from '../../../shared/api/files';
 import { UPLOAD_MAX_BYTES } from '../../../shared/api/files-plain';
 import type { DirEntry } from '../../../shared/fs/types';
+import { printableName } from '../../../shared/fs/host-names';
 import { LoopbackError } from '../../../shared/errors';
 import { api } from '../api';
 import { errorText } from '../features/common/errors';
@@ -150,13 +151,33 @@ export async function removeEntry(entry: DirEntry): Promise<void> {
   }
 }
 
-/** Copies an entry out to a host folder. Throws for the destination field. */
-export async function extractEntry(name: string, outDir: string): Promise<void> {
+/**
+ * Copies an entry out to a host folder; with `overwrite` files already there are replaced (the
+ * dialog asks first: see existingFiles). Throws for the destination field. Entries the host
+ * cannot hold (a name with "/" …) were skipped: the notice says so and names them.
+ */
+export async function extractEntry(name: string, outDir: string, overwrite = false): Promise<void> {
   const volume = current();
   const path = joinPath(useFilesStore.getState().cwd, name);
-  const result = await api().fs.get({ ...ref(volume), source: path, out: outDir });
+  const result = await api().fs.get({ ...ref(volume), source: path, out: outDir, ...(overwrite ? { overwrite } : {}) });
   logInfo(`Extracted ${path} from ${basename(volume.image)} to ${outDir}: ${result.files} file(s), ${formatBytes(result.bytes)}`);
-  useFilesStore.setState({ notice: { level: 'info', text: `Extracted ${name} to ${outDir} (${result.files} file${result.files === 1 ? '' : 's'}, ${formatBytes(result.bytes)}).` } });
+  const skipped = result.skipped.length
+    ? ` Skipped ${result.skipped.length}: ${result.skipped
+        .slice(0, 3)
+        .map((s) => `${printableName(s.path)} (${s.reason})`)
+        .join('; ')}${result.skipped.length > 3 ? ' …' : ''}.`
+    : '';
+  for (const s of result.skipped) logInfo(`Skipped ${printableName(s.path)} of ${basename(volume.image)}: ${s.reason}`);
+  useFilesStore.setState({
+    notice: { level: result.skipped.length ? 'error' : 'info', text: `Extracted ${name} to ${outDir} (${result.files} file${result.files === 1 ? '' : 's'}, ${formatBytes(result.bytes)}).${skipped}` },
+  });
+}
+
+/** The host files an extraction would replace, when that is why it was refused (so the dialog can ask); else null. */
+export function existingFiles(error: unknown): { paths: string[]; count: number } | null {
+  if (!(error instanceof LoopbackError) || error.code !== 'ALREADY_EXISTS' || error.details?.replaceable !== true) return null;
+  const paths = Array.isArray(error.details.existing) ? error.details.existing.filter((p): p is string => typeof p === 'string') : [];
+  return { paths, count: typeof error.details.count === 'number' ? error.details.count : paths.length };
 }
 
 interface CopyResult {
