@@ -203,4 +203,21 @@ describe.skipIf(skip)(`loopstudio bootloader${skip ? ` (skipped: ${skip})` : ''}
     expect(both.stderr).toMatch(/got --grub2 and --grub-legacy/);
     expect((await cli('bootloader', img, '--grub2', '--cmdline', 'x')).stderr).toMatch(/--cmdline describe the menu entry: give --kernel PATH too/);
   });
+
+  it('--help says --module is a Linux entry\'s initrd line; --initrd names it so, for Linux entries only', async () => {
+    const help = (await cliOk('bootloader', '--help')).stdout;
+    expect(help).toContain('[--initrd /boot/initrd.gz]…');
+    expect(help).toMatch(/--module PATH\[ ARGS\]\s+a multiboot module .*\n.*for a Linux entry \(--kernel-type linux\) it becomes the `initrd` line\./);
+    expect(help).toContain('--initrd PATH         a Linux entry\'s initrd image (the `initrd` line;');
+    const img = await mbrDisk('initrd', 2048, 'ext2');
+    writeFileSync(join(dir, 'vmlinuz'), 'not a real kernel: GRUB only needs the file to be there');
+    writeFileSync(join(dir, 'initrd.gz'), 'nor a real initrd');
+    await cliOk('put', img, '-p', '1', '--parents', join(dir, 'initrd.gz'), '/boot/initrd.gz');
+    await cliOk('bootloader', img, '-p', '1', '--grub2', '--kernel', '/boot/vmlinuz', '--kernel-file', join(dir, 'vmlinuz'), '--kernel-type', 'linux', '--cmdline', 'console=ttyS0', '--initrd', '/boot/initrd.gz', '--title', 'Linux');
+    const cfg = (await cliOk('get', img, '-p', '1', '/boot/grub/grub.cfg', '-')).stdoutBytes!.toString('utf8');
+    expect(cfg).toContain("menuentry Linux {\n\tinsmod part_msdos\n\tinsmod ext2\n\tinsmod linux\n\tlinux /boot/vmlinuz console=ttyS0\n\tinitrd /boot/initrd.gz\n\tboot\n}\n");
+    const multiboot = await cli('bootloader', img, '-p', '1', '--grub2', '--kernel', '/boot/vmlinuz', '--initrd', '/boot/initrd.gz');
+    expect(multiboot.code).toBe(2);
+    expect(multiboot.stderr).toContain('--initrd is for Linux entries (--kernel-type linux); a multiboot kernel takes its files as --module "PATH ARGS"');
+  });
 });

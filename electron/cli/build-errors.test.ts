@@ -165,7 +165,12 @@ describe.skipIf(missingTools('sfdisk'))('partition types in recipes', () => {
     expect(typeOf(named)).toBe('c');
     const unnamed = join(dir, 'unnamed-type.img');
     await cliOk('build', write('unnamed-type', {}), '-o', unnamed);
-    expect(typeOf(unnamed)).toBe('b');
+    // The type the recipe's filesystem gives (0c, FAT32 LBA) already says FAT32: format keeps it.
+    expect(typeOf(unnamed)).toBe('c');
+    // A type that does not say FAT32 ("linux" is 83) is kept too, when the recipe names it.
+    const linux = join(dir, 'linux-type.img');
+    await cliOk('build', write('linux-type', { type: 'linux' }), '-o', linux);
+    expect(typeOf(linux)).toBe('83');
   });
 
   it('a recipe reads only its own folder: /etc/passwd, ../ and links out of it are refused unless allowed', async () => {

@@ -8,6 +8,8 @@ import type { Services } from '../services';
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Bytes to stdout, as they are (`get IMAGE PATH -`); resolves once written. */
+  stdoutBytes?: (data: Uint8Array) => Promise<void>;
   /** Whether stderr is a terminal (progress bars are drawn only there). */
   isTty: boolean;
 }

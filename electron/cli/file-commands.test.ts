@@ -85,13 +85,19 @@ describe.skipIf(missingTools('fsck.fat', 'mcopy'))('FAT without root', () => {
     expect(runTool('fsck.fat', ['-n', img]).status).toBe(0);
   });
 
-  it('formats an MBR partition as FAT32 and sets its partition type to match', async () => {
+  it('formats an MBR partition as FAT32: keeps the type the table has and warns when it does not say FAT32; --set-type sets it', async () => {
     const img = join(dir, 'fat32.img');
+    const sfdiskType = () => JSON.parse(runToolOk('sfdisk', ['--json', img]).stdout).partitiontable.partitions[0].type;
     await ok('create', img, '--size', '40M');
     await ok('partition', img, '--table', 'mbr', '--add', 'start=2048,size=rest,type=83');
-    const result = (await ok('format', img, '-p', '1', '--fs', 'fat32', '--json')).json();
-    expect(result.partitionType).toEqual({ from: '83', to: '0b' });
-    expect(JSON.parse(runToolOk('sfdisk', ['--json', img]).stdout).partitiontable.partitions[0].type).toBe('b');
+    const kept = await ok('format', img, '-p', '1', '--fs', 'fat32');
+    expect(kept.stdout).toContain(
+      `  warning: partition 1 was formatted FAT32, but its type is Linux (83), which does not say FAT32. The type was kept (the table is yours); DOS, Windows and some firmware go by it. To change it: loopstudio partition ${img} --set 1 type=0b, or format with --set-type\n`,
+    );
+    expect(sfdiskType()).toBe('83');
+    const result = (await ok('format', img, '-p', '1', '--fs', 'fat32', '--set-type', '--json')).json();
+    expect(result).toMatchObject({ partitionType: { from: '83', to: '0b' }, warnings: [] });
+    expect(sfdiskType()).toBe('b');
     // The volume at its offset, checked by mtools (which reads BPB_HiddSec and the geometry).
     expect(runToolOk('minfo', ['-i', `${img}@@${2048 * 512}`]).stdout).toMatch(/hidden sectors: 2048/);
     await ok('mkdir', img, '-p', '1', '/EFI/BOOT', '--parents');
@@ -153,6 +159,96 @@ describe.skipIf(missingTools('e2fsck', 'debugfs'))('ext2 without root', () => {
 
     await ok('rm', img, '-p', '1', '/boot', '-r');
     expect((await ok('ls', img, '-p', '1', '/', '--json')).json().entries.map((e: { name: string }) => e.name).sort()).toEqual(['empty.txt', 'lost+found']);
+  });
+});
+
+describe.skipIf(missingTools('sfdisk', 'fsck.fat'))('format and the partition type the user set', () => {
+  it('keeps an explicit 0c on a 63 MiB FAT32 partition (it once became 0b), without a warning: 0c says FAT32', async () => {
+    const img = join(dir, 'keep-0c.img');
+    await ok('create', img, '--size', '64M');
+    await ok('partition', img, '--table', 'mbr', '--add', 'start=2048,size=rest,type=0c');
+    for (const args of [[], ['--set-type']]) {
+      const result = (await ok('format', img, '-p', '1', '--fs', 'fat32', ...args, '--json')).json();
+      expect(result).toMatchObject({ partitionType: null, warnings: [] });
+      expect(JSON.parse(runToolOk('sfdisk', ['--json', img]).stdout).partitiontable.partitions[0].type).toBe('c');
+    }
+    // A FAT16 type on FAT32 is a mismatch: kept, with a warning naming the fix.
+    await ok('partition', img, '--set', '1', 'type=06');
+    expect((await ok('format', img, '-p', '1', '--fs', 'fat32', '--json')).json().warnings).toEqual([expect.stringContaining('its type is FAT16 (06), which does not say FAT32')]);
+  });
+
+  it('a recipe partition without a type gets the matching one; a typed one keeps its type', async () => {
+    const recipeDir = join(dir, 'recipe-types');
+    mkdirSync(recipeDir, { recursive: true });
+    const recipe = join(recipeDir, 'r.json');
+    writeFileSync(recipe, JSON.stringify({
+      image: { size: '80M' },
+      partitions: [
+        { start: 2048, size: '38M', filesystem: { type: 'fat32' } },
+        { size: 'rest', type: '83', filesystem: { type: 'fat16' } },
+      ],
+    }));
+    await ok('build', recipe, '-o', join(recipeDir, 'r.img'));
+    const types = JSON.parse(runToolOk('sfdisk', ['--json', join(recipeDir, 'r.img')]).stdout).partitiontable.partitions.map((p: { type: string }) => p.type);
+    expect(types).toEqual(['c', '83']);
+  });
+});
+
+describe.skipIf(missingTools('mcopy', 'debugfs'))('put --parents, and get to stdout', () => {
+  it('put into a folder that does not exist says so; --parents makes it, like mkdir -p; a refused copy makes nothing', async () => {
+    const img = join(dir, 'parents.img');
+    const initrd = join(dir, 'initrd.gz');
+    writeFileSync(initrd, Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 256)));
+    await ok('create', img, '--size', '16M');
+    await ok('partition', img, '--table', 'mbr', '--add', 'start=2048,size=rest,type=83');
+    await ok('format', img, '-p', '1', '--fs', 'ext2');
+    const before = sha(img);
+    const refused = await cli('put', img, '-p', '1', initrd, '/boot/initrd.gz');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`/boot does not exist in partition 1 of ${img}: make it first (loopstudio mkdir --parents), or add --parents; nothing was copied`);
+    expect(sha(img)).toBe(before);
+    const put = await ok('put', img, '-p', '1', '--parents', initrd, '/boot/grub/x/initrd.gz', '--json');
+    expect(put.json()).toMatchObject({ files: 1, folders: 3 });
+    expect(runToolOk('debugfs', ['-R', 'ls -p /boot/grub/x', img.concat(`?offset=${2048 * 512}`)]).stdout).toContain('initrd.gz');
+    // DEST ending in /: a folder to make and copy into; an existing file on the way is refused.
+    await ok('put', img, '-p', '1', '--parents', initrd, '/modules/');
+    expect((await ok('ls', img, '-p', '1', '/modules', '--json')).json().entries.map((e: { name: string }) => e.name)).toEqual(['initrd.gz']);
+    const onFile = await cli('put', img, '-p', '1', '--parents', initrd, '/boot/grub/x/initrd.gz/deeper/f');
+    expect(onFile.stderr).toContain('/boot/grub/x/initrd.gz is a file in partition 1');
+    // On FAT a name FAT cannot hold in the folders to make refuses the whole copy.
+    const fat = join(dir, 'parents-fat.img');
+    await ok('create', fat, '--floppy', '1.44M');
+    await ok('format', fat, '--fs', 'fat12');
+    const fatBefore = sha(fat);
+    expect((await cli('put', fat, '--parents', initrd, '/bad?dir/initrd.gz')).code).toBe(2);
+    expect(sha(fat)).toBe(fatBefore);
+  });
+
+  it('get IMAGE PATH - writes the file\'s bytes, and nothing else, to stdout; get\'s message goes to stderr', async () => {
+    const img = join(dir, 'stdout.img');
+    const data = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256));
+    writeFileSync(join(dir, 'data.bin'), data);
+    await ok('create', img, '--floppy', '1.44M');
+    await ok('format', img, '--fs', 'fat12');
+    await ok('put', img, '--parents', join(dir, 'data.bin'), '/boot/grub/data.bin');
+    const streamed = await ok('get', img, '/boot/grub/data.bin', '-');
+    expect(streamed.stdoutBytes!.equals(data)).toBe(true);
+    expect(streamed.stdout).toBe('');
+    expect(streamed.stderr).toBe('');
+    expect((await cli('get', img, '/boot', '-')).stderr).toContain('/boot in ' + img + ' is a folder: `-` writes one file\'s bytes to stdout');
+    expect((await cli('get', img, '/boot/grub/data.bin', '-', '--json')).code).toBe(2);
+    const copied = await ok('get', img, '/boot/grub/data.bin', join(dir, 'copied.bin'));
+    expect(copied.stdout).toBe('');
+    expect(copied.stderr).toBe(`Copied 1 file(s), 68.36 KiB, to ${join(dir, 'copied.bin')}\n`);
+    // The installed command, its stdout redirected to a file by a shell: /dev/stdout and - give the file exactly.
+    const bin = join(__dirname, '../../bin/loopstudio.cjs');
+    for (const out of ['/dev/stdout', '-']) {
+      const target = join(dir, `redirected${out === '-' ? '-dash' : ''}.bin`);
+      const run = runTool('sh', ['-c', 'node "$1" get "$2" /boot/grub/data.bin "$3" > "$4"', 'sh', bin, img, out, target]);
+      expect(run.status, run.stderr).toBe(0);
+      expect(readFileSync(target).equals(data)).toBe(true);
+      expect(run.stderr).toBe('');
+    }
   });
 });
 

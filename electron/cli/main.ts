@@ -11,6 +11,12 @@ import { table, type CliIo, type Command } from './command';
 const defaultIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  stdoutBytes: (data) =>
+    new Promise<void>((resolve, reject) => {
+      // A reader that went away (`get … - | head`) fails the write (EPIPE), not the process.
+      if (process.stdout.listenerCount('error') === 0) process.stdout.on('error', () => {});
+      process.stdout.write(data, (error) => (error ? reject(error) : resolve()));
+    }),
   isTty: Boolean(process.stderr.isTTY),
 };
 

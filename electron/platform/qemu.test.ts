@@ -10,6 +10,7 @@ import {
   buildQemuArgs,
   chooseAccelerator,
   findUefiFirmware,
+  initrdArg,
   ovmfInstallHint,
   probeKvm,
   qemuProgramName,
@@ -103,6 +104,15 @@ describe('buildQemuArgs', () => {
     const { drive: _drive, ...noDrive } = base;
     expect(buildQemuArgs({ ...noDrive, kernel: { path: '/k.elf' } })).toEqual([
       ...COMMON_HEAD, '-kernel', '/k.elf', '-display', 'none', '-serial', 'stdio', '-no-reboot',
+    ]);
+  });
+
+  it('gives the kernel its -initrd: a Linux initrd, or multiboot modules "FILE ARGS", commas doubled', () => {
+    const { drive: _drive, ...noDrive } = base;
+    const modules = initrdArg([{ path: '/m/a.txt', cmdline: ' first,arg ' }, { path: '/m/b,c' }]);
+    expect(modules).toBe('/m/a.txt first,,arg,/m/b,,c');
+    expect(buildQemuArgs({ ...noDrive, kernel: { path: '/k.elf', append: 'x', initrd: modules } })).toEqual([
+      ...COMMON_HEAD, '-kernel', '/k.elf', '-append', 'x', '-initrd', '/m/a.txt first,,arg,/m/b,,c', '-display', 'none', '-serial', 'stdio', '-no-reboot',
     ]);
   });
 

@@ -33,7 +33,8 @@ export interface QemuCommandSpec {
   /** The qemu-system-* program, as spawned (absolute, or a bare name for display). */
   program: string;
   drive?: { path: string; media: 'floppy' | 'disk' };
-  kernel?: { path: string; append?: string };
+  /** `initrd`: QEMU's -initrd value, as initrdArg() builds it (a Linux initrd, or multiboot modules). */
+  kernel?: { path: string; append?: string; initrd?: string };
   memoryMiB: number;
   cpus: number;
   serial: QemuCharTarget;
@@ -69,6 +70,15 @@ export function charTargetArg(target: QemuCharTarget): string {
   }
 }
 
+/**
+ * `-initrd` for a multiboot kernel: its modules, comma-separated, each "PATH ARGS" (QEMU's
+ * multiboot loader ends the path at the first space and reads `,,` as a comma). For a Linux
+ * kernel, the initrd's path as it is (QEMU opens it whole).
+ */
+export function initrdArg(modules: readonly { path: string; cmdline?: string }[]): string {
+  return modules.map((m) => (m.cmdline?.trim() ? `${m.path} ${m.cmdline.trim()}` : m.path).replaceAll(',', ',,')).join(',');
+}
+
 /** A file name inside a QEMU `-drive` option list: commas are doubled (qemu-options: "file=…"). */
 function driveValue(path: string): string {
   return path.replaceAll(',', ',,');
@@ -96,6 +106,7 @@ export function buildQemuArgs(spec: QemuCommandSpec): string[] {
   if (spec.kernel) {
     args.push('-kernel', spec.kernel.path);
     if (spec.kernel.append !== undefined) args.push('-append', spec.kernel.append);
+    if (spec.kernel.initrd !== undefined) args.push('-initrd', spec.kernel.initrd);
   }
   if (spec.display === 'none') args.push('-display', 'none');
   args.push('-serial', charTargetArg(spec.serial));

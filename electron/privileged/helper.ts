@@ -191,6 +191,8 @@ async function runStep(step: HelperStep, ctx: StepContext): Promise<Pick<StepRep
           fs: step.fs,
           ...(step.label !== undefined ? { label: step.label } : {}),
           ...(step.blocks1KiB !== undefined ? { blocks1KiB: step.blocks1KiB } : {}),
+          ...(step.blockBytes !== undefined ? { blockBytes: step.blockBytes } : {}),
+          ...(step.clusterBytes !== undefined ? { clusterBytes: step.clusterBytes } : {}),
           ...(step.hiddenSectors !== undefined ? { hiddenSectors: step.hiddenSectors } : {}),
           ...(step.heads !== undefined ? { heads: step.heads } : {}),
           ...(step.sectorsPerTrack !== undefined ? { sectorsPerTrack: step.sectorsPerTrack } : {}),

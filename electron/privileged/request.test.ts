@@ -58,6 +58,18 @@ describe('the helper request', () => {
     refused({ ...valid, steps: [{ op: 'attach', image: '/c.img' }, { op: 'grub-install', device: { step: 0 }, image: '/c.img', mountDir: '/m', target: 'x86_64-efi' }] });
   });
 
+  it('takes an ext2 block size and a FAT cluster size from their few values, each for its own filesystem', () => {
+    const mkfs = (fs: string, extra: Record<string, unknown>) => ({ ...valid, steps: [{ op: 'attach', image: '/c.img' }, { op: 'mkfs', device: { step: 0 }, image: '/c.img', fs, ...extra }] });
+    expect(requestSchema.safeParse(mkfs('ext2', { blockBytes: 4096 })).success).toBe(true);
+    expect(requestSchema.safeParse(mkfs('fat32', { clusterBytes: 4096 })).success).toBe(true);
+    refused(mkfs('ext2', { blockBytes: 8192 }));
+    refused(mkfs('ext2', { blockBytes: '4096 -O ^has_journal' }));
+    refused(mkfs('fat32', { clusterBytes: 3000 }));
+    refused(mkfs('fat32', { clusterBytes: 128 * 1024 }));
+    refused(mkfs('fat32', { blockBytes: 4096 }));
+    refused(mkfs('ext2', { clusterBytes: 4096 }));
+  });
+
   it('encodes into letters, digits, - and _ only, whatever the names hold (property)', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }), (name) => {

@@ -67,6 +67,16 @@ export const stepSchema = z.discriminatedUnion('op', [
       expect: expectedRange.optional(),
       label: label.optional(),
       blocks1KiB: z.number().int().min(1).max(2 ** 42).optional(),
+      /** ext2 only: mke2fs -b (default 1024). */
+      blockBytes: z.union([z.literal(1024), z.literal(2048), z.literal(4096)]).optional(),
+      /** FAT only: bytes per cluster, 512 to 64 KiB, a power of 2 (mkfs.fat -s, newfs_msdos -c in sectors). */
+      clusterBytes: z
+        .number()
+        .int()
+        .min(512)
+        .max(64 * 1024)
+        .refine((n) => (n & (n - 1)) === 0, 'a cluster is a power of 2 bytes')
+        .optional(),
       hiddenSectors: z.number().int().min(0).max(2 ** 32 - 1).optional(),
       heads: z.number().int().min(1).max(255).optional(),
       sectorsPerTrack: z.number().int().min(1).max(63).optional(),
@@ -108,6 +118,10 @@ export const requestSchema = z
   })
   .strict()
   .superRefine((request, ctx) => {
+    request.steps.forEach((step, index) => {
+      if (step.op === 'mkfs' && step.fs === 'ext2' && step.clusterBytes !== undefined) ctx.addIssue({ code: 'custom', path: ['steps', index, 'clusterBytes'], message: 'is for FAT' });
+      if (step.op === 'mkfs' && step.fs !== 'ext2' && step.blockBytes !== undefined) ctx.addIssue({ code: 'custom', path: ['steps', index, 'blockBytes'], message: 'is for ext2' });
+    });
     request.steps.forEach((step, index) => {
       if (!('device' in step) || typeof step.device === 'string') return;
       const target = request.steps[step.device.step];

@@ -362,6 +362,70 @@ async function installGrub2(request: Grub2Request): Promise<BootloaderResult> {
   });
 }
 
+// --- GRUB 2's menu after the host's grub-install (the loop engine) ---
+
+/** A menu for a GRUB 2 that the host's grub-install put on the image (`bootloader --engine loop`). */
+export interface Grub2MenuRequest extends VolumeRef {
+  menu: BootMenu;
+  kernelFile?: string;
+}
+
+/**
+ * Checks, before grub-install runs, what writeGrub2Menu will need: a valid menu, a filesystem for
+ * /boot, and every kernel and module the menu names in it (or copied in by `kernelFile`). Reads
+ * only; throws as the rootless install would.
+ */
+export async function checkGrub2Menu(request: Grub2MenuRequest): Promise<void> {
+  const copied = kernelPathOf(request);
+  checkMenu(request.menu, 'grub2');
+  if (request.kernelFile !== undefined) await readHostFile(request.kernelFile, 'kernel file');
+  await withImage(request.image, false, async (image) => {
+    const volume = await bootVolume(image, request);
+    const target = await openChecked(volume, async (target) => checkMenuFiles(target, request.menu, describeVolume(volume.ref), copied));
+    await target.close?.();
+  });
+}
+
+/**
+ * Writes /boot/grub/grub.cfg from the menu (and copies `kernelFile` to the default entry's kernel
+ * path first), rootless — the same file, with the same insmods, the rootless GRUB 2 install writes.
+ * For the loop engine, after grub-install has put GRUB's core and modules there and nothing of the
+ * image is mounted any more.
+ */
+export async function writeGrub2Menu(request: Grub2MenuRequest): Promise<{ volume: string; files: string[] }> {
+  const copied = kernelPathOf(request);
+  checkMenu(request.menu, 'grub2');
+  return withImage(request.image, true, async (image) => {
+    const disk = await describeDisk(image);
+    const volume = await bootVolume(image, request);
+    const where = describeVolume(volume.ref);
+    const target = await openChecked(volume, async (target) => checkMenuFiles(target, request.menu, where, copied));
+    const files: string[] = [];
+    try {
+      await copyKernel(target, request, files);
+      await mkdirs(target, '/boot/grub');
+      await target.writeFile('/boot/grub/grub.cfg', new TextEncoder().encode(grubCfg(request.menu, grubCfgModules(disk.table, volume.fsType))));
+      files.push('/boot/grub/grub.cfg');
+    } finally {
+      await closeFs(target);
+    }
+    return { volume: where, files };
+  });
+}
+
+/** Whether the boot volume has a /boot/grub/grub.cfg (GRUB 2 without one stops at its `grub>` prompt). */
+export async function hasGrubCfg(ref: VolumeRef): Promise<boolean> {
+  return withImage(ref.image, false, async (image) => {
+    const volume = await bootVolume(image, ref);
+    const target = await openFileSystem(volume.device, volume.ref);
+    try {
+      return await exists(target, '/boot/grub/grub.cfg');
+    } finally {
+      await target.close?.();
+    }
+  });
+}
+
 // --- GRUB legacy ---
 
 export interface GrubLegacyPrepared {

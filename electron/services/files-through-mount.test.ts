@@ -108,7 +108,8 @@ describe.skipIf(skip)(skipTitle('files through a mounted ext2 partition (as root
     expect((await cliOk('rm', image, '-p', '1', '/src/a.txt')).stdout).toBe(`Removed /src/a.txt ${through}\n`);
 
     const out = join(dir, `got-${caseNo}`);
-    expect((await cliOk('get', image, '-p', '1', '/src', out)).stdout).toBe(`Copied 1 file(s), 292.97 KiB, to ${out} ${through}\n`);
+    // What get says goes to stderr: stdout is for data (`get … -`).
+    expect((await cliOk('get', image, '-p', '1', '/src', out)).stderr).toBe(`Copied 1 file(s), 292.97 KiB, to ${out} ${through}\n`);
     expect(readFileSync(join(out, 'sub/big.bin')).equals(big)).toBe(true);
 
     // Through the mount, nothing outside partition 1 was written.
@@ -177,7 +178,7 @@ describe.skipIf(skip)(skipTitle('files through a mounted ext2 partition (as root
     const ls = await cliOk('ls', image, '-p', '1', '/', '--json');
     expect(ls.json()).toMatchObject({ via: { mountDir, readOnly: true } });
     const got = join(dir, `kept-${caseNo}.txt`);
-    expect((await cliOk('get', image, '-p', '1', '/kept.txt', got)).stdout).toContain(`through the mount at ${mountDir}`);
+    expect((await cliOk('get', image, '-p', '1', '/kept.txt', got)).stderr).toContain(`through the mount at ${mountDir}`);
     expect(readFileSync(got, 'utf8')).toBe('through the mount\n');
     for (const argv of [['put', image, '-p', '1', join(src, 'a.txt'), '/'], ['mkdir', image, '-p', '1', '/new'], ['rm', image, '-p', '1', '/kept.txt']]) {
       const run = await cli(...argv, '--json');

@@ -8,7 +8,7 @@
  * When the volume is mounted (ours or anyone's), the same code runs through the mount with the
  * host's own filesystem calls instead (mounted-files.ts), and the results say so (`via`).
  */
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, promises as fs, readdirSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, join, sep } from 'node:path';
 import { formatBytes } from '../../shared/disk/sizes';
 import { LoopbackError } from '../../shared/errors';
@@ -185,6 +185,11 @@ export interface PutOptions extends ProgressOptions {
    * wherever they point, as mcopy does, for files the user named themselves.
    */
   followLinksWithin?: readonly string[];
+  /**
+   * Make DEST's missing parent folders first, like `mkdir -p` (and DEST itself when it ends in `/`
+   * or takes several sources). They are planned with the rest, so nothing is made when a check fails.
+   */
+  parents?: boolean;
 }
 
 /**
@@ -213,17 +218,31 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
   return withVolume(ref, true, async (target, via) => {
     const destPath = normalizeImagePath(dest);
     const destEntry = await statOrNull(target, destPath);
+    // With --parents, DEST ending in / (or taking several sources) is a folder to make too.
+    const destIsFolder = destEntry?.type === 'directory' || (options.parents === true && !destEntry && (sources.length > 1 || /\/$/.test(dest)));
     if (destEntry && destEntry.type !== 'directory' && sources.length > 1) {
       throw new LoopbackError('INVALID_INPUT', `${destPath} in ${describeVolume(ref)} is a file; copying several sources needs a folder there`);
     }
-    if (!destEntry && sources.length > 1) {
-      throw new LoopbackError('NOT_FOUND', `${destPath} does not exist in ${describeVolume(ref)}; make it first (loopstudio mkdir) or copy one source at a time`);
+    if (!destEntry && sources.length > 1 && !options.parents) {
+      throw new LoopbackError('NOT_FOUND', `${destPath} does not exist in ${describeVolume(ref)}; make it first (loopstudio mkdir), add --parents, or copy one source at a time`);
     }
     const posix = isPosix(target);
     const ctx: PlanContext = { posix, plan: [], pause: pacer(), linkRoots: options.followLinksWithin, skipped: [] };
     const { plan, pause } = ctx;
+    if (options.parents) {
+      // The folders to make, outermost first, planned before what goes into them.
+      const folder = destIsFolder ? destPath : destPath.slice(0, destPath.lastIndexOf('/')) || '/';
+      const missing: string[] = [];
+      for (let at = folder; at !== '/'; at = at.slice(0, at.lastIndexOf('/')) || '/') {
+        const entry = await statOrNull(target, at);
+        if (entry?.type === 'directory') break;
+        if (entry) throw new LoopbackError('ALREADY_EXISTS', `${at} is a file in ${describeVolume(ref)}, not a folder: nothing was copied`, { path: at });
+        missing.unshift(at);
+      }
+      for (const to of missing) plan.push({ kind: 'dir', to, mode: 0o755 });
+    }
     for (const source of sources) {
-      const to = destEntry?.type === 'directory' ? imageJoin(destPath, basename(source)) : destPath;
+      const to = destIsFolder ? imageJoin(destPath, basename(source)) : destPath;
       await planSource(source, to, ctx);
     }
 
@@ -234,7 +253,10 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
     }
     const parent = plan[0] ? plan[0].to.slice(0, plan[0].to.lastIndexOf('/')) || '/' : '/';
     const parentEntry = await statOrNull(target, parent);
-    if (!parentEntry || parentEntry.type !== 'directory') {
+    if (!parentEntry) {
+      throw new LoopbackError('NOT_FOUND', `${parent} does not exist in ${describeVolume(ref)}: make it first (loopstudio mkdir --parents), or add --parents; nothing was copied`, { path: parent });
+    }
+    if (parentEntry.type !== 'directory') {
       throw new LoopbackError('NOT_FOUND', `${parent} is not a folder in ${describeVolume(ref)}`, { path: parent });
     }
     const usage = await target.usage();
@@ -304,6 +326,85 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
  */
 export async function getFiles(ref: VolumeRef, path: string, out: string, options: GetOptions = {}): Promise<GetResult & { via?: MountVia }> {
   return withVolume(ref, false, async (source, via) => ({ ...(await extractTree(source, describeVolume(ref), path, out, options)), ...viaField(via) }));
+}
+
+/**
+ * `get PATH -`: one file's bytes, in pieces, to `write` (the CLI's stdout), like `mcopy … -`.
+ * Holes come as zeros. A folder (or a link, a device) is refused: `-` takes one file.
+ */
+export async function streamFile(
+  ref: VolumeRef,
+  path: string,
+  write: (data: Uint8Array) => Promise<void>,
+  options: ProgressOptions = {},
+): Promise<{ path: string; files: 1; bytes: number; via?: MountVia }> {
+  return withVolume(ref, false, async (source, via) => {
+    const at = normalizeImagePath(path);
+    const entry = await source.stat(at);
+    if (entry.type !== 'file') {
+      throw new LoopbackError('INVALID_INPUT', `${at} in ${describeVolume(ref)} is ${entry.type === 'directory' ? 'a folder' : `a ${entry.type}`}: \`-\` writes one file's bytes to stdout (copy a folder to a host folder instead)`, { path: at });
+    }
+    let bytes = 0;
+    const zeros = new Uint8Array(1024 * 1024);
+    const piece = async (data: Uint8Array) => {
+      if (options.signal?.aborted) throw new LoopbackError('CANCELLED', `Copy of ${at} to stdout cancelled after ${bytes} bytes`);
+      await write(data);
+      bytes += data.length;
+      options.onProgress?.({ phase: 'copying to stdout', bytesDone: bytes, bytesTotal: entry.sizeBytes, itemsDone: 0, itemsTotal: 1 });
+    };
+    /** Zeros up to `end`: a hole, written in pieces of at most 1 MiB. */
+    const zerosTo = async (end: number) => {
+      while (bytes < end) await piece(zeros.subarray(0, Math.min(zeros.length, end - bytes)));
+    };
+    if (source.readChunks) {
+      const size = await source.readChunks(at, async (chunk) => {
+        await zerosTo(chunk.offsetBytes);
+        if (chunk.data) await piece(chunk.data);
+        else await zerosTo(chunk.offsetBytes + chunk.lengthBytes);
+      });
+      await zerosTo(size);
+    } else {
+      await piece(await source.readFile(at));
+    }
+    return { path: at, files: 1, bytes, ...viaField(via) };
+  });
+}
+
+/** Where `get` streams a file instead of making one: stdout, or a device or pipe it opens. */
+export type StreamTarget = { kind: 'stdout'; close: () => Promise<void> } | { kind: 'device'; write: (data: Uint8Array) => Promise<void>; close: () => Promise<void> };
+
+/**
+ * `get`'s OUT when it is not a place for a file: `-`, this process's own stdout by another name
+ * (/dev/stdout, /dev/fd/1 — the same file as fd 1), or a character device or FIFO, which is
+ * opened for writing (never created, truncated, or unlinked to be replaced). Null: a path for a file
+ * or folder, for getFiles.
+ */
+export async function streamTarget(out: string): Promise<StreamTarget | null> {
+  const none = async () => {};
+  if (out === '-') return { kind: 'stdout', close: none };
+  const stats = await fs.stat(out).catch(() => null);
+  if (!stats) return null;
+  const stdout = (() => {
+    try {
+      return fstatSync(1);
+    } catch {
+      return null;
+    }
+  })();
+  // /dev/stdout, /dev/fd/1, /proc/self/fd/1: our own stdout, whatever it is (a file, a pipe, a terminal).
+  if (stdout && stats.dev === stdout.dev && stats.ino === stdout.ino && /^\/(dev|proc)\//.test(out)) return { kind: 'stdout', close: none };
+  if (stats.isFile() || stats.isDirectory()) return null;
+  if (!stats.isCharacterDevice() && !stats.isFIFO()) {
+    throw new LoopbackError('INVALID_INPUT', `${out} is not a file, a folder, a character device or a pipe: nothing to copy into`, { path: out });
+  }
+  const handle = await fs.open(out, constants.O_WRONLY | constants.O_NOCTTY);
+  return {
+    kind: 'device',
+    write: async (data) => {
+      for (let done = 0; done < data.length; ) done += (await handle.write(data, done, data.length - done)).bytesWritten;
+    },
+    close: () => handle.close(),
+  };
 }
 
 export async function listFiles(ref: VolumeRef, path: string): Promise<{ path: string; entries: DirEntry[]; via?: MountVia }> {

@@ -93,13 +93,14 @@ export function createServices(host: ServiceHost): Services {
       }),
     'image.info': async ({ path }) => imageInfo(path),
     'image.partition': async ({ path, dryRun, ...plan }) => (dryRun ? previewPartitions(path, plan) : partitionImage(path, plan)),
-    'image.format': async ({ path, partition, fs, label, clusterBytes, blockBytes }) =>
+    'image.format': async ({ path, partition, fs, label, clusterBytes, blockBytes, partitionType }) =>
       jobs.run(`Format ${partition === undefined ? basename(path) : `partition ${partition} of ${basename(path)}`} as ${fs.toUpperCase()}`, (job) =>
         formatVolume(volumeRef(path, partition), {
           fs,
           ...(label !== undefined ? { label } : {}),
           ...(clusterBytes !== undefined ? { clusterBytes } : {}),
           ...(blockBytes !== undefined ? { blockBytes } : {}),
+          ...(partitionType !== undefined ? { partitionType } : {}),
           signal: job.signal,
           onProgress: (p) => job.progress(p),
         }),

@@ -14,10 +14,12 @@ import type { LoopEntry } from '../../shared/api/loops';
 import { LoopbackError } from '../../shared/errors';
 
 /** What the journal stores: an entry without the live view (which is computed on reading). */
-export type JournalEntry = Omit<LoopEntry, 'live' | 'leftover'> & {
+export type JournalEntry = Omit<LoopEntry, 'live' | 'leftover' | 'reason'> & {
   /** The image's device and inode (as decimal strings), to recognise it whatever its name. */
   imageDev: string;
   imageIno: string;
+  /** Set when the action that made it failed and its undo left this live: a leftover once its maker is gone. */
+  failed?: boolean;
 };
 
 interface JournalFile {

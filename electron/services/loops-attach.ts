@@ -41,6 +41,10 @@ export interface AttachOptions {
 
 export interface LoopFormatOptions {
   label?: string;
+  /** ext2: mke2fs -b (default 1024, the article's). */
+  blockBytes?: 1024 | 4096;
+  /** FAT: bytes per cluster (mkfs.fat -s / newfs_msdos -c, in sectors); default: the tool's choice. */
+  clusterBytes?: number;
 }
 
 export interface LoopFormatResult extends LoopActionResult {
@@ -50,6 +54,32 @@ export interface LoopFormatResult extends LoopActionResult {
 }
 
 const FS_FAMILY: Record<FsType, MountFamily> = { fat12: 'fat', fat16: 'fat', fat32: 'fat', ext2: 'ext2' };
+
+/**
+ * The host mkfs's options, checked before the password prompt with the rootless format's words:
+ * a block size for ext2, a cluster size for FAT, a label the filesystem can hold (the helper's
+ * schema checks them again, as root).
+ */
+function checkLoopFormatOptions(fsType: FsType, options: LoopFormatOptions): void {
+  const invalid = (message: string) => new LoopbackError('INVALID_INPUT', message);
+  if (fsType === 'ext2') {
+    if (options.clusterBytes !== undefined) throw invalid('--cluster-size is for FAT; ext2 takes --block-size 1024|4096');
+    if (options.blockBytes !== undefined && options.blockBytes !== 1024 && options.blockBytes !== 4096) throw invalid(`--block-size is 1024 or 4096 for ext2, not ${options.blockBytes}`);
+  } else {
+    if (options.blockBytes !== undefined) throw invalid('--block-size is for ext2; FAT takes --cluster-size BYTES');
+    const c = options.clusterBytes;
+    if (c !== undefined && (!Number.isInteger(c) || c < 512 || c > 64 * 1024 || (c & (c - 1)) !== 0)) {
+      throw invalid(`--cluster-size is a power of 2 from 512 to 65536 bytes, not ${c}`);
+    }
+  }
+  const label = options.label;
+  if (label !== undefined) {
+    const max = fsType === 'ext2' ? 16 : 11;
+    if (!/^[A-Za-z0-9 _.-]+$/.test(label) || label.startsWith('-') || label.length > max) {
+      throw invalid(`--label for the host's ${fsType === 'ext2' ? 'mke2fs' : 'mkfs.fat'} is 1–${max} letters, digits, spaces, _ . - (not starting with -), not "${label}"`);
+    }
+  }
+}
 
 export class LoopDevices {
   constructor(private readonly ledger: LoopLedger) {}
@@ -174,6 +204,7 @@ export class LoopDevices {
   async format(image: string, partition: number | undefined, fsType: FsType, options: LoopFormatOptions = {}): Promise<LoopFormatResult> {
     const { ledger } = this;
     const backend = ledger.requireBackend();
+    checkLoopFormatOptions(fsType, options);
     const target = await this.target(image, partition, true);
     const entry = await this.recordAttachIntent(target);
     const sizeBytes = target.sizeBytes ?? (await fs.stat(target.image)).size;
@@ -184,6 +215,8 @@ export class LoopDevices {
       fs: fsType,
       ...this.expect(target),
       ...(options.label !== undefined ? { label: options.label } : {}),
+      ...(options.blockBytes !== undefined ? { blockBytes: options.blockBytes } : {}),
+      ...(options.clusterBytes !== undefined ? { clusterBytes: options.clusterBytes } : {}),
       // The article's `mke2fs -b1024 /dev/loop0 #blocks`, #blocks being fdisk's 1 KiB blocks.
       ...(fsType === 'ext2' ? { blocks1KiB: Math.floor(sizeBytes / 1024) } : {}),
       ...(fsType !== 'ext2' ? { hiddenSectors: target.partition?.startSector ?? 0, heads: target.heads, sectorsPerTrack: target.sectorsPerTrack } : {}),

@@ -23,10 +23,12 @@ const childScript = join(__dirname, '../../tests/support/loop-crash-child.ts');
 let dir: string;
 let cleanup: () => void;
 let image: string;
+/** A copy the child attaches whole: a second device over the bytes of IMAGE's mount would be refused. */
+let copy: string;
 const children: ChildProcessWithoutNullStreams[] = [];
 
 function startChild(stateDir: string, mountRoot: string): { child: ChildProcessWithoutNullStreams; lines: string[]; waitFor: (prefix: string) => Promise<string> } {
-  const child = spawn(process.execPath, ['--require', tsx, childScript, image, stateDir, mountRoot], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--require', tsx, childScript, image, stateDir, mountRoot, copy], { stdio: ['pipe', 'pipe', 'pipe'] });
   children.push(child);
   const lines: string[] = [];
   let stderr = '';
@@ -83,6 +85,8 @@ describe.skipIf(skip)(skipTitle('crash recovery: the app killed with SIGKILL', s
     } finally {
       detachIfBackedBy(device, image);
     }
+    copy = join(dir, 'attached.img');
+    runToolOk('cp', ['--sparse=always', image, copy]);
   });
   afterEach(() => {
     for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
@@ -117,6 +121,11 @@ describe.skipIf(skip)(skipTitle('crash recovery: the app killed with SIGKILL', s
     expect(leftovers.map((e) => ({ kind: e.kind, partition: e.partition, attached: e.live.attached, mounted: e.live.mounted, leftover: e.leftover }))).toEqual([
       { kind: 'attach', partition: null, attached: true, mounted: false, leftover: true },
       { kind: 'mount', partition: 1, attached: true, mounted: true, leftover: true },
+    ]);
+    // Why each is a leftover: the app died with its attach done, and in the middle of the mount.
+    expect(leftovers.map((e) => e.reason)).toEqual([
+      `the app (pid ${child.pid}) is gone without releasing it (it releases its own when it quits: it crashed or was killed)`,
+      `the app (pid ${child.pid}) ended before it finished mounting (crashed or killed)`,
     ]);
     // The intent's device was unknown at death: it was found by backing file and offset.
     expect(leftovers[1]!.device).toMatch(/^\/dev\/loop\d+$/);

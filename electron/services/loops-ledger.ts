@@ -45,6 +45,46 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Whether the journal's image is still the file at its path: there, gone, or another file now. */
+type ImageStanding = 'present' | 'gone' | 'replaced';
+
+async function imageStanding(entry: JournalEntry): Promise<ImageStanding> {
+  const stats = await fs.stat(entry.image, { bigint: true }).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' || error.code === 'ENOTDIR' ? null : undefined));
+  // A stat that fails otherwise (EACCES …) says nothing: the image is taken to be there.
+  if (stats === undefined) return 'present';
+  if (stats === null) return 'gone';
+  return String(stats.dev) === entry.imageDev && String(stats.ino) === entry.imageIno ? 'present' : 'replaced';
+}
+
+const SHELL_NAMES: Record<JournalEntry['owner']['shell'], string> = { electron: 'the app', web: 'the web harness', cli: 'loopstudio' };
+
+/**
+ * Whether an entry is a leftover, and why (or why not). A mount or loop device the user made on
+ * purpose from the CLI (`loopstudio mount`, `attach`) outlives the command by design: it is theirs
+ * until `umount` / `detach`. A leftover is what an action left half-done (its process ended while
+ * the entry still said attaching or mounting), what the app or the harness left when it died
+ * without releasing its own (they release everything on quit), or what belongs to an image that no
+ * longer exists.
+ */
+export function standing(entry: JournalEntry, image: ImageStanding = 'present'): Pick<LoopEntry, 'leftover' | 'reason'> {
+  const { shell, pid } = entry.owner;
+  const maker = `${SHELL_NAMES[shell]} (pid ${pid})`;
+  if (image === 'gone') return { leftover: true, reason: `its image ${entry.image} no longer exists (cleanup says how to release it by hand)` };
+  if (image === 'replaced') return { leftover: true, reason: `${entry.image} is another file now (rebuilt or replaced): this holds the old, deleted one (cleanup says how to release it by hand)` };
+  const mine = pid === process.pid;
+  if (mine || isAlive(pid)) return { leftover: false, reason: mine ? 'made by this process' : `in use by ${maker}` };
+  if (entry.failed) return { leftover: true, reason: `a failed action of ${maker} left it behind` };
+  if (entry.state === 'attaching' || entry.state === 'mounting') {
+    return { leftover: true, reason: `${maker} ended before it finished ${entry.state === 'attaching' ? 'attaching' : 'mounting'} (crashed or killed)` };
+  }
+  if (shell === 'cli') {
+    return entry.kind === 'mount'
+      ? { leftover: false, reason: `kept: made by \`loopstudio mount\`; yours until \`loopstudio umount ${entry.mountDir ?? entry.image}\`` }
+      : { leftover: false, reason: `kept: made by \`loopstudio attach\`; yours until \`loopstudio detach ${entry.device ?? entry.image}\`` };
+  }
+  return { leftover: true, reason: `${maker} is gone without releasing it (it releases its own when it quits: it crashed or was killed)` };
+}
+
 /** What umount says when something still uses the mount (util-linux, the BSDs' EBUSY). */
 const BUSY = /target is busy|device is busy|device busy|EBUSY/i;
 
@@ -95,7 +135,7 @@ export class LoopLedger {
     return { entries, elevation: elevationAvailable(), system: this.backend?.system ?? null, mountRoot: this.mountRoot };
   }
 
-  /** What a crash (or the CLI) left behind: entries whose maker is gone. */
+  /** What a crash left behind, or what belongs to an image that is gone (see standing()). */
   async findLeftovers(): Promise<LoopEntry[]> {
     return (await this.reconcile()).filter((e) => e.leftover);
   }
@@ -169,7 +209,7 @@ export class LoopLedger {
         dropped.add(entry.id);
         continue;
       }
-      views.push(this.view({ ...entry, device }, { attached, mounted }));
+      views.push(this.view({ ...entry, device }, { attached, mounted }, await imageStanding(entry)));
     }
     if (dropped.size || adopted.size) {
       // Applied to the journal as it is now: another process may have added or changed entries.
@@ -200,16 +240,16 @@ export class LoopLedger {
         createdAt: '',
         live: { attached: true, mounted: true },
         leftover: true,
+        reason: `mounted under ${this.mountRoot}, but no Loopback Studio record explains it`,
       });
     }
     return views;
   }
 
-  /** A journal entry as the contract shows it, with what is live of it. */
-  view(entry: JournalEntry, live: LoopEntry['live']): LoopEntry {
-    const { imageDev: _dev, imageIno: _ino, ...rest } = entry;
-    const leftover = entry.owner.pid !== process.pid && !isAlive(entry.owner.pid);
-    return { ...rest, live, leftover };
+  /** A journal entry as the contract shows it, with what is live of it and whether it is a leftover. */
+  view(entry: JournalEntry, live: LoopEntry['live'], image: ImageStanding = 'present'): LoopEntry {
+    const { imageDev: _dev, imageIno: _ino, failed: _failed, ...rest } = entry;
+    return { ...rest, live, ...standing(entry, image) };
   }
 
   /** Tells the listener (the contract's loopsChanged event) the new state. */
@@ -264,7 +304,7 @@ export class LoopLedger {
     if (!intentId) return;
     const view = views.find((e) => e.id === intentId);
     if (view && (view.live.attached || view.live.mounted)) {
-      await this.journal.patch(intentId, { state: view.live.mounted ? 'mounted' : 'attached', device: view.device });
+      await this.journal.patch(intentId, { state: view.live.mounted ? 'mounted' : 'attached', device: view.device, failed: true });
     } else {
       await this.journal.remove([intentId]);
     }
@@ -285,7 +325,33 @@ export class LoopLedger {
     const chosen = ids ? entries.filter((e) => ids.includes(e.id)) : entries.filter((e) => e.leftover);
     const missing = ids?.filter((id) => !entries.some((e) => e.id === id)) ?? [];
     if (missing.length) throw new LoopbackError('NOT_FOUND', `no such loop entry: ${missing.join(', ')}`, { ids: missing });
-    return this.release(chosen);
+    // The helper checks every device against its image (docs/SECURITY.md, rule 3): what belongs to
+    // an image that is gone (or another file now) cannot pass, so it is left, with the lines that
+    // release it by hand, and the rest is released.
+    const journal = await this.journal.read();
+    const unreleasable: NonNullable<LoopActionResult['notReleased']> = [];
+    const releasable: LoopEntry[] = [];
+    for (const entry of chosen) {
+      const recorded = journal.find((j) => j.id === entry.id);
+      const image = recorded ? await imageStanding(recorded) : 'present';
+      if (image === 'present') releasable.push(entry);
+      else unreleasable.push({ id: entry.id, device: entry.device, mountDir: entry.mountDir, reason: entry.reason, byHand: this.byHand(entry) });
+    }
+    const result = await this.release(releasable);
+    return unreleasable.length ? { ...result, notReleased: unreleasable } : result;
+  }
+
+  /** The shell lines, as root, that release an entry the helper cannot check (its image is gone). */
+  private byHand(entry: LoopEntry): string[] {
+    const backend = this.requireBackend();
+    const lines: string[] = [];
+    if (entry.live.mounted && entry.mountDir) lines.push(shellLine([backend.unmount(entry.mountDir).program, ...backend.unmount(entry.mountDir).args]));
+    // A deleted image's device is not recognised as attached (its backing file cannot be stat'ed), but it is.
+    if (entry.device) {
+      const detach = backend.detach(backend.wholeDevice(entry.device));
+      lines.push(shellLine([detach.program, ...detach.args]));
+    }
+    return lines;
   }
 
   /** On quit: release what this process made. Null when it made nothing. */

@@ -196,9 +196,12 @@ describe.skipIf(skip)(skipTitle('the OSDev article, end to end, through the loop
     }
     const first = service();
     const mounted = await first.mount(image);
-    // Pretend a CLI process made it and has exited: a pid that no longer runs.
+    // Pretend the app made it and died without releasing it: a pid that no longer runs. (Had a
+    // CLI made it, `loopstudio mount`, it would be the user's until umount: not a leftover.)
     const deadPid = Number(runToolOk('sh', ['-c', 'echo $$']).stdout.trim());
     await first.journal.update((entries) => ({ entries: entries.map((e) => ({ ...e, owner: { shell: 'cli' as const, pid: deadPid } })), value: undefined }));
+    expect((await service().list()).entries).toEqual([expect.objectContaining({ mountDir: mounted.mountDir, leftover: false, reason: expect.stringMatching(/^kept: made by `loopstudio mount`/) })]);
+    await first.journal.update((entries) => ({ entries: entries.map((e) => ({ ...e, owner: { shell: 'electron' as const, pid: deadPid } })), value: undefined }));
     // A mount under the mount root that no journal knows (say the journal was deleted).
     const orphanDevice = attachOwn(stranger);
     const orphanDir = join(mountRoot, 'orphan');

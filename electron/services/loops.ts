@@ -12,15 +12,19 @@
  */
 import { release } from 'node:os';
 import type { LoopActionResult, LoopEntry, LoopsState, ShellEquivalent } from '../../shared/api/loops';
+import type { BootMenu } from '../../shared/boot/menu';
+import { LoopbackError } from '../../shared/errors';
 import type { FsType } from '../../shared/fs/types';
 import { loopBackendFor } from '../platform/loop/index';
 import type { LoopBackend } from '../platform/loop/types';
 import { runPrivileged, type HelperOutcome } from '../privileged/elevate';
 import type { HelperRequest } from '../privileged/request';
+import { checkGrub2Menu, hasGrubCfg, writeGrub2Menu } from './bootloaders';
 import { defaultStateDir, LoopJournal } from './loop-journal';
 import { LoopDevices, type AttachOptions, type LoopFormatOptions, type LoopFormatResult } from './loops-attach';
 import { LoopLedger } from './loops-ledger';
 import { defaultMountRoot, LoopMounts, type MountOptions } from './loops-mount';
+import { describeVolume } from './volumes';
 
 export type { AttachOptions, LoopFormatOptions, LoopFormatResult } from './loops-attach';
 export { defaultMountRoot, mountName, type MountOptions } from './loops-mount';
@@ -126,9 +130,41 @@ export function loopFormat(image: string, partition: number | undefined, fsType:
   return (options.loops ?? defaultLoops()).format(image, partition, fsType, options);
 }
 
-/** `bootloader --engine loop --grub2`: grub-install on a loop device (see LoopService.grubInstall). */
-export function loopGrubInstall(image: string, partition: number | undefined, options: { loops?: LoopService } = {}): Promise<LoopActionResult> {
-  return (options.loops ?? defaultLoops()).grubInstall(image, partition);
+export interface LoopGrubInstallOptions {
+  loops?: LoopService;
+  /** Write /boot/grub/grub.cfg from this menu afterwards, as the rootless install does. */
+  menu?: BootMenu;
+  /** A host file copied to the default entry's kernel path (with `menu`). */
+  kernelFile?: string;
+}
+
+export interface LoopGrubInstallResult extends LoopActionResult {
+  /** The volume holding /boot/grub. */
+  volume: string;
+  /** Files written into it after grub-install (the kernel, /boot/grub/grub.cfg); GRUB's own are not listed. */
+  files: string[];
+  /** The menu written to grub.cfg, or null when the existing grub.cfg (if any) was left as it is. */
+  menu: BootMenu | null;
+  warnings: string[];
+}
+
+/**
+ * `bootloader --engine loop --grub2`: grub-install on a loop device (see LoopService.grubInstall),
+ * then the menu: the same grub.cfg the rootless install writes, written rootless once nothing is
+ * mounted. The menu and the files it names are checked before the password prompt.
+ */
+export async function loopGrubInstall(image: string, partition: number | undefined, options: LoopGrubInstallOptions = {}): Promise<LoopGrubInstallResult> {
+  const ref = { image, ...(partition !== undefined ? { partition } : {}) };
+  const { menu, kernelFile } = options;
+  if (kernelFile !== undefined && !menu) throw new LoopbackError('INVALID_INPUT', 'a kernel file to copy in needs a menu entry that says where it goes (--kernel /boot/kernel.elf)');
+  if (menu) await checkGrub2Menu({ ...ref, menu, ...(kernelFile !== undefined ? { kernelFile } : {}) });
+  const installed = await (options.loops ?? defaultLoops()).grubInstall(image, partition);
+  const written = menu ? await writeGrub2Menu({ ...ref, menu, ...(kernelFile !== undefined ? { kernelFile } : {}) }) : null;
+  const warnings: string[] = [];
+  if (!menu && !(await hasGrubCfg(ref))) {
+    warnings.push(`${describeVolume(ref)} has no /boot/grub/grub.cfg: GRUB will stop at its grub> prompt. Give --kernel PATH (and --title, --cmdline …) to write a menu, or put a grub.cfg there`);
+  }
+  return { ...installed, volume: written?.volume ?? describeVolume(ref), files: written?.files ?? [], menu: menu ?? null, warnings };
 }
 
 export type { ShellEquivalent };

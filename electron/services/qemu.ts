@@ -16,7 +16,6 @@ import {
   QEMU_DEFAULT_GDB_PORT,
   QEMU_DEFAULT_MEMORY_MIB,
   qemuLaunchSchema,
-  type QemuArch,
   type QemuCharTarget,
   type QemuCommand,
   type QemuLaunchOptions,
@@ -38,6 +37,7 @@ import {
   type KvmProbe,
   type QemuCommandSpec,
 } from '../platform/qemu';
+import { bootFiles, chooseArch } from './boot-target';
 import { imageInfo } from './disks';
 import { WriteGuard } from './write-guard';
 
@@ -576,19 +576,21 @@ export class QemuService {
     if (firmware === 'uefi' && options.arch === 'i386') {
       throw invalid('UEFI boots with 64-bit OVMF on qemu-system-x86_64: use arch x86_64 (or the BIOS) for a 32-bit machine');
     }
-    const arch: QemuArch = options.arch ?? (firmware === 'uefi' ? 'x86_64' : 'i386');
-    if (options.append !== undefined && options.kernel === undefined) throw invalid('a kernel command line (append) needs a kernel');
+    // `qemu kernel.elf`: a kernel given as the image is booted with -kernel (boot-target.ts).
+    const boot = await bootFiles(options);
+    if (options.append !== undefined && boot.kernel === undefined) throw invalid('a kernel command line (append) needs a kernel');
 
-    const memoryMiB = options.memoryMiB ?? QEMU_DEFAULT_MEMORY_MIB;
     const hostMiB = Math.floor(totalmem() / (1024 * 1024));
+    // The default, on a host with room for it (half its memory at most, never under QEMU's 128).
+    const memoryMiB = options.memoryMiB ?? Math.min(QEMU_DEFAULT_MEMORY_MIB, Math.max(128, Math.floor(hostMiB / 2)));
     if (memoryMiB > hostMiB) throw invalid(`${memoryMiB} MiB of guest memory is more than this computer has (${hostMiB} MiB)`, { memoryMiB, hostMiB });
 
     let image: string | null = null;
     let imageKey: string | null = null;
     let media: 'floppy' | 'disk' | null = null;
-    if (options.image !== undefined) {
+    if (boot.image !== undefined) {
       // Absolute, so QEMU cannot read "name:rest" as a protocol prefix (nbd:, http: …).
-      image = resolve(options.image);
+      image = resolve(boot.image);
       const stats = await requireRegularFile(image);
       imageKey = await fs.realpath(image);
       this.requireImageFree(imageKey, holder);
@@ -598,10 +600,11 @@ export class QemuService {
       media = wanted === 'auto' ? await detectMedia(image, stats.size) : wanted;
     }
     let kernel: string | null = null;
-    if (options.kernel !== undefined) {
-      kernel = resolve(options.kernel);
+    if (boot.kernel !== undefined) {
+      kernel = resolve(boot.kernel);
       await requireRegularFile(kernel);
     }
+    const { arch, reason: archReason } = await chooseArch({ ...(options.arch ? { arch: options.arch } : {}), firmware, image, kernel: boot.kernelImage, kernelName: kernel });
 
     const serial = await resolveCharTarget(options.serial ?? { kind: 'stdio' }, 'the serial log');
     const debugcon = options.debugcon ? await resolveCharTarget(options.debugcon, 'the debug console log') : undefined;
@@ -627,7 +630,7 @@ export class QemuService {
     const spec: QemuCommandSpec = {
       program,
       ...(image !== null && media !== null ? { drive: { path: image, media } } : {}),
-      ...(kernel !== null ? { kernel: { path: kernel, ...(options.append !== undefined ? { append: options.append } : {}) } } : {}),
+      ...(kernel !== null ? { kernel: { path: kernel, ...(options.append !== undefined ? { append: options.append } : {}), ...(boot.initrd !== undefined ? { initrd: boot.initrd } : {}) } } : {}),
       memoryMiB,
       cpus: options.cpus ?? 1,
       serial,
@@ -648,6 +651,8 @@ export class QemuService {
         argv,
         commandLine: shellLine(argv),
         arch,
+        archReason,
+        memoryMiB,
         media,
         accel: accel.accel,
         accelReason: accel.reason,

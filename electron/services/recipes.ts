@@ -559,8 +559,8 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
           ...(volume.fs.label !== undefined ? { label: volume.fs.label } : {}),
           ...(volume.fs.clusterSize !== undefined ? { clusterBytes: volume.fs.clusterSize } : {}),
           ...(volume.fs.blockSize !== undefined ? { blockBytes: volume.fs.blockSize } : {}),
-          // A type the recipe names is kept; without one, the type follows the filesystem.
-          keepPartitionType: volume.partition !== null && recipe.partitions?.[volume.partition - 1]?.type !== undefined,
+          // A type the recipe names is kept (the recipe is the user's table); without one, the type follows the filesystem.
+          partitionType: volume.partition !== null && recipe.partitions?.[volume.partition - 1]?.type !== undefined ? 'keep' : 'match',
         }),
       );
     }

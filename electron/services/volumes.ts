@@ -142,6 +142,14 @@ export async function usageOf(device: BlockDevice): Promise<FsUsage | null> {
   return null;
 }
 
+/**
+ * What format does with the partition's type: 'keep' it as the table has it — the table is the
+ * user's; `loopstudio format` — and warn when it does not say what the filesystem is (an empty type
+ * is still set); or 'match': set the type that says it when the type does not already (FAT32 on
+ * 0b or 0c keeps its type either way) — the app, a recipe partition without a type, `format --set-type`.
+ */
+export type PartitionTypePolicy = 'keep' | 'match';
+
 export interface FormatRequest extends ProgressOptions {
   fs: FsType;
   label?: string;
@@ -149,8 +157,8 @@ export interface FormatRequest extends ProgressOptions {
   clusterBytes?: number;
   /** ext2: 1024 or 4096. */
   blockBytes?: 1024 | 4096;
-  /** Leave the partition's type as it is (a recipe that names the type on purpose). */
-  keepPartitionType?: boolean;
+  /** Default 'match' (see PartitionTypePolicy); the CLI asks for 'keep'. */
+  partitionType?: PartitionTypePolicy;
 }
 
 export interface FormatResult {
@@ -159,6 +167,8 @@ export interface FormatResult {
   usage: FsUsage;
   /** The partition type set to match the filesystem, when it changed. */
   partitionType: { from: string; to: string } | null;
+  /** A kept partition type that does not say what the filesystem is, and how to change it. */
+  warnings: string[];
 }
 
 /**
@@ -182,6 +192,31 @@ function wantedType(fs: FsType, disk: DiskInfo, partition: PartitionInfo): strin
   return fs === 'ext2' ? 'linux' : 'msdata';
 }
 
+/** MBR ids that say FAT of each width (their hidden twins, 0x1?, too), and 0xEF, an EFI System partition (FAT). */
+const MBR_FAT_TYPES: Record<Exclude<FsType, 'ext2'>, readonly string[]> = {
+  fat12: ['01', '11', 'ef'],
+  fat16: ['04', '06', '0e', '14', '16', '1e', 'ef'],
+  fat32: ['0b', '0c', '1b', '1c', 'ef'],
+};
+/** The ids that tell the BIOS to use CHS, which reaches the first 1024 × 255 × 63 sectors only. */
+const MBR_CHS_TYPES = ['04', '06', '0b', '14', '16', '1b'];
+
+/** Why the partition's type does not say what `fs` is, or null when it does. */
+export function partitionTypeMismatch(fs: FsType, disk: DiskInfo, partition: PartitionInfo): string | null {
+  const name = `${partition.typeName} (${disk.table === 'gpt' ? (partition.sgdiskCode ?? partition.type) : partition.type})`;
+  if (disk.table === 'gpt') {
+    const code = partition.sgdiskCode ?? '';
+    const fits = fs === 'ext2' ? code.startsWith('83') : code === '0700' || code === 'EF00' || code === 'ef00';
+    return fits ? null : `its type is ${name}, which does not say ${fs.toUpperCase()}`;
+  }
+  if (fs === 'ext2') return partition.type === '83' ? null : `its type is ${name}, which does not say Linux (83)`;
+  if (!MBR_FAT_TYPES[fs].includes(partition.type)) return `its type is ${name}, which does not say ${fs.toUpperCase()}`;
+  if (MBR_CHS_TYPES.includes(partition.type) && partition.endSector >= 1024 * 255 * 63) {
+    return `its type is ${name}, a CHS type, but it ends past what CHS can address (sector ${1024 * 255 * 63}): firmware that goes by the type cannot reach all of it`;
+  }
+  return null;
+}
+
 /** Sets a partition's type to say what filesystem it holds; returns the change, or null. */
 async function alignPartitionType(image: BlockDevice, disk: DiskInfo, partition: PartitionInfo, fs: FsType): Promise<FormatResult['partitionType']> {
   const to = wantedType(fs, disk, partition);
@@ -193,19 +228,44 @@ async function alignPartitionType(image: BlockDevice, disk: DiskInfo, partition:
 }
 
 /**
- * After a host tool formatted a partition (the loop engine's mkfs), make its type match, as the
- * rootless format does.
+ * The partition's type after a format (PartitionTypePolicy): set when asked for ('match') or when
+ * empty; else kept, with a warning that says how to change it when it does not match.
  */
-export async function matchPartitionType(ref: VolumeRef, fs: FsType): Promise<FormatResult['partitionType']> {
-  if (ref.partition === undefined) return null;
+async function settleType(
+  image: BlockDevice,
+  ref: VolumeRef,
+  disk: DiskInfo,
+  partition: PartitionInfo,
+  fs: FsType,
+  policy: PartitionTypePolicy,
+): Promise<Pick<FormatResult, 'partitionType' | 'warnings'>> {
+  const empty = disk.table === 'mbr' ? partition.type === '00' : /^0{8}-/.test(partition.type);
+  const mismatch = empty ? 'it has no type' : partitionTypeMismatch(fs, disk, partition);
+  if (!mismatch) return { partitionType: null, warnings: [] };
+  if (policy === 'match' || empty) return { partitionType: await alignPartitionType(image, disk, partition, fs), warnings: [] };
+  const to = wantedType(fs, disk, partition);
+  const how = to ? `loopstudio partition ${ref.image} --set ${partition.index} type=${to}, or format with --set-type` : 'set it with loopstudio partition';
+  return {
+    partitionType: null,
+    warnings: [`partition ${partition.index} was formatted ${fs.toUpperCase()}, but ${mismatch}. The type was kept (the table is yours); DOS, Windows and some firmware go by it. To change it: ${how}`],
+  };
+}
+
+/**
+ * After a host tool formatted a partition (the loop engine's mkfs): the type kept and checked, or
+ * matched, as the rootless format does.
+ */
+export async function settlePartitionType(ref: VolumeRef, fs: FsType, policy: PartitionTypePolicy = 'match'): Promise<Pick<FormatResult, 'partitionType' | 'warnings'>> {
+  if (ref.partition === undefined) return { partitionType: null, warnings: [] };
   return withImage(ref.image, true, async (image) => {
     const { disk, partition } = await findVolume(image, ref);
-    if (partition) image.declareWrites(tableRanges(disk, partition), `set the type of ${describeVolume(ref)}`);
-    return partition ? alignPartitionType(image, disk, partition, fs) : null;
+    if (!partition) return { partitionType: null, warnings: [] };
+    image.declareWrites(tableRanges(disk, partition), `set the type of ${describeVolume(ref)}`);
+    return settleType(image, ref, disk, partition, fs, policy);
   });
 }
 
-/** Formats a volume: validated by the formatter before it writes; then the partition type follows. */
+/** Formats a volume: validated by the formatter before it writes; then the partition type is kept (and checked) or set (PartitionTypePolicy). */
 export async function formatVolume(ref: VolumeRef, request: FormatRequest): Promise<FormatResult> {
   return withImage(ref.image, true, async (image) => {
     const window = await volumeWindow(image, ref);
@@ -228,9 +288,9 @@ export async function formatVolume(ref: VolumeRef, request: FormatRequest): Prom
         ...progress,
       });
     }
-    const partitionType = partition && !request.keepPartitionType ? await alignPartitionType(image, disk, partition, request.fs) : null;
+    const type = partition ? await settleType(image, ref, disk, partition, request.fs, request.partitionType ?? 'match') : { partitionType: null, warnings: [] };
     const usage = await usageOf(device);
     if (!usage) throw new LoopbackError('INTERNAL', `formatted ${describeVolume(ref)} but cannot read the new filesystem back`);
-    return { volume: describeVolume(ref), fs: request.fs, usage, partitionType };
+    return { volume: describeVolume(ref), fs: request.fs, usage, ...type };
   });
 }

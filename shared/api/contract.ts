@@ -142,7 +142,7 @@ export const methods = {
       .strict(),
   ),
   'image.format': method<FormatResult>()(
-    'Format a volume (a job): FAT12/16/32 or ext2 on the whole image (a floppy) or one partition; the partition type follows',
+    'Format a volume (a job): FAT12/16/32 or ext2 on the whole image (a floppy) or one partition; the partition type is set when it does not say the filesystem (or kept, with a warning, with `partitionType: keep`)',
     imageFormatSchema,
   ),
   // Every fs.* result has `via` when it went through the volume's mount (see MountVia).

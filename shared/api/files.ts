@@ -67,6 +67,12 @@ export const imageFormatSchema = z
     label: z.string().max(32).optional(),
     clusterBytes: z.number().int().min(512).max(64 * 1024).optional(),
     blockBytes: z.union([z.literal(1024), z.literal(4096)]).optional(),
+    /**
+     * The partition's type afterwards: 'match' (default) sets the type that says what the
+     * filesystem is when the type does not already (FAT32 on 0b or 0c is left alone); 'keep'
+     * leaves it as the table has it and warns when it does not match (the CLI's default).
+     */
+    partitionType: z.enum(['keep', 'match']).optional(),
   })
   .strict();
 
@@ -100,6 +106,8 @@ export interface FormatResult {
   usage: FsUsage;
   /** The partition type set to match the filesystem, when it changed. */
   partitionType: { from: string; to: string } | null;
+  /** A kept partition type that does not say what the filesystem is, and how to change it. */
+  warnings: string[];
 }
 
 /** An entry of the image that a copy out left behind, and why (a name the host cannot hold …). */

@@ -25,8 +25,16 @@ export const loopEntrySchema = z.object({
   createdAt: z.string(),
   /** What the system shows right now. */
   live: z.object({ attached: z.boolean(), mounted: z.boolean() }),
-  /** Its maker is gone (quit, crashed, or was the CLI): offered for cleanup. */
+  /**
+   * Offered for cleanup: what a crashed or killed action left half-done (its maker ended while it
+   * was still attaching or mounting), what the app left when it died without releasing its own,
+   * what belongs to an image that no longer exists (deleted, or replaced by a new build), and mounts
+   * under the mount root that no entry explains. A mount or loop device made on purpose with
+   * `loopstudio mount` / `attach` is not one: it stays the user's until `umount` / `detach`.
+   */
   leftover: z.boolean(),
+  /** Why it is a leftover, or why not ("kept: made by `loopstudio mount` …", "in use by …"), in words. */
+  reason: z.string(),
 });
 export type LoopEntry = z.infer<typeof loopEntrySchema>;
 
@@ -61,4 +69,9 @@ export interface LoopActionResult {
   /** 'root' when no prompt was needed, 'sudo-prompt' when the user was asked. Null when nothing had to run. */
   elevation: 'root' | 'sudo-prompt' | null;
   equivalent: ShellEquivalent | null;
+  /**
+   * cleanup: leftovers it could not release because their image is gone (or is another file now),
+   * so the helper cannot check the device against it; each with the lines that release it by hand.
+   */
+  notReleased?: { id: string; device: string | null; mountDir: string | null; reason: string; byHand: string[] }[];
 }

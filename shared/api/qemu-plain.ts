@@ -11,7 +11,15 @@ export type QemuArch = (typeof QEMU_ARCHES)[number];
 /** Guest memory in MiB. SeaBIOS and a boot sector fit in 2 MiB; 1 TiB is far beyond a test VM. */
 export const QEMU_MEMORY_MIN_MIB = 2;
 export const QEMU_MEMORY_MAX_MIB = 1024 * 1024;
-export const QEMU_DEFAULT_MEMORY_MIB = 64;
+/**
+ * 512 MiB: what a distribution kernel with its initrd needs through GRUB under SeaBIOS and under
+ * OVMF. Measured with Debian 12's linux-image-amd64 (6.1) and a 70 MB initrd: under SeaBIOS GRUB
+ * says "out of memory" loading the initrd at 256 MiB and boots at 512; under OVMF GRUB's `linux`
+ * fails the same way at 256 MiB and boots at 512. (QEMU's own default, 128 MiB, boots it with a
+ * small busybox initrd under SeaBIOS only.) Memory a hobby kernel does not touch costs the host
+ * nothing: QEMU allocates it as the guest writes it.
+ */
+export const QEMU_DEFAULT_MEMORY_MIB = 512;
 /** QEMU's `pc` machine takes at most 255 CPUs. */
 export const QEMU_MAX_CPUS = 255;
 /** The port QEMU's `-s` shorthand uses (`target remote :1234` in gdb). */

@@ -39,11 +39,31 @@ export const qemuLaunchSchema = z
     kernel: hostPath.optional(),
     /** The kernel's command line (`-append`); only with `kernel`. */
     append: z.string().max(4096).optional(),
-    /** Default i386, or x86_64 with UEFI. */
+    /** A Linux kernel's initrd (`-initrd FILE`); only with a Linux `kernel`. */
+    initrd: hostPath.optional(),
+    /**
+     * A multiboot kernel's modules, each with its own command line (`-initrd 'FILE ARGS,FILE2'`);
+     * only with a multiboot `kernel`. QEMU ends a module's path at its first space.
+     */
+    modules: z
+      .array(
+        z
+          .object({
+            path: hostPath.refine((p) => !/\s/.test(p), 'QEMU ends a module\'s path at its first space: rename the file'),
+            cmdline: z.string().max(4096).refine((c) => !/[\n\r]/.test(c), 'one line').optional(),
+          })
+          .strict(),
+      )
+      .max(64)
+      .optional(),
+    /**
+     * Default: x86_64 for UEFI, or when the kernel (or what the image's boot menu loads, or an EFI
+     * loader on the image) is 64-bit; i386 otherwise. The command says which and why (`archReason`).
+     */
     arch: z.enum(QEMU_ARCHES).optional(),
     /** Default auto: a floppy when the image has a floppy format's size and no partitions. */
     media: z.enum(['auto', 'floppy', 'disk']).optional(),
-    /** Default 64. */
+    /** Default QEMU_DEFAULT_MEMORY_MIB (512: a distribution kernel and initrd boot with it, SeaBIOS and OVMF alike). */
     memoryMiB: z.number().int().min(QEMU_MEMORY_MIN_MIB).max(QEMU_MEMORY_MAX_MIB).optional(),
     /** Default 1. */
     cpus: z.number().int().min(1).max(QEMU_MAX_CPUS).optional(),
@@ -89,6 +109,10 @@ export interface QemuCommand {
   /** The same, quoted for a POSIX shell: what the UI shows and lets people copy. */
   commandLine: string;
   arch: QemuArch;
+  /** Why this machine: "x86_64: /boot/vmlinuz (in /boot/grub/grub.cfg, partition 1) is a 64-bit Linux kernel", "i386: asked for" … */
+  archReason?: string;
+  /** The guest's memory, MiB. */
+  memoryMiB?: number;
   /** How the image is attached, or null when only a kernel is booted. */
   media: 'floppy' | 'disk' | null;
   accel: 'kvm' | 'tcg';

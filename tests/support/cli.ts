@@ -16,6 +16,8 @@ const loadRun = (): Promise<Run> =>
 export interface CliRun {
   code: number;
   stdout: string;
+  /** What went to stdout as bytes (`get IMAGE PATH -`); cli() always sets it. */
+  stdoutBytes?: Buffer;
   stderr: string;
   json(): any;
 }
@@ -23,9 +25,15 @@ export interface CliRun {
 export async function cli(...argv: string[]): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
+  const bytes: Buffer[] = [];
   const run = await loadRun();
-  const code = await run(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), isTty: false });
-  return { code, stdout, stderr, json: () => JSON.parse(stdout) };
+  const code = await run(argv, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    stdoutBytes: async (data) => void bytes.push(Buffer.from(data)),
+    isTty: false,
+  });
+  return { code, stdout, stdoutBytes: Buffer.concat(bytes), stderr, json: () => JSON.parse(stdout) };
 }
 
 /** Like cli(), but throws with what it printed when the command fails. */

@@ -8,8 +8,18 @@ import { partitionOption, volumeRef } from '../volume-options';
 
 const usage =
   'loopstudio bootloader IMAGE [-p N] [--engine rootless|loop] (--grub2 [--firmware bios|uefi|both] [--core-modules "M …"] | --grub-legacy [--stage-dir DIR] | --boot-sector FILE [--overwrite-bpb] [--overwrite-table] [--force])\n' +
-  '       [--kernel /boot/kernel.elf [--kernel-type multiboot|multiboot2|linux] [--kernel-file HOSTPATH] [--cmdline "…"] [--module "/boot/mod args"]… [--title T]]\n' +
-  '       [--timeout SECONDS] [--serial] [--json]';
+  '       [--kernel /boot/kernel.elf [--kernel-type multiboot|multiboot2|linux] [--kernel-file HOSTPATH] [--cmdline "…"] [--module "/boot/mod args"]… [--initrd /boot/initrd.gz]… [--title T]]\n' +
+  '       [--timeout SECONDS] [--serial] [--json]\n\n' +
+  'With --kernel, a one-entry menu is written (GRUB 2: /boot/grub/grub.cfg; GRUB legacy: /boot/grub/menu.lst),\n' +
+  'with either engine; without it an existing menu is left as it is.\n' +
+  '  --module PATH[ ARGS]  a multiboot module (GRUB 2 `module`/`module2`, GRUB legacy `module`), with its own\n' +
+  '                        command line; for a Linux entry (--kernel-type linux) it becomes the `initrd` line.\n' +
+  '  --initrd PATH         a Linux entry\'s initrd image (the `initrd` line; repeat it for several: GRUB 2 loads\n' +
+  '                        them one after the other). The same as --module for Linux; not for multiboot kernels.\n' +
+  'Paths are inside the image\'s /boot volume; copy the files in first (loopstudio put IMAGE FILE PATH --parents),\n' +
+  'or let --kernel-file copy the kernel.\n' +
+  '--engine loop (GRUB 2, BIOS): the host\'s grub-install through a loop device, as root; the menu is written\n' +
+  'afterwards exactly as the rootless engine writes it.';
 
 function invalid(message: string): LoopbackError {
   return new LoopbackError('INVALID_INPUT', message);
@@ -25,7 +35,7 @@ function wholeNumber(text: string | undefined, option: string): number | undefin
 function menuFromOptions(ctx: CommandContext): BootMenu | undefined {
   const v = ctx.values;
   const kernel = v.kernel as string | undefined;
-  const menuOnly = ['kernel-type', 'kernel-file', 'cmdline', 'module', 'title', 'timeout', 'serial'].filter((name) => v[name] !== undefined);
+  const menuOnly = ['kernel-type', 'kernel-file', 'cmdline', 'module', 'initrd', 'title', 'timeout', 'serial'].filter((name) => v[name] !== undefined);
   if (kernel === undefined) {
     if (menuOnly.length) throw invalid(`${menuOnly.map((n) => `--${n}`).join(', ')} describe the menu entry: give --kernel PATH too (the kernel's path inside the image)`);
     return undefined;
@@ -36,6 +46,15 @@ function menuFromOptions(ctx: CommandContext): BootMenu | undefined {
     const [path = '', ...args] = text.trim().split(/\s+/);
     return { path, ...(args.length ? { cmdline: args.join(' ') } : {}) };
   });
+  // --initrd: a Linux entry's initrd images, which the menu keeps as the entry's modules.
+  const initrds = (v.initrd as string[] | undefined) ?? [];
+  if (initrds.length && type !== 'linux') {
+    throw invalid(`--initrd is for Linux entries (--kernel-type linux); a ${type} kernel takes its files as --module "PATH ARGS"`);
+  }
+  for (const path of initrds) {
+    if (/\s/.test(path.trim())) throw invalid(`--initrd takes one path inside the image, not "${path}" (an initrd has no command line)`);
+    modules.push({ path: path.trim() });
+  }
   const cmdline = v.cmdline as string | undefined;
   return {
     timeout: wholeNumber(v.timeout as string | undefined, 'timeout') ?? 5,
@@ -66,7 +85,7 @@ function request(ctx: CommandContext): BootloaderRequest {
   };
   const kernelFile = v['kernel-file'] as string | undefined;
   if (chosen[0] === 'boot-sector') {
-    misplaced(['kernel', 'kernel-type', 'kernel-file', 'cmdline', 'module', 'title', 'timeout', 'serial'], '--grub2 or --grub-legacy (a boot sector has no menu)');
+    misplaced(['kernel', 'kernel-type', 'kernel-file', 'cmdline', 'module', 'initrd', 'title', 'timeout', 'serial'], '--grub2 or --grub-legacy (a boot sector has no menu)');
     misplaced(['stage-dir'], '--grub-legacy');
     misplaced(['core-modules', 'firmware'], '--grub2');
     return {
@@ -109,17 +128,35 @@ function describe(result: BootloaderResult): string {
 
 /**
  * `--engine loop --grub2`: the host's grub-install on a loop device, as root — for people who want
- * GRUB installed exactly as their distribution does it. Needs GRUB 2's grub-install (grub2-common),
- * which the helper finds and names the package for when it is missing.
+ * GRUB installed exactly as their distribution does it — then the same menu the rootless engine
+ * writes (grub.cfg, and the kernel with --kernel-file), checked before the password prompt. Needs
+ * GRUB 2's grub-install (grub2-common), which the helper finds and names the package for when it
+ * is missing.
  */
 async function runGrubInstall(ctx: CommandContext): Promise<number> {
+  const v = ctx.values;
   const [image, ...extra] = ctx.positionals;
   if (extra.length) throw invalid(`bootloader takes one image (usage: ${usage})`);
-  if (!ctx.values.grub2) throw invalid('--engine loop installs GRUB 2 with the host’s grub-install: add --grub2 (GRUB legacy and boot sectors are rootless only)');
+  if (!v.grub2) throw invalid('--engine loop installs GRUB 2 with the host’s grub-install: add --grub2 (GRUB legacy and boot sectors are rootless only)');
+  const rootlessOnly = ['core-modules', 'stage-dir', 'boot-sector', 'overwrite-bpb', 'overwrite-table', 'force'].filter((name) => v[name] !== undefined);
+  if (rootlessOnly.length) throw invalid(`${rootlessOnly.map((n) => `--${n}`).join(', ')} ${rootlessOnly.length === 1 ? 'is' : 'are'} for the rootless engine (grub-install chooses core.img's modules itself)`);
+  if (v.firmware !== undefined && v.firmware !== 'bios') throw invalid(`--engine loop runs grub-install --target=i386-pc (BIOS) only, not --firmware ${String(v.firmware)}: use the rootless engine for UEFI`);
   const ref = volumeRef(ctx, image, usage);
+  const menu = menuFromOptions(ctx);
+  const kernelFile = v['kernel-file'] as string | undefined;
   const { loopGrubInstall } = await import('../../services/loops');
-  const result = await loopGrubInstall(ref.image, ref.partition, { loops: (await ctx.services()).loops });
-  output(ctx, result, () => `Installed GRUB 2 with the host's grub-install through a loop device.\nRan as root:\n${result.commands.map((c) => `  ${c}`).join('\n')}\n`);
+  const result = await loopGrubInstall(ref.image, ref.partition, {
+    loops: (await ctx.services()).loops,
+    ...(menu ? { menu } : {}),
+    ...(kernelFile !== undefined ? { kernelFile } : {}),
+  });
+  output(ctx, result, () => {
+    const lines = [`Installed GRUB 2 on ${result.volume} with the host's grub-install through a loop device.`, 'Ran as root:', ...result.commands.map((c) => `  ${c}`)];
+    for (const file of result.files) lines.push(`  wrote ${file}`);
+    if (result.menu) lines.push(`  menu: ${result.menu.entries.map((e) => `"${e.title}" (${e.type} ${e.kernel})`).join(', ')}, timeout ${result.menu.timeout} s${result.menu.serial ? ', on COM1 too' : ''}`);
+    for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
+    return `${lines.join('\n')}\n`;
+  });
   return 0;
 }
 
@@ -143,6 +180,7 @@ export const bootloader: Command = {
     'kernel-file': { type: 'string' },
     cmdline: { type: 'string' },
     module: { type: 'string', multiple: true },
+    initrd: { type: 'string', multiple: true },
     title: { type: 'string' },
     timeout: { type: 'string' },
     serial: { type: 'boolean' },

@@ -101,11 +101,16 @@ export const umount: Command = {
 
 export const loops: Command = {
   name: 'loops',
-  summary: 'List the loop devices and mounts Loopback Studio made (leftovers marked)',
-  usage: 'loopstudio loops [--json]',
+  summary: 'List the loop devices and mounts Loopback Studio made: leftovers, and what is kept for you, each with why',
+  usage:
+    'loopstudio loops [--json]\n\n' +
+    'A mount or loop device made with `loopstudio mount` / `attach` is yours until `umount` / `detach`:\n' +
+    'listed as kept, never cleaned up. A leftover is what a crashed or killed action left half-done, what\n' +
+    'the app left when it died without releasing its own, or what belongs to an image that no longer\n' +
+    'exists (deleted, or replaced by a new build): `loopstudio cleanup` releases those.',
   options: {},
   async run(ctx) {
-    if (ctx.positionals.length) throw new LoopbackError('INVALID_INPUT', `usage: ${loops.usage}`);
+    if (ctx.positionals.length) throw new LoopbackError('INVALID_INPUT', `usage: ${loops.usage.split('\n')[0]}`);
     const state = await (await ctx.services()).loops.list();
     output(ctx, state, () => {
       if (state.system === null) return 'This system has no loop engine (Linux, FreeBSD and OpenBSD have).\n';
@@ -115,12 +120,16 @@ export const loops: Command = {
         e.live.mounted ? (e.mountDir ?? '') : e.live.attached ? '(attached)' : `(${e.state})`,
         e.partition !== null ? String(e.partition) : '-',
         e.image,
-        e.leftover ? 'leftover' : `${e.owner.shell} ${e.owner.pid}`,
+        e.owner.pid ? `${e.owner.shell} ${e.owner.pid}` : '?',
+        e.leftover ? 'leftover' : e.reason.startsWith('kept') ? 'kept' : 'in use',
       ]);
-      const leftovers = state.entries.filter((e) => e.leftover).length;
+      const name = (e: LoopEntry) => (e.live.mounted && e.mountDir ? e.mountDir : (e.device ?? e.id));
+      const leftovers = state.entries.filter((e) => e.leftover);
+      const kept = state.entries.filter((e) => !e.leftover && e.reason.startsWith('kept'));
       return (
-        `${table([['DEVICE', 'MOUNTED AT', 'PART', 'IMAGE', 'MADE BY'], ...rows], '  ')}\n` +
-        (leftovers ? `${leftovers} leftover(s): loopstudio cleanup releases them.\n` : '')
+        `${table([['DEVICE', 'MOUNTED AT', 'PART', 'IMAGE', 'MADE BY', 'STATUS'], ...rows], '  ')}\n` +
+        (kept.length ? `Kept for you (never cleaned up):\n${kept.map((e) => `  ${name(e)}: ${e.reason}`).join('\n')}\n` : '') +
+        (leftovers.length ? `${leftovers.length} leftover(s): loopstudio cleanup releases them.\n${leftovers.map((e) => `  ${name(e)}: ${e.reason}`).join('\n')}\n` : '')
       );
     });
     return 0;
@@ -129,17 +138,23 @@ export const loops: Command = {
 
 export const cleanup: Command = {
   name: 'cleanup',
-  summary: 'Release leftovers: unmount and detach what Loopback Studio made and no running app holds',
+  summary: 'Release leftovers (see `loops`): unmount and detach what a crash left, never what you mounted on purpose',
   usage: 'loopstudio cleanup [--json]',
   options: {},
   async run(ctx) {
     if (ctx.positionals.length) throw new LoopbackError('INVALID_INPUT', `usage: ${cleanup.usage}`);
     const result = await (await ctx.services()).loops.cleanup();
+    const left = result.notReleased ?? [];
     output(ctx, result, () =>
-      result.entries.length === 0
+      (result.entries.length === 0 && left.length === 0
         ? 'Nothing to clean up.\n'
-        : `Released ${result.entries.map((e) => `${e.mountDir ?? e.device ?? e.id} (${where(e)})`).join(', ')}\n${describeAction(result)}`,
+        : result.entries.length
+          ? `Released ${result.entries.map((e) => `${e.mountDir ?? e.device ?? e.id} (${where(e)})`).join(', ')}\n${describeAction(result)}`
+          : '') +
+      left
+        .map((e) => `Not released: ${e.mountDir ?? e.device ?? e.id}: ${e.reason}. The helper checks each device against its image, so release it by hand, as root:\n${e.byHand.map((l) => `  ${l}`).join('\n')}\n`)
+        .join(''),
     );
-    return 0;
+    return left.length ? 1 : 0;
   },
 };

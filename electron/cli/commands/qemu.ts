@@ -37,7 +37,7 @@ function launchOptions(ctx: CommandContext): QemuLaunchOptions {
   const str = (name: string) => v[name] as string | undefined;
   const flag = (name: string) => Boolean(v[name]);
   const [image, ...extra] = ctx.positionals;
-  if (extra.length) throw invalid(`qemu boots one image (usage: ${qemu.usage})`);
+  if (extra.length) throw invalid(`qemu boots one image (usage: ${qemu.usage.split('\n\n')[0]})`);
   if (image === undefined && str('kernel') === undefined) throw invalid(`name the image to boot, or a --kernel (usage: ${qemu.usage})`);
   if (flag('floppy') && flag('disk')) throw invalid('give --floppy or --disk, not both');
   if (flag('kvm') && flag('no-kvm')) throw invalid('give --kvm or --no-kvm, not both');
@@ -48,10 +48,18 @@ function launchOptions(ctx: CommandContext): QemuLaunchOptions {
   const memory = memoryMiB(str('memory'));
   const cpus = wholeNumber(str('smp'), 'smp');
   const gdbPort = wholeNumber(str('gdb-port'), 'gdb-port');
+  // --module "FILE ARGS": a multiboot module and its own command line.
+  const modules = ((v.module as string[] | undefined) ?? []).map((text) => {
+    const match = /^\s*(\S+)(?:\s+(.*?))?\s*$/.exec(text);
+    if (!match) throw invalid(`--module takes "FILE" or "FILE ARGS", not "${text}"`);
+    return { path: match[1]!, ...(match[2] ? { cmdline: match[2] } : {}) };
+  });
   return {
     ...(image !== undefined ? { image } : {}),
     ...(str('kernel') !== undefined ? { kernel: str('kernel') } : {}),
     ...(str('append') !== undefined ? { append: str('append') } : {}),
+    ...(str('initrd') !== undefined ? { initrd: str('initrd') } : {}),
+    ...(modules.length ? { modules } : {}),
     ...(arch !== undefined ? { arch } : {}),
     ...(flag('floppy') ? { media: 'floppy' as const } : flag('disk') ? { media: 'disk' as const } : {}),
     ...(memory !== undefined ? { memoryMiB: memory } : {}),
@@ -108,19 +116,39 @@ function onInterrupt(stop: () => Promise<unknown>): { interrupted: Promise<numbe
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+/** What to change, from what the console showed and how QEMU ran (services/qemu-hints.ts). */
+async function expectHints(command: QemuCommand, output: string, options: QemuLaunchOptions): Promise<string[]> {
+  const { bootHints } = await import('../../services/qemu-hints');
+  return bootHints(output, {
+    arch: command.arch,
+    memoryMiB: command.memoryMiB ?? 0,
+    firmware: command.firmware,
+    kernel: command.argv.includes('-kernel') ? (command.argv[command.argv.indexOf('-kernel') + 1] ?? null) : null,
+    memoryAsked: options.memoryMiB !== undefined,
+  });
+}
+
 export const qemu: Command = {
   name: 'qemu',
   summary: 'Boot an image (or a multiboot kernel) in QEMU; with --expect, a boot smoke test for CI',
   usage:
-    'loopstudio qemu IMAGE [--arch i386|x86_64] [--floppy|--disk] [--memory MIB] [--smp N]\n' +
+    'loopstudio qemu IMAGE|KERNEL [--arch i386|x86_64] [--floppy|--disk] [--memory MIB] [--smp N]\n' +
     '         [--gdb] [--gdb-port PORT] [--wait-gdb] [--serial stdio|file:PATH|none] [--debugcon stdio|file:PATH|none]\n' +
-    '         [--guest-errors] [--guest-log FILE] [--uefi] [--kvm|--no-kvm] [--kernel FILE [--append TEXT]]\n' +
+    '         [--guest-errors] [--guest-log FILE] [--uefi] [--kvm|--no-kvm]\n' +
+    '         [--kernel FILE [--append TEXT] [--initrd FILE | --module "FILE [ARGS]"…]]\n' +
     '         [--debug-exit] [--no-shutdown] [--reboot] [--window] [--snapshot] [--print-command]\n' +
     '         [--expect TEXT [--timeout SECONDS]] [--json]\n\n' +
-    'The exact QEMU command line is printed first (on stderr; in the JSON with --json).\n' +
+    'The exact QEMU command line is printed first (on stderr; in the JSON with --json), and why that machine.\n' +
+    'A kernel (an ELF, or a Linux bzImage) given in place of IMAGE is booted with -kernel, like --kernel.\n' +
+    '--initrd FILE is a Linux kernel\'s initrd; --module "FILE ARGS" (repeatable) a multiboot kernel\'s modules,\n' +
+    'each with its own command line (QEMU\'s -initrd \'FILE ARGS,FILE2\'). Defaults: qemu-system-x86_64 when\n' +
+    'what is booted is 64-bit (an x86-64 ELF or Linux kernel, given or named by the image\'s GRUB menu, an EFI\n' +
+    'loader on the image, --uefi), else qemu-system-i386; 512 MiB of memory, which a distribution kernel with\n' +
+    'its initrd needs under SeaBIOS and OVMF alike.\n' +
     'The serial port goes to the terminal (--serial stdio, the default). With --expect, loopstudio\n' +
     'watches it instead, exits 0 as soon as TEXT appears and 1 with the output so far if it does not\n' +
-    'within --timeout seconds (default 30). Without --expect, QEMU’s own exit status is returned\n' +
+    'within --timeout seconds (default 30), saying what to change when the console shows "out of memory"\n' +
+    'or nothing at all. Without --expect, QEMU’s own exit status is returned\n' +
     '(with --debug-exit, a guest that writes V to port 0xF4 ends QEMU with status V*2+1).\n' +
     'An image the host has mounted (or attached read-write) is refused: QEMU writing under a mount\n' +
     'corrupts both. --snapshot boots it without writing: the guest\'s writes go to a temporary file.',
@@ -142,6 +170,8 @@ export const qemu: Command = {
     'no-kvm': { type: 'boolean' },
     kernel: { type: 'string' },
     append: { type: 'string' },
+    initrd: { type: 'string' },
+    module: { type: 'string', multiple: true },
     'debug-exit': { type: 'boolean' },
     snapshot: { type: 'boolean' },
     'no-shutdown': { type: 'boolean' },
@@ -172,7 +202,7 @@ export const qemu: Command = {
       console: consoleMode,
       beforeSpawn: (c) => {
         command = c;
-        if (!ctx.json) ctx.io.stderr(`${c.commandLine}\n`);
+        if (!ctx.json) ctx.io.stderr(`${c.commandLine}\n${c.archReason ? `loopstudio qemu: ${c.archReason}; ${c.memoryMiB} MiB\n` : ''}`);
       },
     });
     const { sessionId } = session;
@@ -195,13 +225,14 @@ export const qemu: Command = {
       const interruptedWith = typeof finished === 'number' ? finished : null;
       const result = typeof finished === 'number' ? null : finished.expect;
       const qemuSaid = typeof finished === 'number' ? final.stderrTail : finished.stderr;
+      const hints = result && !result.matched && command ? await expectHints(command, result.output, options) : [];
       if (ctx.json) {
         output(ctx, {
           ...(command ?? {}),
           sessionId,
           exitCode: final.exitCode,
           signal: final.signal,
-          ...(result ? { expect: { text: expectText, matched: result.matched, reason: result.reason, elapsedMs: result.elapsedMs } } : {}),
+          ...(result ? { expect: { text: expectText, matched: result.matched, reason: result.reason, elapsedMs: result.elapsedMs, ...(result.matched ? {} : { hints }) } } : {}),
           output: final.consoleTail,
           stderr: qemuSaid,
         }, () => '');
@@ -219,7 +250,8 @@ export const qemu: Command = {
               : `did not appear before QEMU exited (${final.signal ?? `status ${final.exitCode}`})`;
           const said = qemuSaid.trim() ? `\nQEMU said:\n${qemuSaid.trimEnd()}` : '';
           const printed = result.output ? `the console output is above (${result.output.length} characters)` : 'nothing was printed on the console';
-          ctx.io.stderr(`\nloopstudio qemu: "${expectText}" ${why}; ${printed}.${said}\n`);
+          const change = hints.length ? `\nWhat to change:\n${hints.map((h) => `  - ${h}`).join('\n')}` : '';
+          ctx.io.stderr(`\nloopstudio qemu: "${expectText}" ${why}; ${printed}.${said}${change}\n`);
         }
         return 1;
       }

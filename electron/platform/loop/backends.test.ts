@@ -25,6 +25,19 @@ import {
 
 const argv = (c: HostCommand) => [c.program, ...c.args];
 
+describe('mkfs options, the same on every system', () => {
+  it('mke2fs -b with its size in -b blocks; clusters in sectors (mkfs.fat -s, newfs_msdos -c); labels', () => {
+    const ext2 = { device: '/dev/x', fs: 'ext2' as const, blocks1KiB: 20480, blockBytes: 4096 as const, label: 'ROOT' };
+    expect(argv(linuxBackend.mkfs(ext2))).toEqual(['mke2fs', '-t', 'ext2', '-b', '4096', '-L', 'ROOT', '--', '/dev/x', '5120']);
+    expect(argv(freebsdBackend.mkfs(ext2))).toEqual(['mke2fs', '-t', 'ext2', '-b', '4096', '-L', 'ROOT', '/dev/x', '5120']);
+    const fat = { device: '/dev/x', fs: 'fat32' as const, clusterBytes: 4096, label: 'MYOS' };
+    expect(argv(linuxBackend.mkfs(fat))).toEqual(['mkfs.fat', '-F', '32', '-s', '8', '-n', 'MYOS', '--mbr=n', '/dev/x']);
+    expect(argv(freebsdBackend.mkfs(fat))).toEqual(['newfs_msdos', '-F', '32', '-c', '8', '-L', 'MYOS', '/dev/x']);
+    expect(argv(openbsdBackend.mkfs({ ...fat, device: '/dev/vnd0c' }))).toEqual(['newfs_msdos', '-F', '32', '-c', '8', '-L', 'MYOS', '/dev/rvnd0c']);
+    expect(argv(freebsd4Backend.mkfs(fat))).toEqual(['newfs_msdos', '-F', '32', '-c', '8', '-L', 'MYOS', '/dev/x']);
+  });
+});
+
 describe('Linux (losetup, mount, mke2fs, mkfs.fat): commands', () => {
   it('attaches a partition by offset and size, as the article does with -o32256', () => {
     expect(argv(linuxBackend.attach({ image: '/i/c.img', offsetBytes: 32256, sizeBytes: 516063744 }))).toEqual([

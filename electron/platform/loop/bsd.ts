@@ -38,6 +38,7 @@
  * neither -c nor -u is given), `-u DEV` unconfigures, and there is no way to list what a vn covers.
  */
 import { LoopbackError } from '../../../shared/errors';
+import { mke2fsBlocks, sectorsPerCluster } from './mkfs-args';
 import type { AttachSpec, HostCommand, LoopBackend, LoopDeviceEntry, MkfsSpec, MountEntry, MountSpec } from './types';
 
 const FAT_BITS = { fat12: '12', fat16: '16', fat32: '32' } as const;
@@ -68,11 +69,13 @@ const entry = (device: string, fields: Partial<LoopDeviceEntry> = {}): LoopDevic
 function newfsMsdos(spec: MkfsSpec, device: string): HostCommand {
   if (spec.fs === 'ext2') {
     // e2fsprogs from packages/ports: the same mke2fs as on Linux.
-    const args = ['-t', 'ext2', '-b', '1024'];
+    const args = ['-t', 'ext2', '-b', String(spec.blockBytes ?? 1024)];
     if (spec.label) args.push('-L', spec.label);
-    return { program: 'mke2fs', args: [...args, device, ...(spec.blocks1KiB !== undefined ? [String(spec.blocks1KiB)] : [])] };
+    return { program: 'mke2fs', args: [...args, device, ...mke2fsBlocks(spec)] };
   }
   const args = ['-F', FAT_BITS[spec.fs]];
+  // -c: sectors per cluster, a power of 2 from 1 to 128 (newfs_msdos(8)), as mkfs.fat's -s.
+  if (spec.clusterBytes !== undefined) args.push('-c', sectorsPerCluster(spec.clusterBytes));
   if (spec.label) args.push('-L', spec.label);
   if (spec.floppyKiB !== undefined) {
     // -f: one of newfs_msdos' standard floppy formats (geometry, root entries, media byte).

@@ -6,6 +6,7 @@
  */
 import { LoopbackError } from '../../../shared/errors';
 import { unescapeMountField } from '../../../shared/util/shell-quote';
+import { mke2fsBlocks, sectorsPerCluster } from './mkfs-args';
 import type { AttachSpec, HostCommand, LoopBackend, LoopDeviceEntry, MkfsSpec, MountEntry, MountSpec } from './types';
 
 const LOOP_NAME = /^\/dev\/loop(\d+)(?:p(\d+))?$/;
@@ -73,14 +74,15 @@ function mount(spec: MountSpec): HostCommand {
 }
 
 function mkfs(spec: MkfsSpec): HostCommand {
-  const blocks = spec.blocks1KiB !== undefined ? [String(spec.blocks1KiB)] : [];
   if (spec.fs === 'ext2') {
     // The article's `mke2fs -b1024 /dev/loop0 #blocks`. No -F: mke2fs itself refuses a mounted device too.
-    const args = ['-t', 'ext2', '-b', '1024'];
+    const args = ['-t', 'ext2', '-b', String(spec.blockBytes ?? 1024)];
     if (spec.label) args.push('-L', spec.label);
-    return { program: 'mke2fs', args: [...args, '--', spec.device, ...blocks] };
+    return { program: 'mke2fs', args: [...args, '--', spec.device, ...mke2fsBlocks(spec)] };
   }
+  const blocks = spec.blocks1KiB !== undefined ? [String(spec.blocks1KiB)] : [];
   const args = ['-F', FAT_BITS[spec.fs]];
+  if (spec.clusterBytes !== undefined) args.push('-s', sectorsPerCluster(spec.clusterBytes));
   if (spec.label) args.push('-n', spec.label);
   if (spec.hiddenSectors !== undefined) args.push('-h', String(spec.hiddenSectors));
   if (spec.heads && spec.sectorsPerTrack) args.push('-g', `${spec.heads}/${spec.sectorsPerTrack}`);

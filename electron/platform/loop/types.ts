@@ -66,6 +66,10 @@ export interface MkfsSpec {
   label?: string;
   /** 1 KiB blocks to use (the article's `mke2fs -b1024 DEV #blocks`); the whole device if absent. */
   blocks1KiB?: number;
+  /** ext2: the block size (`mke2fs -b`); default 1024, the article's. */
+  blockBytes?: 1024 | 2048 | 4096;
+  /** FAT: bytes per cluster (`mkfs.fat -s`, `newfs_msdos -c`, as 512-byte sectors); default: the tool's choice. */
+  clusterBytes?: number;
   /** FAT: the partition's start sector, recorded in the boot sector (BPB_HiddSec). */
   hiddenSectors?: number;
   /** FAT: the disk geometry recorded in the boot sector. */
