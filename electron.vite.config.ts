@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import type { Plugin } from 'vite';
 import { buildNodeBundles } from './scripts/bundles';
+import { contentSecurityPolicy, cspMetaTag } from './shared/security/csp';
 import react from '@vitejs/plugin-react';
 
 /**
@@ -18,6 +19,18 @@ function nodePrograms(): Plugin {
     async closeBundle() {
       await buildNodeBundles();
     },
+  };
+}
+
+/**
+ * The built index.html carries the CSP in a <meta> tag too (docs/SECURITY.md, rule 9), the first
+ * thing in <head>. Only in the build: the dev server's hot reload needs an inline preamble.
+ */
+function cspMeta(): Plugin {
+  return {
+    name: 'loopback-studio:csp-meta',
+    apply: 'build',
+    transformIndexHtml: (html) => html.replace('<head>', `<head>\n    ${cspMetaTag(contentSecurityPolicy({ meta: true }))}`),
   };
 }
 
@@ -51,7 +64,7 @@ export default defineConfig({
     base: './',
     // One icon source for the window, the web page and the packages (assets/icons are rendered from it).
     publicDir: resolve(__dirname, 'assets/public'),
-    plugins: [react()],
+    plugins: [react(), cspMeta()],
     build: {
       outDir: resolve(__dirname, 'out/renderer'),
       // electron-vite leaves the renderer unminified by default; the shipped app (and the page the

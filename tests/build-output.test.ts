@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { contentSecurityPolicy, cspMetaTag } from '../shared/security/csp';
 
 const OUT = join(__dirname, '../out');
 const built = existsSync(join(OUT, 'preload/index.cjs'));
@@ -17,6 +18,13 @@ describe.skipIf(!built)('the built app (out/, from `npm run build`)', () => {
     const html = readFileSync(join(OUT, 'renderer/index.html'), 'utf8');
     expect(html).toMatch(/src="\.\/assets\/index-[\w-]+\.js"/);
     expect(html).not.toMatch(/(src|href)="\/(?!\/)/);
+  });
+
+  it('carries the CSP in a <meta> tag too, the first thing in <head> (frame-ancestors is header-only)', () => {
+    const html = readFileSync(join(OUT, 'renderer/index.html'), 'utf8');
+    const head = html.slice(html.indexOf('<head>') + '<head>'.length).trimStart();
+    expect(head.startsWith(cspMetaTag(contentSecurityPolicy({ meta: true })))).toBe(true);
+    expect(contentSecurityPolicy({ meta: true })).not.toContain('frame-ancestors');
   });
 
   it('keeps the renderer free of Node and Electron', () => {

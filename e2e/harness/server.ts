@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { contentSecurityPolicy } from '../../shared/security/csp';
+import { contentSecurityPolicy, CSP_META_PATTERN, cspMetaTag } from '../../shared/security/csp';
 import { createServices, dispatch } from '../../electron/services';
 
 const ROOT = resolve(__dirname, '../..');
@@ -88,7 +88,10 @@ export async function startHarness(options: { port?: number; rendererDir?: strin
     }
     if (url.pathname === '/' || url.pathname === '/index.html') {
       // The bridge must define window.loopback before the app's (deferred, module) script runs.
-      const html = indexHtml.replace('<head>', `<head>\n    <script src="${BRIDGE_PATH}"></script>`);
+      // The page's own <meta> policy gets the harness's WebSocket origin too (both policies apply).
+      const html = indexHtml
+        .replace(CSP_META_PATTERN, cspMetaTag(contentSecurityPolicy({ connectSrc: [origin.replace(/^http/, 'ws')], meta: true })))
+        .replace('<head>', `<head>\n    <script src="${BRIDGE_PATH}"></script>`);
       res.writeHead(200, { ...headers(), 'Content-Type': CONTENT_TYPES['.html']! }).end(html);
       return;
     }

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { methodChannel, methodNames } from '../../shared/api/contract';
 import { HOST_CHANNELS } from '../../shared/api/host-bridge';
+import { contentSecurityPolicy, cspMetaTag } from '../../shared/security/csp';
 import { APP_CSP, RENDERER_ENTRY_URL, secureWebPreferences } from './security';
 
 const OUT = resolve(__dirname, '../../out');
@@ -119,7 +120,9 @@ describe.skipIf(!built)('the built main process and preload, with a recording st
     const page = (await serve({ url: 'app://loopback/index.html' })) as Response;
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toBe(APP_CSP);
-    expect(await page.text()).toContain('<div id="root">');
+    const html = await page.text();
+    expect(html).toContain('<div id="root">');
+    expect(html).toContain(cspMetaTag(contentSecurityPolicy({ meta: true })));
     expect(((await serve({ url: 'app://loopback/..%2f..%2fpackage.json' })) as Response).status).toBe(403);
     expect(((await serve({ url: 'app://loopback/%' })) as Response).status).toBe(400);
   });
