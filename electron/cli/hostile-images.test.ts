@@ -195,6 +195,18 @@ describe.skipIf(skip)('get replaces nothing without --force, and never writes th
     expect(run.code).toBe(1);
     expect(run.json().error).toMatchObject({ code: 'ALREADY_EXISTS', message: `${join(out, 'x.txt')} is a folder on this computer, where the copy has a file: nothing was copied (a folder is never replaced)` });
   });
+
+  it('a device, pipe or socket where a file goes is never replaced, even with --force', async () => {
+    const image = makeFatImage(tmp.dir, { fat: 12, size: '2M', files: { '/x.txt': 'x\n', '/y.txt': 'y\n' } });
+    const { out } = sandbox();
+    mkdirSync(out, { recursive: true });
+    runToolOk('mkfifo', [join(out, 'x.txt')]);
+    const run = await cli('get', image, '/', out, '--force', '--json');
+    expect(run.code).toBe(2);
+    expect(run.json().error).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining(`${join(out, 'x.txt')} is a device, pipe or socket on this computer`) });
+    expect(lstatSync(join(out, 'x.txt')).isFIFO()).toBe(true);
+    expect(readdirSync(out)).toEqual(['x.txt']);
+  });
 });
 
 describe.skipIf(skip)('get: damaged trees, huge files, a full disk', () => {

@@ -171,7 +171,7 @@ export async function extractTree(source: FileSystem, volume: string, path: stri
 
   // --- Plan: walk the image, check every name, before anything is written. ---
   const plan: Planned[] = [];
-  const fold = source.type !== 'ext2'; // FAT looks names up ignoring case
+  const fold = source.type.startsWith('fat'); // FAT looks names up ignoring case (ext2 and ISO 9660's Rock Ridge and Joliet do not)
   const usage = await source.usage();
   const maxEntries = Math.max(1024, Math.floor(usage.sizeBytes / MIN_ENTRY_BYTES));
   const pause = pacer();
@@ -227,15 +227,25 @@ export async function extractTree(source: FileSystem, volume: string, path: stri
   // --- Check the host: what is there already. ---
   const replace: string[] = [];
   const blocked: string[] = [];
+  const special: string[] = [];
   for (const item of plan) {
     const there = lstatOrNull(item.host);
     if (!there) continue;
-    if (item.kind === 'dir') {
+    // Only a file or a link is ever replaced: never a folder, and never a device, pipe or socket
+    // (`get … /dev/null --force` as root must not unlink /dev/null).
+    if (!there.isFile() && !there.isSymbolicLink() && !there.isDirectory()) special.push(item.host);
+    else if (item.kind === 'dir') {
       if (!there.isDirectory()) replace.push(item.host);
     } else if (there.isDirectory()) blocked.push(item.host);
     else replace.push(item.host);
   }
   const list = (paths: string[]) => paths.slice(0, MESSAGE_LIMIT).join(', ') + (paths.length > MESSAGE_LIMIT ? ` and ${paths.length - MESSAGE_LIMIT} more` : '');
+  if (special.length > 0) {
+    throw new LoopbackError('INVALID_INPUT', `${list(special)} ${special.length === 1 ? 'is a device, pipe or socket' : 'are devices, pipes or sockets'} on this computer, not a file: nothing was copied (they are never replaced; to write a file's bytes to stdout, use - as OUT)`, {
+      existing: special.slice(0, DETAIL_LIMIT),
+      count: special.length,
+    });
+  }
   if (blocked.length > 0) {
     throw new LoopbackError('ALREADY_EXISTS', `${list(blocked)} ${blocked.length === 1 ? 'is a folder' : 'are folders'} on this computer, where the copy has a file: nothing was copied (a folder is never replaced)`, {
       existing: blocked.slice(0, DETAIL_LIMIT),
