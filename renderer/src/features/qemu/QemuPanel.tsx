@@ -119,6 +119,9 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
         <label className="checkbox">
           <input type="checkbox" checked={choices.noReboot !== false} onChange={(e) => set({ noReboot: e.target.checked })} /> stop on reset (-no-reboot)
         </label>
+        <label className="checkbox" title="The guest's disk writes go to a temporary file QEMU throws away: the way to boot an image that is mounted on this computer">
+          <input type="checkbox" checked={!!choices.snapshot} onChange={(e) => set({ snapshot: e.target.checked })} data-testid="qemu-snapshot" /> read-only (-snapshot): boot without writing the image
+        </label>
       </form>
 
       <div className="qemu-controls">
