@@ -160,20 +160,28 @@ export async function findGrubLegacy(stageDir?: string, env: NodeJS.ProcessEnv =
   );
 }
 
-/** grub-mkimage's output formats we build: a BIOS core.img, or a UEFI application. */
-export type GrubImageFormat = 'i386-pc' | 'x86_64-efi';
+/** grub-mkimage's output formats we build: a BIOS core.img, a CD's El Torito core image (cdboot.img + core.img), or a UEFI application. */
+export type GrubImageFormat = 'i386-pc' | 'i386-pc-eltorito' | 'x86_64-efi';
 
-/** The grub-mkimage command line for an i386-pc core image (or, with `format`, a UEFI BOOTX64.EFI). */
-export function grubMkimageArgs(files: { dir: string }, prefix: string, modules: readonly string[], output: string, format: GrubImageFormat = 'i386-pc'): string[] {
-  return ['-d', files.dir, '-O', format, '-p', prefix, '-o', output, ...modules];
+/**
+ * The grub-mkimage command line for an i386-pc core image (or, with `format`, a UEFI BOOTX64.EFI);
+ * `config`: a file of commands built in and run first (`-c`), as grub-mkrescue's `search … --set=root`.
+ */
+export function grubMkimageArgs(files: { dir: string }, prefix: string, modules: readonly string[], output: string, format: GrubImageFormat = 'i386-pc', config?: string): string[] {
+  return ['-d', files.dir, '-O', format, '-p', prefix, ...(config !== undefined ? ['-c', config] : []), '-o', output, ...modules];
 }
 
-/** Builds core.img (or BOOTX64.EFI) with grub-mkimage into a temporary file and returns its bytes. */
-export async function buildCoreImage(files: { dir: string; grubMkimage: string }, prefix: string, modules: readonly string[], format: GrubImageFormat = 'i386-pc'): Promise<Uint8Array> {
+/** Builds core.img (or BOOTX64.EFI) with grub-mkimage into a temporary file and returns its bytes; `config`: the text of a built-in early config. */
+export async function buildCoreImage(files: { dir: string; grubMkimage: string }, prefix: string, modules: readonly string[], format: GrubImageFormat = 'i386-pc', config?: string): Promise<Uint8Array> {
   const dir = await fs.mkdtemp(join(tmpdir(), 'loopstudio-core-'));
   try {
     const output = join(dir, 'core.img');
-    await runCommandOk({ program: files.grubMkimage, args: grubMkimageArgs(files, prefix, modules, output, format) });
+    let configFile: string | undefined;
+    if (config !== undefined) {
+      configFile = join(dir, 'early.cfg');
+      await fs.writeFile(configFile, config);
+    }
+    await runCommandOk({ program: files.grubMkimage, args: grubMkimageArgs(files, prefix, modules, output, format, configFile) });
     await fs.access(output, constants.R_OK);
     return new Uint8Array(await fs.readFile(output));
   } finally {

@@ -32,7 +32,7 @@ export type UefiFirmware = { kind: 'combined'; path: string } | { kind: 'split';
 export interface QemuCommandSpec {
   /** The qemu-system-* program, as spawned (absolute, or a bare name for display). */
   program: string;
-  drive?: { path: string; media: 'floppy' | 'disk' };
+  drive?: { path: string; media: 'floppy' | 'disk' | 'cdrom' };
   /** `initrd`: QEMU's -initrd value, as initrdArg() builds it (a Linux initrd, or multiboot modules). */
   kernel?: { path: string; append?: string; initrd?: string };
   memoryMiB: number;
@@ -79,6 +79,11 @@ export function initrdArg(modules: readonly { path: string; cmdline?: string }[]
   return modules.map((m) => (m.cmdline?.trim() ? `${m.path} ${m.cmdline.trim()}` : m.path).replaceAll(',', ',,')).join(',');
 }
 
+/** An ISO image as the CD drive, where `-cdrom FILE` puts it (IDE secondary master), read as raw: `-boot order=d` starts it. */
+export function qemuCdromArgs(path: string): { drive: string[] } {
+  return { drive: ['-drive', `file=${driveValue(path)},format=raw,if=ide,index=2,media=cdrom`] };
+}
+
 /** A file name inside a QEMU `-drive` option list: commas are doubled (qemu-options: "file=…"). */
 function driveValue(path: string): string {
   return path.replaceAll(',', ',,');
@@ -99,8 +104,8 @@ export function buildQemuArgs(spec: QemuCommandSpec): string[] {
   const args: string[] = ['-accel', spec.accel, '-m', String(spec.memoryMiB), '-smp', String(spec.cpus)];
   if (spec.firmware.kind === 'uefi') args.push(...uefiArgs(spec.firmware.files));
   if (spec.drive) {
-    const drive = spec.drive.media === 'floppy' ? qemuFloppyArgs(spec.drive.path) : qemuHardDiskArgs(spec.drive.path);
-    args.push(...drive.drive, '-boot', spec.drive.media === 'floppy' ? 'order=a' : 'order=c');
+    const drive = spec.drive.media === 'floppy' ? qemuFloppyArgs(spec.drive.path) : spec.drive.media === 'cdrom' ? qemuCdromArgs(spec.drive.path) : qemuHardDiskArgs(spec.drive.path);
+    args.push(...drive.drive, '-boot', spec.drive.media === 'floppy' ? 'order=a' : spec.drive.media === 'cdrom' ? 'order=d' : 'order=c');
     if (spec.snapshot) args.push('-snapshot');
   }
   if (spec.kernel) {

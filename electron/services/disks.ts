@@ -9,6 +9,7 @@ import { editPartitions, type PartitionEditPlan, type PartitionEditResult } from
 import { serializeError } from '../../shared/errors';
 import type { FsUsage } from '../../shared/fs/types';
 import { withImage } from './file-block-device';
+import { isoInfoField } from './iso-files';
 import { usageOf } from './volumes';
 
 /** A volume's usage, or why its filesystem cannot be read: one damaged volume does not hide the others. */
@@ -33,9 +34,11 @@ export async function imageInfo(path: string): Promise<ImageInfo> {
       if (p.kind === 'extended' || p.sizeBytes + p.offsetBytes > device.sizeBytes) partitions.push({ ...p, filesystem: null });
       else partitions.push({ ...p, ...(await readUsage(new SubBlockDevice(device, p.offsetBytes, p.sizeBytes))) });
     }
-    if (disk.table !== 'none') return { path, ...disk, partitions, filesystem: null };
+    // An ISO image (issue 16), hybrid or not: its volume and boot entries; its MBR, if any, is shown as read.
+    const iso = await isoInfoField(device, path);
+    if (disk.table !== 'none') return { path, ...disk, partitions, filesystem: null, ...iso };
     const { filesystem, error } = await readUsage(device);
-    return { path, ...disk, partitions, filesystem, ...(error ? { filesystemError: error } : {}) };
+    return { path, ...disk, partitions, filesystem, ...(error ? { filesystemError: error } : {}), ...iso };
   });
 }
 

@@ -5,7 +5,10 @@
 import { closeSync, constants, fdatasync, fstatSync, fsyncSync, openSync, promises as fs, readSync, writeSync, type Stats } from 'node:fs';
 import { checkRange, type BlockDevice } from '../../shared/disk/block-device';
 import { LoopbackError } from '../../shared/errors';
+import { detectIso9660, ISO9660_DETECT_OFFSET_BYTES } from '../../shared/fs/iso9660/read';
 import { WriteGuard, type ByteRange } from './write-guard';
+
+const ISO_BLOCK_BYTES = 2048;
 
 /** Describes what a non-regular path is, for the refusal message. */
 function kindOf(stats: Stats): string {
@@ -31,6 +34,45 @@ export async function requireRegularFile(path: string): Promise<Stats> {
     throw new LoopbackError('INVALID_INPUT', `${path} is ${kindOf(stats)}, not an image file: Loopback Studio only works on image files here`, { path });
   }
   return stats;
+}
+
+/** Whether the open file holds an ISO 9660 volume (a volume descriptor at byte 32768, before any MBR is looked at). */
+export function isIsoImage(fd: number, sizeBytes: number): boolean {
+  if (sizeBytes < ISO9660_DETECT_OFFSET_BYTES + ISO_BLOCK_BYTES) return false;
+  const block = new Uint8Array(ISO_BLOCK_BYTES);
+  return readSync(fd, block, 0, ISO_BLOCK_BYTES, ISO9660_DETECT_OFFSET_BYTES) === ISO_BLOCK_BYTES && detectIso9660(block);
+}
+
+/** Whether the file at `path` is an ISO 9660 image (false when it cannot be read). */
+export async function isIsoFile(path: string, sizeBytes: number): Promise<boolean> {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NOCTTY ?? 0));
+  } catch {
+    return false;
+  }
+  try {
+    return isIsoImage(fd, sizeBytes);
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The refusal every writer gives an ISO image: it is read, never changed (issue 16). */
+export function isoReadOnlyError(path: string): LoopbackError {
+  return new LoopbackError(
+    'VALIDATION',
+    `${path} is an ISO 9660 image: Loopback Studio reads it (info, ls, get, qemu) but does not change it — an ISO's files lie back to back, with no room to grow. ` +
+      'Change its recipe and build it again (loopstudio build), or copy its files out (loopstudio get IMAGE / DIR) and build a new image from them. Nothing was written',
+    { path, iso9660: true },
+  );
+}
+
+/** Writers open images through FileBlockDevice: an ISO image is refused here, before the first byte. */
+function requireNotIso(fd: number, path: string, sizeBytes: number): void {
+  if (isIsoImage(fd, sizeBytes)) throw isoReadOnlyError(path);
 }
 
 /**
@@ -87,6 +129,7 @@ export class FileBlockDevice implements BlockDevice {
     let guard: WriteGuard | null = null;
     if (options.writable) {
       try {
+        requireNotIso(fd, path, stats.size);
         guard = await WriteGuard.forImage(path, stats.size);
       } catch (error) {
         closeSync(fd);

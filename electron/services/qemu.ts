@@ -39,6 +39,7 @@ import {
 } from '../platform/qemu';
 import { bootFiles, chooseArch } from './boot-target';
 import { imageInfo } from './disks';
+import { isIsoFile } from './file-block-device';
 import { WriteGuard } from './write-guard';
 
 /** Refuses to boot an image that a loop device holds read-write or a mount holds, pointing at --snapshot. */
@@ -188,8 +189,9 @@ async function resolveCharTarget(target: QemuCharTarget, what: string): Promise<
   return { kind: 'file', path };
 }
 
-/** A floppy when the image has a floppy format's exact size and no partition table entries. */
-async function detectMedia(path: string, sizeBytes: number): Promise<'floppy' | 'disk'> {
+/** A CD for an ISO 9660 image (issue 16); a floppy when the image has a floppy format's exact size and no partition table entries. */
+async function detectMedia(path: string, sizeBytes: number): Promise<'floppy' | 'disk' | 'cdrom'> {
+  if (await isIsoFile(path, sizeBytes)) return 'cdrom';
   if (!floppyPresetForSize(sizeBytes)) return 'disk';
   const info = await imageInfo(path).catch(() => null);
   return info && info.partitions.length > 0 ? 'disk' : 'floppy';
@@ -587,7 +589,7 @@ export class QemuService {
 
     let image: string | null = null;
     let imageKey: string | null = null;
-    let media: 'floppy' | 'disk' | null = null;
+    let media: 'floppy' | 'disk' | 'cdrom' | null = null;
     if (boot.image !== undefined) {
       // Absolute, so QEMU cannot read "name:rest" as a protocol prefix (nbd:, http: …).
       image = resolve(boot.image);

@@ -68,7 +68,8 @@ import { findGrub2, findGrub2Efi, findGrubLegacy } from '../platform/grub-files'
 import { installBootloader } from './bootloaders';
 import { FileBlockDevice } from './file-block-device';
 import { imageJoin } from './files';
-import { buildRecipe, defaultOutput, loadRecipe, recipeSource, sourceRoots } from './recipes';
+import { prepareIsoUpdate, isoInputs, isoKernel } from './iso-rebuild';
+import { buildRecipe, defaultOutput, defaultOutputFor, loadRecipe, recipeSource, sourceRoots } from './recipes';
 import { findVolume, openFileSystem, volumeWindow, type VolumeRef } from './volumes';
 import { requireImageNotHeld } from './write-guard';
 
@@ -725,6 +726,8 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
     throw new LoopbackError('INVALID_INPUT', `${recipePath} is not valid JSON: ${(error as Error).message}`, { path: recipePath });
   }
   const recipe = parseRecipe(document);
+  // An ISO image is built anew each time (iso-rebuild.ts): nothing in it is patched in place.
+  if (recipe.image.iso) return prepareIsoUpdate(recipePath, recipe, options, started);
   const baseDir = dirname(recipePath);
   const image = resolve(options.output ?? defaultOutput(recipePath));
   const roots = await sourceRoots(baseDir, options.allowOutside);
@@ -1213,6 +1216,9 @@ export async function inspectRecipe(
 ): Promise<{ recipe: string; image: string; kernel: string | null; inputs: string[] }> {
   const recipePath = resolve(recipeFile);
   const { recipe } = await loadRecipe(recipePath);
+  if (recipe.image.iso) {
+    return { recipe: recipePath, image: resolve(options.output ?? defaultOutputFor(recipe, recipePath)), kernel: isoKernel(recipePath, recipe), inputs: isoInputs(recipePath, recipe) };
+  }
   const baseDir = dirname(recipePath);
   const roots = await sourceRoots(baseDir, options.allowOutside);
   const volumes = volumesOf(recipe);

@@ -18,7 +18,8 @@ import { resolvePartitionType } from '../../shared/disk/gpt/types';
 import { shellLine, shellQuote } from '../../shared/util/shell-quote';
 import { grubMkimageArgs } from '../platform/grub-files';
 import { grubCfgModules } from './bootloaders';
-import { defaultOutput, type PlannedVolume, type RecipePlan } from './recipes';
+import { isoScript } from './iso-script';
+import { defaultOutput, defaultOutputFor, type PlannedVolume, type RecipePlan } from './recipes';
 import { mbrTypeForFat } from './volumes';
 
 const q = shellQuote;
@@ -231,7 +232,9 @@ function bootloaderCommands(plan: RecipePlan): string[] {
 }
 
 /** The whole script for a planned recipe; `output` is the default image path ($1 overrides it). */
-export function recipeScript(plan: RecipePlan, output = defaultOutput(plan.recipePath)): string {
+export function recipeScript(plan: RecipePlan, output?: string): string {
+  if (plan.iso) return isoScript(plan, plan.iso, output ?? defaultOutputFor(plan.recipe, plan.recipePath));
+  output ??= defaultOutput(plan.recipePath);
   const lines = [
     '#!/usr/bin/env bash',
     `# What \`loopstudio build ${plan.recipePath}\` does, with the classic tools.`,

@@ -10,7 +10,7 @@
  * fit their filesystems, the menu's kernels are among them, GRUB's files are installed, core.img
  * fits its gap. Each error names the recipe field it is about.
  */
-import { promises as fs, type Stats } from 'node:fs';
+import { promises as fs, readFileSync, type Stats } from 'node:fs';
 import type { BuildResult, RecipeSummary } from '../../shared/api/boot';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { blockListCapacity } from '../../shared/boot/grub-legacy';
@@ -28,6 +28,7 @@ import { freeBlocksAfterFormat, planExt2Layout } from '../../shared/fs/ext2/layo
 import { planFatFormat } from '../../shared/fs/fat/index';
 import type { ProgressOptions } from '../../shared/fs/types';
 import { fieldError, parseRecipe, toBootMenu, type Recipe, type RecipeFilesystem, type RecipePartition } from '../../shared/recipe/schema';
+import { planIsoRecipe, summarizeIso, writeIsoRecipe, type IsoRecipePlan } from './iso-recipe';
 import { grub2Placement, installBootloader, prepareGrub2, prepareGrub2Efi, prepareGrubLegacy, type BootloaderRequest, type BootloaderResult, type Grub2EfiPrepared, type Grub2Prepared, type GrubLegacyPrepared } from './bootloaders';
 import { partitionImage } from './disks';
 import { imageJoin, makeFolder, putFiles } from './files';
@@ -99,6 +100,8 @@ export interface RecipePlan {
   bootloader: PlannedBootloader | null;
   /** Real paths of the host folders the recipe may read from (its own, and what the user allowed). */
   sourceRoots: string[];
+  /** An ISO recipe's plan (iso-recipe.ts); then there is no table, volume, copy or disk boot loader above. */
+  iso?: IsoRecipePlan;
 }
 
 /** Reads and parses a recipe file; INVALID_INPUT for bad JSON or a bad document. */
@@ -283,6 +286,15 @@ async function planCopy(volume: PlannedVolume, from: string, to: string, stats: 
 export async function planRecipe(recipe: Recipe, recipePath: string, options: { allowOutside?: readonly string[] } = {}): Promise<RecipePlan> {
   const baseDir = dirname(recipePath);
   const roots = await sourceRoots(baseDir, options.allowOutside);
+  if (recipe.image.iso) {
+    // An ISO image: its size follows from its files (iso-recipe.ts); the shape only carries it.
+    const iso = await planIsoRecipe(recipe, baseDir, roots);
+    const sizeBytes = iso.plan.sizeBytes;
+    const totalSectors = sizeBytes / SECTOR_BYTES;
+    const geometry = { cylinders: Math.ceil(totalSectors / (64 * 32)), heads: 64, sectorsPerTrack: 32 };
+    const shape: ImageShape = { sizeBytes, totalSectors, geometry, floppy: null, geometrySource: 'size' };
+    return { recipe, recipePath, baseDir, shape, table: null, partitionSteps: [], disk: null, volumes: [], copies: [], bootloader: null, sourceRoots: roots, iso };
+  }
   const { request, field: imageField } = imageShapeRequest(recipe);
   const shape = await at(imageField, () => resolveImageShape(request));
 
@@ -486,9 +498,10 @@ export function summarizePlan(plan: RecipePlan): RecipeSummary {
       capacityBytes: v.capacityBytes,
       neededBytes: v.needs.reduce((sum, n) => sum + n.bytes, 0),
     })),
-    files: plan.copies.length,
-    fileBytes: plan.copies.reduce((sum, c) => sum + c.bytes, 0),
-    bootloader: plan.bootloader?.kind ?? null,
+    files: plan.iso ? plan.iso.fileCount : plan.copies.length,
+    fileBytes: plan.iso ? plan.iso.fileBytes : plan.copies.reduce((sum, c) => sum + c.bytes, 0),
+    bootloader: plan.iso ? (plan.iso.boot?.kind ?? null) : (plan.bootloader?.kind ?? null),
+    ...(plan.iso ? { iso: summarizeIso(plan.iso) } : {}),
   };
 }
 
@@ -501,8 +514,24 @@ export interface BuildOptions extends ProgressOptions {
   allowOutside?: readonly string[];
 }
 
+/**
+ * The image a recipe builds when no output is given: its name with .img beside it, or .iso for an
+ * ISO recipe (the file is peeked at; one that cannot be read gets .img, and its build says why).
+ */
 export function defaultOutput(recipePath: string): string {
-  return recipePath.replace(/\.json$/i, '') + '.img';
+  let iso = false;
+  try {
+    const document = JSON.parse(readFileSync(recipePath, 'utf8')) as { image?: { iso?: unknown } } | null;
+    iso = typeof document?.image?.iso === 'object' && document.image.iso !== null;
+  } catch {
+    // Not there, or not JSON: the build reports it.
+  }
+  return recipePath.replace(/\.json$/i, '') + (iso ? '.iso' : '.img');
+}
+
+/** The output when none is given: the recipe's name with .iso for an ISO recipe, else .img. */
+export function defaultOutputFor(recipe: Recipe, recipePath: string): string {
+  return recipe.image.iso ? recipePath.replace(/\.json$/i, '') + '.iso' : defaultOutput(recipePath);
 }
 
 /** The boot loader request the plan describes, for an image at `image`. */
@@ -522,7 +551,7 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
   const started = Date.now();
   const { recipe, recipePath } = await loadRecipe(path);
   const plan = await planRecipe(recipe, recipePath, options.allowOutside ? { allowOutside: options.allowOutside } : {});
-  const output = resolve(options.output ?? defaultOutput(recipePath));
+  const output = resolve(options.output ?? defaultOutputFor(recipe, recipePath));
   const existing = await fs.lstat(output).catch(() => null);
   if (existing && !options.force) {
     throw new LoopbackError('ALREADY_EXISTS', `${output} already exists; pass --force to replace it (it is replaced only when the build succeeds)`, { path: output });
@@ -533,6 +562,7 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
   if (existing) await requireImageNotHeld(output, existing.size, 'replace it with a new build');
 
   const temp = join(dirname(output), `.${basename(output)}.building-${process.pid}-${Date.now()}`);
+  if (plan.iso) return buildIso(plan, plan.iso, output, temp, existing, started, options);
   const steps: BuildResult['steps'] = [];
   const totalSteps = 1 + (plan.table ? 1 : 0) + plan.volumes.length + plan.copies.length + (plan.bootloader ? 1 : 0);
   let stepsDone = 0;
@@ -587,6 +617,25 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
   }
   if (bootloaderResult) bootloaderResult = { ...bootloaderResult, image: output };
   return { ...summarizePlan(plan), image: output, bootloaderResult, steps, totalMs: Date.now() - started, ...(skipped.length ? { skipped } : {}) };
+}
+
+/** The ISO half of buildRecipe: the plan is made; write it beside the output, then rename. */
+async function buildIso(plan: RecipePlan, iso: IsoRecipePlan, output: string, temp: string, existing: Stats | null, started: number, options: BuildOptions): Promise<BuildResult> {
+  const planned = Date.now();
+  if (options.signal?.aborted) throw new LoopbackError('CANCELLED', `build of ${output} cancelled before writing; no image was written`);
+  try {
+    await writeIsoRecipe(iso, temp, { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    if (existing) await requireImageNotHeld(output, existing.size, 'replace it with a new build');
+    await fs.rename(temp, output);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+  const steps = [
+    { step: `plan the ISO image${iso.boot?.kind === 'grub2' ? ' (GRUB 2: grub-mkimage, the EFI partition)' : ''}`, ms: planned - started },
+    { step: `write ${formatBytes(iso.plan.sizeBytes)} ISO 9660 image`, ms: Date.now() - planned },
+  ];
+  return { ...summarizePlan(plan), image: output, bootloaderResult: null, steps, totalMs: Date.now() - started, ...(iso.skipped.length ? { skipped: iso.skipped } : {}) };
 }
 
 export type { BuildResult, RecipeSummary };

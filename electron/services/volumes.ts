@@ -12,6 +12,7 @@ import { formatExt2, detectExt2, openExt2, readExt2Usage } from '../../shared/fs
 import { detectFat, formatFat, openFat, type FatType } from '../../shared/fs/fat/index';
 import type { FileSystem, FsType, FsUsage, ProgressOptions } from '../../shared/fs/types';
 import { withImage, type FileBlockDevice } from './file-block-device';
+import { IsoFileSystem, isIsoDevice } from './iso-files';
 import type { ByteRange } from './write-guard';
 
 /** An image and, for a partitioned one, the partition number (`-p N`). */
@@ -54,6 +55,13 @@ export function tableRanges(disk: DiskInfo, partition: PartitionInfo): ByteRange
 /** Where the volume is, without declaring any write (volumeWindow's first half; mounted-files.ts reads it). */
 export async function findVolume(image: FileBlockDevice, ref: VolumeRef): Promise<VolumeWindow> {
   const disk = await describeDisk(image);
+  // An ISO image is one volume, whatever its hybrid MBR says (its partition 1 starts at sector 1).
+  if (await isIsoDevice(image)) {
+    if (ref.partition !== undefined) {
+      throw new LoopbackError('INVALID_INPUT', `${ref.image} is an ISO 9660 image: its files are read without -p (its MBR, if any, is the hybrid one: partition 1 is the ISO itself, partition 2 its EFI system partition)`, { image: ref.image, iso9660: true });
+    }
+    return { disk, partition: null, device: image };
+  }
   if (ref.partition === undefined) {
     if (disk.table !== 'none') {
       throw new LoopbackError(
@@ -93,6 +101,7 @@ export function describeVolume(ref: VolumeRef): string {
 }
 
 export async function openFileSystem(device: BlockDevice, ref: VolumeRef): Promise<FileSystem & { close?: () => Promise<void> }> {
+  if (await isIsoDevice(device)) return IsoFileSystem.open(device, ref.image);
   const type = await detectFileSystem(device);
   if (type === 'ext2') return openExt2(device);
   if (type) return openFat(device);

@@ -93,7 +93,28 @@ export interface RecipeSummary {
   volumes: Array<{ partition: number | null; fs: FsType; label: string | null; startSector: number; sizeBytes: number; capacityBytes: number; neededBytes: number }>;
   files: number;
   fileBytes: number;
-  bootloader: 'grub2' | 'grub-legacy' | 'boot-sector' | null;
+  /** 'boot-image': an ISO's El Torito image of the user's own. */
+  bootloader: 'grub2' | 'grub-legacy' | 'boot-sector' | 'boot-image' | null;
+  /** Set for an ISO recipe (`"image": {"iso": …}`): the volume, its date and its boot entries. */
+  iso?: IsoSummary;
+}
+
+/** What an ISO recipe builds. */
+export interface IsoSummary {
+  volumeId: string;
+  /** The volume's date (ISO 8601). */
+  date: string;
+  /** The date came from the recipe (or SOURCE_DATE_EPOCH): the same recipe gives the same bytes. */
+  dateFixed: boolean;
+  level: 1 | 2;
+  /** GRUB's hybrid MBR: boots as a disk (USB stick, `qemu -hda`) too. */
+  hybrid: boolean;
+  /** The El Torito entries: BIOS (a file of the tree) and UEFI (the appended EFI partition, path null). */
+  boot: Array<{ platform: 'bios' | 'efi'; path: string | null; sectors: number }>;
+  /** Names the writer changed (ISO 9660 8.3 names of GRUB's modules, Joliet names cut at 64 characters). */
+  renamed: number;
+  /** How GRUB and blkid name the volume (its date): GRUB finds the image by it. */
+  uuid: string;
 }
 
 /** A valid recipe: what it builds, and the equivalent shell script. */

@@ -12,6 +12,7 @@ import type { ImageShape } from '../disk/image-shape';
 import type { ErrorCode } from '../errors';
 import type { DirEntry, FsUsage } from '../fs/types';
 import type { HostToolsReport } from '../host/tools';
+import type { IsoImageInfo } from './iso';
 import {
   fsGetSchema,
   fsListSchema,
@@ -53,6 +54,11 @@ export interface ImageInfo extends Omit<DiskInfo, 'partitions'> {
   partitions: (PartitionInfo & { filesystem: FsUsage | null; error?: VolumeError })[];
   filesystem: FsUsage | null;
   filesystemError?: VolumeError;
+  /**
+   * Set for an ISO 9660 image (found at byte 32768, before any MBR): its volume, boot entries and
+   * hybrid MBR. Its files are read as the whole image's (no partition); it is never written.
+   */
+  iso?: IsoImageInfo;
 }
 
 /** Why a volume's filesystem could not be read. */

@@ -61,8 +61,8 @@ export const qemuLaunchSchema = z
      * loader on the image) is 64-bit; i386 otherwise. The command says which and why (`archReason`).
      */
     arch: z.enum(QEMU_ARCHES).optional(),
-    /** Default auto: a floppy when the image has a floppy format's size and no partitions. */
-    media: z.enum(['auto', 'floppy', 'disk']).optional(),
+    /** Default auto: a CD for an ISO 9660 image, a floppy when the image has a floppy format's size and no partitions, else a hard disk. */
+    media: z.enum(['auto', 'floppy', 'disk', 'cdrom']).optional(),
     /** Default QEMU_DEFAULT_MEMORY_MIB (512: a distribution kernel and initrd boot with it, SeaBIOS and OVMF alike). */
     memoryMiB: z.number().int().min(QEMU_MEMORY_MIN_MIB).max(QEMU_MEMORY_MAX_MIB).optional(),
     /** Default 1. */
@@ -114,7 +114,7 @@ export interface QemuCommand {
   /** The guest's memory, MiB. */
   memoryMiB?: number;
   /** How the image is attached, or null when only a kernel is booted. */
-  media: 'floppy' | 'disk' | null;
+  media: 'floppy' | 'disk' | 'cdrom' | null;
   accel: 'kvm' | 'tcg';
   /** Why this accelerator: "KVM: /dev/kvm is usable", "TCG: /dev/kvm does not exist" … */
   accelReason: string;

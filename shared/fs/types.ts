@@ -8,7 +8,10 @@
 import type { BlockDevice } from '../disk/block-device';
 
 export const FS_TYPES = ['fat12', 'fat16', 'fat32', 'ext2'] as const;
+/** The filesystems Loopback Studio formats and writes. */
 export type FsType = (typeof FS_TYPES)[number];
+/** What a volume may hold: those, or an ISO 9660 image (read only: info, ls, get). */
+export type VolumeFsType = FsType | 'iso9660';
 
 export type EntryType = 'file' | 'directory' | 'symlink' | 'other';
 
@@ -35,6 +38,11 @@ export interface FsUsage {
   freeBytes: number;
   /** Allocation unit: the cluster size (FAT) or block size (ext2). */
   blockBytes: number;
+}
+
+/** FileSystem.usage(): FsUsage, or an ISO 9660 image's (read only: full, nothing free, 2 KiB blocks). */
+export interface VolumeUsage extends Omit<FsUsage, 'type'> {
+  type: VolumeFsType;
 }
 
 /** Progress of a long operation, and the way to stop it between consistent steps. */
@@ -77,8 +85,8 @@ export interface WriteOptions {
 }
 
 export interface FileSystem {
-  readonly type: FsType;
-  usage(): Promise<FsUsage>;
+  readonly type: VolumeFsType;
+  usage(): Promise<VolumeUsage>;
   /** Entries of a directory, without "." and "..". */
   list(path: string): Promise<DirEntry[]>;
   /** The entry at `path`; throws NOT_FOUND naming the path when there is none. */

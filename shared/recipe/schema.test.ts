@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LoopbackError } from '../errors';
-import { fieldPath, parseRecipe, toBootMenu } from './schema';
+import { fieldPath, parseRecipe, parseRecipeDate, toBootMenu } from './schema';
 
 const EXAMPLES = join(__dirname, '../../examples');
 
@@ -68,7 +68,7 @@ describe('recipes', () => {
   });
 
   it('refuses fields that exclude each other', () => {
-    expect(problems({ image: { floppy: '1.44M', size: '2M' } })).toEqual([expect.stringMatching(/^image: give exactly one of floppy, size, chs \(got floppy and size\)/)]);
+    expect(problems({ image: { floppy: '1.44M', size: '2M' } })).toEqual([expect.stringMatching(/^image: give exactly one of floppy, size, chs, iso \(got floppy and size\)/)]);
     expect(problems({ ...floppy, bootloader: { grub2: {}, grubLegacy: {} } })).toEqual([expect.stringMatching(/^bootloader: give exactly one of grub2, grubLegacy, bootSector/)]);
     expect(problems({ image: { floppy: '1.44M' }, table: 'mbr', partitions: [{}] })).toEqual(expect.arrayContaining([expect.stringMatching(/^partitions: a floppy has no partition table/)]));
     expect(problems({ image: { size: '64M' }, filesystem: { type: 'fat32' }, partitions: [{}] })).toEqual(expect.arrayContaining([expect.stringMatching(/^filesystem: a whole-disk filesystem and partitions exclude each other/)]));
@@ -87,5 +87,49 @@ describe('recipes', () => {
   it('writes field paths the way people read them', () => {
     expect(fieldPath(['partitions', 0, 'filesystem', 'label'])).toBe('partitions[0].filesystem.label');
     expect(fieldPath([])).toBe('');
+  });
+
+  describe('ISO images', () => {
+    const iso = {
+      image: { iso: { volumeId: 'MYOS', date: '2024-01-02T03:04:05Z' } },
+      files: [{ from: 'kernel.elf', to: '/boot/kernel.elf' }],
+      bootloader: { grub2: { firmware: 'both' }, menu: { entries: [{ title: 'x', kernel: '/boot/kernel.elf' }] } },
+    };
+
+    it('takes a volume id, a date with its zone, hybrid, level, name collisions, GRUB 2 or a boot image', () => {
+      expect(parseRecipe(iso).image.iso).toEqual({ volumeId: 'MYOS', date: '2024-01-02T03:04:05Z' });
+      expect(parseRecipeDate('2024-01-02T03:04:05Z')).toBe(Date.UTC(2024, 0, 2, 3, 4, 5));
+      expect(parseRecipeDate('2024-01-02T05:04:05+02:00')).toBe(Date.UTC(2024, 0, 2, 3, 4, 5));
+      expect(parseRecipeDate('2024-01-02')).toBe(Date.UTC(2024, 0, 2));
+      expect(() => parseRecipe({ image: { iso: { hybrid: false, level: 2, nameCollisions: 'rename' } }, files: [{ from: 'a', to: '/a' }] })).not.toThrow();
+      expect(() => parseRecipe({ image: { iso: {} }, bootloader: { bootImage: { file: 'boot.bin', loadSectors: 4, bootInfoTable: true } } })).not.toThrow();
+    });
+
+    it('names the field of a bad volume id, date or boot image', () => {
+      expect(problems({ ...iso, image: { iso: { volumeId: 'x'.repeat(33) } } })).toEqual([expect.stringMatching(/^image\.iso\.volumeId: at most 32 characters/)]);
+      expect(problems({ ...iso, image: { iso: { volumeId: 'Ü' } } })).toEqual([expect.stringMatching(/^image\.iso\.volumeId: printable ASCII/)]);
+      expect(problems({ ...iso, image: { iso: { date: '2024-01-02T03:04:05' } } })).toEqual([expect.stringMatching(/^image\.iso\.date: an ISO 8601 date with its time zone/)]);
+      expect(problems({ ...iso, image: { iso: { date: '2024-13-45' } } })).toEqual([expect.stringMatching(/^image\.iso\.date: is not a real date/)]);
+      expect(problems({ ...iso, image: { iso: { date: '1899-12-31' } } })).toEqual([expect.stringMatching(/^image\.iso\.date: ISO 9660 records dates from 1900 to 2155/)]);
+      expect(problems({ ...iso, image: { iso: { lable: 'X' } } })).toEqual([expect.stringMatching(/^image\.iso\.lable: unknown field/)]);
+      expect(problems({ image: { iso: {} }, bootloader: { bootImage: { loadSectors: 0 } } })).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^bootloader\.bootImage: give "file"/), expect.stringMatching(/^bootloader\.bootImage\.loadSectors/)]),
+      );
+      expect(problems({ image: { iso: {}, size: '1M' } })).toEqual([expect.stringMatching(/^image: give exactly one of floppy, size, chs, iso \(got size and iso\)/)]);
+    });
+
+    it('refuses what an ISO image cannot have: partitions, a filesystem, GRUB legacy, a boot sector, a hybrid MBR without GRUB for BIOS', () => {
+      expect(problems({ ...iso, partitions: [{}], table: 'mbr' })).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^partitions: an ISO image is one ISO 9660 filesystem/), expect.stringMatching(/^table: an ISO image/)]),
+      );
+      expect(problems({ ...iso, filesystem: { type: 'fat12' } })).toEqual([expect.stringMatching(/^filesystem: an ISO image's filesystem is ISO 9660/)]);
+      expect(problems({ ...iso, files: [{ from: 'k', to: '/k', partition: 1 }] })).toEqual([expect.stringMatching(/^files\[0\]\.partition: an ISO image/)]);
+      expect(problems({ ...iso, bootloader: { grubLegacy: {} } })).toEqual([expect.stringMatching(/^bootloader\.grubLegacy: GRUB legacy boots a CD only through its stage2_eltorito/)]);
+      expect(problems({ ...iso, bootloader: { bootSector: { file: 'b.bin' } } })).toEqual([expect.stringMatching(/^bootloader\.bootSector: a CD has no boot sector.*bootImage/)]);
+      expect(problems({ image: { iso: { hybrid: true } }, bootloader: { bootImage: { file: 'b.bin' } } })).toEqual([expect.stringMatching(/^image\.iso\.hybrid: the hybrid MBR is GRUB's boot_hybrid\.img/)]);
+      expect(problems({ image: { iso: { hybrid: true } }, bootloader: { grub2: { firmware: 'uefi' } } })).toEqual([expect.stringMatching(/^image\.iso\.hybrid: the hybrid MBR starts GRUB for BIOS/)]);
+      expect(problems({ image: { iso: {} }, bootloader: { bootImage: { file: 'b.bin' }, menu: iso.bootloader.menu } })).toEqual([expect.stringMatching(/^bootloader\.menu: your own boot image has no menu/)]);
+      expect(problems({ image: { size: '8M' }, bootloader: { bootImage: { file: 'b.bin' } } })).toEqual([expect.stringMatching(/^bootloader\.bootImage: is for ISO images/)]);
+    });
   });
 });

@@ -9,13 +9,16 @@
  * is checked by the build service before anything is written.
  *
  *   {
- *     "image": { "floppy": "1.44M" } | { "size": "64M" } | { "chs": "65/16/63" },
+ *     "image": { "floppy": "1.44M" } | { "size": "64M" } | { "chs": "65/16/63" }
+ *            | { "iso": { "volumeId": "MYOS", "date": "2024-01-01T00:00:00Z", "hybrid": true } },
+ *                                                  (an ISO 9660 CD image: files and a boot loader, no partitions)
  *     "table": "mbr" | "gpt",                       (with partitions; default mbr)
  *     "partitions": [{ "start": 2048, "size": "rest", "type": "0c", "bootable": true,
  *                      "filesystem": { "type": "fat32", "label": "BOOT", "clusterSize": 512 } }],
  *     "filesystem": { "type": "fat12", "label": "MYOS" },   (whole disk: a floppy; not with partitions)
  *     "files": [{ "from": "kernel.elf", "to": "/boot/kernel.elf", "partition": 1 }],
- *     "bootloader": { "grub2": { "firmware": "bios" | "uefi" | "both" } | "grubLegacy": { "stageDir": "…" } | "bootSector": { "file": "boot.bin" },
+ *     "bootloader": { "grub2": { "firmware": "bios" | "uefi" | "both" } | "grubLegacy": { "stageDir": "…" } | "bootSector": { "file": "boot.bin" }
+ *                     | "bootImage": { "file": "boot.bin", "loadSectors": 4, "bootInfoTable": true },   (ISO: El Torito no emulation)
  *                     "menu": { "timeout": 0, "default": 0, "serial": true,
  *                               "entries": [{ "title": "My OS", "kernel": "/boot/kernel.elf", "type": "multiboot",
  *                                             "cmdline": "", "modules": ["/boot/initrd.tar"] }] } }
@@ -66,16 +69,75 @@ export const partitionSchema = z
   })
   .strict();
 
+/**
+ * A date a recipe pins so the same recipe gives the same bytes: ISO 8601 with its time zone
+ * ("2024-01-01T00:00:00Z", "2024-01-01T12:00:00+02:00") or a day ("2024-01-01", midnight UTC).
+ * A time without a zone would depend on the machine's, so it is refused.
+ */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+/** What ISO 9660's 7-byte dates can hold (ECMA-119 9.1.5: years since 1900 in one byte). */
+export const ISO_FIRST_DATE_MS = Date.UTC(1900, 0, 1);
+export const ISO_LAST_DATE_MS = Date.UTC(2155, 11, 31, 23, 59, 59);
+
+/** "2024-01-01T00:00:00Z" → ms since the epoch (the schema has checked it). */
+export function parseRecipeDate(text: string): number {
+  return Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text);
+}
+
+export const isoImageSchema = z
+  .object({
+    /** The volume label (ISO 9660 volume identifier): what Linux, Windows and GRUB's `search --label` see. Default "ISOIMAGE". */
+    volumeId: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(32, 'at most 32 characters')
+      .regex(/^[\x20-\x7e]+$/, 'printable ASCII only (letters, digits, space, punctuation)')
+      .optional(),
+    /**
+     * The date of the volume and of every file and folder in it: with it, the same recipe and the
+     * same files give the same bytes. Default: $SOURCE_DATE_EPOCH when set, else the build's time
+     * (and the files keep their own modification times).
+     */
+    date: z
+      .string()
+      .regex(ISO_DATE, 'an ISO 8601 date with its time zone, like "2024-01-01T00:00:00Z" (or a day, "2024-01-01")')
+      .superRefine((d, ctx) => {
+        const [year, month, day] = d.slice(0, 10).split('-').map(Number) as [number, number, number];
+        const ms = parseRecipeDate(d);
+        const calendar = new Date(Date.UTC(year, month - 1, day));
+        if (Number.isNaN(ms) || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) ctx.addIssue({ code: 'custom', message: 'is not a real date' });
+        else if (ms < ISO_FIRST_DATE_MS || ms > ISO_LAST_DATE_MS) ctx.addIssue({ code: 'custom', message: 'ISO 9660 records dates from 1900 to 2155' });
+      })
+      .optional(),
+    /**
+     * GRUB's hybrid MBR (grub-mkrescue's): the same file also boots written to a USB stick or
+     * given to QEMU as a hard disk. Default: on with GRUB 2 for BIOS, as grub-mkrescue does.
+     */
+    hybrid: z.boolean().optional(),
+    /** The plain ISO 9660 names: level 1 (8.3, the default, as grub-mkrescue) or 2 (30 characters). Rock Ridge and Joliet keep the real names. */
+    level: z.union([z.literal(1), z.literal(2)], { error: '1 (8.3 names) or 2 (30 characters)' }).optional(),
+    /**
+     * Two names of one folder that map to the same plain ISO 9660 name ("libc_sources_1.c" and
+     * "libc_sources_2.c" → "LIBC_SOU.C;1"): "refuse" (the default: readers without Rock Ridge or
+     * Joliet, such as your own OS's first ISO driver, would see one name for two files) or
+     * "rename" one, as mkisofs and grub-mkrescue do ("LIBC_000.C;1").
+     */
+    nameCollisions: z.enum(['refuse', 'rename'], { error: 'refuse or rename' }).optional(),
+  })
+  .strict();
+
 export const imageSchema = z
   .object({
     floppy: text(10).optional(),
     size: z.union([text(40), z.number().int().positive()], { error: 'a size like "64M" or a number of bytes' }).optional(),
     chs: text(40).optional(),
+    /** An ISO 9660 image (a CD, and with `hybrid` a USB stick): its size follows from what goes in. */
+    iso: isoImageSchema.optional(),
   })
   .strict()
   .superRefine((image, ctx) => {
-    const given = (['floppy', 'size', 'chs'] as const).filter((k) => image[k] !== undefined);
-    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `give exactly one of floppy, size, chs${given.length ? ` (got ${given.join(' and ')})` : ''}` });
+    const given = (['floppy', 'size', 'chs', 'iso'] as const).filter((k) => image[k] !== undefined);
+    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `give exactly one of floppy, size, chs, iso${given.length ? ` (got ${given.join(' and ')})` : ''}` });
   });
 
 export const fileSchema = z
@@ -152,16 +214,37 @@ export const bootloaderSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * ISO images: your own El Torito "no emulation" boot image (xorriso -b FILE -no-emul-boot),
+     * which the BIOS loads to 0000:7C00 and starts — a CD's boot sector, any length.
+     */
+    bootImage: z
+      .object({
+        /** The host file, relative to the recipe's folder; copied to `path`. Leave it out when files[] already copies it there. */
+        file: hostPath.optional(),
+        /** Where it is in the ISO (default /boot/ and the file's name). */
+        path: imagePath.optional(),
+        /** 512-byte sectors the BIOS loads (El Torito's sector count): default 4, as xorriso. */
+        loadSectors: z.number().int().min(1).max(65535).optional(),
+        /** Write the boot info table into bytes 8–63 (xorriso -boot-info-table): where the image and the volume are, for loaders such as ISOLINUX. */
+        bootInfoTable: z.boolean().optional(),
+      })
+      .strict()
+      .superRefine((b, ctx) => {
+        if (b.file === undefined && b.path === undefined) ctx.addIssue({ code: 'custom', message: 'give "file" (a host file) or "path" (a file files[] copies into the image), or both' });
+      })
+      .optional(),
     menu: menuSchema.optional(),
   })
   .strict()
   .superRefine((b, ctx) => {
-    const given = (['grub2', 'grubLegacy', 'bootSector'] as const).filter((k) => b[k] !== undefined);
-    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `give exactly one of grub2, grubLegacy, bootSector${given.length ? ` (got ${given.join(' and ')})` : ''}` });
+    const given = (['grub2', 'grubLegacy', 'bootSector', 'bootImage'] as const).filter((k) => b[k] !== undefined);
+    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `give exactly one of grub2, grubLegacy, bootSector, bootImage${given.length ? ` (got ${given.join(' and ')})` : ''}` });
     if (b.bootSector && b.menu) ctx.addIssue({ code: 'custom', path: ['menu'], message: 'a boot sector has no menu: the menu is for grub2 and grubLegacy' });
+    if (b.bootImage && b.menu) ctx.addIssue({ code: 'custom', path: ['menu'], message: 'your own boot image has no menu: the menu is for grub2 and grubLegacy' });
   });
 
-export const recipeSchema = z
+const recipeObject = z
   .object({
     /** Free text for people; ignored by the build. */
     description: z.string().max(10_000).optional(),
@@ -172,8 +255,14 @@ export const recipeSchema = z
     files: z.array(fileSchema).max(10_000).optional(),
     bootloader: bootloaderSchema.optional(),
   })
-  .strict()
-  .superRefine((r, ctx) => {
+  .strict();
+
+export const recipeSchema = recipeObject.superRefine((r, ctx) => {
+    if (r.image.iso !== undefined) {
+      isoRecipeIssues(r, ctx);
+      return;
+    }
+    if (r.bootloader?.bootImage) ctx.addIssue({ code: 'custom', path: ['bootloader', 'bootImage'], message: 'is for ISO images ("image": {"iso": {…}}); a disk or floppy boots from a boot sector (bootSector) or GRUB' });
     if (r.partitions && r.filesystem) {
       ctx.addIssue({ code: 'custom', path: ['filesystem'], message: 'a whole-disk filesystem and partitions exclude each other: put the filesystem in a partition' });
     }
@@ -204,6 +293,34 @@ export const recipeSchema = z
       ctx.addIssue({ code: 'custom', path: ['files'], message: 'files need a filesystem to go into: add "filesystem" (or one in a partition)' });
     }
   });
+
+/** What an ISO recipe may not have: an ISO 9660 image is one filesystem, without partitions, booted through El Torito. */
+function isoRecipeIssues(r: z.output<typeof recipeObject>, ctx: z.core.$RefinementCtx): void {
+  const iso = r.image.iso!;
+  const noPartitions = 'an ISO image is one ISO 9660 filesystem, without partitions: leave it out';
+  if (r.partitions) ctx.addIssue({ code: 'custom', path: ['partitions'], message: noPartitions });
+  if (r.table) ctx.addIssue({ code: 'custom', path: ['table'], message: noPartitions });
+  if (r.filesystem) ctx.addIssue({ code: 'custom', path: ['filesystem'], message: 'an ISO image\'s filesystem is ISO 9660 (with Rock Ridge and Joliet): leave it out' });
+  r.files?.forEach((f, i) => {
+    if (f.partition !== undefined) ctx.addIssue({ code: 'custom', path: ['files', i, 'partition'], message: noPartitions });
+  });
+  const b = r.bootloader;
+  if (b?.grubLegacy) {
+    ctx.addIssue({ code: 'custom', path: ['bootloader', 'grubLegacy'], message: 'GRUB legacy boots a CD only through its stage2_eltorito, which current systems no longer ship: use grub2 (BIOS and UEFI), or your own bootImage' });
+  }
+  if (b?.bootSector) {
+    ctx.addIssue({ code: 'custom', path: ['bootloader', 'bootSector'], message: 'a CD has no boot sector: give your boot program as an El Torito image instead, "bootImage": {"file": "…"}' });
+  }
+  if (b?.grub2?.partition !== undefined) ctx.addIssue({ code: 'custom', path: ['bootloader', 'grub2', 'partition'], message: noPartitions });
+  if (iso.hybrid) {
+    if (!b) ctx.addIssue({ code: 'custom', path: ['image', 'iso', 'hybrid'], message: 'a hybrid MBR starts the boot loader from a USB stick: the recipe has no bootloader' });
+    else if (b.bootImage) {
+      ctx.addIssue({ code: 'custom', path: ['image', 'iso', 'hybrid'], message: "the hybrid MBR is GRUB's boot_hybrid.img, which starts GRUB's El Torito image only: with your own bootImage, leave hybrid out (or false)" });
+    } else if (b.grub2 && (b.grub2.firmware ?? 'bios') === 'uefi') {
+      ctx.addIssue({ code: 'custom', path: ['image', 'iso', 'hybrid'], message: 'the hybrid MBR starts GRUB for BIOS: use "firmware": "both" (a USB stick then boots with UEFI through the EFI partition too), or leave hybrid out' });
+    }
+  }
+}
 
 export type Recipe = z.output<typeof recipeSchema>;
 export type RecipeInput = z.input<typeof recipeSchema>;

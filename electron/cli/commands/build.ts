@@ -12,7 +12,21 @@ const usage =
   'update (the changed files, the menu), a full build when the layout changed; it keeps what was built\n' +
   'from what beside the image (.IMAGE.build-state.json). An image without it is replaced only with --force.';
 
+/** An ISO recipe's lines: the volume, its date, its boot entries. */
+function describeIso(summary: RecipeSummary): string[] {
+  const iso = summary.iso;
+  if (!iso) return [];
+  const boot = iso.boot.map((e) => (e.platform === 'bios' ? `BIOS ${e.path}` : `UEFI ${e.path ?? 'EFI partition (appended)'}`));
+  return [
+    `  ISO 9660 "${iso.volumeId}" (UUID ${iso.uuid}), level ${iso.level}, Rock Ridge and Joliet: ${summary.files} file${summary.files === 1 ? '' : 's'}, ${formatBytes(summary.fileBytes)}`,
+    `  date: ${iso.date}${iso.dateFixed ? ' (from the recipe: the same recipe gives the same bytes)' : ' (now: set "date" in image.iso for the same bytes each time)'}`,
+    `  boot: ${boot.length ? boot.join(', ') : 'none (not bootable)'}${iso.hybrid ? '; hybrid MBR (boots from a USB stick, qemu -hda)' : ''}`,
+    ...(iso.renamed ? [`  ${iso.renamed} ISO 9660 or Joliet name${iso.renamed === 1 ? ' was' : 's were'} shortened (Rock Ridge keeps every real name)`] : []),
+  ];
+}
+
 function describeVolumes(summary: RecipeSummary): string[] {
+  if (summary.iso) return describeIso(summary);
   return summary.volumes.map(
     (v) =>
       `  ${v.partition === null ? 'whole disk' : `partition ${v.partition}`}: ${v.fs.toUpperCase()}${v.label ? ` "${v.label}"` : ''}, ${formatBytes(v.sizeBytes)}` +
@@ -21,7 +35,7 @@ function describeVolumes(summary: RecipeSummary): string[] {
 }
 
 function describeBuild(result: BuildResult): string {
-  const lines = [`Built ${result.image} (${formatBytes(result.sizeBytes)}${result.floppy ? `, ${result.floppy} floppy` : result.table ? `, ${result.table.toUpperCase()}` : ''}) in ${result.totalMs} ms`];
+  const lines = [`Built ${result.image} (${formatBytes(result.sizeBytes)}${result.iso ? ', ISO 9660' : result.floppy ? `, ${result.floppy} floppy` : result.table ? `, ${result.table.toUpperCase()}` : ''}) in ${result.totalMs} ms`];
   lines.push(...describeVolumes(result));
   if (result.bootloaderResult) {
     const b = result.bootloaderResult;
@@ -80,7 +94,7 @@ export const build: Command = {
         output(ctx, { script, ...summarizePlan(plan) }, () => script);
       } else {
         const summary = summarizePlan(plan);
-        output(ctx, summary, () => `${summary.recipe} is valid: it builds a ${formatBytes(summary.sizeBytes)} image\n${describeVolumes(summary).join('\n')}\n`);
+        output(ctx, summary, () => `${summary.recipe} is valid: it builds a ${formatBytes(summary.sizeBytes)} ${summary.iso ? 'ISO ' : ''}image\n${describeVolumes(summary).join('\n')}\n`);
       }
       return 0;
     }

@@ -1,4 +1,5 @@
 import type { ImageInfo, VolumeError } from '../../../shared/api/contract';
+import type { IsoImageInfo } from '../../../shared/api/iso';
 import type { DiskInfo, PartitionInfo } from '../../../shared/disk/disk-info';
 import type { FsUsage } from '../../../shared/fs/types';
 import { formatBytes } from '../../../shared/disk/sizes';
@@ -52,6 +53,29 @@ export function describeInfo(info: Described): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The ISO part of `info` (issue 16): the volume, its names, its El Torito entries and its hybrid MBR. */
+export function describeIso(iso: IsoImageInfo): string {
+  const dated = iso.modificationMs ?? iso.creationMs;
+  const names = iso.names === 'rock-ridge' ? `Rock Ridge${iso.jolietLevel ? ', Joliet' : ''}` : iso.names === 'joliet' ? 'Joliet (no Rock Ridge)' : 'plain ISO 9660 names only';
+  const lines = [
+    `  ISO 9660  "${iso.volumeIdentifier}"${iso.uuid ? ` (UUID ${iso.uuid})` : ''}, ${formatBytes(iso.sizeBytes)}${dated !== null ? `, dated ${new Date(dated).toISOString()}` : ''}`,
+    `  names     ${names}`,
+  ];
+  const entries = iso.bootCatalog?.entries ?? [];
+  if (iso.bootCatalog) lines.push(`  boot      El Torito catalog at block ${iso.bootCatalog.block}${entries.length ? '' : ', no entries'}`);
+  for (const e of entries) {
+    const platform = e.platform === 'bios' ? 'BIOS' : e.platform === 'efi' ? 'UEFI' : e.platform;
+    lines.push(`            ${platform}${e.bootable ? '' : ' (not bootable)'}, ${e.media}, ${e.sectorCount} sectors from block ${e.loadRba}: ${e.path ?? 'outside the tree (an appended partition)'}`);
+  }
+  if (!iso.bootCatalog) lines.push('  boot      none (no El Torito boot record)');
+  if (iso.mbrPartitions) {
+    const parts = iso.mbrPartitions.map((p) => `${p.number}: type ${p.type.toString(16).padStart(2, '0')}${p.bootable ? ' (active)' : ''}, sectors ${p.startSector}–${p.startSector + p.sectorCount - 1}`);
+    lines.push(`  hybrid    an MBR for booting as a disk (USB stick, qemu -hda): ${parts.join('; ')}`);
+  }
+  lines.push('  read only: ls and get read its files (no -p), qemu boots it as a CD; build it again to change it');
+  return `${lines.join('\n')}\n`;
+}
+
 export const info: Command = {
   name: 'info',
   summary: 'Describe an image: size, geometry, partition table and partitions (offsets for losetup -o)',
@@ -62,7 +86,7 @@ export const info: Command = {
     if (!path || extra.length) throw new LoopbackError('INVALID_INPUT', `name one image file (usage: ${info.usage})`);
     const { imageInfo } = await import('../../services/disks');
     const result: ImageInfo = await imageInfo(path);
-    output(ctx, result, () => `${path}\n${describeInfo(result)}`);
+    output(ctx, result, () => `${path}\n${result.iso ? describeIso(result.iso) : ''}${describeInfo(result)}`);
     return 0;
   },
 };

@@ -39,7 +39,7 @@ function launchOptions(ctx: CommandContext): QemuLaunchOptions {
   const [image, ...extra] = ctx.positionals;
   if (extra.length) throw invalid(`qemu boots one image (usage: ${qemu.usage.split('\n\n')[0]})`);
   if (image === undefined && str('kernel') === undefined) throw invalid(`name the image to boot, or a --kernel (usage: ${qemu.usage})`);
-  if (flag('floppy') && flag('disk')) throw invalid('give --floppy or --disk, not both');
+  if ([flag('floppy'), flag('disk'), flag('cdrom')].filter(Boolean).length > 1) throw invalid('give one of --floppy, --disk, --cdrom');
   if (flag('kvm') && flag('no-kvm')) throw invalid('give --kvm or --no-kvm, not both');
   const arch = str('arch');
   if (arch !== undefined && arch !== 'i386' && arch !== 'x86_64') throw invalid(`--arch is i386 or x86_64, not "${arch}"`);
@@ -61,7 +61,7 @@ function launchOptions(ctx: CommandContext): QemuLaunchOptions {
     ...(str('initrd') !== undefined ? { initrd: str('initrd') } : {}),
     ...(modules.length ? { modules } : {}),
     ...(arch !== undefined ? { arch } : {}),
-    ...(flag('floppy') ? { media: 'floppy' as const } : flag('disk') ? { media: 'disk' as const } : {}),
+    ...(flag('floppy') ? { media: 'floppy' as const } : flag('disk') ? { media: 'disk' as const } : flag('cdrom') ? { media: 'cdrom' as const } : {}),
     ...(memory !== undefined ? { memoryMiB: memory } : {}),
     ...(cpus !== undefined ? { cpus } : {}),
     ...(flag('gdb') ? { gdb: true } : {}),
@@ -132,7 +132,7 @@ export const qemu: Command = {
   name: 'qemu',
   summary: 'Boot an image (or a multiboot kernel) in QEMU; with --expect, a boot smoke test for CI',
   usage:
-    'loopstudio qemu IMAGE|KERNEL [--arch i386|x86_64] [--floppy|--disk] [--memory MIB] [--smp N]\n' +
+    'loopstudio qemu IMAGE|KERNEL [--arch i386|x86_64] [--floppy|--disk|--cdrom] [--memory MIB] [--smp N]\n' +
     '         [--gdb] [--gdb-port PORT] [--wait-gdb] [--serial stdio|file:PATH|none] [--debugcon stdio|file:PATH|none]\n' +
     '         [--guest-errors] [--guest-log FILE] [--uefi] [--kvm|--no-kvm]\n' +
     '         [--kernel FILE [--append TEXT] [--initrd FILE | --module "FILE [ARGS]"…]]\n' +
@@ -144,7 +144,8 @@ export const qemu: Command = {
     'each with its own command line (QEMU\'s -initrd \'FILE ARGS,FILE2\'). Defaults: qemu-system-x86_64 when\n' +
     'what is booted is 64-bit (an x86-64 ELF or Linux kernel, given or named by the image\'s GRUB menu, an EFI\n' +
     'loader on the image, --uefi), else qemu-system-i386; 512 MiB of memory, which a distribution kernel with\n' +
-    'its initrd needs under SeaBIOS and OVMF alike.\n' +
+    'its initrd needs under SeaBIOS and OVMF alike. An ISO image boots as a CD; --disk boots a hybrid one as a\n' +
+    'hard disk (a USB stick).\n' +
     'The serial port goes to the terminal (--serial stdio, the default). With --expect, loopstudio\n' +
     'watches it instead, exits 0 as soon as TEXT appears and 1 with the output so far if it does not\n' +
     'within --timeout seconds (default 30), saying what to change when the console shows "out of memory"\n' +
@@ -156,6 +157,7 @@ export const qemu: Command = {
     arch: { type: 'string' },
     floppy: { type: 'boolean' },
     disk: { type: 'boolean' },
+    cdrom: { type: 'boolean' },
     memory: { type: 'string', short: 'm' },
     smp: { type: 'string' },
     gdb: { type: 'boolean' },

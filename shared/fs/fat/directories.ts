@@ -203,7 +203,8 @@ export class FatDirectories {
 
   // --- Creating and removing ---
 
-  async mkdir(path: string, options: { parents?: boolean }): Promise<void> {
+  /** `modifiedMs`: the new folders' dates (default now); a fixed date makes the same volume twice alike (an ISO's EFI image). */
+  async mkdir(path: string, options: { parents?: boolean; modifiedMs?: number }): Promise<void> {
     const parts = splitPath(path);
     if (parts.length === 0) {
       if (options.parents) return;
@@ -227,17 +228,17 @@ export class FatDirectories {
           missing: here,
         });
       }
-      dir = this.create(dir, name, here);
+      dir = this.create(dir, name, here, options.modifiedMs);
     }
   }
 
-  private create(parent: FatDirectory, name: string, path: string): FatDirectory {
+  private create(parent: FatDirectory, name: string, path: string, modifiedMs?: number): FatDirectory {
     const plan = this.planNew(parent, name);
     const growth = this.growthClusters(parent, plan, path);
     this.chains.requireSpace(path, 1 + growth, 'a new folder');
     const [run] = this.chains.allocate(1);
     if (!run) throw new LoopbackError('INTERNAL', 'allocation of one cluster returned nothing', {});
-    const ms = Date.now();
+    const ms = modifiedMs ?? Date.now();
     const parentCluster = parent.isRoot ? 0 : parent.firstCluster;
     const child = FatDirectory.createEmpty(this.layout.clusterBytes, run.start, parentCluster, timestamps(ms), this.layout.bytesPerSector, this.markChanged);
     this.cache.set(run.start, child);

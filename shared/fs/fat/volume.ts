@@ -141,7 +141,7 @@ export class FatVolume implements FileSystem {
     return this.transaction(() => this.files.write(path, data, options));
   }
 
-  mkdir(path: string, options: { parents?: boolean } = {}): Promise<void> {
+  mkdir(path: string, options: { parents?: boolean; modifiedMs?: number } = {}): Promise<void> {
     return this.transaction(() => this.directories.mkdir(path, options));
   }
 
