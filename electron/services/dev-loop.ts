@@ -14,7 +14,11 @@
  *
  * After an incremental rebuild, the new QEMU is spawned paused while the image is written and
  * started once it is (QemuStartOptions.paused): QEMU's own start-up, tens of milliseconds, is off
- * the path from the change to the new kernel's first line.
+ * the path from the change to the new kernel's first line. With a console the service owns (the
+ * app, a CLI whose output is not a terminal) and no gdb stub, the run goes further: a second
+ * before each boot is over it starts the next QEMU already, paused and with QEMU's image lock off
+ * (QemuStartOptions.standby), and a rebuild then only stops the old one, writes the image and
+ * starts the spare's CPU. A full build (a new file) throws the spare away.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
@@ -31,6 +35,8 @@ import { defaultOutput } from './recipes';
 
 /** How long the sources must be quiet before a rebuild starts. */
 export const DEFAULT_SETTLE_MS = 50;
+/** How long after a boot the spare QEMU for the next rebuild is started (not to slow that boot). */
+export const STANDBY_DELAY_MS = 1000;
 
 /** A line for a person (the CLI prints them; the app shows the status instead). */
 export interface RunLine {
@@ -48,6 +54,8 @@ export interface DevRunOptions extends RunStartOptions {
   beforeSpawn?: (commandLine: string) => void;
   /** Called with each new QEMU session, before its CPU runs (the CLI streams its console). */
   onBoot?: (session: QemuSession) => void;
+  /** false: no spare QEMU between rebuilds (see the file comment). */
+  standby?: boolean;
 }
 
 /** The recipe beside an image: disk.img → disk.json (what the wizard saves). */
@@ -184,6 +192,10 @@ export class DevRun {
   private readonly settleMs: number;
   /** The status of a QEMU started paused, announced once it runs (see boot()). */
   private announce: Partial<RunStatus> | null = null;
+  /** The spare QEMU for the next rebuild (see the file comment), its timer and its start. */
+  private standby: QemuSession | null = null;
+  private standbyTimer: NodeJS.Timeout | null = null;
+  private standbyStarting: Promise<void> | null = null;
   /** What the last good prepare said the recipe reads (kept while the recipe is broken). */
   private inputs: string[] = [];
 
@@ -307,6 +319,7 @@ export class DevRun {
     } else if (!on && this.status.watch) {
       this.watcher?.close();
       this.watcher = null;
+      void this.dropStandby();
       this.changed({ watch: false, watching: [] });
     }
   }
@@ -361,9 +374,26 @@ export class DevRun {
       this.changed({ state: 'running', lastError: null });
       return;
     }
+    const spare = prepared.kind === 'incremental' ? await this.takeStandby() : null;
+    if (prepared.kind === 'full') await this.dropStandby();
     await this.stopSession();
     let report: RunReport;
     try {
+      if (spare) {
+        // The spare takes over: the old QEMU is gone, the image is written, the spare's CPU runs.
+        try {
+          report = await prepared.apply();
+        } catch (error) {
+          this.stopping.add(spare.sessionId);
+          await this.qemu.stop(spare.sessionId).catch(() => {});
+          throw error;
+        }
+        this.changed({ state: 'booting' });
+        this.adopt(spare, true);
+        this.reported(report, true);
+        await this.resume();
+        return;
+      }
       if (prepared.kind === 'incremental') {
         // QEMU starts (paused) while the image is written; its CPU runs once the image is whole.
         const booting = this.boot(true).then(
@@ -397,6 +427,7 @@ export class DevRun {
   /** After a failed incremental write, the image is built anew before booting again. */
   private async recoverFull(): Promise<void> {
     try {
+      await this.dropStandby();
       const prepared = await prepareUpdate(this.status.recipe, { ...this.updateOptions(), full: true });
       const report = await prepared.apply();
       this.reported(report, true);
@@ -430,21 +461,23 @@ export class DevRun {
   private async boot(paused: boolean): Promise<void> {
     if (this.stopped) return;
     this.changed({ state: 'booting' });
+    const session = await this.qemu.start(this.launchOptions(), {
+      console: this.options.console ?? 'pipe',
+      holder: this.holder,
+      dieWithParent: true,
+      paused,
+      ...(this.options.terminalKeys ? { terminalKeys: true } : {}),
+      beforeSpawn: (command) => this.options.beforeSpawn?.(command.commandLine),
+    });
+    this.adopt(session, paused);
+  }
+
+  /** Makes `session` the run's QEMU (announced at once, or at resume when it is paused). */
+  private adopt(session: QemuSession, paused: boolean): void {
     const gdb = this.status.gdb;
-    const session = await this.qemu.start(
-      { ...this.launch, ...(gdb ? { gdb: true, gdbPort: gdb.port, ...(gdb.waiting ? { waitForGdb: true } : {}) } : {}) },
-      {
-        console: this.options.console ?? 'pipe',
-        holder: this.holder,
-        dieWithParent: true,
-        paused,
-        ...(this.options.terminalKeys ? { terminalKeys: true } : {}),
-        beforeSpawn: (command) => this.options.beforeSpawn?.(command.commandLine),
-      },
-    );
     this.session = session;
     if (this.stopped) {
-      await this.stopSession();
+      void this.stopSession();
       return;
     }
     this.options.onBoot?.(session);
@@ -463,7 +496,84 @@ export class DevRun {
     if (gdb) this.line('info', `gdb stub on ${gdb.host}:${gdb.port}${gdb.waiting ? ', the CPU waits for gdb' : ''}: ${gdb.command}`);
     void this.qemu.waitForExit(session.sessionId).then((ended) => this.onExit(ended));
     // The image reaches the disk off the rebuild's path (rebuild.ts, "synced").
-    if (!paused) void syncImageState(this.status.image).catch(() => {});
+    if (!paused) {
+      void syncImageState(this.status.image).catch(() => {});
+      this.planStandby();
+    }
+  }
+
+  private launchOptions(): QemuLaunchOptions {
+    const gdb = this.status.gdb;
+    return { ...this.launch, ...(gdb ? { gdb: true, gdbPort: gdb.port, ...(gdb.waiting ? { waitForGdb: true } : {}) } : {}) };
+  }
+
+  /** Starts the spare QEMU a while after this boot, when the run can use one. */
+  private planStandby(): void {
+    const usable = this.status.watch && !this.status.gdb && (this.options.console ?? 'pipe') === 'pipe' && this.options.standby !== false;
+    if (this.stopped || !usable || this.standby || this.standbyTimer || this.standbyStarting) return;
+    this.standbyTimer = setTimeout(() => {
+      this.standbyTimer = null;
+      this.standbyStarting = this.startStandby().finally(() => (this.standbyStarting = null));
+    }, STANDBY_DELAY_MS);
+    this.standbyTimer.unref();
+  }
+
+  private async startStandby(): Promise<void> {
+    if (this.stopped || this.standby) return;
+    try {
+      const session = await this.qemu.start(this.launchOptions(), {
+        console: 'pipe',
+        holder: this.holder,
+        dieWithParent: true,
+        paused: true,
+        standby: true,
+      });
+      this.standby = session;
+      void this.qemu.waitForExit(session.sessionId).then(() => {
+        if (this.standby?.sessionId === session.sessionId) this.standby = null;
+      });
+      if (this.stopped) await this.dropStandby();
+    } catch {
+      // No spare: the next rebuild starts QEMU itself.
+    }
+  }
+
+  /** Resolves once the spare QEMU is up (started at once if it was only planned); false when there is none. */
+  async standbyReady(): Promise<boolean> {
+    if (this.standbyTimer) {
+      clearTimeout(this.standbyTimer);
+      this.standbyTimer = null;
+      this.standbyStarting = this.startStandby().finally(() => (this.standbyStarting = null));
+    }
+    await this.standbyStarting;
+    return this.standby !== null;
+  }
+
+  /** The spare, taken for a rebuild (null when there is none, or it died). */
+  private async takeStandby(): Promise<QemuSession | null> {
+    await this.standbyStarting;
+    const spare = this.standby;
+    this.standby = null;
+    if (!spare) return null;
+    try {
+      if (this.qemu.status(spare.sessionId).state === 'running') return spare;
+    } catch {
+      // forgotten
+    }
+    return null;
+  }
+
+  /** Stops the spare (a full build made a new file it does not have open; the run stops). */
+  private async dropStandby(): Promise<void> {
+    if (this.standbyTimer) clearTimeout(this.standbyTimer);
+    this.standbyTimer = null;
+    await this.standbyStarting;
+    const spare = this.standby;
+    this.standby = null;
+    if (spare) {
+      this.stopping.add(spare.sessionId);
+      await this.qemu.stop(spare.sessionId).catch(() => {});
+    }
   }
 
   private async resume(): Promise<void> {
@@ -474,6 +584,7 @@ export class DevRun {
     // With --wait-gdb the CPU stays stopped: gdb's `continue` starts it.
     if (!this.status.gdb?.waiting) await this.qemu.resume(session.sessionId).catch((error: unknown) => this.failed(error, false));
     void syncImageState(this.status.image).catch(() => {});
+    this.planStandby();
   }
 
   private onExit(ended: QemuSession): void {
@@ -515,6 +626,7 @@ export class DevRun {
     this.watcher?.close();
     this.watcher = null;
     await this.queue.catch(() => {});
+    await this.dropStandby();
     await this.stopSession();
     await this.release();
     this.changed({ state: 'stopped', watching: [] });

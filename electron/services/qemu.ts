@@ -105,6 +105,13 @@ export interface QemuStartOptions {
   terminalKeys?: boolean;
   /** The holder (see hold()) this start belongs to: its own hold does not refuse it. */
   holder?: string;
+  /**
+   * A spare QEMU (with `paused` and a `holder`): it may start while the holder's own session runs
+   * on the image, to take over from it once the holder has stopped it and rewritten the image
+   * (`loopstudio run`). QEMU's own image locking is off for it (`file.locking=off`): the session it
+   * replaces still holds the image's lock. It must never run beside that session.
+   */
+  standby?: boolean;
 }
 
 export interface SerialExpectResult {
@@ -156,6 +163,8 @@ interface PreparedLaunch {
 
 interface SessionRecord {
   info: QemuSession;
+  /** The holder that started it (QemuStartOptions.holder). */
+  holder?: string;
   options: QemuLaunchOptions;
   consoleMode: QemuConsoleMode;
   prepared: PreparedLaunch;
@@ -248,12 +257,13 @@ export class QemuService {
   }
 
   async start(options: QemuLaunchOptions, startOptions: QemuStartOptions = {}): Promise<QemuSession> {
-    const prepared = await this.prepare(options, startOptions.holder);
+    if (startOptions.standby && !(startOptions.paused && startOptions.holder)) throw invalid('a standby QEMU is started paused, by a holder');
+    const prepared = await this.prepare(options, startOptions.holder, Boolean(startOptions.standby));
     const consoleMode = startOptions.console ?? 'pipe';
     const { imageKey } = prepared;
     // Checked again with no await before the reservation: two starts of one image cannot race.
     if (imageKey !== null) {
-      this.requireImageFree(imageKey, startOptions.holder);
+      this.requireImageFree(imageKey, startOptions.holder, Boolean(startOptions.standby));
       this.starting.add(imageKey);
     }
     let child: ChildProcess;
@@ -294,6 +304,7 @@ export class QemuService {
       options,
       consoleMode,
       prepared,
+      ...(startOptions.holder !== undefined ? { holder: startOptions.holder } : {}),
       child,
       captured: '',
       stderr: '',
@@ -475,12 +486,12 @@ export class QemuService {
   }
 
   /** One QEMU per image: a second one writing to it would corrupt it (and QEMU's own lock would refuse). */
-  private requireImageFree(imageKey: string, asHolder?: string): void {
+  private requireImageFree(imageKey: string, asHolder?: string, besideOwn = false): void {
     const held = this.holds.get(imageKey);
     if (held !== undefined && held !== asHolder) {
       throw new LoopbackError('VALIDATION', `${imageKey} is held by ${held}, which rebuilds and boots it: stop that first.`, { path: imageKey });
     }
-    const holder = [...this.sessions.values()].find((r) => r.info.state !== 'exited' && r.prepared.imageKey === imageKey);
+    const holder = [...this.sessions.values()].find((r) => r.info.state !== 'exited' && r.prepared.imageKey === imageKey && !(besideOwn && asHolder !== undefined && r.holder === asHolder));
     if (holder || this.starting.has(imageKey)) {
       const who = holder ? `session ${holder.info.sessionId}, pid ${holder.info.pid}` : 'starting now';
       throw new LoopbackError(
@@ -556,6 +567,11 @@ export class QemuService {
       const at = argv.findIndex((arg, i) => arg === 'stdio' && argv[i - 1] === '-serial');
       if (at > 0) argv[at] = 'mon:stdio';
     }
+    if (startOptions.standby && prepared.image !== null) {
+      // The image's -drive value, its commas doubled as QEMU's option syntax wants them.
+      const drive = argv.findIndex((arg, i) => argv[i - 1] === '-drive' && arg.startsWith(`file=${prepared.image!.replaceAll(',', ',,')},`));
+      if (drive > 0) argv[drive] = `${argv[drive]},file.locking=off`;
+    }
     if (startOptions.paused) {
       if (!argv.includes('-S')) argv.push('-S');
       argv.push('-chardev', 'socket,id=loopstudio-control,fd=3,server=off', '-mon', 'chardev=loopstudio-control,mode=control');
@@ -568,7 +584,7 @@ export class QemuService {
   }
 
   /** Validates a launch against the host and the running sessions, and builds its command. */
-  private async prepare(input: QemuLaunchOptions, holder?: string): Promise<PreparedLaunch> {
+  private async prepare(input: QemuLaunchOptions, holder?: string, besideOwn = false): Promise<PreparedLaunch> {
     const parsed = qemuLaunchSchema.safeParse(input);
     if (!parsed.success) {
       throw invalid(`qemu: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(launch)'}: ${i.message}`).join('; ')}`);
@@ -595,7 +611,7 @@ export class QemuService {
       image = resolve(boot.image);
       const stats = await requireRegularFile(image);
       imageKey = await fs.realpath(image);
-      this.requireImageFree(imageKey, holder);
+      this.requireImageFree(imageKey, holder, besideOwn);
       // QEMU writing a disk the host has mounted (or attached read-write) corrupts both.
       if (!options.snapshot) await requireNotHeldForBoot(image, stats.size);
       const wanted = options.media ?? 'auto';
