@@ -6,7 +6,7 @@
  * to `run --gdb --wait-gdb` with the printed command and stops at the kernel's entry.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -234,6 +234,31 @@ describe.skipIf(skip)(`loopstudio run${skip ? ` (skipped: ${skip})` : ''}`, () =
       }
     },
     90_000,
+  );
+
+  it.skipIf(!hasTool('make'))(
+    'examples/Makefile: make image updates only what changed, make run boots, make debug asks for gdb',
+    () => {
+      const p = project('make');
+      const folder = join(dir, 'make');
+      copyFileSync(join(__dirname, '../../examples/Makefile'), join(folder, 'Makefile'));
+      const make = (...args: string[]) =>
+        spawnSync('make', ['-s', '-C', folder, 'RECIPE=os.json', `LOOPSTUDIO=${process.execPath} ${LOOPSTUDIO}`, ...args], {
+          env: toolEnv(),
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+      expect(make('image').stdout).toMatch(/os\.img: built in \d+ ms/);
+      expect(make('image').stdout).toMatch(/os\.img is up to date/);
+      renameSync(p.v2, p.kernel);
+      expect(make('image').stdout).toMatch(/rebuilt in \d+ ms: \/boot\/kernel\.elf \(\d+ bytes\) changed/);
+      const booted = make('run', 'RUN_FLAGS=--expect "make: v2" --timeout 30');
+      expect(booted.status, booted.stderr).toBe(0);
+      expect(booted.stdout).toContain('make: v2');
+      expect(make('-n', 'debug').stdout).toMatch(/ run os\.json --gdb --wait-gdb/);
+      expect(make('-n', 'gdb').stdout).toMatch(/eval "\$\(.* run os\.json --print-gdb\)"/);
+    },
+    60_000,
   );
 
   it('without --watch: builds a missing image, boots it, --expect passes; the next run finds it up to date', async () => {

@@ -31,7 +31,7 @@ import { shellQuote } from '../../shared/util/shell-quote';
 import { lockImage, type ImageLock } from './image-lock';
 import type { QemuConsoleMode, QemuService, QemuSession } from './qemu';
 import { prepareUpdate, syncImageState, type PreparedUpdate } from './rebuild';
-import { defaultOutput } from './recipes';
+import { defaultOutput } from './recipe-sources';
 
 /** How long the sources must be quiet before a rebuild starts. */
 export const DEFAULT_SETTLE_MS = 50;

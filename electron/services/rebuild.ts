@@ -65,11 +65,9 @@ import type { FileExtent, FileSystem, FsType, PosixFileSystem, ProgressOptions }
 import { fieldError, parseRecipe, toBootMenu, type Recipe } from '../../shared/recipe/schema';
 import type { RunChange, RunReport } from '../../shared/api/run-plain';
 import { findGrub2, findGrub2Efi, findGrubLegacy } from '../platform/grub-files';
-import { installBootloader } from './bootloaders';
 import { FileBlockDevice } from './file-block-device';
-import { imageJoin } from './files';
-import { prepareIsoUpdate, isoInputs, isoKernel } from './iso-rebuild';
-import { buildRecipe, defaultOutput, defaultOutputFor, loadRecipe, recipeSource, sourceRoots } from './recipes';
+import { defaultOutput, defaultOutputFor, loadRecipe, recipeSource, sourceRoots } from './recipe-sources';
+import type { buildRecipe } from './recipes';
 import { findVolume, openFileSystem, volumeWindow, type VolumeRef } from './volumes';
 import { requireImageNotHeld } from './write-guard';
 
@@ -263,6 +261,11 @@ interface Desired {
 }
 
 const keyOf = (partition: number | null, path: string) => `${partition ?? 0}:${path}`;
+
+/** Joins image paths (files.ts's imageJoin, without loading files.ts). */
+function imageJoin(dir: string, name: string): string {
+  return `${dir.replace(/\/+$/, '')}/${name}`.replace(/^(?!\/)/, '/');
+}
 
 function volumesOf(recipe: Recipe): Volume[] {
   if (recipe.filesystem) return [{ partition: null, fs: recipe.filesystem.type }];
@@ -727,7 +730,10 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
   }
   const recipe = parseRecipe(document);
   // An ISO image is built anew each time (iso-rebuild.ts): nothing in it is patched in place.
-  if (recipe.image.iso) return prepareIsoUpdate(recipePath, recipe, options, started);
+  if (recipe.image.iso) {
+    const { prepareIsoUpdate } = await import('./iso-rebuild');
+    return prepareIsoUpdate(recipePath, recipe, options, started);
+  }
   const baseDir = dirname(recipePath);
   const image = resolve(options.output ?? defaultOutput(recipePath));
   const roots = await sourceRoots(baseDir, options.allowOutside);
@@ -1007,6 +1013,7 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
       if (stage2Moved) {
         // Never expected (a rebuild does not touch stage2), but its block list must stay true.
         const b = recipe.bootloader!;
+        const { installBootloader } = await import('./bootloaders');
         await installBootloader({
           loader: 'grub-legacy',
           image,
@@ -1133,6 +1140,8 @@ async function prepareFull(
   const temp = join(dirname(image), `.${basename(image)}.next-${process.pid}-${Date.now()}`);
   let built: Awaited<ReturnType<typeof buildRecipe>>;
   try {
+    // The build's code is loaded only for a full build.
+    const { buildRecipe } = await import('./recipes');
     built = await buildRecipe(recipePath, {
       output: temp,
       force: true,
@@ -1217,7 +1226,13 @@ export async function inspectRecipe(
   const recipePath = resolve(recipeFile);
   const { recipe } = await loadRecipe(recipePath);
   if (recipe.image.iso) {
-    return { recipe: recipePath, image: resolve(options.output ?? defaultOutputFor(recipe, recipePath)), kernel: isoKernel(recipePath, recipe), inputs: isoInputs(recipePath, recipe) };
+    const { isoInputs, isoKernel } = await import('./iso-rebuild');
+    return {
+      recipe: recipePath,
+      image: resolve(options.output ?? defaultOutputFor(recipe, recipePath)),
+      kernel: isoKernel(recipePath, recipe),
+      inputs: isoInputs(recipePath, recipe),
+    };
   }
   const baseDir = dirname(recipePath);
   const roots = await sourceRoots(baseDir, options.allowOutside);

@@ -64,7 +64,6 @@ export const build: Command = {
     const [recipe, ...extra] = ctx.positionals;
     if (!recipe || extra.length) throw new LoopbackError('INVALID_INPUT', `name one recipe file (usage: ${usage})`);
     if (ctx.values.check && ctx.values['print-commands']) throw new LoopbackError('INVALID_INPUT', '--check and --print-commands exclude each other');
-    const { buildRecipe, summarizePlan, validateRecipeFile } = await import('../../services/recipes');
     const allowed = (ctx.values['allow-outside'] as string[] | undefined) ?? [];
     const allowOutside = allowed.length ? { allowOutside: allowed } : {};
     if (ctx.values.full && !ctx.values.update) throw new LoopbackError('INVALID_INPUT', '--full goes with --update');
@@ -73,7 +72,7 @@ export const build: Command = {
       // Only the rebuild code: this is the Makefile's `mcopy` replacement, started once per change.
       const { updateImage } = await import('../../services/rebuild');
       const { lockImage } = await import('../../services/image-lock');
-      const { defaultOutput } = await import('../../services/recipes');
+      const { defaultOutput } = await import('../../services/recipe-sources');
       const { resolve } = await import('node:path');
       const image = resolve((ctx.values.output as string | undefined) ?? defaultOutput(resolve(recipe)));
       const lock = await lockImage(image, `loopstudio build --update ${recipe}`);
@@ -85,6 +84,7 @@ export const build: Command = {
       }
       return 0;
     }
+    const { buildRecipe, summarizePlan, validateRecipeFile } = await import('../../services/recipes');
     if (ctx.values.check || ctx.values['print-commands']) {
       // Both validate everything build would, and write nothing.
       const plan = await validateRecipeFile(recipe, allowOutside);
