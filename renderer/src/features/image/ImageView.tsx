@@ -10,6 +10,7 @@ import { lazyPart } from '../common/lazyPart';
 import { FileBrowser } from '../files/FileBrowser';
 import { PartitionEditor } from '../partitions/PartitionEditor';
 import { VolumesTable } from './VolumesTable';
+import { IsoBrowser, IsoOverview } from './IsoView';
 
 // The QEMU panel brings xterm.js (its serial console), which is as big as React itself: it is
 // loaded when the QEMU tab first opens, not with the window, so the first paint does not wait
@@ -67,7 +68,13 @@ export function ImageView({ image }: { image: OpenImage }) {
           </p>
         </div>
         <div className="image-actions">
-          <button type="button" className="button" onClick={() => setBootOpen(true)} disabled={!info}>
+          <button
+            type="button"
+            className="button"
+            onClick={() => setBootOpen(true)}
+            disabled={!info || !!info.iso}
+            title={info?.iso ? 'An ISO image is read-only: its boot loader comes with its recipe (build it again)' : undefined}
+          >
             Install bootloader…
           </button>
           <button
@@ -135,6 +142,7 @@ export function ImageView({ image }: { image: OpenImage }) {
             <dt>Partition table</dt>
             <dd>
               {info.table === 'none' ? 'none' : info.table.toUpperCase()}
+              {info.iso && info.table !== 'none' && <span className="muted"> (hybrid: an ISO image)</span>}
               {info.diskId && <span className="muted mono"> {info.diskId}</span>}
             </dd>
           </div>
@@ -162,6 +170,14 @@ export function ImageView({ image }: { image: OpenImage }) {
       <div className="tab-panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
         {!info ? (
           <p className="muted">Reading the image…</p>
+        ) : info.iso && tab === 'overview' ? (
+          <IsoOverview info={{ ...info, iso: info.iso }} />
+        ) : info.iso && tab === 'files' ? (
+          <IsoBrowser info={info} />
+        ) : info.iso && tab === 'partitions' ? (
+          <p className="empty-state" data-testid="iso-no-partitions">
+            An ISO image has no partitions to edit{info.iso.mbrPartitions ? ': its hybrid MBR (on the Overview) only points a USB stick’s firmware at the ISO and its EFI partition' : ''}.
+          </p>
         ) : tab === 'overview' ? (
           <VolumesTable info={info} />
         ) : tab === 'files' ? (

@@ -84,9 +84,10 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
         <label className="inline-field">
           <span>Boot from</span>
           <select className="input" value={choices.media ?? 'auto'} onChange={(e) => set({ media: e.target.value as LaunchChoices['media'] })}>
-            <option value="auto">{info.floppy ? 'automatic (floppy)' : 'automatic (hard disk)'}</option>
+            <option value="auto">{info.iso ? 'automatic (CD)' : info.floppy ? 'automatic (floppy)' : 'automatic (hard disk)'}</option>
             <option value="floppy">floppy (-fda)</option>
             <option value="disk">hard disk (-hda)</option>
+            <option value="cdrom">CD (-cdrom)</option>
           </select>
         </label>
         <label className="inline-field">

@@ -5,6 +5,7 @@ import { openDialog } from '../../stores/ui';
 function kindOf(image: OpenImage): string {
   const info = image.info;
   if (!info) return '';
+  if (info.iso) return `ISO 9660${info.iso.mbrPartitions ? ', hybrid' : ''}`;
   if (info.floppy) return `${info.floppy} floppy`;
   if (info.table === 'none') return info.filesystem ? `${info.filesystem.type.toUpperCase()} disk` : 'blank disk';
   return `${info.table.toUpperCase()}, ${info.partitions.length} partition${info.partitions.length === 1 ? '' : 's'}`;
