@@ -139,8 +139,8 @@ test.describe('a floppy from the wizard to QEMU', () => {
     const boot = page.getByRole('dialog', { name: 'Install bootloader' });
     await boot.getByRole('radio', { name: /GRUB legacy/ }).check();
     await boot.getByLabel('Title').fill('Test kernel');
-    await boot.getByLabel('Kernel in the image').fill('/boot/kernel.elf');
-    await boot.getByLabel('Copy this kernel from the host (optional)').fill(kernel);
+    await boot.getByLabel('Path in the image').fill('/boot/kernel.elf');
+    await boot.getByLabel('Kernel file on this computer (optional)').fill(kernel);
     await page.screenshot({ path: screenshotPath('bootloader', shell) });
     await boot.getByRole('button', { name: 'Install' }).click();
     await expect(boot.getByTestId('bootloader-result')).toContainText('GRUB legacy is installed', { timeout: 20_000 });

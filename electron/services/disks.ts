@@ -4,6 +4,7 @@
  */
 import { SubBlockDevice, type BlockDevice } from '../../shared/disk/block-device';
 import type { ImageInfo, VolumeError } from '../../shared/api/contract';
+import { detectBootCode } from '../../shared/boot/detect';
 import { describeDisk } from '../../shared/disk/disk-info';
 import { editPartitions, type PartitionEditPlan, type PartitionEditResult } from '../../shared/disk/partition-edits';
 import { serializeError } from '../../shared/errors';
@@ -34,11 +35,12 @@ export async function imageInfo(path: string): Promise<ImageInfo> {
       if (p.kind === 'extended' || p.sizeBytes + p.offsetBytes > device.sizeBytes) partitions.push({ ...p, filesystem: null });
       else partitions.push({ ...p, ...(await readUsage(new SubBlockDevice(device, p.offsetBytes, p.sizeBytes))) });
     }
+    const boot = await detectBootCode(device, disk);
     // An ISO image (issue 16), hybrid or not: its volume and boot entries; its MBR, if any, is shown as read.
     const iso = await isoInfoField(device, path);
-    if (disk.table !== 'none') return { path, ...disk, partitions, filesystem: null, ...iso };
+    if (disk.table !== 'none') return { path, ...disk, partitions, filesystem: null, boot, ...iso };
     const { filesystem, error } = await readUsage(device);
-    return { path, ...disk, partitions, filesystem, ...(error ? { filesystemError: error } : {}), ...iso };
+    return { path, ...disk, partitions, filesystem, ...(error ? { filesystemError: error } : {}), boot, ...iso };
   });
 }
 

@@ -7,6 +7,7 @@
  * on either side does not typecheck).
  */
 import { z } from 'zod';
+import type { BootCode } from '../boot/detect';
 import type { DiskInfo, PartitionInfo } from '../disk/disk-info';
 import type { ImageShape } from '../disk/image-shape';
 import type { ErrorCode } from '../errors';
@@ -54,6 +55,8 @@ export interface ImageInfo extends Omit<DiskInfo, 'partitions'> {
   partitions: (PartitionInfo & { filesystem: FsUsage | null; error?: VolumeError })[];
   filesystem: FsUsage | null;
   filesystemError?: VolumeError;
+  /** The boot code in sector 0 (GRUB 2 and where its core.img is, GRUB legacy, a boot sector, none). */
+  boot?: BootCode;
   /**
    * Set for an ISO 9660 image (found at byte 32768, before any MBR): its volume, boot entries and
    * hybrid MBR. Its files are read as the whole image's (no partition); it is never written.

@@ -8,6 +8,7 @@
 import { create } from 'zustand';
 import type { MountVia } from '../../../shared/api/files';
 import { UPLOAD_MAX_BYTES } from '../../../shared/api/files-plain';
+import { fsFamily, getCommands, mkdirCommands, putCommands, removeCommands, renameCommands, type FsFamily, type VolumeAt } from '../../../shared/commands/equivalents';
 import type { DirEntry } from '../../../shared/fs/types';
 import { printableName } from '../../../shared/fs/host-names';
 import { LoopbackError } from '../../../shared/errors';
@@ -15,7 +16,7 @@ import { api } from '../api';
 import { errorText } from '../features/common/errors';
 import { basename, formatBytes } from '../features/common/format';
 import { logError, logInfo } from './activity';
-import { refreshImage } from './images';
+import { refreshImage, useImagesStore, volumeAt } from './images';
 
 export interface VolumeSelection {
   image: string;
@@ -60,6 +61,17 @@ function current(): VolumeSelection {
   const { volume } = useFilesStore.getState();
   if (!volume) throw new Error('no volume is selected');
   return volume;
+}
+
+/** The volume where the equivalent commands find it (its offset in the image, its filesystem), when the image is known. */
+function commandsFor(volume: VolumeSelection, build: (at: VolumeAt, family: FsFamily) => string[]): string[] {
+  const info = useImagesStore.getState().images.find((i) => i.path === volume.image)?.info;
+  if (!info) return [];
+  const partition = volume.partition === null ? null : info.partitions.find((p) => p.index === volume.partition);
+  if (partition === undefined) return [];
+  const at = volumeAt(volume.image, partition ? { partition: partition.index, startSector: partition.startSector, sizeBytes: partition.sizeBytes } : { partition: null, startSector: 0, sizeBytes: info.sizeBytes });
+  const fs = partition ? partition.filesystem : info.filesystem;
+  return build(at, fsFamily(fs?.type ?? 'fat12'));
 }
 
 export function joinPath(dir: string, name: string): string {
@@ -125,7 +137,7 @@ export async function makeFolder(name: string): Promise<void> {
   const volume = current();
   const path = joinPath(useFilesStore.getState().cwd, name);
   await api().fs.mkdir({ ...ref(volume), dir: path });
-  logInfo(`Made folder ${path} in ${basename(volume.image)}`);
+  logInfo(`Made folder ${path} in ${basename(volume.image)}`, commandsFor(volume, (at, family) => mkdirCommands(at, family, path)));
   await afterChange({ level: 'info', text: `Made folder ${name}.` });
 }
 
@@ -135,7 +147,7 @@ export async function renameEntry(from: string, to: string): Promise<void> {
   const volume = current();
   const cwd = useFilesStore.getState().cwd;
   await api().fs.rename({ ...ref(volume), from: joinPath(cwd, from), to: joinPath(cwd, to) });
-  logInfo(`Renamed ${joinPath(cwd, from)} to ${to} in ${basename(volume.image)}`);
+  logInfo(`Renamed ${joinPath(cwd, from)} to ${to} in ${basename(volume.image)}`, commandsFor(volume, (at, family) => renameCommands(at, family, joinPath(cwd, from), joinPath(cwd, to))));
   await afterChange({ level: 'info', text: `Renamed ${from} to ${to}.` });
 }
 
@@ -144,7 +156,7 @@ export async function removeEntry(entry: DirEntry): Promise<void> {
   const path = joinPath(useFilesStore.getState().cwd, entry.name);
   try {
     await api().fs.remove({ ...ref(volume), target: path, recursive: entry.type === 'directory' });
-    logInfo(`Deleted ${path} from ${basename(volume.image)}`);
+    logInfo(`Deleted ${path} from ${basename(volume.image)}`, commandsFor(volume, (at, family) => removeCommands(at, family, path, entry.type === 'directory')));
     await afterChange({ level: 'info', text: `Deleted ${entry.name}.` });
   } catch (error) {
     useFilesStore.setState({ notice: { level: 'error', text: logError(error, `Deleting ${entry.name}`).text } });
@@ -160,7 +172,11 @@ export async function extractEntry(name: string, outDir: string, overwrite = fal
   const volume = current();
   const path = joinPath(useFilesStore.getState().cwd, name);
   const result = await api().fs.get({ ...ref(volume), source: path, out: outDir, ...(overwrite ? { overwrite } : {}) });
-  logInfo(`Extracted ${path} from ${basename(volume.image)} to ${outDir}: ${result.files} file(s), ${formatBytes(result.bytes)}`);
+  const folder = useFilesStore.getState().entries.find((e) => e.name === name)?.type === 'directory';
+  logInfo(
+    `Extracted ${path} from ${basename(volume.image)} to ${outDir}: ${result.files} file(s), ${formatBytes(result.bytes)}`,
+    commandsFor(volume, (at, family) => getCommands(at, family, path, outDir, folder)),
+  );
   const skipped = result.skipped.length
     ? ` Skipped ${result.skipped.length}: ${result.skipped
         .slice(0, 3)
@@ -192,13 +208,16 @@ function copied(result: CopyResult, into: string): string {
   return `Copied ${result.files} file${result.files === 1 ? '' : 's'}${folders} (${formatBytes(result.bytes)}) into ${into}.`;
 }
 
-async function runCopy(work: (volume: VolumeSelection, dest: string) => Promise<CopyResult>): Promise<void> {
+async function runCopy(sources: readonly string[], work: (volume: VolumeSelection, dest: string) => Promise<CopyResult>): Promise<void> {
   const volume = current();
   const dest = useFilesStore.getState().cwd;
   useFilesStore.setState({ copying: true, notice: null });
   try {
     const result = await work(volume, dest);
-    logInfo(copied(result, `${dest} of ${basename(volume.image)}${result.via ? ` through the mount at ${result.via.mountDir}` : ''}`));
+    logInfo(
+      copied(result, `${dest} of ${basename(volume.image)}${result.via ? ` through the mount at ${result.via.mountDir}` : ''}`),
+      commandsFor(volume, (at, family) => putCommands(at, family, sources, dest)),
+    );
     await afterChange({ level: 'info', text: copied(result, dest) });
   } catch (error) {
     logError(error, `Copying into ${basename(volume.image)}`);
@@ -210,7 +229,7 @@ async function runCopy(work: (volume: VolumeSelection, dest: string) => Promise<
 
 /** The app: copy host files and folders (paths from the drop) into the current folder. */
 export function copyHostPaths(paths: string[]): Promise<void> {
-  return runCopy((volume, dest) => api().fs.put({ ...ref(volume), sources: paths, dest }));
+  return runCopy(paths, (volume, dest) => api().fs.put({ ...ref(volume), sources: paths, dest }));
 }
 
 export interface DroppedFile {
@@ -231,7 +250,9 @@ function toBase64(bytes: Uint8Array): string {
  * here, saying why, because one call could not carry it.
  */
 export function uploadDropped(files: DroppedFile[]): Promise<void> {
-  return runCopy(async (volume, dest) => {
+  // A browser's drop has no host paths: the commands name the files as dropped.
+  const names = [...new Set(files.map((f) => f.name.split('/')[0]!))];
+  return runCopy(names, async (volume, dest) => {
     const tooBig = files.find((f) => f.file.size > UPLOAD_MAX_BYTES);
     if (tooBig) {
       throw new LoopbackError(

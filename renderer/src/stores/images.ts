@@ -6,6 +6,7 @@ import { create } from 'zustand';
 import type { BootloaderResult } from '../../../shared/api/boot';
 import type { ImageInfo, MethodInput } from '../../../shared/api/contract';
 import type { FormatResult } from '../../../shared/api/files';
+import { bootloaderCommands, formatCommands, type VolumeAt } from '../../../shared/commands/equivalents';
 import type { FsType } from '../../../shared/fs/types';
 import { api } from '../api';
 import { hostBridge } from '../host';
@@ -39,14 +40,22 @@ function loadRecent(): string[] {
   }
 }
 
-function rememberRecent(path: string): string[] {
-  const recent = [path, ...useImagesStore.getState().recent.filter((p) => p !== path)].slice(0, RECENT_MAX);
+function saveRecent(recent: string[]): string[] {
   try {
     localStorage.setItem(RECENT_KEY, JSON.stringify(recent));
   } catch {
     // Storage may be unavailable (private window); recents are a convenience.
   }
   return recent;
+}
+
+function rememberRecent(path: string): string[] {
+  return saveRecent([path, ...useImagesStore.getState().recent.filter((p) => p !== path)].slice(0, RECENT_MAX));
+}
+
+/** Takes a path off the recent images (a file that is gone, or one the person does not want listed). */
+export function forgetRecent(path: string): void {
+  useImagesStore.setState((s) => ({ recent: saveRecent(s.recent.filter((p) => p !== path)) }));
 }
 
 export const initialImagesState: ImagesState = { images: [], selectedPath: null, recent: [] };
@@ -59,6 +68,11 @@ export function resetImagesStore(): void {
 
 export function selectImage(path: string): void {
   useImagesStore.setState({ selectedPath: path });
+}
+
+/** Back to the start: the welcome screen, the images staying open in the sidebar. */
+export function showWelcome(): void {
+  useImagesStore.setState({ selectedPath: null });
 }
 
 function patchImage(path: string, patch: Partial<OpenImage>): void {
@@ -130,13 +144,20 @@ export async function openDroppedImages(data: DataTransfer): Promise<void> {
   }
 }
 
+/** A volume of an image where the commands that work on it can find it. */
+export function volumeAt(path: string, volume: { partition: number | null; startSector: number; sizeBytes: number }): VolumeAt {
+  return { image: path, partition: volume.partition, startSector: volume.startSector, sectorCount: Math.floor(volume.sizeBytes / 512) };
+}
+
 /** Formats a volume of an image (a job), then reads the image again. Throws the refusal, logged. */
-export async function formatImageVolume(path: string, partition: number | null, fs: FsType, label: string): Promise<FormatResult> {
+export async function formatImageVolume(path: string, volume: { partition: number | null; startSector: number; sizeBytes: number }, fs: FsType, label: string): Promise<FormatResult> {
+  const { partition } = volume;
   try {
     const result = await api().image.format({ path, ...(partition === null ? {} : { partition }), fs, ...(label.trim() ? { label: label.trim() } : {}) });
     logInfo(
       `Formatted ${result.volume} as ${result.fs.toUpperCase()}: ${formatBytes(result.usage.freeBytes)} free` +
         (result.partitionType ? `; partition type ${result.partitionType.from} → ${result.partitionType.to}` : ''),
+      formatCommands(volumeAt(path, volume), { fs, ...(label.trim() ? { label: label.trim() } : {}) }),
     );
     await refreshImage(path);
     return result;
@@ -147,13 +168,17 @@ export async function formatImageVolume(path: string, partition: number | null, 
 }
 
 /** Installs a boot loader (a job), then reads the image again. Throws the refusal, logged. */
-export async function installBootloader(input: MethodInput<'bootloader.install'>): Promise<BootloaderResult> {
+export async function installBootloader(input: MethodInput<'bootloader.install'>, info?: ImageInfo): Promise<BootloaderResult> {
   try {
     const installed = await api().bootloader.install(input);
-    logInfo(
-      `Installed ${installed.loader} on ${installed.volume}${installed.device ? ` as ${installed.device}` : ''}`,
-      installed.sectors.map((s) => `# ${s.what}: sector ${s.sector}, ${s.count} sector(s)`),
-    );
+    const volume = info ? (input.partition === undefined ? null : info.partitions.find((p) => p.index === input.partition)) : undefined;
+    const where = info && volume !== undefined ? volumeAt(input.path, volume ? { partition: volume.index, startSector: volume.startSector, sizeBytes: volume.sizeBytes } : { partition: null, startSector: 0, sizeBytes: info.sizeBytes }) : null;
+    logInfo(`Installed ${installed.loader} on ${installed.volume}${installed.device ? ` as ${installed.device}` : ''}`, [
+      ...(where && info
+        ? bootloaderCommands(where, input, { table: info.table, floppy: info.floppy !== null, fs: (volume ? volume.filesystem?.type : info.filesystem?.type) ?? null })
+        : []),
+      ...installed.sectors.map((s) => `# ${s.what}: sector ${s.sector}, ${s.count} sector(s)`),
+    ]);
     await refreshImage(input.path);
     return installed;
   } catch (error) {

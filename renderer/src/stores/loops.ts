@@ -5,6 +5,8 @@
  */
 import { create } from 'zustand';
 import type { LoopActionResult, LoopEntry, LoopsState } from '../../../shared/api/loops';
+import { mountCommands } from '../../../shared/commands/equivalents';
+import { shellQuote } from '../../../shared/util/shell-quote';
 import { api } from '../api';
 import { basename } from '../features/common/format';
 import { logError, logInfo } from './activity';
@@ -37,15 +39,20 @@ export function mountOf(state: LoopsState | null, image: string, partition: numb
   return state?.entries.find((e) => e.kind === 'mount' && e.image === image && e.partition === partition && e.live.mounted) ?? null;
 }
 
-function lines(result: LoopActionResult): string[] {
-  return [...result.commands, ...(result.equivalent?.lines.length ? ['# the same by hand:', ...result.equivalent.lines] : [])];
+function lines(result: LoopActionResult, cli: string[]): string[] {
+  return [
+    ...cli,
+    ...(result.commands.length ? ['# what ran as root:', ...result.commands] : []),
+    ...(result.equivalent?.lines.length ? ['# the same by hand:', ...result.equivalent.lines] : []),
+    ...(result.equivalent?.oneStep ? ['# or in one step:', result.equivalent.oneStep] : []),
+  ];
 }
 
-async function act(what: string, work: () => Promise<LoopActionResult>): Promise<LoopActionResult | null> {
+async function act(what: string, work: () => Promise<LoopActionResult>, cli: string[] = []): Promise<LoopActionResult | null> {
   useLoopsStore.setState({ busy: what, error: null });
   try {
     const result = await work();
-    logInfo(`${what}: done${result.mountDir ? ` — mounted at ${result.mountDir}` : ''}`, lines(result));
+    logInfo(`${what}: done${result.mountDir ? ` — mounted at ${result.mountDir}` : ''}`, lines(result, cli));
     await loadLoops();
     return result;
   } catch (error) {
@@ -58,15 +65,16 @@ async function act(what: string, work: () => Promise<LoopActionResult>): Promise
 
 export function mountVolume(image: string, partition: number | null): Promise<LoopActionResult | null> {
   const name = partition === null ? basename(image) : `partition ${partition} of ${basename(image)}`;
-  return act(`Mount ${name}`, () => api().loops.mount({ path: image, ...(partition === null ? {} : { partition }) }));
+  return act(`Mount ${name}`, () => api().loops.mount({ path: image, ...(partition === null ? {} : { partition }) }), mountCommands(image, partition));
 }
 
 export function unmountVolume(entry: LoopEntry): Promise<LoopActionResult | null> {
-  return act(`Unmount ${entry.mountDir ?? entry.device ?? basename(entry.image)}`, () => api().loops.unmount({ target: entry.mountDir ?? entry.image }));
+  const target = entry.mountDir ?? entry.image;
+  return act(`Unmount ${entry.mountDir ?? entry.device ?? basename(entry.image)}`, () => api().loops.unmount({ target }), [`loopstudio umount ${shellQuote(target)}`]);
 }
 
 export function cleanupLeftovers(): Promise<LoopActionResult | null> {
-  return act('Release leftover loop devices', () => api().loops.cleanup({}));
+  return act('Release leftover loop devices', () => api().loops.cleanup({}), ['loopstudio cleanup']);
 }
 
 let unsubscribe: (() => void) | null = null;

@@ -6,10 +6,11 @@
  */
 import { create } from 'zustand';
 import type { MethodInput } from '../../../shared/api/contract';
+import { bootloaderCommands, createCommands, formatCommands, partitionCommands, type VolumeAt } from '../../../shared/commands/equivalents';
 import type { FsType } from '../../../shared/fs/types';
 import { api } from '../api';
 import { explainError } from '../features/common/errors';
-import { basename } from '../features/common/format';
+import { basename, formatBytes, formatCount } from '../features/common/format';
 import { logError, logInfo } from './activity';
 import { openImage } from './images';
 
@@ -37,9 +38,14 @@ export async function createFromPlan(plan: CreatePlan): Promise<CreateOutcome> {
   const name = basename(plan.path);
   useNewImageStore.setState({ step: 'Creating the image file' });
   try {
+    let volume: VolumeAt;
     try {
       const created = await api().image.create({ path: plan.path, ...plan.shape });
-      logInfo(`Created ${created.path}: ${created.sizeBytes} bytes, ${created.geometry.cylinders}/${created.geometry.heads}/${created.geometry.sectorsPerTrack}`);
+      logInfo(
+        `Created ${created.path}: ${formatBytes(created.sizeBytes)} (${formatCount(created.sizeBytes)} bytes), ${created.geometry.cylinders}/${created.geometry.heads}/${created.geometry.sectorsPerTrack} C/H/S`,
+        createCommands(plan.path, plan.shape, created),
+      );
+      volume = { image: plan.path, partition: null, startSector: 0, sectorCount: created.totalSectors };
     } catch (error) {
       const { text, code } = explainError(error);
       logError(error, `Creating ${name}`);
@@ -49,8 +55,11 @@ export async function createFromPlan(plan: CreatePlan): Promise<CreateOutcome> {
     if (plan.partition) {
       useNewImageStore.setState({ step: 'Writing the partition table' });
       try {
-        await api().image.partition({ path: plan.path, table: plan.partition.table, alignmentSectors: plan.partition.alignmentSectors, steps: [{ op: 'add', spec: plan.partition.spec }] });
-        logInfo(`Partitioned ${name}: ${plan.partition.table.toUpperCase()}, ${plan.partition.spec}`);
+        const request = { table: plan.partition.table, alignmentSectors: plan.partition.alignmentSectors, steps: [{ op: 'add' as const, spec: plan.partition.spec }] };
+        const { after } = await api().image.partition({ path: plan.path, ...request });
+        logInfo(`Partitioned ${name}: ${plan.partition.table.toUpperCase()}, ${plan.partition.spec}`, partitionCommands(plan.path, request, after));
+        const first = after.partitions[0];
+        if (first) volume = { image: plan.path, partition: 1, startSector: first.startSector, sectorCount: first.sectorCount };
       } catch (error) {
         failed = `${name} was created, but writing its partition table failed: ${logError(error, `Partitioning ${name}`).text}`;
       }
@@ -64,7 +73,10 @@ export async function createFromPlan(plan: CreatePlan): Promise<CreateOutcome> {
           fs: plan.filesystem.fs,
           ...(plan.filesystem.label.trim() ? { label: plan.filesystem.label.trim() } : {}),
         });
-        logInfo(`Formatted ${plan.partition ? `partition 1 of ${name}` : name} as ${plan.filesystem.fs.toUpperCase()}`);
+        logInfo(
+          `Formatted ${plan.partition ? `partition 1 of ${name}` : name} as ${plan.filesystem.fs.toUpperCase()}`,
+          formatCommands(volume, { fs: plan.filesystem.fs, ...(plan.filesystem.label.trim() ? { label: plan.filesystem.label.trim() } : {}) }),
+        );
       } catch (error) {
         failed = `${name} was created, but formatting failed: ${logError(error, `Formatting ${name}`).text}`;
       }
@@ -74,7 +86,10 @@ export async function createFromPlan(plan: CreatePlan): Promise<CreateOutcome> {
       useNewImageStore.setState({ step: `Installing ${loader}` });
       try {
         const result = await api().bootloader.install({ ...plan.bootloader, path: plan.path, ...(plan.partition ? { partition: 1 } : {}) } as MethodInput<'bootloader.install'>);
-        logInfo(`Installed ${loader} on ${result.volume}${result.files.length ? `: ${result.files.join(', ')}` : ''}`);
+        logInfo(
+          `Installed ${loader} on ${result.volume}${result.files.length ? `: ${result.files.join(', ')}` : ''}`,
+          bootloaderCommands(volume, plan.bootloader, { table: plan.partition?.table ?? 'none', floppy: 'floppy' in plan.shape && !!plan.shape.floppy, fs: plan.filesystem?.fs ?? null }),
+        );
       } catch (error) {
         failed = `${name} was created and formatted, but installing ${loader} failed: ${logError(error, `Installing ${loader}`).text}`;
       }
@@ -83,7 +98,10 @@ export async function createFromPlan(plan: CreatePlan): Promise<CreateOutcome> {
       useNewImageStore.setState({ step: 'Saving the recipe' });
       try {
         const saved = await api().recipe.save({ path: plan.recipe.path, recipe: plan.recipe.document });
-        logInfo(`Saved the recipe ${saved.path}: loopstudio build ${basename(saved.path)} makes ${name} again`);
+        logInfo(`Saved the recipe ${saved.path}: loopstudio build ${basename(saved.path)} makes ${name} again`, [
+          `loopstudio build ${basename(saved.path)}`,
+          `loopstudio build --print-commands ${basename(saved.path)}   # the same as a shell script with the classic tools`,
+        ]);
       } catch (error) {
         failed = `${name} is ready, but its recipe was not saved: ${logError(error, 'Saving the recipe').text}`;
       }

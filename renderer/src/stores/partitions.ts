@@ -12,6 +12,7 @@ import { api } from '../api';
 import { errorText } from '../features/common/errors';
 import { basename } from '../features/common/format';
 import { describeEdit, planSteps, type StagedEdit, type TableKind } from '../features/partitions/edits';
+import { partitionCommands } from '../../../shared/commands/equivalents';
 import { logError, logInfo } from './activity';
 import { refreshImage } from './images';
 
@@ -27,6 +28,8 @@ export interface PartitionsState {
   applying: boolean;
   /** Why Apply failed. */
   applyError: string | null;
+  /** What the last Apply wrote ("Wrote the MBR of disk.img: 2 partitions."), until the next change. */
+  written: string | null;
 }
 
 export const initialPartitionsState: PartitionsState = {
@@ -38,6 +41,7 @@ export const initialPartitionsState: PartitionsState = {
   checking: false,
   applying: false,
   applyError: null,
+  written: null,
 };
 
 export const usePartitionsStore = create<PartitionsState>()(() => initialPartitionsState);
@@ -87,10 +91,26 @@ export async function stageEdit(info: ImageInfo, edit: StagedEdit, options: { re
   usePartitionsStore.setState({ checking: true });
   try {
     const preview = await dryRun(info.path, table, edits, state);
-    usePartitionsStore.setState({ staged: edits, preview, checking: false, applyError: null });
+    usePartitionsStore.setState({ staged: edits, preview, checking: false, applyError: null, written: null });
     return null;
   } catch (error) {
     usePartitionsStore.setState({ checking: false });
+    return errorText(error);
+  }
+}
+
+/**
+ * What the dry run says of one more change with every staged one, without staging it: the
+ * forms check numbers as they are typed (an overlap is said before Stage is pressed). null: fine.
+ */
+export async function checkEdit(info: ImageInfo, edit: StagedEdit, options: { replaceLast?: boolean } = {}): Promise<string | null> {
+  const state = usePartitionsStore.getState();
+  const table = tableKind(info, state);
+  if (!table) return null;
+  try {
+    await dryRun(info.path, table, [...(options.replaceLast ? state.staged.slice(0, -1) : state.staged), edit], state);
+    return null;
+  } catch (error) {
     return errorText(error);
   }
 }
@@ -136,14 +156,18 @@ export async function applyEdits(info: ImageInfo): Promise<boolean> {
   if (!table) return false;
   usePartitionsStore.setState({ applying: true, applyError: null });
   try {
-    await api().image.partition({ path: info.path, ...plan(state, state.staged, table) });
+    const request = plan(state, state.staged, table);
+    const { after } = await api().image.partition({ path: info.path, ...request });
     logInfo(
       `Partitioned ${basename(info.path)}: ${[
         ...(state.newTable ? [`new ${state.newTable.table.toUpperCase()} table`] : []),
         ...state.staged.map((edit) => describeEdit(edit, table)),
       ].join('; ')}`,
+      partitionCommands(info.path, request, after),
     );
-    usePartitionsStore.setState({ ...initialPartitionsState, image: info.path, alignmentSectors: state.alignmentSectors });
+    const count = after.partitions.length;
+    const written = `Wrote the ${table === 'mbr' ? 'MBR' : 'GPT'} of ${basename(info.path)}: ${count} partition${count === 1 ? '' : 's'}, as sfdisk will read it.`;
+    usePartitionsStore.setState({ ...initialPartitionsState, image: info.path, alignmentSectors: state.alignmentSectors, written });
     await refreshImage(info.path);
     return true;
   } catch (error) {

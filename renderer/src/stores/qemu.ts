@@ -6,6 +6,7 @@
  */
 import { create } from 'zustand';
 import type { QemuCommand, QemuLaunchOptions, QemuSession } from '../../../shared/api/qemu';
+import { QEMU_DEFAULT_MEMORY_MIB } from '../../../shared/api/qemu-plain';
 import { api } from '../api';
 import { errorText } from '../features/common/errors';
 import { basename } from '../features/common/format';
@@ -14,7 +15,7 @@ import { logError, logInfo } from './activity';
 /** What the panel lets a person choose (the image comes from the view). */
 export type LaunchChoices = Omit<QemuLaunchOptions, 'image' | 'kernel' | 'append'>;
 
-export const DEFAULT_CHOICES: LaunchChoices = { memoryMiB: 64, media: 'auto', accel: 'auto', gdb: false, waitForGdb: false, guestErrors: false, noReboot: true };
+export const DEFAULT_CHOICES: LaunchChoices = { memoryMiB: QEMU_DEFAULT_MEMORY_MIB, media: 'auto', accel: 'auto', gdb: false, waitForGdb: false, guestErrors: false, noReboot: true };
 
 export interface QemuState {
   choices: Record<string, LaunchChoices>;
@@ -65,12 +66,30 @@ function launchOptions(image: string): QemuLaunchOptions {
   return { image, ...c, ...(c.waitForGdb ? { gdb: true } : {}) };
 }
 
+/** Images whose launch (start or restart) is under way. */
+const launching = new Set<string>();
+
+/**
+ * Whether the image runs in QEMU or is being launched. The services then refuse a second launch of
+ * it — rightly — and so refuse to preview one: the panel shows the running session's own command
+ * line instead, and the preview waits for the session to end.
+ */
+export function imageInQemu(image: string, state: Pick<QemuState, 'sessionOf' | 'sessions'> = useQemuStore.getState()): boolean {
+  if (launching.has(image)) return true;
+  const id = state.sessionOf[image];
+  const session = id ? state.sessions[id] : undefined;
+  return session?.state === 'running' || session?.state === 'stopping';
+}
+
 /** The command the current choices would run (shown and copyable before Start). */
 export async function refreshCommandLine(image: string): Promise<void> {
+  if (imageInQemu(image)) return;
   try {
     const command = await api().qemu.commandLine(launchOptions(image));
     useQemuStore.setState((s) => ({ command: { ...s.command, [image]: command }, commandError: { ...s.commandError, [image]: null } }));
   } catch (error) {
+    // A launch that started while the preview was asked for: not a problem with the options.
+    if (imageInQemu(image)) return;
     useQemuStore.setState((s) => ({ command: { ...s.command, [image]: null }, commandError: { ...s.commandError, [image]: errorText(error) } }));
   }
 }
@@ -82,8 +101,9 @@ function putSession(session: QemuSession): void {
   }));
 }
 
-async function act(what: string, work: () => Promise<QemuSession>): Promise<void> {
+async function act(what: string, work: () => Promise<QemuSession>, image: string | null = null): Promise<void> {
   useQemuStore.setState({ busy: true, error: null });
+  if (image) launching.add(image);
   try {
     const session = await work();
     consoles.set(session.sessionId, consoles.get(session.sessionId) ?? '');
@@ -92,12 +112,13 @@ async function act(what: string, work: () => Promise<QemuSession>): Promise<void
   } catch (error) {
     useQemuStore.setState({ error: logError(error, what).text });
   } finally {
+    if (image) launching.delete(image);
     useQemuStore.setState({ busy: false });
   }
 }
 
 export function startQemu(image: string): Promise<void> {
-  return act(`Launch ${basename(image)} in QEMU`, () => api().qemu.start(launchOptions(image)));
+  return act(`Launch ${basename(image)} in QEMU`, () => api().qemu.start(launchOptions(image)), image);
 }
 
 export function stopQemu(sessionId: string): Promise<void> {
@@ -105,7 +126,7 @@ export function stopQemu(sessionId: string): Promise<void> {
 }
 
 export function restartQemu(sessionId: string): Promise<void> {
-  return act('Restart QEMU', () => api().qemu.restart({ sessionId }));
+  return act('Restart QEMU', () => api().qemu.restart({ sessionId }), useQemuStore.getState().sessions[sessionId]?.image ?? null);
 }
 
 export async function sendSerial(sessionId: string, data: string): Promise<void> {

@@ -12,8 +12,11 @@ export function ActivityPanel({ onClose }: { onClose: () => void }) {
   const closeRef = useDismissable(onClose);
   const end = useRef<HTMLLIElement>(null);
 
-
-  useEffect(() => end.current?.scrollIntoView({ block: 'nearest' }), [log.length]);
+  // A block body: an effect's return value is its cleanup, and scrollIntoView may answer a
+  // Promise, which React would call as one on close ("destroy is not a function").
+  useEffect(() => {
+    end.current?.scrollIntoView({ block: 'nearest' });
+  }, [log.length]);
 
   const running = jobs.filter((j) => j.state === 'running');
   const finished = jobs.filter((j) => j.state !== 'running').slice(-5);

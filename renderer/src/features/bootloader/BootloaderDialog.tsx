@@ -1,14 +1,15 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { ImageInfo, MethodInput } from '../../../../shared/api/contract';
 import type { BootloaderResult } from '../../../../shared/api/boot';
 import type { Grub2Firmware } from '../../../../shared/boot/grub2';
-import { KERNEL_TYPES, type KernelType } from '../../../../shared/boot/menu';
 import { hostBridge } from '../../host';
 import { installBootloader } from '../../stores/images';
-import { errorText } from '../common/errors';
 import { Dialog } from '../common/Dialog';
 import { Field } from '../common/Field';
+import { useForm, type FieldErrors } from '../common/useForm';
 import { volumeLabel, volumesOf } from '../image/volumes';
+import { INITIAL_KERNEL_ENTRY, kernelEntryProblems, menuOf, type KernelEntry } from './kernel-entry';
+import { KernelEntryFields } from './KernelEntryFields';
 
 type Loader = 'grub2' | 'grub-legacy' | 'boot-sector';
 
@@ -24,13 +25,38 @@ const LOADERS: { id: Loader; label: string; hint: string }[] = [
   { id: 'boot-sector', label: 'Your own boot sector', hint: 'A 512-byte program in sector 0; the BPB and partition table are kept.' },
 ];
 
-function HostPath({ label, value, onChange, hint, error, mode }: { label: string; value: string; onChange: (v: string) => void; hint?: string; error?: string | null; mode: 'file' | 'folder' }) {
+interface Values extends KernelEntry {
+  loader: Loader;
+  partition: number | null;
+  stageDir: string;
+  firmware: Grub2Firmware;
+  bootSector: string;
+  overwriteBpb: boolean;
+}
+
+function HostPath({
+  label,
+  value,
+  onChange,
+  onBlur,
+  hint,
+  error,
+  mode,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  onBlur?: () => void;
+  hint?: string;
+  error?: string | null;
+  mode: 'file' | 'folder';
+}) {
   const host = hostBridge();
   return (
     <Field label={label} hint={hint} error={error}>
       {(control) => (
         <div className="input-row">
-          <input {...control} className="input mono" value={value} onChange={(e) => onChange(e.target.value)} spellCheck={false} />
+          <input {...control} className="input mono" value={value} onChange={(e) => onChange(e.target.value)} onBlur={onBlur} spellCheck={false} />
           {host && (
             <button type="button" className="button" onClick={() => void host.choosePath({ mode, ...(value ? { defaultPath: value } : {}) }).then((p) => p && onChange(p))}>
               Browse…
@@ -46,49 +72,45 @@ function HostPath({ label, value, onChange, hint, error, mode }: { label: string
 export function BootloaderDialog({ info, onClose }: { info: ImageInfo; onClose: () => void }) {
   const volumes = volumesOf(info);
   const withFs = volumes.filter((v) => v.filesystem);
-  const [loader, setLoader] = useState<Loader>(info.floppy ? 'grub-legacy' : 'grub2');
-  const [partition, setPartition] = useState<number | null>((withFs[0] ?? volumes[0])?.partition ?? null);
-  const [title, setTitle] = useState('My OS');
-  const [kernel, setKernel] = useState('/boot/kernel.elf');
-  const [kernelType, setKernelType] = useState<KernelType>('multiboot');
-  const [cmdline, setCmdline] = useState('');
-  const [kernelFile, setKernelFile] = useState('');
-  const [serial, setSerial] = useState(true);
-  const [stageDir, setStageDir] = useState('');
-  const [firmware, setFirmware] = useState<Grub2Firmware>('bios');
-  const [bootSector, setBootSector] = useState('');
-  const [overwriteBpb, setOverwriteBpb] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [fieldError, setFieldError] = useState<string | null>(null);
   const [result, setResult] = useState<BootloaderResult | null>(null);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setError(null);
-    setFieldError(null);
-    if (loader === 'boot-sector' && bootSector.trim() === '') return setFieldError('Name the file with your boot sector (512 bytes ending in 55 AA).');
-    const base = { path: info.path, ...(partition === null ? {} : { partition }) };
-    const input: MethodInput<'bootloader.install'> =
-      loader === 'boot-sector'
-        ? { ...base, loader, bootSector: bootSector.trim(), ...(overwriteBpb ? { overwriteBpb } : {}) }
-        : {
-            ...base,
-            loader,
-            menu: { timeout: 3, default: 0, serial, entries: [{ title, kernel, type: kernelType, ...(cmdline.trim() ? { cmdline: cmdline.trim() } : {}) }] },
-            ...(kernelFile.trim() ? { kernelFile: kernelFile.trim() } : {}),
-            ...(loader === 'grub-legacy' && stageDir.trim() ? { stageDir: stageDir.trim() } : {}),
-            ...(loader === 'grub2' && firmware !== 'bios' ? { firmware } : {}),
-          };
-    setBusy(true);
-    try {
-      setResult(await installBootloader(input));
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const form = useForm<Values>({
+    initial: () => ({
+      ...INITIAL_KERNEL_ENTRY,
+      loader: info.floppy ? 'grub-legacy' : 'grub2',
+      partition: (withFs[0] ?? volumes[0])?.partition ?? null,
+      stageDir: '',
+      firmware: 'bios',
+      bootSector: '',
+      overwriteBpb: false,
+    }),
+    validate: (v): FieldErrors<Values> =>
+      v.loader === 'boot-sector'
+        ? v.bootSector.trim() === ''
+          ? { bootSector: 'Name the file with your boot sector (512 bytes ending in 55 AA).' }
+          : {}
+        : kernelEntryProblems(v, v.loader),
+    submit: async (v) => {
+      const base = { path: info.path, ...(v.partition === null ? {} : { partition: v.partition }) };
+      const input: MethodInput<'bootloader.install'> =
+        v.loader === 'boot-sector'
+          ? { ...base, loader: v.loader, bootSector: v.bootSector.trim(), ...(v.overwriteBpb ? { overwriteBpb: true } : {}) }
+          : {
+              ...base,
+              loader: v.loader,
+              menu: menuOf(v, 'My OS'),
+              ...(v.kernelFile.trim() ? { kernelFile: v.kernelFile.trim() } : {}),
+              ...(v.loader === 'grub-legacy' && v.stageDir.trim() ? { stageDir: v.stageDir.trim() } : {}),
+              ...(v.loader === 'grub2' && v.firmware !== 'bios' ? { firmware: v.firmware } : {}),
+            };
+      setResult(await installBootloader(input, info));
+    },
+  });
+  const v = form.values;
+  // The form gives way to the result: the focus goes to Done rather than to the page.
+  const done = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (result) done.current?.focus();
+  }, [result]);
 
   return (
     <Dialog
@@ -99,16 +121,16 @@ export function BootloaderDialog({ info, onClose }: { info: ImageInfo; onClose: 
       description={`On ${info.path}.`}
       footer={
         result ? (
-          <button type="button" className="button primary" onClick={onClose}>
+          <button type="button" className="button primary" onClick={onClose} ref={done}>
             Done
           </button>
         ) : (
           <>
-            <button type="button" className="button" onClick={onClose} disabled={busy}>
+            <button type="button" className="button" onClick={onClose} disabled={form.busy}>
               Cancel
             </button>
-            <button type="submit" form="bootloader-form" className="button primary" disabled={busy}>
-              {busy ? 'Installing…' : 'Install'}
+            <button type="submit" form="bootloader-form" className="button primary" disabled={form.busy}>
+              {form.busy ? 'Installing…' : 'Install'}
             </button>
           </>
         )
@@ -148,12 +170,12 @@ export function BootloaderDialog({ info, onClose }: { info: ImageInfo; onClose: 
           )}
         </div>
       ) : (
-        <form id="bootloader-form" onSubmit={(e) => void submit(e)} noValidate className="form-grid">
+        <form id="bootloader-form" {...form.formProps} className="form-grid">
           <fieldset className="choice-group stacked">
             <legend>Boot loader</legend>
             {LOADERS.map((l) => (
               <label key={l.id} className="choice">
-                <input type="radio" name="loader" checked={loader === l.id} onChange={() => setLoader(l.id)} />
+                <input type="radio" name="loader" checked={v.loader === l.id} onChange={() => form.set('loader', l.id)} />
                 <span>
                   <strong>{l.label}</strong> <span className="muted">{l.hint}</span>
                 </span>
@@ -161,22 +183,22 @@ export function BootloaderDialog({ info, onClose }: { info: ImageInfo; onClose: 
             ))}
           </fieldset>
           {volumes.length > 1 && (
-            <Field label={loader === 'boot-sector' ? 'Sector 0 of' : 'Files go in'}>
+            <Field label={v.loader === 'boot-sector' ? 'Sector 0 of' : 'Files go in'}>
               {(control) => (
-                <select {...control} className="input" value={partition ?? 'whole'} onChange={(e) => setPartition(e.target.value === 'whole' ? null : Number(e.target.value))}>
-                  {(loader === 'boot-sector' ? volumes : withFs).map((v) => (
-                    <option key={v.partition ?? 'whole'} value={v.partition ?? 'whole'}>
-                      {volumeLabel(v)}
+                <select {...control} className="input" value={v.partition ?? 'whole'} onChange={(e) => form.set('partition', e.target.value === 'whole' ? null : Number(e.target.value))}>
+                  {(v.loader === 'boot-sector' ? volumes : withFs).map((volume) => (
+                    <option key={volume.partition ?? 'whole'} value={volume.partition ?? 'whole'}>
+                      {volumeLabel(volume)}
                     </option>
                   ))}
                 </select>
               )}
             </Field>
           )}
-          {loader === 'grub2' && (
+          {v.loader === 'grub2' && (
             <Field label="Firmware" hint="UEFI reads only FAT: choose a FAT partition, ideally of type EFI System. Launch with UEFI in the QEMU panel.">
               {(control) => (
-                <select {...control} className="input" value={firmware} onChange={(e) => setFirmware(e.target.value as Grub2Firmware)} data-testid="grub2-firmware">
+                <select {...control} className="input" value={v.firmware} onChange={(e) => form.set('firmware', e.target.value as Grub2Firmware)} data-testid="grub2-firmware">
                   {FIRMWARES.map((f) => (
                     <option key={f.id} value={f.id}>
                       {f.label}
@@ -186,44 +208,44 @@ export function BootloaderDialog({ info, onClose }: { info: ImageInfo; onClose: 
               )}
             </Field>
           )}
-          {loader === 'boot-sector' ? (
+          {v.loader === 'boot-sector' ? (
             <>
-              <HostPath label="Boot sector file" value={bootSector} onChange={setBootSector} error={fieldError} hint="nasm -f bin boot.asm -o boot.bin" mode="file" />
+              <HostPath
+                label="Boot sector file"
+                value={v.bootSector}
+                onChange={(p) => form.set('bootSector', p)}
+                onBlur={() => form.leave('bootSector')}
+                error={form.errorOf('bootSector')}
+                hint="nasm -f bin boot.asm -o boot.bin"
+                mode="file"
+              />
               <label className="checkbox">
-                <input type="checkbox" checked={overwriteBpb} onChange={(e) => setOverwriteBpb(e.target.checked)} /> Replace the FAT BPB with the file’s bytes (normally kept)
+                <input type="checkbox" checked={v.overwriteBpb} onChange={(e) => form.set('overwriteBpb', e.target.checked)} /> Replace the FAT BPB with the file’s bytes (normally
+                kept)
               </label>
             </>
           ) : (
             <>
               <h3 className="section-title">Menu entry</h3>
-              <div className="form-grid two">
-                <Field label="Title">{(control) => <input {...control} className="input" value={title} onChange={(e) => setTitle(e.target.value)} />}</Field>
-                <Field label="Kernel in the image">{(control) => <input {...control} className="input mono" value={kernel} onChange={(e) => setKernel(e.target.value)} spellCheck={false} />}</Field>
-                <Field label="Kind of kernel">
-                  {(control) => (
-                    <select {...control} className="input" value={kernelType} onChange={(e) => setKernelType(e.target.value as KernelType)}>
-                      {KERNEL_TYPES.map((t) => (
-                        <option key={t} value={t}>
-                          {t}
-                        </option>
-                      ))}
-                    </select>
-                  )}
-                </Field>
-                <Field label="Command line">{(control) => <input {...control} className="input mono" value={cmdline} onChange={(e) => setCmdline(e.target.value)} spellCheck={false} />}</Field>
-              </div>
-              <HostPath label="Copy this kernel from the host (optional)" value={kernelFile} onChange={setKernelFile} hint="Copied to the path above before the menu is written." mode="file" />
-              <label className="checkbox">
-                <input type="checkbox" checked={serial} onChange={(e) => setSerial(e.target.checked)} /> Menu on the serial console too
-              </label>
-              {loader === 'grub-legacy' && <HostPath label="Folder with stage1 and stage2 (optional)" value={stageDir} onChange={setStageDir} hint="Default: the host’s GRUB legacy files." mode="folder" />}
+              <KernelEntryFields
+                entry={v}
+                set={(key, value) => form.set(key, value as Values[typeof key])}
+                errorOf={(key) => form.errorOf(key)}
+                leave={(key) => form.leave(key)}
+                loader={v.loader}
+                needsFile={false}
+                titlePlaceholder="My OS"
+              />
+              {v.loader === 'grub-legacy' && (
+                <HostPath label="Folder with stage1 and stage2 (optional)" value={v.stageDir} onChange={(p) => form.set('stageDir', p)} hint="Default: the host’s GRUB legacy files." mode="folder" />
+              )}
             </>
           )}
         </form>
       )}
-      {error && (
+      {form.formError && (
         <p className="callout error" role="alert" data-testid="bootloader-error">
-          {error}
+          {form.formError}
         </p>
       )}
     </Dialog>

@@ -1,9 +1,13 @@
-import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { focusFirstField, restoreFocus } from './focus';
 
 /**
  * A modal dialog on the native <dialog> element: the browser traps focus, puts the rest of the
  * page out of reach of assistive technology, and sends Escape as "cancel". Render it to open it;
- * unmount it to close it.
+ * unmount it to close it. It opens on its first field (or the element marked `data-autofocus`;
+ * a confirmation without fields, on its first footer button) — never on ×, and gives the focus
+ * back to the control that opened it when it closes (`returnFocus` names another one, for an
+ * opener that is gone or disabled by then).
  */
 export function Dialog({
   title,
@@ -13,6 +17,7 @@ export function Dialog({
   size = 'normal',
   testId,
   description,
+  returnFocus,
 }: {
   title: ReactNode;
   onClose: () => void;
@@ -21,15 +26,28 @@ export function Dialog({
   size?: 'normal' | 'wide';
   testId?: string;
   description?: ReactNode;
+  returnFocus?: () => HTMLElement | null;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   const descriptionId = useId();
+  // What had the focus before the dialog rendered: the control that opened it.
+  const [opener] = useState(() => document.activeElement);
+  const returnTo = useRef(returnFocus);
+  useEffect(() => {
+    returnTo.current = returnFocus;
+  });
   useEffect(() => {
     const dialog = ref.current;
     if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
-  }, []);
+    if (dialog) focusFirstField(dialog.querySelector('.dialog-body') ?? dialog, dialog.querySelector('.dialog-footer'));
+    return () => {
+      dialog?.close();
+      const other = returnTo.current?.();
+      if (other) other.focus();
+      else restoreFocus(opener);
+    };
+  }, [opener]);
   return (
     <dialog
       ref={ref}

@@ -23,7 +23,12 @@ export function formatDate(ms: number | null): string {
   return ms === null ? '–' : DATE.format(new Date(ms));
 }
 
-/** Whole numbers with thin grouping: 1 008 000. */
+/**
+ * Whole numbers with thin grouping: 1 008 000. The app's rule: amounts (bytes, counts of sectors,
+ * blocks, clusters) are grouped wherever a person reads them; sector numbers — positions, which
+ * the partition fields take and sfdisk prints — and every number inside a command are written
+ * plain, as they are typed.
+ */
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US').replace(/,/g, '\u202f');
 }

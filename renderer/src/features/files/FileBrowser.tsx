@@ -113,8 +113,10 @@ export function FileBrowser({ info }: { info: ImageInfo }) {
         </label>
         {current?.filesystem && (
           <span className="muted usage" data-testid="volume-usage">
-            {formatBytes(current.filesystem.usedBytes)} used of {formatBytes(current.filesystem.sizeBytes)} ({percent(current.filesystem.usedBytes, current.filesystem.sizeBytes)}),{' '}
-            {formatBytes(current.filesystem.freeBytes)} free
+            {formatBytes(current.filesystem.usedBytes)} used of the filesystem’s {formatBytes(current.filesystem.sizeBytes)} (
+            {percent(current.filesystem.usedBytes, current.filesystem.sizeBytes)}), {formatBytes(current.filesystem.freeBytes)} free
+            {current.filesystem.sizeBytes !== current.sizeBytes &&
+              ` · the ${current.partition === null ? (info.floppy ? 'floppy' : 'image') : `partition`} is ${formatBytes(current.sizeBytes)}: the rest holds the filesystem’s own structures`}
           </span>
         )}
         <span className="toolbar-spacer" />

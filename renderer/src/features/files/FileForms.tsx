@@ -1,36 +1,33 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import type { DirEntry } from '../../../../shared/fs/types';
 import { hostBridge } from '../../host';
-import { existingFiles, extractEntry, joinPath, makeFolder, removeEntry, renameEntry } from '../../stores/files';
+import { checkEntryName, existingFiles, extractEntry, joinPath, makeFolder, removeEntry, renameEntry } from '../../stores/files';
 import { Dialog } from '../common/Dialog';
-import { errorText } from '../common/errors';
 import { Field } from '../common/Field';
 import { dirname, formatBytes } from '../common/format';
+import { useForm } from '../common/useForm';
 
 /** The file browser's small forms: a new folder, a rename in place, extract to a host folder, delete after asking. */
 
+/** A refusal of the services is the name's (or the folder's) problem: it is shown at that field. */
+const atTheField = <K extends string>(key: K) => () => key;
+
 export function NewFolderRow({ onDone }: { onDone: () => void }) {
-  const [name, setName] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    try {
-      await makeFolder(name);
+  const form = useForm({
+    initial: { name: '' },
+    validate: (v) => ({ name: checkEntryName(v.name) }),
+    submit: async (v) => {
+      await makeFolder(v.name);
       onDone();
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+    fieldOf: atTheField('name'),
+  });
   return (
-    <form className="inline-form" onSubmit={(e) => void submit(e)} noValidate>
-      <Field label="New folder name" error={error}>
-        {(control) => <input {...control} className="input" value={name} onChange={(e) => setName(e.target.value)} autoFocus spellCheck={false} onKeyDown={(e) => e.key === 'Escape' && onDone()} />}
+    <form className="inline-form" {...form.formProps}>
+      <Field label="New folder name" error={form.errorOf('name')}>
+        {(control) => <input {...control} {...form.bind('name')} className="input" autoFocus spellCheck={false} onKeyDown={(e) => e.key === 'Escape' && onDone()} />}
       </Field>
-      <button type="submit" className="button primary small" disabled={busy}>
+      <button type="submit" className="button primary small" disabled={form.busy}>
         Make folder
       </button>
       <button type="button" className="button small" onClick={onDone}>
@@ -41,24 +38,21 @@ export function NewFolderRow({ onDone }: { onDone: () => void }) {
 }
 
 export function RenameField({ entry, onDone }: { entry: DirEntry; onDone: () => void }) {
-  const [name, setName] = useState(entry.name);
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (name === entry.name) return onDone();
-    try {
-      await renameEntry(entry.name, name);
+  const form = useForm({
+    initial: { name: entry.name },
+    validate: (v) => ({ name: v.name === entry.name ? null : checkEntryName(v.name) }),
+    submit: async (v) => {
+      if (v.name !== entry.name) await renameEntry(entry.name, v.name);
       onDone();
-    } catch (e) {
-      setError(errorText(e));
-    }
-  };
+    },
+    fieldOf: atTheField('name'),
+  });
   return (
-    <form className="inline-form compact" onSubmit={(e) => void submit(e)} noValidate>
-      <Field label={`New name for ${entry.name}`} error={error} className="visually-hidden-label">
-        {(control) => <input {...control} className="input" value={name} onChange={(e) => setName(e.target.value)} autoFocus spellCheck={false} onKeyDown={(e) => e.key === 'Escape' && onDone()} />}
+    <form className="inline-form compact" {...form.formProps}>
+      <Field label={`New name for ${entry.name}`} error={form.errorOf('name')} className="visually-hidden-label">
+        {(control) => <input {...control} {...form.bind('name')} className="input" autoFocus spellCheck={false} onKeyDown={(e) => e.key === 'Escape' && onDone()} />}
       </Field>
-      <button type="submit" className="button small primary">
+      <button type="submit" className="button small primary" disabled={form.busy}>
         Rename
       </button>
       <button type="button" className="button small" onClick={onDone}>
@@ -69,27 +63,29 @@ export function RenameField({ entry, onDone }: { entry: DirEntry; onDone: () => 
 }
 
 export function ExtractDialog({ entry, imagePath, onClose }: { entry: DirEntry; imagePath: string; onClose: () => void }) {
-  const [out, setOut] = useState(dirname(imagePath));
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const host = hostBridge();
   /** Host files the copy into `out` would replace (issue 13): named, and replaced only when the person says so. */
   const [existing, setExisting] = useState<{ out: string; paths: string[]; count: number } | null>(null);
-  const replace = existing?.out === out ? existing : null;
-  const host = hostBridge();
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    try {
-      await extractEntry(entry.name, out, replace !== null);
+  const form = useForm({
+    initial: { out: dirname(imagePath) },
+    validate: (v) => ({ out: v.out.trim() === '' ? 'Type the host folder to copy it into.' : null }),
+    submit: async (v) => {
+      const out = v.out.trim();
+      const asked = existing?.out === out;
+      try {
+        await extractEntry(entry.name, out, asked);
+      } catch (error) {
+        const there = asked ? null : existingFiles(error);
+        if (!there) throw error;
+        setExisting({ out, ...there });
+        return;
+      }
       onClose();
-    } catch (e) {
-      const there = replace ? null : existingFiles(e);
-      setExisting(there ? { out, ...there } : null);
-      setError(there ? null : errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+    fieldOf: atTheField('out'),
+  });
+  // The question stands for the folder it was asked about; another folder is asked about again.
+  const replace = existing?.out === form.values.out.trim() ? existing : null;
   return (
     <Dialog
       title={`Extract ${entry.name}`}
@@ -99,19 +95,23 @@ export function ExtractDialog({ entry, imagePath, onClose }: { entry: DirEntry; 
           <button type="button" className="button" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" form="extract-form" className={`button ${replace ? 'danger' : 'primary'}`} disabled={busy}>
-            {busy ? 'Extracting…' : replace ? `Replace ${replace.count === 1 ? 'it' : `${replace.count} files`}` : 'Extract'}
+          <button type="submit" form="extract-form" className={`button ${replace ? 'danger' : 'primary'}`} disabled={form.busy}>
+            {form.busy ? 'Extracting…' : replace ? `Replace ${replace.count === 1 ? 'it' : `${replace.count} files`}` : 'Extract'}
           </button>
         </>
       }
     >
-      <form id="extract-form" onSubmit={(e) => void submit(e)} noValidate>
-        <Field label="Into the folder" error={error} hint={`${entry.type === 'directory' ? 'The folder and everything in it' : 'The file'} is copied there under its own name.`}>
+      <form id="extract-form" {...form.formProps}>
+        <Field
+          label="Into the folder"
+          error={form.errorOf('out')}
+          hint={`${entry.type === 'directory' ? 'The folder and everything in it' : 'The file'} is copied there under its own name.`}
+        >
           {(control) => (
             <div className="input-row">
-              <input {...control} className="input mono" value={out} onChange={(e) => setOut(e.target.value)} spellCheck={false} autoFocus />
+              <input {...control} {...form.bind('out')} className="input mono" spellCheck={false} />
               {host && (
-                <button type="button" className="button" onClick={() => void host.choosePath({ mode: 'folder', defaultPath: out }).then((p) => p && setOut(p))}>
+                <button type="button" className="button" onClick={() => void host.choosePath({ mode: 'folder', defaultPath: form.values.out }).then((p) => p && form.set('out', p))}>
                   Browse…
                 </button>
               )}
@@ -131,26 +131,24 @@ export function ExtractDialog({ entry, imagePath, onClose }: { entry: DirEntry; 
 }
 
 export function DeleteDialog({ entry, cwd, onClose }: { entry: DirEntry; cwd: string; onClose: () => void }) {
-  const [busy, setBusy] = useState(false);
   const folder = entry.type === 'directory';
+  const form = useForm({
+    initial: {},
+    submit: async () => {
+      await removeEntry(entry);
+      onClose();
+    },
+  });
   return (
     <Dialog
       title={`Delete ${entry.name}?`}
       onClose={onClose}
       footer={
         <>
-          <button type="button" className="button" onClick={onClose} autoFocus>
+          <button type="button" className="button" onClick={onClose} data-autofocus>
             Cancel
           </button>
-          <button
-            type="button"
-            className="button danger"
-            disabled={busy}
-            onClick={() => {
-              setBusy(true);
-              void removeEntry(entry).finally(onClose);
-            }}
-          >
+          <button type="button" className="button danger" disabled={form.busy} onClick={() => void form.handleSubmit()}>
             Delete
           </button>
         </>

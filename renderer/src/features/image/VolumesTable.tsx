@@ -48,7 +48,9 @@ export function VolumesTable({ info }: { info: ImageInfo }) {
             <tr>
               <th scope="col">Volume</th>
               <th scope="col">Filesystem</th>
-              <th scope="col" className="num">Size</th>
+              <th scope="col" className="num" title="The volume's size; the filesystem's own size under it when they differ">
+                Size
+              </th>
               <th scope="col" className="num">Used</th>
               <th scope="col" className="num">Avail</th>
               <th scope="col" className="num">Use%</th>
@@ -100,7 +102,14 @@ export function VolumesTable({ info }: { info: ImageInfo }) {
                       </span>
                     )}
                   </td>
-                  <td className="num">{formatBytes(v.sizeBytes)}</td>
+                  <td className="num">
+                    {formatBytes(v.sizeBytes)}
+                    {v.filesystem && v.filesystem.sizeBytes !== v.sizeBytes && (
+                      <span className="cell-sub" data-testid="filesystem-size">
+                        filesystem {formatBytes(v.filesystem.sizeBytes)}
+                      </span>
+                    )}
+                  </td>
                   <td className="num">{v.filesystem ? formatBytes(v.filesystem.usedBytes) : '–'}</td>
                   <td className="num">{v.filesystem ? formatBytes(v.filesystem.freeBytes) : '–'}</td>
                   <td className="num">{v.filesystem ? percent(v.filesystem.usedBytes, v.filesystem.sizeBytes) : '–'}</td>

@@ -1,7 +1,6 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { ImageInfo } from '../../../../shared/api/contract';
-import { embeddingNote } from '../../../../shared/boot/grub2-room';
 import { LEGACY_ALIGNMENT_SECTORS, MODERN_ALIGNMENT_SECTORS } from '../../../../shared/disk/partition-spec';
 import {
   applyEdits,
@@ -16,8 +15,9 @@ import {
 import { Dialog } from '../common/Dialog';
 import { formatBytes } from '../common/format';
 import { segmentKey } from '../image/DiskBar';
-import { diskSegments } from '../image/segments';
+import { diskSegments, type Segment } from '../image/segments';
 import { describeEdit, lossesOf } from './edits';
+import { grubNote } from './grub-note';
 import { PartitionBar } from './PartitionBar';
 import { AddForm, PartitionForm } from './PartitionForms';
 
@@ -29,16 +29,41 @@ import { AddForm, PartitionForm } from './PartitionForms';
  */
 export function PartitionEditor({ info }: { info: ImageInfo }) {
   const state = usePartitionsStore(
-    useShallow((s) => ({ newTable: s.newTable, alignmentSectors: s.alignmentSectors, staged: s.staged, preview: s.preview, checking: s.checking, applying: s.applying, applyError: s.applyError })),
+    useShallow((s) => ({
+      newTable: s.newTable,
+      alignmentSectors: s.alignmentSectors,
+      staged: s.staged,
+      preview: s.preview,
+      checking: s.checking,
+      applying: s.applying,
+      applyError: s.applyError,
+      written: s.written,
+    })),
   );
   const [selected, setSelected] = useState<string | null>(null);
   const [tableError, setTableError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState(false);
+  const notice = useRef<HTMLParagraphElement>(null);
+  const editorRef = useRef<HTMLDivElement>(null);
+  // After a staged change the selection stays on what was changed (the new partition, the free
+  // space a deleted one left), and the keyboard goes back to it in the bar.
+  const [focusKey, setFocusKey] = useState<string | null>(null);
+  useEffect(() => {
+    if (!focusKey) return;
+    editorRef.current?.querySelector<HTMLElement>(`[data-testid="segment-${focusKey}"]`)?.focus();
+  }, [focusKey]);
+  const selectAfterStaging = (find: (segments: ReturnType<typeof diskSegments>) => Segment | undefined) => {
+    const { preview } = usePartitionsStore.getState();
+    const next = find(diskSegments(preview ? { ...preview, partitions: preview.partitions.map((p) => ({ ...p, filesystem: null })) } : info));
+    const key = next ? segmentKey(next) : null;
+    setSelected(key);
+    setFocusKey(key);
+  };
 
   useEffect(() => editImage(info), [info]);
 
   const table = tableKind(info, state);
-  const shown = state.preview ? { ...state.preview, partitions: state.preview.partitions.map((p) => ({ ...p, filesystem: fsOf(info, p) })) } : info;
+  const shown = state.preview ? { ...state.preview, partitions: state.preview.partitions.map((p) => ({ ...p, filesystem: fsOf(info, p, !!state.newTable?.fresh) })) } : info;
   const segments = diskSegments(shown);
   const segment = segments.find((s) => segmentKey(s) === selected) ?? null;
 
@@ -70,10 +95,11 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
   }
 
   const losses = state.preview ? lossesOf(info, state.preview) : [];
-  const grubNote = embeddingNote(shown);
+  const destructive = losses.some((l) => l.destroys);
+  const gapNote = grubNote(info, shown);
 
   return (
-    <div className="partition-editor" data-testid="partition-editor">
+    <div className="partition-editor" data-testid="partition-editor" ref={editorRef}>
       <div className="editor-head">
         <p>
           <strong>{table.toUpperCase()}</strong> partition table{state.newTable ? ' (new, not written yet)' : ''} · {shown.partitions.length} partition
@@ -102,9 +128,9 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
           ))}
         </ul>
       )}
-      {grubNote && (
-        <p className={`callout ${grubNote.severity === 'warning' ? 'warn' : 'info'}`} data-testid="grub-gap-note">
-          <strong>{grubNote.title}.</strong> {grubNote.message}
+      {gapNote && (
+        <p className={`callout ${gapNote.severity === 'warning' ? 'warn' : 'info'}`} data-testid="grub-gap-note">
+          <strong>{gapNote.title}.</strong> {gapNote.message}
         </p>
       )}
       <div className="editor-columns">
@@ -112,14 +138,24 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
           {!segment ? (
             <p className="muted">Select a partition or free space in the bar above (Tab to it, Enter to select).</p>
           ) : segment.kind === 'free' ? (
-            <AddForm key={segmentKey(segment)} info={info} table={table} segment={segment} alignment={state.alignmentSectors} onStaged={() => setSelected(null)} />
+            <AddForm
+              key={segmentKey(segment)}
+              info={info}
+              table={table}
+              segment={segment}
+              alignment={state.alignmentSectors}
+              onStaged={(edit) => selectAfterStaging((segments) => segments.find((s) => s.kind === 'partition' && s.startSector === edit.startSector))}
+            />
           ) : segment.kind === 'partition' ? (
             <PartitionForm
-              key={`${segmentKey(segment)}-${state.staged.length}-${segment.startSector}-${segment.sectorCount}`}
+              key={segmentKey(segment)}
               info={info}
               table={table}
               partition={segment.partition}
-              onDeleted={() => setSelected(null)}
+              onDeleted={() => {
+                const at = segment.startSector;
+                selectAfterStaging((segments) => segments.find((s) => s.kind === 'free' && s.startSector <= at && at < s.startSector + s.sectorCount));
+              }}
             />
           ) : null}
         </div>
@@ -153,6 +189,11 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
               {state.applyError}
             </p>
           )}
+          {state.written && (
+            <p className="callout ok" role="status" tabIndex={-1} ref={notice} data-testid="table-written">
+              {state.written}
+            </p>
+          )}
         </section>
       </div>
       {confirming && (
@@ -160,18 +201,22 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
           title="Apply the partition changes?"
           onClose={() => setConfirming(false)}
           testId="apply-dialog"
+          // Written: the notice that says so takes the focus (Apply is disabled by then).
+          returnFocus={() => notice.current}
           footer={
             <>
-              <button type="button" className="button" onClick={() => setConfirming(false)} autoFocus>
+              <button type="button" className="button" onClick={() => setConfirming(false)} data-autofocus>
                 Cancel
               </button>
               <button
                 type="button"
-                className={`button ${losses.some((l) => l.severity === 'lost') ? 'danger' : 'primary'}`}
+                // Data lost or cut short makes it a destructive action, and it looks like one.
+                className={`button ${destructive ? 'danger' : 'primary'}`}
+                data-testid="write-table"
                 disabled={state.applying}
                 onClick={() => void applyEdits(info).then((ok) => ok && (setConfirming(false), setSelected(null)))}
               >
-                {state.applying ? 'Writing…' : 'Write the table'}
+                {state.applying ? 'Writing…' : destructive ? 'Write the table and lose data' : 'Write the table'}
               </button>
             </>
           }
@@ -208,6 +253,12 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
   );
 }
 
-function fsOf(info: ImageInfo, p: { startSector: number; sectorCount: number }) {
-  return info.partitions.find((q) => q.startSector === p.startSector && q.sectorCount === p.sectorCount)?.filesystem ?? null;
+/**
+ * A partition's filesystem in the staged layout, for its colour and label: a partition that
+ * keeps its first sector keeps the filesystem that starts there (a resize leaves the data where
+ * it is), unless the whole table is made afresh. A moved or new one has none yet.
+ */
+function fsOf(info: ImageInfo, p: { startSector: number; kind?: string }, fresh: boolean) {
+  if (fresh || p.kind === 'extended') return null;
+  return info.partitions.find((q) => q.startSector === p.startSector && q.kind !== 'extended')?.filesystem ?? null;
 }

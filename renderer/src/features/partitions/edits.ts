@@ -120,6 +120,8 @@ export interface Loss {
   /** "Partition 2 (FAT16, 20 MiB): its filesystem with 3.2 MiB used is lost." */
   text: string;
   severity: 'lost' | 'mismatch';
+  /** Data goes: a partition removed or moved, or a filesystem whose end is cut off. */
+  destroys: boolean;
 }
 
 type WithUsage = PartitionInfo & { filesystem?: { type: string; usedBytes: number } | null };
@@ -139,6 +141,7 @@ export function lossesOf(before: DiskInfo & { partitions: WithUsage[]; filesyste
     losses.push({
       partition: 0,
       severity: 'lost',
+      destroys: true,
       text: `The ${before.filesystem.type.toUpperCase()} filesystem on the whole image (${formatBytes(before.filesystem.usedBytes)} used) is lost: a partition table takes its first sector.`,
     });
   }
@@ -150,14 +153,16 @@ export function lossesOf(before: DiskInfo & { partitions: WithUsage[]; filesyste
       losses.push({
         partition: p.index,
         severity: 'mismatch',
+        destroys: sameStart.sizeBytes < p.sizeBytes,
         text: `${what(p)} changes size to ${formatBytes(sameStart.sizeBytes)}; its filesystem keeps its old size${sameStart.sizeBytes < p.sizeBytes ? ' and its end is cut off: reformat it' : ': format it again to use the space'}.`,
       });
     } else if (sameStart) {
-      losses.push({ partition: p.index, severity: 'mismatch', text: `${what(p)} changes size to ${formatBytes(sameStart.sizeBytes)}; it has no filesystem.` });
+      losses.push({ partition: p.index, severity: 'mismatch', destroys: false, text: `${what(p)} changes size to ${formatBytes(sameStart.sizeBytes)}; it has no filesystem.` });
     } else {
       losses.push({
         partition: p.index,
         severity: 'lost',
+        destroys: true,
         text: p.filesystem
           ? `${what(p)} is removed or moved: its filesystem, with ${formatBytes(p.filesystem.usedBytes)} used, is lost.`
           : `${what(p)} is removed or moved; it has no filesystem Loopback Studio can read.`,

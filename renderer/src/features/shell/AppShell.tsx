@@ -1,12 +1,13 @@
 import { useEffect } from 'react';
 import { setActivityPanel, startActivity, useActivityStore } from '../../stores/activity';
 import { loadHost } from '../../stores/host-tools';
-import { openDroppedImages, useSelectedImage } from '../../stores/images';
+import { openDroppedImages, showWelcome, useSelectedImage } from '../../stores/images';
 import { loadLoops, startLoopsEvents } from '../../stores/loops';
 import { startQemuEvents } from '../../stores/qemu';
 import { startRunEvents } from '../../stores/run';
 import { openDialog, setToolsOpen, useUiStore } from '../../stores/ui';
 import { ActivityPanel } from '../activity/ActivityPanel';
+import { ScreenBoundary } from '../common/ScreenBoundary';
 import { carriesFiles } from '../files/drop';
 import { HostToolsPanel } from '../host-tools/HostToolsPanel';
 import { ImageView } from '../image/ImageView';
@@ -50,11 +51,17 @@ export function AppShell() {
     void loadLoops();
   }, []);
 
+  // Each screen has its own error boundary: a bug in one leaves the others working, with a way back.
+  const toStart = { label: 'Back to the start', onClick: showWelcome };
   return (
     <div className="shell">
-      <Sidebar />
+      <ScreenBoundary what="the image list">
+        <Sidebar />
+      </ScreenBoundary>
       <main className="main" aria-label="Workspace">
-        {selected ? <ImageView key={selected.path} image={selected} /> : <Welcome onShowTools={() => setToolsOpen(true)} />}
+        <ScreenBoundary what={selected ? `the view of ${selected.name}` : 'the start screen'} resetKey={selected?.path ?? null} back={selected ? toStart : undefined}>
+          {selected ? <ImageView key={selected.path} image={selected} /> : <Welcome onShowTools={() => setToolsOpen(true)} />}
+        </ScreenBoundary>
       </main>
       <StatusBar
         onShowTools={() => setToolsOpen(!toolsOpen)}
@@ -62,10 +69,26 @@ export function AppShell() {
         onShowActivity={() => setActivityPanel(!activityOpen)}
         activityOpen={activityOpen}
       />
-      {toolsOpen && <HostToolsPanel onClose={() => setToolsOpen(false)} />}
-      {activityOpen && <ActivityPanel onClose={() => setActivityPanel(false)} />}
-      {dialog === 'new-image' && <NewImageWizard onClose={() => openDialog(null)} />}
-      {dialog === 'open-image' && <OpenImageDialog onClose={() => openDialog(null)} />}
+      {toolsOpen && (
+        <ScreenBoundary what="the host tools panel" variant="dialog" back={{ label: 'Close', onClick: () => setToolsOpen(false) }}>
+          <HostToolsPanel onClose={() => setToolsOpen(false)} />
+        </ScreenBoundary>
+      )}
+      {activityOpen && (
+        <ScreenBoundary what="the activity panel" variant="dialog" back={{ label: 'Close', onClick: () => setActivityPanel(false) }}>
+          <ActivityPanel onClose={() => setActivityPanel(false)} />
+        </ScreenBoundary>
+      )}
+      {dialog === 'new-image' && (
+        <ScreenBoundary what="the New image wizard" variant="dialog" back={{ label: 'Close', onClick: () => openDialog(null) }}>
+          <NewImageWizard onClose={() => openDialog(null)} />
+        </ScreenBoundary>
+      )}
+      {dialog === 'open-image' && (
+        <ScreenBoundary what="the Open image dialog" variant="dialog" back={{ label: 'Close', onClick: () => openDialog(null) }}>
+          <OpenImageDialog onClose={() => openDialog(null)} />
+        </ScreenBoundary>
+      )}
     </div>
   );
 }

@@ -1,10 +1,8 @@
 import type { ReactNode } from 'react';
 import { useHostStore } from '../../stores/host-tools';
-import { openImage, useImagesStore } from '../../stores/images';
-import { openDialog } from '../../stores/ui';
-import { logError } from '../../stores/activity';
-import { basename } from '../common/format';
+import { forgetRecent, openImage, useImagesStore } from '../../stores/images';
 import { roleReady } from '../host-tools/summary';
+import { RecentImages } from '../open-image/RecentImages';
 import type { ToolRole } from '../../../../shared/host/tools';
 
 const STEPS: { title: string; text: ReactNode; role?: ToolRole }[] = [
@@ -34,29 +32,15 @@ export function Welcome({ onShowTools }: { onShowTools: () => void }) {
         The loopback-device recipe — <code>dd</code>, cylinder arithmetic, <code>fdisk</code>, <code>losetup -o 32256</code>,{' '}
         <code>mke2fs</code>, GRUB’s stages, <code>qemu</code> — as a guided, safe and repeatable tool.
       </p>
-      <div className="welcome-actions">
-        <button type="button" className="button primary" onClick={() => openDialog('new-image')}>
-          Create an image…
-        </button>
-        <button type="button" className="button" onClick={() => openDialog('open-image')}>
-          Open an image…
-        </button>
-      </div>
-      {recent.length > 0 && (
-        <section className="welcome-recent" aria-labelledby="welcome-recent-title">
-          <h2 id="welcome-recent-title" className="section-title">
-            Recent images
-          </h2>
-          <ul className="recent-list">
-            {recent.map((path) => (
-              <li key={path}>
-                <button type="button" className="link-button" onClick={() => void openImage(path).catch((e: unknown) => logError(e, `Opening ${basename(path)}`))} title={path}>
-                  <span className="recent-name">{basename(path)}</span> <span className="recent-path">{path}</span>
-                </button>
-              </li>
-            ))}
-          </ul>
-        </section>
+      {/* New image… and Open image… are in the sidebar, always: not repeated here. */}
+      {recent.length > 0 ? (
+        <div className="welcome-recent">
+          <RecentImages recent={recent} heading="Recent images" headingLevel={2} onOpen={openImage} onForget={forgetRecent} />
+        </div>
+      ) : (
+        <p className="welcome-start muted" data-testid="welcome-start">
+          Start with <strong>New image…</strong> or <strong>Open image…</strong> at the top of the sidebar; the images you open are listed here next time.
+        </p>
       )}
       <ol className="steps">
         {STEPS.map((step, i) => {

@@ -2,6 +2,7 @@ import type { PartitionInfo } from '../../../../shared/disk/disk-info';
 import { bochsFloppyLine, FLOPPY_PRESETS, qemuFloppyArgs, type FloppyPresetName } from '../../../../shared/disk/geometry';
 import type { GeometryReport } from '../../../../shared/disk/geometry-report';
 import type { ImageShape } from '../../../../shared/disk/image-shape';
+import { losetupLine } from '../../../../shared/commands/equivalents';
 import { formatBytes, formatCount } from '../common/format';
 
 function Row({ term, children, testId }: { term: string; children: React.ReactNode; testId?: string }) {
@@ -14,7 +15,8 @@ function Row({ term, children, testId }: { term: string; children: React.ReactNo
 }
 
 /**
- * The numbers the OSDev article works out by hand, live: cylinders × heads × sectors × 512,
+ * The numbers the OSDev article works out by hand, live (amounts grouped in thin spaces, sector
+ * numbers as sfdisk and the fields write them, and commands as they are typed): cylinders × heads × sectors × 512,
  * bytes per cylinder, total sectors, the partition's first sector and byte offset (the
  * `losetup -o` value), blocks for `mke2fs`, the CHS limits, and the Bochs and QEMU lines.
  */
@@ -59,13 +61,22 @@ export function GeometryPanel({
         {partition && (
           <>
             <Row term="Partition 1" testId="geometry-partition">
-              sectors <span className="mono">{formatCount(partition.startSector)}</span>–<span className="mono">{formatCount(partition.endSector)}</span>, byte offset{' '}
+              sectors <span className="mono">{partition.startSector}</span>–<span className="mono">{partition.endSector}</span>, byte offset{' '}
               <span className="mono">
                 {partition.startSector} × 512 = {formatCount(partition.offsetBytes)}
               </span>
             </Row>
-            <Row term="1 KiB blocks (mke2fs)">
-              <span className="mono">{Math.floor(partition.sizeBytes / 1024)}</span>
+            <Row term="1 KiB blocks" testId="geometry-blocks">
+              <span className="mono">{formatCount(Math.floor(partition.sizeBytes / 1024))}</span>
+            </Row>
+            <Row term="Loop device" testId="geometry-losetup">
+              <code>{losetupLine({ image: file, partition: 1, startSector: partition.startSector, sectorCount: partition.sectorCount })}</code>
+              <span className="muted"> — the article’s way to reach partition 1 (as root; the app’s Mount does it for you)</span>
+            </Row>
+            <Row term="mke2fs">
+              <code>
+                mke2fs -b 1024 /dev/loop0 {Math.floor(partition.sizeBytes / 1024)}
+              </code>
             </Row>
           </>
         )}

@@ -1,135 +1,144 @@
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { FLOPPY_PRESET_NAMES, FLOPPY_PRESETS } from '../../../../shared/disk/geometry';
 import { FS_TYPES, type FsType } from '../../../../shared/fs/types';
 import { hostBridge } from '../../host';
 import { useActivityStore } from '../../stores/activity';
 import { createFromPlan, useNewImageStore } from '../../stores/new-image';
-import { jobFraction, ProgressBar } from '../common/ProgressBar';
+import { KernelEntryFields } from '../bootloader/KernelEntryFields';
 import { Dialog } from '../common/Dialog';
 import { Field } from '../common/Field';
+import { focusFirstField } from '../common/focus';
 import { formatBytes } from '../common/format';
-import { FS_LABELS, suggestedFat } from '../format/fs-plan';
+import { jobFraction, ProgressBar } from '../common/ProgressBar';
+import { useForm, type FieldErrors, type Form } from '../common/useForm';
+import { FS_LABELS } from '../format/fs-plan';
 import { GeometryPanel } from './GeometryPanel';
-import { KERNEL_TYPES, type KernelType } from '../../../../shared/boot/menu';
 import {
   checkFilesystem,
-  checkKernelPath,
-  checkPartition,
+  checkPartitionSpec,
   checkShape,
   INITIAL_FORM,
+  kernelProblems,
   loaderChoices,
+  loaderHint,
+  partitionSpec,
   recipeFromWizard,
   recipePathFor,
+  suggestedFs,
   suggestedLoader,
   summaryLines,
   volumeOf,
   wizardMenu,
   type LoaderChoice,
   type PartitionCheck,
+  type ShapeCheck,
   type WizardForm,
+  type WizardLoader,
 } from './plan';
+import { wizardCommands } from './wizard-commands';
 
 type Step = 'disk' | 'partitions' | 'filesystem' | 'boot' | 'create';
 const STEP_TITLES: Record<Step, string> = { disk: 'Disk', partitions: 'Partitions', filesystem: 'Filesystem', boot: 'Boot loader', create: 'Create' };
 
+/**
+ * The form as typed. The filesystem and the boot loader are null until the person picks one:
+ * until then they are the wizard's suggestion for the layout (worked out, not stored).
+ */
+type Draft = Omit<WizardForm, 'fs' | 'bootloader'> & { fs: WizardForm['fs'] | null; bootloader: WizardLoader | null };
+
+const INITIAL_DRAFT: Draft = { ...INITIAL_FORM, fs: null, bootloader: null };
+const NO_PARTITION: PartitionCheck = { partition: null, disk: null, spec: null, error: null };
+/** Problems shown as they are typed: these fields redraw the geometry beside them at each keystroke. */
+const LIVE: (keyof Draft)[] = ['size', 'cylinders', 'heads', 'sectorsPerTrack', 'partitionStart', 'partitionSize', 'partitionType', 'fs', 'label', 'kernelPath', 'kernelType', 'kernelTitle', 'cmdline'];
+
 /** New image: floppy or hard disk → partition → filesystem → boot loader → where, summary, Create. */
 export function NewImageWizard({ onClose }: { onClose: () => void }) {
-  const [form, setForm] = useState<WizardForm>(INITIAL_FORM);
   const [step, setStep] = useState<Step>('disk');
-  const [fsTouched, setFsTouched] = useState(false);
-  const [loaderTouched, setLoaderTouched] = useState(false);
-  const [partitionCheck, setPartitionCheck] = useState<PartitionCheck>({ partition: null, disk: null, spec: null, error: null });
-  const [pathError, setPathError] = useState<string | null>(null);
-  const [createError, setCreateError] = useState<string | null>(null);
+  const [partitionCheck, setPartitionCheck] = useState<PartitionCheck>(NO_PARTITION);
   const running = useNewImageStore((s) => s.step);
   const job = useActivityStore((s) => s.jobs.findLast((j) => j.state === 'running'));
   const host = hostBridge();
 
-  const set = <K extends keyof WizardForm>(key: K, value: WizardForm[K]) => setForm((f) => ({ ...f, [key]: value }));
-  const shapeCheck = useMemo(() => checkShape(form), [form]);
+  const form: Form<Draft> = useForm<Draft>({
+    initial: INITIAL_DRAFT,
+    live: LIVE,
+    // Called when a problem is first asked for, after everything below is worked out.
+    validate: (): FieldErrors<Draft> => ({
+      ...shapeCheck.errors,
+      ...(partitioned && partitionCheck.error ? { partitionStart: partitionCheck.error } : {}),
+      ...(fsPlan && !fsPlan.ok ? { fs: fsPlan.text } : {}),
+      ...kernel,
+      ...(draft.path.trim() === '' ? { path: 'Type where to save the image, e.g. /home/you/os/disk.img.' } : {}),
+    }),
+    submit: async (values) => {
+      if (!shapeCheck.create) return;
+      const outcome = await createFromPlan({
+        path: values.path.trim(),
+        shape: shapeCheck.create,
+        partition: partitioned && partitionCheck.spec ? { table: effective.table as 'mbr' | 'gpt', alignmentSectors: effective.alignmentSectors, spec: partitionCheck.spec } : null,
+        filesystem: fs === 'none' ? null : { fs, label: effective.label },
+        bootloader:
+          fs === 'none' || bootloader === 'none' ? null : { loader: bootloader, ...(effective.kernelFile.trim() ? { kernelFile: effective.kernelFile.trim(), menu: wizardMenu(effective) } : {}) },
+        recipe: effective.saveRecipe && recipePathFor(effective.path) ? { path: recipePathFor(effective.path)!, document: recipeFromWizard(effective, partitionCheck.partition) } : null,
+      });
+      if (outcome.ok) onClose();
+      else if (outcome.field === 'path') form.setFieldError('path', outcome.message);
+      else form.setFormError(outcome.message);
+    },
+  });
+  const draft: Draft = form.values;
+  const shapeCheck: ShapeCheck = checkShape({ ...draft, fs: 'none', bootloader: 'none' });
   const shape = shapeCheck.shape;
-  const partitioned = form.kind === 'disk' && form.table !== 'none';
-  const steps: Step[] = form.kind === 'floppy' ? ['disk', 'filesystem', 'boot', 'create'] : ['disk', 'partitions', 'filesystem', 'boot', 'create'];
+  const partitioned = draft.kind === 'disk' && draft.table !== 'none';
+  const volume = shape ? volumeOf(draft, shape, partitionCheck.partition) : null;
+  const fs = draft.fs ?? suggestedFs(draft, volume);
+  const loaders = loaderChoices({ ...draft, fs, bootloader: 'none' }, partitioned ? partitionCheck.disk : null);
+  const bootloader = draft.bootloader ?? suggestedLoader(loaders, draft.kind);
+  const effective: WizardForm = { ...draft, fs, bootloader };
+  const fsPlan = checkFilesystem(effective, volume);
+  const loaderProblem = loaders.find((l) => l.id === bootloader)?.unavailable ?? null;
+  const kernel = kernelProblems(effective);
+  const steps: Step[] = draft.kind === 'floppy' ? ['disk', 'filesystem', 'boot', 'create'] : ['disk', 'partitions', 'filesystem', 'boot', 'create'];
+  const index = steps.indexOf(step);
 
+  // The first partition, placed by the disk core on an in-memory disk of the image's size.
+  const spec = partitioned ? partitionSpec(effective) : null;
+  const sizeBytes = shape?.sizeBytes ?? null;
   useEffect(() => {
+    if (sizeBytes === null || spec === null || draft.table === 'none') return;
     let current = true;
-    if (!shape) return;
-    void checkPartition(form, shape).then((check) => current && setPartitionCheck(check));
+    void checkPartitionSpec(draft.table, draft.alignmentSectors, spec, sizeBytes).then((check) => current && setPartitionCheck(check));
     return () => {
       current = false;
     };
-  }, [form, shape]);
+  }, [sizeBytes, spec, draft.table, draft.alignmentSectors]);
 
-  const volume = shape ? volumeOf(form, shape, partitionCheck.partition) : null;
-  // Until the person picks one, the filesystem follows the volume's size (FAT12 for a floppy …).
+  // Each step opens on its first field (the dialog itself opens on the first step's).
   useEffect(() => {
-    if (!fsTouched && volume) {
-      const suggested = form.kind === 'disk' && volume.sizeBytes >= 32 * 1024 * 1024 ? 'ext2' : suggestedFat(volume.sizeBytes, volume.startSector);
-      if (suggested !== form.fs) set('fs', suggested);
-    }
-  }, [fsTouched, volume?.sizeBytes, volume?.startSector, form.kind, form.fs]);
-  const fsPlan = checkFilesystem(form, volume);
-  const loaders = loaderChoices(form, partitioned ? partitionCheck.disk : null);
-  const loaderProblem = loaders.find((l) => l.id === form.bootloader)?.unavailable ?? null;
-  // Until the person picks one, the boot loader follows the layout (GRUB legacy on a floppy …).
-  const suggestedBoot = suggestedLoader(loaders, form.kind);
-  useEffect(() => {
-    if (!loaderTouched && suggestedBoot !== form.bootloader) set('bootloader', suggestedBoot);
-  }, [loaderTouched, suggestedBoot, form.bootloader]);
-  const kernelPathError = checkKernelPath(form);
+    focusFirstField(document.getElementById('wizard-form'));
+  }, [step]);
 
   const stepValid: Record<Step, boolean> = {
     disk: !!shape,
     partitions: !partitioned || (!!partitionCheck.partition && !partitionCheck.error),
-    filesystem: form.fs === 'none' || !!fsPlan?.ok,
-    boot: form.bootloader === 'none' || (!loaderProblem && !kernelPathError),
-    create: form.path.trim() !== '',
+    filesystem: fs === 'none' || !!fsPlan?.ok,
+    boot: bootloader === 'none' || (!loaderProblem && Object.values(kernel).every((p) => !p)),
+    create: draft.path.trim() !== '',
   };
-  const index = steps.indexOf(step);
   const canCreate = steps.every((s) => stepValid[s]);
 
-  const next = () => {
-    if (!stepValid[step]) return;
-    setStep(steps[Math.min(index + 1, steps.length - 1)]!);
-  };
-
-  const create = async (event: FormEvent) => {
+  const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    if (step !== 'create') return next();
-    if (form.path.trim() === '') {
-      setPathError('Type where to save the image, e.g. /home/you/os/disk.img.');
+    if (step !== 'create') {
+      if (stepValid[step]) setStep(steps[Math.min(index + 1, steps.length - 1)]!);
       return;
     }
-    if (!canCreate || !shapeCheck.create) return;
-    setPathError(null);
-    setCreateError(null);
-    const outcome = await createFromPlan({
-      path: form.path.trim(),
-      shape: shapeCheck.create,
-      partition: partitioned && partitionCheck.spec ? { table: form.table as 'mbr' | 'gpt', alignmentSectors: form.alignmentSectors, spec: partitionCheck.spec } : null,
-      filesystem: form.fs === 'none' ? null : { fs: form.fs, label: form.label },
-      bootloader:
-        form.fs === 'none' || form.bootloader === 'none'
-          ? null
-          : {
-              loader: form.bootloader,
-              ...(form.kernelFile.trim()
-                ? {
-                    kernelFile: form.kernelFile.trim(),
-                    menu: wizardMenu(form),
-                  }
-                : {}),
-            },
-      recipe: form.saveRecipe && recipePathFor(form.path) ? { path: recipePathFor(form.path)!, document: recipeFromWizard(form, partitionCheck.partition) } : null,
-    });
-    if (outcome.ok) onClose();
-    else if (outcome.field === 'path') setPathError(outcome.message);
-    else setCreateError(outcome.message);
+    void form.handleSubmit();
   };
 
   const browse = async () => {
-    const chosen = await host?.choosePath({ mode: 'save-image', title: 'Save the new image as', defaultPath: form.kind === 'floppy' ? 'floppy.img' : 'disk.img' });
-    if (chosen) set('path', chosen);
+    const chosen = await host?.choosePath({ mode: 'save-image', title: 'Save the new image as', defaultPath: draft.kind === 'floppy' ? 'floppy.img' : 'disk.img' });
+    if (chosen) form.set('path', chosen);
   };
 
   return (
@@ -145,9 +154,9 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
               <ProgressBar fraction={job ? jobFraction(job) : null} label={running} />
             </span>
           )}
-          {createError && (
+          {form.formError && (
             <p className="footer-error" role="alert" data-testid="create-error">
-              {createError}
+              {form.formError}
             </p>
           )}
           <button type="button" className="button" onClick={onClose} disabled={!!running}>
@@ -178,50 +187,22 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
         ))}
       </ol>
       <div className="wizard-body">
-        <form id="wizard-form" className="wizard-form" onSubmit={(e) => void create(e)} noValidate>
-          {step === 'disk' && <DiskStep form={form} set={set} errors={shapeCheck.errors} />}
-          {step === 'partitions' && <PartitionStep form={form} set={set} check={partitionCheck} />}
-          {step === 'filesystem' && (
-            <FilesystemStep
-              form={form}
-              set={(key, value) => {
-                if (key === 'fs') setFsTouched(true);
-                set(key, value);
-              }}
-              planText={fsPlan?.text ?? null}
-              planOk={fsPlan?.ok ?? true}
-              volumeBytes={volume?.sizeBytes ?? null}
-            />
-          )}
-          {step === 'boot' && (
-            <BootStep
-              form={form}
-              set={(key, value) => {
-                if (key === 'bootloader') setLoaderTouched(true);
-                set(key, value);
-              }}
-              choices={loaders}
-              problem={loaderProblem}
-              kernelPathError={kernelPathError}
-              browse={host ? async () => (await host.choosePath({ mode: 'file', title: 'The kernel to boot' })) ?? null : null}
-            />
-          )}
+        <form id="wizard-form" className="wizard-form" {...form.formProps} onSubmit={onSubmit}>
+          {step === 'disk' && <DiskStep form={form} />}
+          {step === 'partitions' && <PartitionStep form={form} />}
+          {step === 'filesystem' && <FilesystemStep form={form} fs={fs} planText={fsPlan?.text ?? null} volumeBytes={volume?.sizeBytes ?? null} />}
+          {step === 'boot' && <BootStep form={form} bootloader={bootloader} fs={fs} choices={loaders} problem={loaderProblem} />}
           {step === 'create' && shape && (
             <>
-              <Field label="Save as" error={pathError} hint="An image file that does not exist yet; its folder must exist.">
+              <Field label="Save as" error={form.errorOf('path')} hint="An image file that does not exist yet; its folder must exist.">
                 {(control) => (
                   <div className="input-row">
                     <input
                       {...control}
+                      {...form.bind('path')}
                       className="input mono"
-                      value={form.path}
-                      onChange={(e) => {
-                        set('path', e.target.value);
-                        setPathError(null);
-                      }}
-                      placeholder={form.kind === 'floppy' ? '/home/you/os/floppy.img' : '/home/you/os/disk.img'}
+                      placeholder={draft.kind === 'floppy' ? '/home/you/os/floppy.img' : '/home/you/os/disk.img'}
                       spellCheck={false}
-                      autoFocus
                     />
                     {host && (
                       <button type="button" className="button" onClick={() => void browse()}>
@@ -232,29 +213,40 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
                 )}
               </Field>
               <label className="checkbox">
-                <input type="checkbox" checked={form.saveRecipe} onChange={(e) => set('saveRecipe', e.target.checked)} data-testid="save-recipe" /> Save the recipe beside the image
-                {recipePathFor(form.path) ? <span className="muted mono"> ({recipePathFor(form.path)!.split('/').pop()})</span> : null}, so{' '}
-                <code>loopstudio build</code> can make it again
+                <input type="checkbox" checked={draft.saveRecipe} onChange={(e) => form.set('saveRecipe', e.target.checked)} data-testid="save-recipe" /> Save the recipe beside
+                the image
+                {recipePathFor(draft.path) ? <span className="muted mono"> ({recipePathFor(draft.path)!.split('/').pop()})</span> : null}, so <code>loopstudio build</code>{' '}
+                can make it again
               </label>
               <section aria-labelledby="summary-title" className="summary">
                 <h3 id="summary-title" className="section-title">
                   Summary
                 </h3>
                 <ol data-testid="wizard-summary">
-                  {summaryLines(form, shape, partitionCheck.partition).map((line) => (
+                  {summaryLines(effective, shape, partitionCheck.partition).map((line) => (
                     <li key={line}>{line}</li>
                   ))}
                 </ol>
+                <details className="show-commands" data-testid="wizard-commands">
+                  <summary>Show commands</summary>
+                  <pre className="mono">{wizardCommands(effective, shapeCheck, partitionCheck).join('\n')}</pre>
+                </details>
               </section>
             </>
           )}
         </form>
         {shape ? (
-          <GeometryPanel shape={shape} report={shapeCheck.report} floppy={form.kind === 'floppy' ? form.floppy : null} partition={partitioned ? partitionCheck.partition : null} fileName={form.path.split('/').pop() ?? ''} />
+          <GeometryPanel
+            shape={shape}
+            report={shapeCheck.report}
+            floppy={draft.kind === 'floppy' ? draft.floppy : null}
+            partition={partitioned ? partitionCheck.partition : null}
+            fileName={draft.path.split('/').pop() ?? ''}
+          />
         ) : (
           <aside className="geometry" aria-label="Geometry">
             <h3 className="section-title">Geometry</h3>
-            <p className="geometry-empty">Correct the size to see the cylinders, heads and sectors it makes.</p>
+            <p className="geometry-empty">Correct the numbers to see the cylinders, heads and sectors they make.</p>
           </aside>
         )}
       </div>
@@ -262,26 +254,54 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
   );
 }
 
-type Setter = <K extends keyof WizardForm>(key: K, value: WizardForm[K]) => void;
+type WizardFormState = Form<Draft>;
 
-function DiskStep({ form, set, errors }: { form: WizardForm; set: Setter; errors: { size?: string; chs?: string } }) {
+/** A text field of the wizard: its label, its problem at it, the rest as given. */
+function TextField({
+  form,
+  name,
+  label,
+  hint,
+  testId,
+  className = 'input mono',
+  ...rest
+}: {
+  form: WizardFormState;
+  name: 'size' | 'cylinders' | 'heads' | 'sectorsPerTrack' | 'partitionStart' | 'partitionSize' | 'label';
+  label: string;
+  hint?: string;
+  testId?: string;
+  className?: string;
+  disabled?: boolean;
+  inputMode?: 'numeric';
+  placeholder?: string;
+}) {
+  return (
+    <Field label={label} error={form.errorOf(name)} hint={hint} testId={testId}>
+      {(control) => <input {...control} {...form.bind(name)} className={className} spellCheck={false} {...rest} />}
+    </Field>
+  );
+}
+
+function DiskStep({ form }: { form: WizardFormState }) {
+  const v = form.values;
   return (
     <>
       <fieldset className="choice-group">
         <legend>Kind of image</legend>
         <label className="choice">
-          <input type="radio" name="kind" checked={form.kind === 'floppy'} onChange={() => set('kind', 'floppy')} /> Floppy
+          <input type="radio" name="kind" checked={v.kind === 'floppy'} onChange={() => form.set('kind', 'floppy')} /> Floppy
         </label>
         <label className="choice">
-          <input type="radio" name="kind" checked={form.kind === 'disk'} onChange={() => set('kind', 'disk')} /> Hard disk
+          <input type="radio" name="kind" checked={v.kind === 'disk'} onChange={() => form.set('kind', 'disk')} /> Hard disk
         </label>
       </fieldset>
-      {form.kind === 'floppy' ? (
+      {v.kind === 'floppy' ? (
         <fieldset className="choice-group presets">
           <legend>Floppy format</legend>
           {FLOPPY_PRESET_NAMES.map((name) => (
             <label key={name} className="choice preset">
-              <input type="radio" name="floppy" checked={form.floppy === name} onChange={() => set('floppy', name)} />
+              <input type="radio" name="floppy" checked={v.floppy === name} onChange={() => form.set('floppy', name)} />
               <span>
                 <strong>{name}</strong> <span className="muted">{FLOPPY_PRESETS[name].description}</span>
               </span>
@@ -293,36 +313,28 @@ function DiskStep({ form, set, errors }: { form: WizardForm; set: Setter; errors
           <fieldset className="choice-group">
             <legend>Hard disk size</legend>
             <label className="choice">
-              <input type="radio" name="by" checked={form.by === 'size'} onChange={() => set('by', 'size')} /> By size
+              <input type="radio" name="by" checked={v.by === 'size'} onChange={() => form.set('by', 'size')} /> By size
             </label>
             <label className="choice">
-              <input type="radio" name="by" checked={form.by === 'chs'} onChange={() => set('by', 'chs')} /> By cylinders, heads and sectors
+              <input type="radio" name="by" checked={v.by === 'chs'} onChange={() => form.set('by', 'chs')} /> By cylinders, heads and sectors
             </label>
           </fieldset>
-          {form.by === 'size' ? (
+          {v.by === 'size' ? (
             <div className="form-grid">
-              <Field label="Size" error={errors.size} hint="64M and 64MiB are binary (2²⁰), 64MB is decimal; 2048s is sectors." testId="size-field">
-                {(control) => <input {...control} className="input mono" value={form.size} onChange={(e) => set('size', e.target.value)} spellCheck={false} autoFocus />}
-              </Field>
+              <TextField form={form} name="size" label="Size" hint="64M and 64MiB are binary (2²⁰), 64MB is decimal; 2048s is sectors." testId="size-field" />
               <label className="checkbox">
-                <input type="checkbox" checked={form.wholeCylinders} onChange={(e) => set('wholeCylinders', e.target.checked)} /> Round up to whole cylinders of
+                <input type="checkbox" checked={v.wholeCylinders} onChange={(e) => form.set('wholeCylinders', e.target.checked)} /> Round up to whole cylinders of
               </label>
-              <div className="inline-pair">
-                <Field label="Heads">{(control) => <input {...control} className="input mono narrow" value={form.heads} onChange={(e) => set('heads', e.target.value)} disabled={!form.wholeCylinders} inputMode="numeric" />}</Field>
-                <Field label="Sectors per track">
-                  {(control) => <input {...control} className="input mono narrow" value={form.sectorsPerTrack} onChange={(e) => set('sectorsPerTrack', e.target.value)} disabled={!form.wholeCylinders} inputMode="numeric" />}
-                </Field>
+              <div className="number-row">
+                <TextField form={form} name="heads" label="Heads" className="input mono narrow" disabled={!v.wholeCylinders} inputMode="numeric" testId="heads-field" />
+                <TextField form={form} name="sectorsPerTrack" label="Sectors per track" className="input mono narrow" disabled={!v.wholeCylinders} inputMode="numeric" testId="sectors-field" />
               </div>
             </div>
           ) : (
-            <div className="inline-pair triple">
-              <Field label="Cylinders" error={errors.chs} testId="chs-field">
-                {(control) => <input {...control} className="input mono narrow" value={form.cylinders} onChange={(e) => set('cylinders', e.target.value)} inputMode="numeric" autoFocus />}
-              </Field>
-              <Field label="Heads">{(control) => <input {...control} className="input mono narrow" value={form.heads} onChange={(e) => set('heads', e.target.value)} inputMode="numeric" />}</Field>
-              <Field label="Sectors per track">
-                {(control) => <input {...control} className="input mono narrow" value={form.sectorsPerTrack} onChange={(e) => set('sectorsPerTrack', e.target.value)} inputMode="numeric" />}
-              </Field>
+            <div className="number-row">
+              <TextField form={form} name="cylinders" label="Cylinders" className="input mono narrow" inputMode="numeric" testId="chs-field" />
+              <TextField form={form} name="heads" label="Heads" className="input mono narrow" inputMode="numeric" testId="heads-field" />
+              <TextField form={form} name="sectorsPerTrack" label="Sectors per track" className="input mono narrow" inputMode="numeric" testId="sectors-field" />
             </div>
           )}
         </>
@@ -331,47 +343,52 @@ function DiskStep({ form, set, errors }: { form: WizardForm; set: Setter; errors
   );
 }
 
-function PartitionStep({ form, set, check }: { form: WizardForm; set: Setter; check: PartitionCheck }) {
+function PartitionStep({ form }: { form: WizardFormState }) {
+  const v = form.values;
   return (
     <>
       <fieldset className="choice-group">
         <legend>Partition table</legend>
         <label className="choice">
-          <input type="radio" name="table" checked={form.table === 'mbr'} onChange={() => set('table', 'mbr')} /> MBR
+          <input type="radio" name="table" checked={v.table === 'mbr'} onChange={() => form.set('table', 'mbr')} /> MBR
         </label>
         <label className="choice">
-          <input type="radio" name="table" checked={form.table === 'gpt'} onChange={() => set('table', 'gpt')} /> GPT
+          <input type="radio" name="table" checked={v.table === 'gpt'} onChange={() => form.set('table', 'gpt')} /> GPT
         </label>
         <label className="choice">
-          <input type="radio" name="table" checked={form.table === 'none'} onChange={() => set('table', 'none')} /> None (one filesystem on the whole disk)
+          <input type="radio" name="table" checked={v.table === 'none'} onChange={() => form.set('table', 'none')} /> None (one filesystem on the whole disk)
         </label>
       </fieldset>
-      {form.table !== 'none' && (
+      {v.table !== 'none' && (
         <>
           <fieldset className="choice-group">
             <legend>Alignment</legend>
             <label className="choice">
-              <input type="radio" name="align" checked={form.alignmentSectors === 2048} onChange={() => set('alignmentSectors', 2048)} /> 2048 sectors (1 MiB, modern)
+              <input type="radio" name="align" checked={v.alignmentSectors === 2048} onChange={() => form.set('alignmentSectors', 2048)} /> 2048 sectors (1 MiB, modern)
             </label>
             <label className="choice">
-              <input type="radio" name="align" checked={form.alignmentSectors === 63} onChange={() => set('alignmentSectors', 63)} /> 63 sectors (one track, as DOS fdisk)
+              <input type="radio" name="align" checked={v.alignmentSectors === 63} onChange={() => form.set('alignmentSectors', 63)} /> 63 sectors (one track, as DOS fdisk)
             </label>
           </fieldset>
           <h3 className="section-title">First partition</h3>
           <div className="form-grid two">
-            <Field label="Start sector" hint={`Empty: sector ${form.alignmentSectors}.`} error={check.error} testId="partition-start-field">
-              {(control) => <input {...control} className="input mono" value={form.partitionStart} onChange={(e) => set('partitionStart', e.target.value)} placeholder={String(form.alignmentSectors)} inputMode="numeric" />}
-            </Field>
-            <Field label="Size" hint="rest, a number of sectors, or a size such as 20M.">
-              {(control) => <input {...control} className="input mono" value={form.partitionSize} onChange={(e) => set('partitionSize', e.target.value)} spellCheck={false} />}
-            </Field>
-            <Field label="Type" hint={form.table === 'mbr' ? 'Hex id (83, 0c …) or name; automatic follows the filesystem.' : 'linux, msdata, efi, bios … or a GUID.'}>
+            <TextField
+              form={form}
+              name="partitionStart"
+              label="Start sector"
+              hint={`Empty: sector ${v.alignmentSectors}.`}
+              testId="partition-start-field"
+              placeholder={String(v.alignmentSectors)}
+              inputMode="numeric"
+            />
+            <TextField form={form} name="partitionSize" label="Size" hint="rest, a number of sectors, or a size such as 20M." />
+            <Field label="Type" hint={v.table === 'mbr' ? 'Hex id (83, 0c …) or name; automatic follows the filesystem.' : 'linux, msdata, efi, bios … or a GUID.'}>
               {(control) => (
-                <input {...control} className="input mono" value={form.partitionType} onChange={(e) => set('partitionType', e.target.value.trim() || 'auto')} spellCheck={false} />
+                <input {...control} className="input mono" value={v.partitionType} onChange={(e) => form.set('partitionType', e.target.value.trim() || 'auto')} spellCheck={false} />
               )}
             </Field>
             <label className="checkbox">
-              <input type="checkbox" checked={form.bootable} onChange={(e) => set('bootable', e.target.checked)} /> Bootable
+              <input type="checkbox" checked={v.bootable} onChange={(e) => form.set('bootable', e.target.checked)} /> Bootable
             </label>
           </div>
         </>
@@ -380,28 +397,18 @@ function PartitionStep({ form, set, check }: { form: WizardForm; set: Setter; ch
   );
 }
 
-function FilesystemStep({
-  form,
-  set,
-  planText,
-  planOk,
-  volumeBytes,
-}: {
-  form: WizardForm;
-  set: Setter;
-  planText: string | null;
-  planOk: boolean;
-  volumeBytes: number | null;
-}) {
+function FilesystemStep({ form, fs, planText, volumeBytes }: { form: WizardFormState; fs: FsType | 'none'; planText: string | null; volumeBytes: number | null }) {
+  const v = form.values;
+  const error = form.errorOf('fs');
   return (
     <div className="form-grid">
       <p className="muted">
-        On {form.kind === 'floppy' ? 'the whole floppy' : form.table === 'none' ? 'the whole disk' : 'partition 1'}
+        On {v.kind === 'floppy' ? 'the whole floppy' : v.table === 'none' ? 'the whole disk' : 'partition 1'}
         {volumeBytes !== null ? ` (${formatBytes(volumeBytes)})` : ''}.
       </p>
-      <Field label="Filesystem" error={planOk ? null : planText} hint={planOk && planText ? planText : undefined} testId="fs-field">
+      <Field label="Filesystem" error={error} hint={!error && planText ? planText : undefined} testId="fs-field">
         {(control) => (
-          <select {...control} className="input" value={form.fs} onChange={(e) => set('fs', e.target.value as FsType | 'none')}>
+          <select {...control} className="input" value={fs} onChange={(e) => form.set('fs', e.target.value as FsType | 'none')}>
             {FS_TYPES.map((t) => (
               <option key={t} value={t}>
                 {FS_LABELS[t]}
@@ -411,44 +418,40 @@ function FilesystemStep({
           </select>
         )}
       </Field>
-      {form.fs !== 'none' && (
-        <Field label="Label" hint={form.fs === 'ext2' ? 'Up to 16 characters.' : 'Up to 11 characters, stored in capitals.'}>
-          {(control) => <input {...control} className="input" value={form.label} onChange={(e) => set('label', e.target.value)} spellCheck={false} />}
-        </Field>
-      )}
+      {fs !== 'none' && <TextField form={form} name="label" label="Label" className="input" hint={fs === 'ext2' ? 'Up to 16 characters.' : 'Up to 11 characters, stored in capitals.'} />}
     </div>
   );
 }
 
 function BootStep({
   form,
-  set,
+  bootloader,
+  fs,
   choices,
   problem,
-  kernelPathError,
-  browse,
 }: {
-  form: WizardForm;
-  set: Setter;
+  form: WizardFormState;
+  bootloader: WizardLoader;
+  fs: FsType | 'none';
   choices: LoaderChoice[];
   problem: string | null;
-  kernelPathError: string | null;
-  browse: (() => Promise<string | null>) | null;
 }) {
-  const hints: Record<LoaderChoice['id'], string> = {
-    none: 'Leave sector 0 as it is; install one later.',
-    'grub-legacy': 'stage1 in sector 0, stage2 and menu.lst in /boot/grub, as the article’s setup (fd0).',
-    grub2: 'boot.img in the MBR, core.img in the gap before partition 1, modules and grub.cfg in /boot/grub.',
-  };
+  const v = form.values;
   return (
     <div className="form-grid">
       <fieldset className="choice-group stacked" aria-describedby={problem ? 'loader-problem' : undefined}>
         <legend>Boot loader</legend>
         {choices.map((c) => (
           <label key={c.id} className="choice" title={c.unavailable ?? undefined}>
-            <input type="radio" name="bootloader" checked={form.bootloader === c.id} onChange={() => set('bootloader', c.id)} disabled={c.unavailable !== null && form.bootloader !== c.id} />
+            <input
+              type="radio"
+              name="bootloader"
+              checked={bootloader === c.id}
+              onChange={() => form.set('bootloader', c.id)}
+              disabled={c.unavailable !== null && bootloader !== c.id}
+            />
             <span>
-              <strong>{c.label}</strong> <span className="muted">{c.unavailable ?? hints[c.id]}</span>
+              <strong>{c.label}</strong> <span className="muted">{c.unavailable ?? loaderHint(c.id, v)}</span>
             </span>
           </label>
         ))}
@@ -458,42 +461,18 @@ function BootStep({
           {problem}
         </p>
       )}
-      {form.bootloader !== 'none' && (
+      {bootloader !== 'none' && fs !== 'none' && (
         <>
           <h3 className="section-title">Kernel</h3>
-          <Field label="Kernel file on this computer (optional)" hint="Copied into the image; the menu boots it. Without one, GRUB starts at its prompt." testId="kernel-file-field">
-            {(control) => (
-              <div className="input-row">
-                <input {...control} className="input mono" value={form.kernelFile} onChange={(e) => set('kernelFile', e.target.value)} placeholder="/home/you/os/build/kernel.elf" spellCheck={false} />
-                {browse && (
-                  <button type="button" className="button" onClick={() => void browse().then((p) => p && set('kernelFile', p))}>
-                    Browse…
-                  </button>
-                )}
-              </div>
-            )}
-          </Field>
-          {form.kernelFile.trim() !== '' && (
-            <div className="form-grid two">
-              <Field label="Path in the image" error={kernelPathError}>
-                {(control) => <input {...control} className="input mono" value={form.kernelPath} onChange={(e) => set('kernelPath', e.target.value)} spellCheck={false} />}
-              </Field>
-              <Field label="Kind of kernel">
-                {(control) => (
-                  <select {...control} className="input" value={form.kernelType} onChange={(e) => set('kernelType', e.target.value as KernelType)}>
-                    {KERNEL_TYPES.filter((t) => form.bootloader === 'grub2' || t !== 'multiboot2').map((t) => (
-                      <option key={t} value={t}>
-                        {t}
-                      </option>
-                    ))}
-                  </select>
-                )}
-              </Field>
-              <label className="checkbox">
-                <input type="checkbox" checked={form.serial} onChange={(e) => set('serial', e.target.checked)} /> Menu on the serial console too
-              </label>
-            </div>
-          )}
+          <KernelEntryFields
+            entry={v}
+            set={(key, value) => form.set(key, value as Draft[typeof key])}
+            errorOf={(key) => form.errorOf(key)}
+            leave={(key) => form.leave(key)}
+            loader={bootloader}
+            needsFile
+            titlePlaceholder={v.label.trim() || 'My OS'}
+          />
         </>
       )}
     </div>

@@ -39,9 +39,21 @@ describe('the new-image wizard’s checks', () => {
     expect(check.errors.size).toBe('Size 10K: 10 KiB is too small for a disk image; the smallest is 32768 bytes (64 sectors).');
   });
 
-  it('refuses a C/H/S with more than 63 sectors per track', () => {
+  it('refuses a C/H/S with more than 63 sectors per track, at that field, in words', () => {
     const check = checkShape(disk({ by: 'chs', cylinders: '100', heads: '16', sectorsPerTrack: '64' }));
-    expect(check.errors.chs).toMatch(/63/);
+    expect(check.errors).toEqual({ sectorsPerTrack: 'Sectors per track: a whole number from 1 to 63, such as 63, not “64”.' });
+  });
+
+  it('says every C/H/S problem at once, each at its own field', () => {
+    const check = checkShape(disk({ by: 'chs', cylinders: 'x', heads: '300', sectorsPerTrack: '0' }));
+    expect(check.shape).toBeNull();
+    expect(Object.keys(check.errors).sort()).toEqual(['cylinders', 'heads', 'sectorsPerTrack']);
+    expect(check.errors.heads).toBe('Heads: a whole number from 1 to 255, such as 16 (the article) or 255, not “300”.');
+    expect(Object.values(check.errors).join(' ')).not.toMatch(/sectorsPerTrack|must be/);
+    // Each fine alone, too few sectors together: more cylinders is the fix.
+    expect(checkShape(disk({ by: 'chs', cylinders: '1', heads: '1', sectorsPerTrack: '1' })).errors).toEqual({ cylinders: expect.stringMatching(/too small/) });
+    // By size: a bad size and a bad head count, both.
+    expect(Object.keys(checkShape(disk({ size: 'lots', heads: '0' })).errors).sort()).toEqual(['heads', 'size']);
   });
 
   it('places the first partition as image.partition will, and refuses one past the end of the disk', async () => {
@@ -70,8 +82,9 @@ describe('the new-image wizard’s checks', () => {
     const shape = checkShape(form).shape!;
     const placed = await checkPartition(form, shape);
     expect(summaryLines({ ...form, bootloader: 'grub2', kernelFile: '/home/me/kernel.elf' }, shape, placed.partition)).toEqual([
-      'Create /tmp/os/disk.img: 64.48 MiB, 131/16/63 C/H/S, 132048 sectors, sparse.',
-      'Write an MBR with partition 1 from sector 2048 to 132047 (63.48 MiB, byte offset 1048576), type 83, bootable.',
+      // Amounts grouped (thin spaces), sector numbers plain, as everywhere in the app.
+      'Create /tmp/os/disk.img: 64.48 MiB, 131/16/63 C/H/S, 132\u202f048 sectors, sparse.',
+      'Write an MBR with partition 1 from sector 2048 to 132047 (63.48 MiB, byte offset 1\u202f048\u202f576), type 83, bootable.',
       'Format partition 1 as ext2.',
       'Install GRUB 2, copy /home/me/kernel.elf to /boot/kernel.elf and write a menu that boots it (multiboot, on the serial console too).',
       'Save the recipe as /tmp/os/disk.json: `loopstudio build disk.json` makes this image again.',
@@ -111,6 +124,7 @@ describe('the new-image wizard’s checks', () => {
     expect(checkKernelPath({ ...form, kernelPath: '/boot/' })).toMatch(/not a folder/);
     expect(checkKernelPath({ ...form, kernelType: 'multiboot2' })).toMatch(/GRUB legacy cannot boot multiboot2/);
     expect(checkKernelPath({ ...form, kernelFile: '', kernelPath: 'x' })).toBeNull();
+    expect(checkKernelPath({ ...form, bootloader: 'none', kernelPath: 'x' })).toBeNull();
   });
 
   it('writes a recipe the recipe schema accepts, with the partition where the wizard placed it', async () => {

@@ -7,7 +7,7 @@
  */
 import type { MethodInput } from '../../../../shared/api/contract';
 import type { DiskInfo, PartitionInfo } from '../../../../shared/disk/disk-info';
-import { FLOPPY_PRESETS, type FloppyPresetName } from '../../../../shared/disk/geometry';
+import { CHS_MAX_HEADS, CHS_MAX_SECTORS_PER_TRACK, FLOPPY_PRESETS, type FloppyPresetName } from '../../../../shared/disk/geometry';
 import { geometryReport, type GeometryReport } from '../../../../shared/disk/geometry-report';
 import { MIN_IMAGE_SECTORS, resolveImageShape, type ImageShape } from '../../../../shared/disk/image-shape';
 import { editPartitions } from '../../../../shared/disk/partition-edits';
@@ -16,13 +16,14 @@ import { SparseMemoryBlockDevice } from '../../../../shared/disk/sparse-device';
 import type { FsType } from '../../../../shared/fs/types';
 import { embeddingArea } from '../../../../shared/boot/grub2';
 import { GRUB2_SMALLEST_CORE_BYTES } from '../../../../shared/boot/grub2-room';
-import type { KernelType } from '../../../../shared/boot/menu';
 import type { Recipe, RecipeMenu } from '../../../../shared/recipe/schema';
+import type { FieldErrors } from '../common/useForm';
+import { INITIAL_KERNEL_ENTRY, kernelEntryProblems, menuOf, type KernelEntry } from '../bootloader/kernel-entry';
 import { errorText } from '../common/errors';
-import { formatBytes } from '../common/format';
-import { FS_LABELS, planFilesystem, type FsPlan } from '../format/fs-plan';
+import { formatBytes, formatCount } from '../common/format';
+import { FS_LABELS, planFilesystem, suggestedFat, type FsPlan } from '../format/fs-plan';
 
-export interface WizardForm {
+export interface WizardForm extends KernelEntry {
   kind: 'floppy' | 'disk';
   floppy: FloppyPresetName;
   /** Hard disk: by size (rounded to whole cylinders of heads × sectors) or by C/H/S. */
@@ -44,13 +45,6 @@ export interface WizardForm {
   label: string;
   /** The boot loader installed after formatting. */
   bootloader: WizardLoader;
-  /** The kernel's path inside the image (the menu entry boots it). */
-  kernelPath: string;
-  /** A host file copied there; empty: no menu, GRUB starts at its prompt. */
-  kernelFile: string;
-  kernelType: KernelType;
-  /** The boot menu on COM1 too. */
-  serial: boolean;
   path: string;
   /** Save the recipe beside the image (disk.img → disk.json), for `loopstudio build`. */
   saveRecipe: boolean;
@@ -76,13 +70,18 @@ export const INITIAL_FORM: WizardForm = {
   fs: 'fat12',
   label: '',
   bootloader: 'grub-legacy',
-  kernelPath: '/boot/kernel.elf',
-  kernelFile: '',
-  kernelType: 'multiboot',
-  serial: true,
+  ...INITIAL_KERNEL_ENTRY,
   path: '',
   saveRecipe: true,
 };
+
+/** The disk step's problems, each at its own field. */
+export interface ShapeErrors {
+  size?: string;
+  cylinders?: string;
+  heads?: string;
+  sectorsPerTrack?: string;
+}
 
 export interface ShapeCheck {
   shape: ImageShape | null;
@@ -90,34 +89,60 @@ export interface ShapeCheck {
   report: GeometryReport | null;
   /** The create call, when the shape is valid. */
   create: Pick<MethodInput<'image.create'>, 'floppy' | 'size' | 'chs'> | null;
-  errors: { size?: string; chs?: string };
+  errors: ShapeErrors;
 }
 
-function whole(text: string, what: string): number {
+/** A whole number in a range, or the problem in words ("Heads: a whole number from 1 to 255 …"). */
+function whole(text: string, what: string, min: number, max: number | null, example: string): number | string {
   const trimmed = text.trim();
-  if (!/^\d+$/.test(trimmed)) throw new Error(`${what} must be a whole number`);
-  return Number(trimmed);
+  const value = Number(trimmed);
+  if (/^\d+$/.test(trimmed) && value >= min && (max === null || value <= max)) return value;
+  const range = max === null ? `from ${min} up` : `from ${min} to ${max}`;
+  return `${what}: a whole number ${range}, such as ${example}${trimmed ? `, not “${trimmed}”` : ''}.`;
 }
+
+const HEADS = (text: string) => whole(text, 'Heads', 1, CHS_MAX_HEADS, '16 (the article) or 255');
+const SECTORS = (text: string) => whole(text, 'Sectors per track', 1, CHS_MAX_SECTORS_PER_TRACK, '63');
 
 export function checkShape(form: WizardForm): ShapeCheck {
+  const refused = (errors: ShapeErrors): ShapeCheck => ({ shape: null, report: null, create: null, errors });
   if (form.kind === 'floppy') {
     const shape = resolveImageShape({ floppy: form.floppy });
     return { shape, report: null, create: { floppy: form.floppy }, errors: {} };
   }
   if (form.by === 'chs') {
+    const cylinders = whole(form.cylinders, 'Cylinders', 1, null, '1000');
+    const heads = HEADS(form.heads);
+    const sectorsPerTrack = SECTORS(form.sectorsPerTrack);
+    if (typeof cylinders === 'string' || typeof heads === 'string' || typeof sectorsPerTrack === 'string') {
+      return refused({
+        ...(typeof cylinders === 'string' ? { cylinders } : {}),
+        ...(typeof heads === 'string' ? { heads } : {}),
+        ...(typeof sectorsPerTrack === 'string' ? { sectorsPerTrack } : {}),
+      });
+    }
     try {
-      const geometry = { cylinders: whole(form.cylinders, 'Cylinders'), heads: whole(form.heads, 'Heads'), sectorsPerTrack: whole(form.sectorsPerTrack, 'Sectors per track') };
-      const shape = resolveImageShape({ chs: geometry });
-      const report = geometryReport({ cylinders: geometry.cylinders, heads: geometry.heads, sectorsPerTrack: geometry.sectorsPerTrack, imagePath: 'disk.img' });
-      return { shape, report, create: { chs: `${geometry.cylinders}/${geometry.heads}/${geometry.sectorsPerTrack}` }, errors: {} };
+      const shape = resolveImageShape({ chs: { cylinders, heads, sectorsPerTrack } });
+      const report = geometryReport({ cylinders, heads, sectorsPerTrack, imagePath: 'disk.img' });
+      return { shape, report, create: { chs: `${cylinders}/${heads}/${sectorsPerTrack}` }, errors: {} };
     } catch (error) {
-      return { shape: null, report: null, create: null, errors: { chs: errorText(error) } };
+      // Each number is fine alone; together too few sectors: more cylinders is the fix.
+      return refused({ cylinders: errorText(error) });
     }
   }
+  const errors: ShapeErrors = {};
+  let sizeBytes: number | null = null;
   try {
-    const sizeBytes = parseSize(form.size);
-    const heads = whole(form.heads, 'Heads');
-    const sectorsPerTrack = whole(form.sectorsPerTrack, 'Sectors per track');
+    sizeBytes = parseSize(form.size);
+  } catch (error) {
+    errors.size = errorText(error);
+  }
+  const heads = form.wholeCylinders ? HEADS(form.heads) : 0;
+  const sectorsPerTrack = form.wholeCylinders ? SECTORS(form.sectorsPerTrack) : 0;
+  if (typeof heads === 'string') errors.heads = heads;
+  if (typeof sectorsPerTrack === 'string') errors.sectorsPerTrack = sectorsPerTrack;
+  if (sizeBytes === null || typeof heads === 'string' || typeof sectorsPerTrack === 'string') return refused(errors);
+  try {
     // Too small (or, unrounded, not whole sectors): the same refusal, in the same words, as image.create.
     if (!form.wholeCylinders || sizeBytes < MIN_IMAGE_SECTORS * SECTOR_BYTES) resolveImageShape({ size: form.size.trim() });
     if (form.wholeCylinders) {
@@ -130,7 +155,7 @@ export function checkShape(form: WizardForm): ShapeCheck {
     const report = geometryReport({ cylinders: shape.geometry.cylinders, heads: shape.geometry.heads, sectorsPerTrack: shape.geometry.sectorsPerTrack, imagePath: 'disk.img' });
     return { shape, report, create: { size: sizeBytes }, errors: {} };
   } catch (error) {
-    return { shape: null, report: null, create: null, errors: { size: errorText(error) } };
+    return refused({ size: errorText(error) });
   }
 }
 
@@ -157,13 +182,17 @@ export function partitionSpec(form: WizardForm): string {
 }
 
 /** Places the first partition on an in-memory disk of the image's size, as image.partition will. */
-export async function checkPartition(form: WizardForm, shape: ImageShape): Promise<PartitionCheck> {
-  if (form.kind === 'floppy' || form.table === 'none') return { partition: null, disk: null, spec: null, error: null };
-  const spec = partitionSpec(form);
+export function checkPartition(form: WizardForm, shape: ImageShape): Promise<PartitionCheck> {
+  if (form.kind === 'floppy' || form.table === 'none') return Promise.resolve({ partition: null, disk: null, spec: null, error: null });
+  return checkPartitionSpec(form.table, form.alignmentSectors, partitionSpec(form), shape.sizeBytes);
+}
+
+/** checkPartition from what it depends on: the table, the alignment and the `--add` spec. */
+export async function checkPartitionSpec(table: 'mbr' | 'gpt', alignmentSectors: number, spec: string, sizeBytes: number): Promise<PartitionCheck> {
   try {
-    const { after } = await editPartitions(new SparseMemoryBlockDevice(shape.sizeBytes), {
-      table: form.table,
-      alignmentSectors: form.alignmentSectors,
+    const { after } = await editPartitions(new SparseMemoryBlockDevice(sizeBytes), {
+      table,
+      alignmentSectors,
       steps: [{ op: 'add', spec }],
     });
     return { partition: after.partitions[0] ?? null, disk: after, spec, error: null };
@@ -172,8 +201,14 @@ export async function checkPartition(form: WizardForm, shape: ImageShape): Promi
   }
 }
 
+/** The filesystem the wizard suggests for a volume: ext2 on a disk of 32 MiB or more, else the FAT mkfs.fat would pick. */
+export function suggestedFs(form: Pick<WizardForm, 'kind'>, volume: { sizeBytes: number; startSector: number } | null): FsType {
+  if (!volume) return form.kind === 'disk' ? 'ext2' : 'fat12';
+  return form.kind === 'disk' && volume.sizeBytes >= 32 * 1024 * 1024 ? 'ext2' : suggestedFat(volume.sizeBytes, volume.startSector);
+}
+
 /** The volume the filesystem goes on: the first partition, or the whole image. */
-export function volumeOf(form: WizardForm, shape: ImageShape, partition: PartitionInfo | null): { sizeBytes: number; startSector: number } | null {
+export function volumeOf(form: Pick<WizardForm, 'kind' | 'table'>, shape: ImageShape, partition: PartitionInfo | null): { sizeBytes: number; startSector: number } | null {
   if (form.kind === 'floppy' || form.table === 'none') return { sizeBytes: shape.sizeBytes, startSector: 0 };
   return partition ? { sizeBytes: partition.sizeBytes, startSector: partition.startSector } : null;
 }
@@ -190,11 +225,11 @@ export function summaryLines(form: WizardForm, shape: ImageShape, partition: Par
   lines.push(
     form.kind === 'floppy'
       ? `Create ${name}: a ${form.floppy} floppy (${FLOPPY_PRESETS[form.floppy].description}), ${formatBytes(shape.sizeBytes)}, sparse.`
-      : `Create ${name}: ${formatBytes(shape.sizeBytes)}, ${shape.geometry.cylinders}/${shape.geometry.heads}/${shape.geometry.sectorsPerTrack} C/H/S, ${shape.totalSectors} sectors, sparse.`,
+      : `Create ${name}: ${formatBytes(shape.sizeBytes)}, ${shape.geometry.cylinders}/${shape.geometry.heads}/${shape.geometry.sectorsPerTrack} C/H/S, ${formatCount(shape.totalSectors)} sectors, sparse.`,
   );
   if (form.kind === 'disk' && form.table !== 'none' && partition) {
     lines.push(
-      `Write ${form.table === 'mbr' ? 'an MBR' : 'a GPT'} with partition 1 from sector ${partition.startSector} to ${partition.endSector} (${formatBytes(partition.sizeBytes)}, byte offset ${partition.offsetBytes}), type ${typeFor(form)}${form.bootable ? ', bootable' : ''}.`,
+      `Write ${form.table === 'mbr' ? 'an MBR' : 'a GPT'} with partition 1 from sector ${partition.startSector} to ${partition.endSector} (${formatBytes(partition.sizeBytes)}, byte offset ${formatCount(partition.offsetBytes)}), type ${typeFor(form)}${form.bootable ? ', bootable' : ''}.`,
     );
   }
   if (form.fs !== 'none') {
@@ -204,7 +239,7 @@ export function summaryLines(form: WizardForm, shape: ImageShape, partition: Par
     const name = form.bootloader === 'grub2' ? 'GRUB 2' : 'GRUB legacy';
     lines.push(
       form.kernelFile.trim()
-        ? `Install ${name}, copy ${form.kernelFile.trim()} to ${form.kernelPath.trim()} and write a menu that boots it (${form.kernelType}${form.serial ? ', on the serial console too' : ''}).`
+        ? `Install ${name}, copy ${form.kernelFile.trim()} to ${form.kernelPath.trim()} and write a menu that boots it (${form.kernelType}${form.cmdline.trim() ? ` ${form.cmdline.trim()}` : ''}${form.serial ? ', on the serial console too' : ''}).`
         : `Install ${name} without a menu: it starts at its command prompt (add a kernel later with Install bootloader…).`,
     );
   }
@@ -243,6 +278,22 @@ export function loaderChoices(form: WizardForm, disk: DiskInfo | null): LoaderCh
   ];
 }
 
+/** What each boot loader does on this layout, in the article's terms (a hard disk is set up as (hd0), a floppy as (fd0)). */
+export function loaderHint(id: WizardLoader, form: Pick<WizardForm, 'kind' | 'table'>): string {
+  const hardDisk = form.kind === 'disk';
+  const onPartition = hardDisk && form.table !== 'none';
+  switch (id) {
+    case 'none':
+      return 'Leave sector 0 as it is; install one later.';
+    case 'grub-legacy':
+      return hardDisk
+        ? `stage1 in the MBR, stage2 and menu.lst in /boot/grub${onPartition ? ' on partition 1' : ''}, as the article’s root ${onPartition ? '(hd0,0)' : '(hd0)'} and setup (hd0).`
+        : 'stage1 in sector 0, stage2 and menu.lst in /boot/grub, as the article’s setup (fd0).';
+    case 'grub2':
+      return 'boot.img in the MBR, core.img in the gap before partition 1, modules and grub.cfg in /boot/grub.';
+  }
+}
+
 /** The loader the wizard starts with for a layout: GRUB legacy for floppies, GRUB 2 where it fits. */
 export function suggestedLoader(choices: LoaderChoice[], kind: WizardForm['kind']): WizardLoader {
   const ok = (id: WizardLoader) => choices.find((c) => c.id === id)?.unavailable === null;
@@ -250,19 +301,20 @@ export function suggestedLoader(choices: LoaderChoice[], kind: WizardForm['kind'
   return ok('grub-legacy') ? 'grub-legacy' : 'none';
 }
 
-/** The kernel path's error, or null. */
+/** The kernel entry's problems, when the wizard writes a menu (a boot loader and a kernel to copy in). */
+export function kernelProblems(form: WizardForm): FieldErrors<KernelEntry> {
+  if (form.bootloader === 'none' || form.fs === 'none' || !form.kernelFile.trim()) return {};
+  return kernelEntryProblems(form, form.bootloader);
+}
+
+/** The first of them, or null. */
 export function checkKernelPath(form: WizardForm): string | null {
-  if (form.bootloader === 'none' || !form.kernelFile.trim()) return null;
-  const path = form.kernelPath.trim();
-  if (!path.startsWith('/')) return 'A path inside the image, starting with /, such as /boot/kernel.elf.';
-  if (path.endsWith('/')) return 'The kernel’s file name, not a folder: /boot/kernel.elf.';
-  if (form.bootloader === 'grub-legacy' && form.kernelType === 'multiboot2') return 'GRUB legacy cannot boot multiboot2 kernels: choose multiboot, or GRUB 2.';
-  return null;
+  return Object.values(kernelProblems(form)).find(Boolean) ?? null;
 }
 
 /** The one-entry boot menu for the kernel the wizard copies in: the install's and the recipe's. */
 export function wizardMenu(form: WizardForm): RecipeMenu {
-  return { timeout: 3, default: 0, serial: form.serial, entries: [{ title: form.label.trim() || 'My OS', kernel: form.kernelPath.trim(), type: form.kernelType }] };
+  return menuOf(form, form.label.trim() || 'My OS');
 }
 
 // --- Recipe ---
