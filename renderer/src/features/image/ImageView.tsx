@@ -1,12 +1,13 @@
 import { useEffect, useState, type KeyboardEvent } from 'react';
 import { formatBytes } from '../../../../shared/disk/sizes';
-import { closeImage, refreshImage, type OpenImage } from '../../stores/images';
+import { closeImage, refreshImage, showWelcome, type OpenImage } from '../../stores/images';
 import { startQemu, useQemuStore } from '../../stores/qemu';
 import { findRecipe, runActive, startRun, useRunStore } from '../../stores/run';
 import { setTab, useUiStore, type ImageTab } from '../../stores/ui';
 import { BootloaderDialog } from '../bootloader/BootloaderDialog';
 import { formatCount } from '../common/format';
 import { lazyPart } from '../common/lazyPart';
+import { ScreenBoundary } from '../common/ScreenBoundary';
 import { FileBrowser } from '../files/FileBrowser';
 import { PartitionEditor } from '../partitions/PartitionEditor';
 import { VolumesTable } from './VolumesTable';
@@ -24,6 +25,12 @@ const TABS: { id: ImageTab; label: string }[] = [
   { id: 'partitions', label: 'Partitions' },
   { id: 'qemu', label: 'QEMU' },
 ];
+
+/** The boot code's name: its description's first words ("GRUB 2", "none"), capitalized. */
+function bootName(boot: { description: string }): string {
+  const name = boot.description.split(':')[0]!;
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
 
 /** One open image: what it is, its volumes, and the tabs to work on it. */
 export function ImageView({ image }: { image: OpenImage }) {
@@ -146,6 +153,14 @@ export function ImageView({ image }: { image: OpenImage }) {
               {info.diskId && <span className="muted mono"> {info.diskId}</span>}
             </dd>
           </div>
+          {info.boot && !info.iso && (
+            <div data-testid="boot-fact">
+              <dt>Boot loader (BIOS)</dt>
+              <dd title={info.boot.description}>
+                {bootName(info.boot)} <span className="muted">— {info.boot.description.replace(/^[^:]*: /, '')}</span>
+              </dd>
+            </div>
+          )}
         </dl>
       )}
 
@@ -168,6 +183,11 @@ export function ImageView({ image }: { image: OpenImage }) {
         ))}
       </div>
       <div className="tab-panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+        <ScreenBoundary
+          what={`the ${TABS.find((t) => t.id === tab)?.label ?? ''} tab`}
+          resetKey={tab}
+          back={tab === 'overview' ? { label: 'Back to the start', onClick: showWelcome } : { label: 'Back to the overview', onClick: () => setTab('overview') }}
+        >
         {!info ? (
           <p className="muted">Reading the image…</p>
         ) : info.iso && tab === 'overview' ? (
@@ -187,6 +207,7 @@ export function ImageView({ image }: { image: OpenImage }) {
         ) : (
           <QemuPanel info={info} />
         )}
+        </ScreenBoundary>
       </div>
       {bootOpen && info && <BootloaderDialog info={info} onClose={() => setBootOpen(false)} />}
     </section>

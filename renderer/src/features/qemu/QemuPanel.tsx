@@ -1,8 +1,9 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ImageInfo } from '../../../../shared/api/contract';
-import { QEMU_MEMORY_MAX_MIB, QEMU_MEMORY_MIN_MIB } from '../../../../shared/api/qemu-plain';
+import { QEMU_DEFAULT_MEMORY_MIB } from '../../../../shared/api/qemu-plain';
 import { logInfo } from '../../stores/activity';
 import { choicesFor, refreshCommandLine, restartQemu, setChoices, startQemu, stopQemu, useQemuStore, type LaunchChoices } from '../../stores/qemu';
+import { MemoryField } from './MemoryField';
 import { onRunConsole, runActive, runConsoleText, sendRunSerial, useRunStore } from '../../stores/run';
 import { RunBar } from '../run/RunBar';
 import { SerialConsole, sessionFeed, type ConsoleFeed } from './SerialConsole';
@@ -40,6 +41,7 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
   const busy = useQemuStore((s) => s.busy);
   const error = useQemuStore((s) => s.error);
   const [copied, setCopied] = useState<string | null>(null);
+  const [memoryProblem, setMemoryProblem] = useState<string | null>(null);
   const commandBox = useRef<HTMLTextAreaElement>(null);
   const running = session?.state === 'running' || session?.state === 'stopping';
   // A run (Run / Debug) holds the image: its console is the run's, rules between its restarts.
@@ -55,10 +57,11 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
     [showRun, runId, sessionId, image],
   );
 
+  // While the image runs, the box shows the session's own line; the preview comes back after it.
   useEffect(() => {
     const timer = setTimeout(() => void refreshCommandLine(image), 150);
     return () => clearTimeout(timer);
-  }, [image, choices]);
+  }, [image, choices, running]);
 
   const set = (patch: Partial<LaunchChoices>) => setChoices(image, patch);
   const shown = showRun && run?.commandLine ? run.commandLine : running && session ? session.commandLine : command?.commandLine;
@@ -67,20 +70,7 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
     <div className="qemu-panel" data-testid="qemu-panel">
       <RunBar image={image} />
       <form className="qemu-options" onSubmit={(e) => e.preventDefault()} aria-label="QEMU options">
-        <label className="inline-field">
-          <span>Memory (MiB)</span>
-          <input
-            className="input mono narrow"
-            type="number"
-            min={QEMU_MEMORY_MIN_MIB}
-            max={QEMU_MEMORY_MAX_MIB}
-            value={choices.memoryMiB ?? 64}
-            onChange={(e) => {
-              const value = Number(e.target.value);
-              if (Number.isInteger(value) && value >= QEMU_MEMORY_MIN_MIB && value <= QEMU_MEMORY_MAX_MIB) set({ memoryMiB: value });
-            }}
-          />
-        </label>
+        <MemoryField key={image} value={choices.memoryMiB ?? QEMU_DEFAULT_MEMORY_MIB} onChange={(memoryMiB) => set({ memoryMiB })} onProblem={setMemoryProblem} />
         <label className="inline-field">
           <span>Boot from</span>
           <select className="input" value={choices.media ?? 'auto'} onChange={(e) => set({ media: e.target.value as LaunchChoices['media'] })}>
@@ -126,7 +116,7 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
       </form>
 
       <div className="qemu-controls">
-        <button type="button" className="button primary" onClick={() => void startQemu(image)} disabled={busy || running || runHolds} data-testid="qemu-start">
+        <button type="button" className="button primary" onClick={() => void startQemu(image)} disabled={busy || running || runHolds || !!memoryProblem} title={memoryProblem ?? undefined} data-testid="qemu-start">
           Start
         </button>
         <button type="button" className="button" onClick={() => sessionId && void stopQemu(sessionId)} disabled={busy || !running}>
@@ -173,7 +163,7 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
             {copied}
           </span>
         </div>
-        {commandError && !runHolds ? (
+        {commandError && !running && !runHolds ? (
           <p className="callout error" role="alert">
             {commandError}
           </p>
