@@ -46,7 +46,7 @@ test.describe('the QEMU tab', () => {
     await page.screenshot({ path: screenshotPath('qemu-running', shell) });
 
     // Stopped, the box shows what Start would run now, with the option changed meanwhile.
-    await panel.locator('.qemu-controls').getByRole('button', { name: 'Stop' }).click();
+    await panel.getByTestId('qemu-stop').click();
     await expect(panel.getByTestId('qemu-status')).toContainText('Stopped.');
     await expect(command).toHaveValue(/guest_errors/);
     await expect(panel.getByRole('alert')).toHaveCount(0);

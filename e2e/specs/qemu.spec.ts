@@ -69,7 +69,7 @@ test.describe('a floppy from the wizard to QEMU', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.screenshot({ path: screenshotPath('qemu-console-dark', shell) });
 
-    await panel.getByRole('button', { name: 'Stop' }).click();
+    await panel.getByTestId('qemu-stop').click(); // the session's Stop, not the Run bar's
     await expect(panel.getByTestId('qemu-status')).toContainText('Stopped.');
 
     // The FAT survived the boot sector: its BPB was kept, the file is still there.
@@ -127,7 +127,7 @@ test.describe('a floppy from the wizard to QEMU', () => {
     await expect(panel.getByTestId('qemu-command')).toHaveValue(/ -m 32 /);
     await panel.getByTestId('qemu-start').click();
     await expect(panel.getByTestId('serial-console')).toContainText(KERNEL_LINE, { timeout: 60_000 });
-    await panel.getByRole('button', { name: 'Stop' }).click();
+    await panel.getByTestId('qemu-stop').click(); // the session's Stop, not the Run bar's
     expect(runToolOk('mcopy', ['-i', floppy, '::/NOTES.TXT', '-']).stdout).toBe('dropped beside GRUB\n');
   });
 

@@ -119,7 +119,7 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
         <button type="button" className="button primary" onClick={() => void startQemu(image)} disabled={busy || running || runHolds || !!memoryProblem} title={memoryProblem ?? undefined} data-testid="qemu-start">
           Start
         </button>
-        <button type="button" className="button" onClick={() => sessionId && void stopQemu(sessionId)} disabled={busy || !running}>
+        <button type="button" className="button" onClick={() => sessionId && void stopQemu(sessionId)} disabled={busy || !running} data-testid="qemu-stop">
           Stop
         </button>
         <button type="button" className="button" onClick={() => sessionId && void restartQemu(sessionId)} disabled={busy || !session}>
