@@ -161,6 +161,44 @@ describe.skipIf(skip)(`loopstudio run${skip ? ` (skipped: ${skip})` : ''}`, () =
     console.log(`v2 on the console ${elapsed} ms after the kernel was replaced`);
   }, 90_000);
 
+  it.skipIf(!hasTool('script'))(
+    'on a terminal: the serial port is the terminal, Ctrl+A X ends QEMU (the watch goes on), Ctrl+C ends the run',
+    async () => {
+      const p = project('tty');
+      // util-linux's script gives the run a pseudo-terminal; what is written to its stdin is typed there.
+      const command = [process.execPath, LOOPSTUDIO, 'run', p.recipe, '--watch'].map((w) => `'${w}'`).join(' ');
+      const child = spawn('script', ['-qfec', command, '/dev/null'], { env: toolEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+      children.push(child);
+      let out = '';
+      child.stdout!.on('data', (b: Buffer) => (out += b.toString('utf8')));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      await until(
+        'v1 on the terminal',
+        () => out.includes('tty: v1'),
+        30_000,
+        () => out,
+      );
+      child.stdin!.write('\x01x');
+      await until(
+        'QEMU to end on Ctrl+A X',
+        () => out.includes('waiting for a change'),
+        10_000,
+        () => out,
+      );
+      renameSync(p.v2, p.kernel);
+      await until(
+        'v2 on the terminal',
+        () => out.includes('tty: v2'),
+        V2_BOUND_MS,
+        () => out,
+      );
+      child.stdin!.write('\x03');
+      expect(await exited).toBe(130);
+      await released(p.image);
+    },
+    90_000,
+  );
+
   it('SIGKILL: QEMU dies with the run, and the image lock goes with the process', async () => {
     const p = project('killed');
     const run = startRun(p.recipe, '--watch');

@@ -133,7 +133,7 @@ class SourceWatcher {
 
   private add(dir: string, recursive: boolean, wants: (name: string) => boolean): void {
     try {
-      const watcher = watch(dir, { recursive, persistent: false }, (_event, filename) => {
+      const watcher = watch(dir, { recursive, persistent: true }, (_event, filename) => {
         const name = filename === null ? null : filename.toString();
         if (name !== null && (!wants(recursive ? name.split(sep)[0]! : name) || this.ignore(join(dir, name)))) return;
         this.poke();

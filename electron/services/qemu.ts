@@ -101,7 +101,11 @@ export interface QemuStartOptions {
    * util-linux's `setpriv --pdeathsig`; where setpriv is missing, QEMU is killed at exit only.
    */
   dieWithParent?: boolean;
-  /** With console 'inherit' and the serial port on stdio: `-serial mon:stdio`, so Ctrl+A X quits QEMU on the terminal. */
+  /**
+   * With console 'inherit' and the serial port on stdio: QEMU's console keys on the terminal, as
+   * `-serial mon:stdio` gives them (Ctrl+A X quits, Ctrl+A C the monitor) but with Ctrl+C still
+   * ending QEMU (mon:stdio would pass it to the guest).
+   */
   terminalKeys?: boolean;
   /** The holder (see hold()) this start belongs to: its own hold does not refuse it. */
   holder?: string;
@@ -565,7 +569,9 @@ export class QemuService {
     let argv = [...prepared.command.argv];
     if (startOptions.terminalKeys && consoleMode === 'inherit' && prepared.serialOnStdio) {
       const at = argv.findIndex((arg, i) => arg === 'stdio' && argv[i - 1] === '-serial');
-      if (at > 0) argv[at] = 'mon:stdio';
+      if (at > 0) {
+        argv.splice(at - 1, 2, '-chardev', 'stdio,id=loopstudio-console,mux=on,signal=on', '-serial', 'chardev:loopstudio-console', '-mon', 'chardev=loopstudio-console,mode=readline');
+      }
     }
     if (startOptions.standby && prepared.image !== null) {
       // The image's -drive value, its commas doubled as QEMU's option syntax wants them.
