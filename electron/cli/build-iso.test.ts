@@ -144,7 +144,10 @@ describe.skipIf(skip)(`ISO images from loopstudio build${skip ? ` (skipped: ${sk
   it('a project tree — case, spaces, Unicode, long names, links, deep folders, empty and 2 MiB files — comes back byte-exact through osirrox and through loopstudio get', async () => {
     const src = join(dir, 'tree');
     makeTree(src);
-    const r = recipe({ image: { iso: { volumeId: 'Tree Test', date: '2024-05-06T07:08:09Z', nameCollisions: 'rename' } }, files: [{ from: 'tree', to: '/src' }] });
+    const r = recipe({
+      image: { iso: { volumeId: 'Tree Test', date: '2024-05-06T07:08:09Z', nameCollisions: 'rename' } },
+      files: [{ from: 'tree', to: '/src' }],
+    });
     const { image, result } = await build(r);
     expect(result.iso).toMatchObject({ volumeId: 'Tree Test', hybrid: false, boot: [] });
     const expected = await modelOfFolder(fs, src);
@@ -152,13 +155,20 @@ describe.skipIf(skip)(`ISO images from loopstudio build${skip ? ` (skipped: ${sk
     expect(diffModels(expected, under(await modelOfFolder(fs, extract(image)), '/src'))).toEqual([]);
 
     const names = runToolOk('isoinfo', ['-R', '-f', '-i', image], { env: UTF8 }).stdout.split('\n').filter(Boolean).sort();
-    expect(names).toEqual([...expected.keys()].map((p) => `/src${p}`).concat('/src').sort());
+    expect(names).toEqual(
+      [...expected.keys()]
+        .map((p) => `/src${p}`)
+        .concat('/src')
+        .sort(),
+    );
 
     const got = join(dir, 'got');
     await cliOk('get', image, '/src', got);
     expect(diffModels(expected, await modelOfFolder(fs, got))).toEqual([]);
     const ls = (await cliOk('ls', image, '/src', '--json')).json();
-    expect(ls.entries.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['Mixed Case Name.TXT', 'ünïcödé – 中文.txt', 'readme-link']));
+    expect(ls.entries.map((e: { name: string }) => e.name)).toEqual(
+      expect.arrayContaining(['Mixed Case Name.TXT', 'ünïcödé – 中文.txt', 'readme-link']),
+    );
   });
 
   it('boots the test kernel: -cdrom with SeaBIOS, and as a hard disk (the hybrid MBR) with SeaBIOS', async () => {
@@ -170,14 +180,18 @@ describe.skipIf(skip)(`ISO images from loopstudio build${skip ? ` (skipped: ${sk
     expect(disk.matched, disk.output).toBe(true);
   }, 60_000);
 
-  it.skipIf(noUefi)(`boots the test kernel: -cdrom with OVMF (the UEFI El Torito entry)${noUefi ? ` (skipped: ${noUefi})` : ''}`, async () => {
-    const uefi = await bootAndExpect(example, KERNEL_LINE, 60, '--uefi');
-    expect(uefi.commandLine).toContain('media=cdrom');
-    expect(uefi.commandLine).toMatch(/OVMF|ovmf/);
-    expect(uefi.matched, uefi.output).toBe(true);
-  }, 90_000);
+  it.skipIf(noUefi)(
+    `boots the test kernel: -cdrom with OVMF (the UEFI El Torito entry)${noUefi ? ` (skipped: ${noUefi})` : ''}`,
+    async () => {
+      const uefi = await bootAndExpect(example, KERNEL_LINE, 60, '--uefi');
+      expect(uefi.commandLine).toContain('media=cdrom');
+      expect(uefi.commandLine).toMatch(/OVMF|ovmf/);
+      expect(uefi.matched, uefi.output).toBe(true);
+    },
+    90_000,
+  );
 
-  it('your own grub.cfg (the Bare Bones tutorial\'s) with GRUB for BIOS only, and your own no-emulation boot image, boot too', async () => {
+  it("your own grub.cfg (the Bare Bones tutorial's) with GRUB for BIOS only, and your own no-emulation boot image, boot too", async () => {
     writeFileSync(join(dir, 'grub.cfg'), 'set timeout=0\nmenuentry "myos" {\n\tmultiboot /boot/myos.bin\n}\n');
     const bare = recipe({
       image: { iso: { date: '2024-01-01' } },
@@ -203,16 +217,24 @@ describe.skipIf(skip)(`ISO images from loopstudio build${skip ? ` (skipped: ${sk
 
   it('--print-commands: the script (grub-mkimage, mkfs.fat, mtools, xorriso) makes an image xorriso reports the same way', async () => {
     const script = (await cliOk('build', join(dir, 'iso-grub2.json'), '--print-commands')).stdout;
-    expect(script).toMatch(/^grub-mkimage -d \S+ -O i386-pc-eltorito -p \/boot\/grub -c "\$WORK\/early\.cfg" -o "\$TREE"\/boot\/grub\/i386-pc\/eltorito\.img /m);
-    expect(script).toMatch(/^xorriso -as mkisofs -o "\$IMG" -r -J -V MYOS .*-b boot\/grub\/i386-pc\/eltorito\.img -no-emul-boot -boot-load-size 4 -boot-info-table --grub2-boot-info .*--grub2-mbr \S+boot_hybrid\.img --protective-msdos-label/m);
+    expect(script).toMatch(
+      /^grub-mkimage -d \S+ -O i386-pc-eltorito -p \/boot\/grub -c "\$WORK\/early\.cfg" -o "\$TREE"\/boot\/grub\/i386-pc\/eltorito\.img /m,
+    );
+    expect(script).toMatch(
+      /^xorriso -as mkisofs -o "\$IMG" -r -J -V MYOS .*-b boot\/grub\/i386-pc\/eltorito\.img -no-emul-boot -boot-load-size 4 -boot-info-table --grub2-boot-info .*--grub2-mbr \S+boot_hybrid\.img --protective-msdos-label/m,
+    );
     expect(script).toMatch(/^#\s+grub-mkrescue -o "\$IMG" "\$TREE" -- -volid MYOS$/m);
     const file = join(dir, 'iso.sh');
     writeFileSync(file, script);
     const image = join(dir, 'script.iso');
     const run = runTool('bash', [file, image]);
     expect(run.status, run.stderr).toBe(0);
-    const ours = xorrisoReport(example).split('\n').filter((l) => /Torito (boot img|img path|img opts)|MBR partition/.test(l));
-    const theirs = xorrisoReport(image).split('\n').filter((l) => /Torito (boot img|img path|img opts)|MBR partition/.test(l));
+    const ours = xorrisoReport(example)
+      .split('\n')
+      .filter((l) => /Torito (boot img|img path|img opts)|MBR partition/.test(l));
+    const theirs = xorrisoReport(image)
+      .split('\n')
+      .filter((l) => /Torito (boot img|img path|img opts)|MBR partition/.test(l));
     // The same entries and partitions (block numbers differ: xorriso places files its own way).
     const shape = (lines: string[]) => lines.map((l) => l.replace(/\d{2,}/g, 'N').replace(/\s+/g, ' '));
     expect(shape(theirs)).toEqual(shape(ours));
@@ -220,131 +242,188 @@ describe.skipIf(skip)(`ISO images from loopstudio build${skip ? ` (skipped: ${sk
   }, 60_000);
 });
 
-describe.skipIf(skip)(`bad ISO recipes are refused before anything is written, naming the field${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  it('a file over 4 GiB − 1 byte', async () => {
-    const big = join(dir, 'big.img');
-    fs.closeSync(fs.openSync(big, 'w'));
-    fs.truncateSync(big, 4 * 1024 ** 3);
-    const { message, field } = await refused(recipe({ image: { iso: {} }, files: [{ from: 'kernel.elf', to: '/k' }, { from: 'big.img', to: '/big.img' }] }));
-    expect(field).toBe('files[1].from');
-    expect(message).toMatch(/^files\[1\]\.from: \/big\.img is 4\.00 GiB \(4294967296 bytes\): an ISO 9660 file holds at most 4 GiB − 1 byte/);
-    fs.rmSync(big);
-  });
+describe.skipIf(skip)(
+  `bad ISO recipes are refused before anything is written, naming the field${skip ? ` (skipped: ${skip})` : ''}`,
+  () => {
+    it('a file over 4 GiB − 1 byte', async () => {
+      const big = join(dir, 'big.img');
+      fs.closeSync(fs.openSync(big, 'w'));
+      fs.truncateSync(big, 4 * 1024 ** 3);
+      const { message, field } = await refused(
+        recipe({
+          image: { iso: {} },
+          files: [
+            { from: 'kernel.elf', to: '/k' },
+            { from: 'big.img', to: '/big.img' },
+          ],
+        }),
+      );
+      expect(field).toBe('files[1].from');
+      expect(message).toMatch(
+        /^files\[1\]\.from: \/big\.img is 4\.00 GiB \(4294967296 bytes\): an ISO 9660 file holds at most 4 GiB − 1 byte/,
+      );
+      fs.rmSync(big);
+    });
 
-  it('two names that map to one ISO 9660 name (unless the recipe lets the build rename one)', async () => {
-    mkdirSync(join(dir, 'clash'));
-    writeFileSync(join(dir, 'clash/A.txt'), 'a');
-    writeFileSync(join(dir, 'clash/a.TXT'), 'b');
-    writeFileSync(join(dir, 'clash/libc_sources_1.c'), 'c');
-    writeFileSync(join(dir, 'clash/libc_sources_2.c'), 'd');
-    const files = [{ from: 'clash', to: '/clash' }];
-    const { message, field } = await refused(recipe({ image: { iso: {} }, files }));
-    expect(field).toBe('files[0].from');
-    expect(message).toContain('files[0].from: /clash/A.txt and /clash/a.TXT both map to the ISO 9660 name "A.TXT;1" (level 1)');
-    expect(message).toContain('files[0].from: /clash/libc_sources_1.c and /clash/libc_sources_2.c both map to the ISO 9660 name "LIBC_SOU.C;1" (level 1)');
-    expect(message).toMatch(/"nameCollisions": "rename"/);
-    // Renamed, the plain names differ and Rock Ridge keeps the real ones.
-    const { image, result } = await build(recipe({ image: { iso: { nameCollisions: 'rename' } }, files }));
-    expect(result.iso.renamed).toBe(2);
-    expect(runToolOk('isoinfo', ['-R', '-f', '-i', image]).stdout.split('\n')).toEqual(expect.arrayContaining(['/clash/A.txt', '/clash/a.TXT', '/clash/libc_sources_2.c']));
-    expect(runToolOk('isoinfo', ['-f', '-i', image]).stdout.split('\n')).toEqual(expect.arrayContaining(['/CLASH/A.TXT;1', '/CLASH/A000.TXT;1', '/CLASH/LIBC_000.C;1']));
-  });
+    it('two names that map to one ISO 9660 name (unless the recipe lets the build rename one)', async () => {
+      mkdirSync(join(dir, 'clash'));
+      writeFileSync(join(dir, 'clash/A.txt'), 'a');
+      writeFileSync(join(dir, 'clash/a.TXT'), 'b');
+      writeFileSync(join(dir, 'clash/libc_sources_1.c'), 'c');
+      writeFileSync(join(dir, 'clash/libc_sources_2.c'), 'd');
+      const files = [{ from: 'clash', to: '/clash' }];
+      const { message, field } = await refused(recipe({ image: { iso: {} }, files }));
+      expect(field).toBe('files[0].from');
+      expect(message).toContain('files[0].from: /clash/A.txt and /clash/a.TXT both map to the ISO 9660 name "A.TXT;1" (level 1)');
+      expect(message).toContain(
+        'files[0].from: /clash/libc_sources_1.c and /clash/libc_sources_2.c both map to the ISO 9660 name "LIBC_SOU.C;1" (level 1)',
+      );
+      expect(message).toMatch(/"nameCollisions": "rename"/);
+      // Renamed, the plain names differ and Rock Ridge keeps the real ones.
+      const { image, result } = await build(recipe({ image: { iso: { nameCollisions: 'rename' } }, files }));
+      expect(result.iso.renamed).toBe(2);
+      expect(runToolOk('isoinfo', ['-R', '-f', '-i', image]).stdout.split('\n')).toEqual(
+        expect.arrayContaining(['/clash/A.txt', '/clash/a.TXT', '/clash/libc_sources_2.c']),
+      );
+      expect(runToolOk('isoinfo', ['-f', '-i', image]).stdout.split('\n')).toEqual(
+        expect.arrayContaining(['/CLASH/A.TXT;1', '/CLASH/A000.TXT;1', '/CLASH/LIBC_000.C;1']),
+      );
+    });
 
-  it('GRUB\'s files missing on the host, for BIOS and for UEFI', async () => {
-    const r = recipe({ image: { iso: {} }, files: [{ from: 'kernel.elf', to: '/k.elf' }], bootloader: { grub2: { firmware: 'both' }, menu: { entries: [{ title: 'x', kernel: '/k.elf' }] } } });
-    const saved = { ...process.env };
-    try {
-      process.env.LOOPSTUDIO_GRUB2_DIR = join(dir, 'no-grub');
-      const bios = await refused(r);
-      expect(bios.field).toBe('bootloader.grub2');
-      expect(bios.message).toMatch(/^bootloader\.grub2: GRUB 2's BIOS files \(boot\.img, moddep\.lst and the modules\) are not in .*no-grub\. Install them: /);
-      delete process.env.LOOPSTUDIO_GRUB2_DIR;
-      process.env.LOOPSTUDIO_GRUB2_EFI_DIR = join(dir, 'no-grub-efi');
-      const uefi = await refused(r);
-      expect(uefi.field).toBe('bootloader.grub2.firmware');
-      expect(uefi.message).toMatch(/^bootloader\.grub2\.firmware: GRUB 2's UEFI files .* are not in .*no-grub-efi/);
-    } finally {
-      process.env = saved;
-    }
-  });
+    it("GRUB's files missing on the host, for BIOS and for UEFI", async () => {
+      const r = recipe({
+        image: { iso: {} },
+        files: [{ from: 'kernel.elf', to: '/k.elf' }],
+        bootloader: { grub2: { firmware: 'both' }, menu: { entries: [{ title: 'x', kernel: '/k.elf' }] } },
+      });
+      const saved = { ...process.env };
+      try {
+        process.env.LOOPSTUDIO_GRUB2_DIR = join(dir, 'no-grub');
+        const bios = await refused(r);
+        expect(bios.field).toBe('bootloader.grub2');
+        expect(bios.message).toMatch(
+          /^bootloader\.grub2: GRUB 2's BIOS files \(boot\.img, moddep\.lst and the modules\) are not in .*no-grub\. Install them: /,
+        );
+        delete process.env.LOOPSTUDIO_GRUB2_DIR;
+        process.env.LOOPSTUDIO_GRUB2_EFI_DIR = join(dir, 'no-grub-efi');
+        const uefi = await refused(r);
+        expect(uefi.field).toBe('bootloader.grub2.firmware');
+        expect(uefi.message).toMatch(/^bootloader\.grub2\.firmware: GRUB 2's UEFI files .* are not in .*no-grub-efi/);
+      } finally {
+        process.env = saved;
+      }
+    });
 
-  it('a menu kernel not in the image, no grub.cfg at all, one path twice, a boot image path nothing copies; an existing image stays as it was', async () => {
-    const menu = (kernel: string) => ({ entries: [{ title: 'x', kernel }] });
-    let r = await refused(recipe({ image: { iso: {} }, files: [{ from: 'kernel.elf', to: '/boot/kernel.elf' }], bootloader: { grub2: {}, menu: menu('/boot/other.elf') } }));
-    expect(r.message).toMatch(/^bootloader\.menu\.entries\[0\]\.kernel: \/boot\/other\.elf is not copied into the image by any files\[\] entry/);
-    r = await refused(recipe({ image: { iso: {} }, files: [{ from: 'kernel.elf', to: '/boot/kernel.elf' }], bootloader: { grub2: {} } }));
-    expect(r.message).toMatch(/^bootloader\.grub2: GRUB reads \/boot\/grub\/grub\.cfg, and the recipe has neither a menu .* nor a files\[\] entry/);
-    r = await refused(recipe({ image: { iso: {} }, files: [{ from: 'kernel.elf', to: '/k' }, { from: 'bootsector.bin', to: '/k' }] }));
-    expect(r.message).toMatch(/^files\[1\]\.to: \/k would be in the image twice: .*bootsector\.bin and files\[0\]\.from \(.*kernel\.elf\)/);
-    writeFileSync(join(dir, 'grub.cfg'), 'menuentry x { multiboot /k }\n');
-    r = await refused(
-      recipe({ image: { iso: {} }, files: [{ from: 'kernel.elf', to: '/k' }, { from: 'grub.cfg', to: '/boot/grub/grub.cfg' }], bootloader: { grub2: {}, menu: menu('/k') } }),
-    );
-    expect(r.message).toMatch(/^files\[1\]\.to: \/boot\/grub\/grub\.cfg would be in the image twice: .*the menu writes \/boot\/grub\/grub\.cfg/);
-    r = await refused(recipe({ image: { iso: {} }, bootloader: { bootImage: { path: '/boot/none.bin' } } }));
-    expect(r.message).toMatch(/^bootloader\.bootImage\.path: \/boot\/none\.bin is not a file that files\[\] copies/);
+    it('a menu kernel not in the image, no grub.cfg at all, one path twice, a boot image path nothing copies; an existing image stays as it was', async () => {
+      const menu = (kernel: string) => ({ entries: [{ title: 'x', kernel }] });
+      let r = await refused(
+        recipe({
+          image: { iso: {} },
+          files: [{ from: 'kernel.elf', to: '/boot/kernel.elf' }],
+          bootloader: { grub2: {}, menu: menu('/boot/other.elf') },
+        }),
+      );
+      expect(r.message).toMatch(
+        /^bootloader\.menu\.entries\[0\]\.kernel: \/boot\/other\.elf is not copied into the image by any files\[\] entry/,
+      );
+      r = await refused(recipe({ image: { iso: {} }, files: [{ from: 'kernel.elf', to: '/boot/kernel.elf' }], bootloader: { grub2: {} } }));
+      expect(r.message).toMatch(
+        /^bootloader\.grub2: GRUB reads \/boot\/grub\/grub\.cfg, and the recipe has neither a menu .* nor a files\[\] entry/,
+      );
+      r = await refused(
+        recipe({
+          image: { iso: {} },
+          files: [
+            { from: 'kernel.elf', to: '/k' },
+            { from: 'bootsector.bin', to: '/k' },
+          ],
+        }),
+      );
+      expect(r.message).toMatch(
+        /^files\[1\]\.to: \/k would be in the image twice: .*bootsector\.bin and files\[0\]\.from \(.*kernel\.elf\)/,
+      );
+      writeFileSync(join(dir, 'grub.cfg'), 'menuentry x { multiboot /k }\n');
+      r = await refused(
+        recipe({
+          image: { iso: {} },
+          files: [
+            { from: 'kernel.elf', to: '/k' },
+            { from: 'grub.cfg', to: '/boot/grub/grub.cfg' },
+          ],
+          bootloader: { grub2: {}, menu: menu('/k') },
+        }),
+      );
+      expect(r.message).toMatch(
+        /^files\[1\]\.to: \/boot\/grub\/grub\.cfg would be in the image twice: .*the menu writes \/boot\/grub\/grub\.cfg/,
+      );
+      r = await refused(recipe({ image: { iso: {} }, bootloader: { bootImage: { path: '/boot/none.bin' } } }));
+      expect(r.message).toMatch(/^bootloader\.bootImage\.path: \/boot\/none\.bin is not a file that files\[\] copies/);
 
-    // A refused build leaves the image it would have replaced byte for byte as it was.
-    const path = recipe({ image: { iso: { volumeId: 'KEEP' } }, files: [{ from: 'kernel.elf', to: '/k' }] }, 'keep');
-    const { image } = await build(path);
-    const before = readFileSync(image);
-    writeFileSync(path, JSON.stringify({ image: { iso: {} }, files: [{ from: 'missing.elf', to: '/k' }] }));
-    const run = await cli('build', path, '-o', image, '--force');
-    expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/files\[0\]\.from: .*missing\.elf does not exist/);
-    expect(readFileSync(image).equals(before)).toBe(true);
-  });
-});
+      // A refused build leaves the image it would have replaced byte for byte as it was.
+      const path = recipe({ image: { iso: { volumeId: 'KEEP' } }, files: [{ from: 'kernel.elf', to: '/k' }] }, 'keep');
+      const { image } = await build(path);
+      const before = readFileSync(image);
+      writeFileSync(path, JSON.stringify({ image: { iso: {} }, files: [{ from: 'missing.elf', to: '/k' }] }));
+      const run = await cli('build', path, '-o', image, '--force');
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/files\[0\]\.from: .*missing\.elf does not exist/);
+      expect(readFileSync(image).equals(before)).toBe(true);
+    });
+  },
+);
 
-describe.skipIf(skip ?? missingTools('grub-mkrescue'))(`info, ls and get read ISO images; writers refuse them${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  it("grub-mkrescue's image: info shows the volume, El Torito and the hybrid MBR; ls and get read it; put, mkdir, format, partition and bootloader refuse it, changing nothing", async () => {
-    const isodir = join(dir, 'isodir');
-    mkdirSync(join(isodir, 'boot/grub'), { recursive: true });
-    writeFileSync(join(isodir, 'boot/myos.bin'), kernel);
-    writeFileSync(join(isodir, 'boot/grub/grub.cfg'), 'menuentry "myos" {\n\tmultiboot /boot/myos.bin\n}\n');
-    const image = join(dir, 'rescue.iso');
-    runToolOk('grub-mkrescue', ['-o', image, isodir, '--', '-volid', 'RESCUE']);
+describe.skipIf(skip ?? missingTools('grub-mkrescue'))(
+  `info, ls and get read ISO images; writers refuse them${skip ? ` (skipped: ${skip})` : ''}`,
+  () => {
+    it("grub-mkrescue's image: info shows the volume, El Torito and the hybrid MBR; ls and get read it; put, mkdir, format, partition and bootloader refuse it, changing nothing", async () => {
+      const isodir = join(dir, 'isodir');
+      mkdirSync(join(isodir, 'boot/grub'), { recursive: true });
+      writeFileSync(join(isodir, 'boot/myos.bin'), kernel);
+      writeFileSync(join(isodir, 'boot/grub/grub.cfg'), 'menuentry "myos" {\n\tmultiboot /boot/myos.bin\n}\n');
+      const image = join(dir, 'rescue.iso');
+      runToolOk('grub-mkrescue', ['-o', image, isodir, '--', '-volid', 'RESCUE']);
 
-    const info = (await cliOk('info', image, '--json')).json();
-    expect(info.iso).toMatchObject({ volumeIdentifier: 'RESCUE', rockRidge: true, names: 'rock-ridge' });
-    expect(info.iso.bootCatalog.entries[0]).toMatchObject({ platform: 'bios', path: '/boot/grub/i386-pc/eltorito.img', sectorCount: 4 });
-    expect(info.iso.uuid).toMatch(/^\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d-\d\d$/);
-    const text = (await cliOk('info', image)).stdout;
-    expect(text).toMatch(/ISO 9660\s+"RESCUE" \(UUID [\d-]+\)/);
-    expect(text).toMatch(/BIOS, no emulation, 4 sectors from block \d+: \/boot\/grub\/i386-pc\/eltorito\.img/);
+      const info = (await cliOk('info', image, '--json')).json();
+      expect(info.iso).toMatchObject({ volumeIdentifier: 'RESCUE', rockRidge: true, names: 'rock-ridge' });
+      expect(info.iso.bootCatalog.entries[0]).toMatchObject({ platform: 'bios', path: '/boot/grub/i386-pc/eltorito.img', sectorCount: 4 });
+      expect(info.iso.uuid).toMatch(/^\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d-\d\d$/);
+      const text = (await cliOk('info', image)).stdout;
+      expect(text).toMatch(/ISO 9660\s+"RESCUE" \(UUID [\d-]+\)/);
+      expect(text).toMatch(/BIOS, no emulation, 4 sectors from block \d+: \/boot\/grub\/i386-pc\/eltorito\.img/);
 
-    const ls = (await cliOk('ls', image, '/boot', '--json')).json();
-    expect(ls.entries.map((e: { name: string }) => e.name).sort()).toEqual(['grub', 'myos.bin']);
-    const out = join(dir, 'rescue-out');
-    await cliOk('get', image, '/boot/myos.bin', out);
-    expect(readFileSync(out).equals(kernel)).toBe(true);
-    expect((await cliOk('get', image, '/boot/grub/grub.cfg', '-')).stdoutBytes!.toString()).toContain('multiboot /boot/myos.bin');
-    const partition = await cli('ls', image, '-p', '1', '/');
-    expect(partition.stderr).toMatch(/is an ISO 9660 image: its files are read without -p/);
+      const ls = (await cliOk('ls', image, '/boot', '--json')).json();
+      expect(ls.entries.map((e: { name: string }) => e.name).sort()).toEqual(['grub', 'myos.bin']);
+      const out = join(dir, 'rescue-out');
+      await cliOk('get', image, '/boot/myos.bin', out);
+      expect(readFileSync(out).equals(kernel)).toBe(true);
+      expect((await cliOk('get', image, '/boot/grub/grub.cfg', '-')).stdoutBytes!.toString()).toContain('multiboot /boot/myos.bin');
+      const partition = await cli('ls', image, '-p', '1', '/');
+      expect(partition.stderr).toMatch(/is an ISO 9660 image: its files are read without -p/);
 
-    const before = readFileSync(image);
-    for (const args of [
-      ['put', image, join(isodir, 'boot/grub/grub.cfg'), '/x.cfg'],
-      ['mkdir', image, '/new'],
-      ['rm', image, '/boot/myos.bin'],
-      ['format', image, '--fs', 'fat32'],
-      ['partition', image, '--table', 'mbr', '--new', '--add', 'size=rest'],
-      ['bootloader', image, '--boot-sector', join(dir, 'bootsector.bin')],
-    ]) {
-      const run = await cli(...args);
-      expect(run.code, args.join(' ')).toBe(1);
-      expect(run.stderr).toMatch(/is an ISO 9660 image: Loopback Studio reads it \(info, ls, get, qemu\) but does not change it/);
-    }
-    expect(readFileSync(image).equals(before)).toBe(true);
-  }, 60_000);
+      const before = readFileSync(image);
+      for (const args of [
+        ['put', image, join(isodir, 'boot/grub/grub.cfg'), '/x.cfg'],
+        ['mkdir', image, '/new'],
+        ['rm', image, '/boot/myos.bin'],
+        ['format', image, '--fs', 'fat32'],
+        ['partition', image, '--table', 'mbr', '--new', '--add', 'size=rest'],
+        ['bootloader', image, '--boot-sector', join(dir, 'bootsector.bin')],
+      ]) {
+        const run = await cli(...args);
+        expect(run.code, args.join(' ')).toBe(1);
+        expect(run.stderr).toMatch(/is an ISO 9660 image: Loopback Studio reads it \(info, ls, get, qemu\) but does not change it/);
+      }
+      expect(readFileSync(image).equals(before)).toBe(true);
+    }, 60_000);
 
-  it('build --update of an ISO recipe builds it anew, then finds it up to date', async () => {
-    const r = recipe({ image: { iso: {} }, files: [{ from: 'kernel.elf', to: '/k' }] }, 'update');
-    const image = join(dir, 'update.iso');
-    const first = (await cliOk('build', r, '--update', '--json')).json();
-    expect(first).toMatchObject({ kind: 'full', image });
-    expect(existsSync(image)).toBe(true);
-    const second = (await cliOk('build', r, '--update', '--json')).json();
-    expect(second.kind).toBe('none');
-  });
-});
+    it('build --update of an ISO recipe builds it anew, then finds it up to date', async () => {
+      const r = recipe({ image: { iso: {} }, files: [{ from: 'kernel.elf', to: '/k' }] }, 'update');
+      const image = join(dir, 'update.iso');
+      const first = (await cliOk('build', r, '--update', '--json')).json();
+      expect(first).toMatchObject({ kind: 'full', image });
+      expect(existsSync(image)).toBe(true);
+      const second = (await cliOk('build', r, '--update', '--json')).json();
+      expect(second.kind).toBe('none');
+    });
+  },
+);

@@ -38,7 +38,15 @@ export async function isoVolumeUuid(device: BlockDevice): Promise<string | null>
   for (const at of [PVD_MODIFICATION_DATE, PVD_CREATION_DATE]) {
     const digits = new TextDecoder('latin1').decode(pvd.subarray(at, at + 16));
     if (/^\d{16}$/.test(digits) && !/^0+$/.test(digits)) {
-      return [digits.slice(0, 4), digits.slice(4, 6), digits.slice(6, 8), digits.slice(8, 10), digits.slice(10, 12), digits.slice(12, 14), digits.slice(14, 16)].join('-');
+      return [
+        digits.slice(0, 4),
+        digits.slice(4, 6),
+        digits.slice(6, 8),
+        digits.slice(8, 10),
+        digits.slice(10, 12),
+        digits.slice(12, 14),
+        digits.slice(14, 16),
+      ].join('-');
     }
   }
   return null;
@@ -127,7 +135,10 @@ export class IsoFileSystem implements FileSystem {
  * `image.info`'s ISO part: `{iso}` for an ISO image, `{filesystemError}` when its descriptors say
  * ISO but it cannot be read (info shows what it can), nothing for any other image.
  */
-export async function isoInfoField(device: BlockDevice, image: string): Promise<{ iso?: IsoImageInfo; filesystemError?: { code: LoopbackError['code']; message: string } }> {
+export async function isoInfoField(
+  device: BlockDevice,
+  image: string,
+): Promise<{ iso?: IsoImageInfo; filesystemError?: { code: LoopbackError['code']; message: string } }> {
   if (!(await isIsoDevice(device))) return {};
   try {
     return { iso: await (await IsoFileSystem.open(device, image)).info() };

@@ -55,12 +55,18 @@ function report(kind: 'none' | 'full', ms: number, reason: string): RunReport {
 }
 
 /** prepareUpdate for an ISO recipe (see the file comment). */
-export async function prepareIsoUpdate(recipePath: string, recipe: Recipe, options: UpdateOptions, started: number): Promise<PreparedUpdate> {
+export async function prepareIsoUpdate(
+  recipePath: string,
+  recipe: Recipe,
+  options: UpdateOptions,
+  started: number,
+): Promise<PreparedUpdate> {
   const image = resolve(options.output ?? defaultOutputFor(recipe, recipePath));
   const inputs = isoInputs(recipePath, recipe);
   const kernel = isoKernel(recipePath, recipe);
   const imageStats = await fs.stat(image).catch(() => null);
-  if (imageStats && !imageStats.isFile()) throw new LoopbackError('INVALID_INPUT', `${image} is not a regular file: refusing to replace it`, { path: image });
+  if (imageStats && !imageStats.isFile())
+    throw new LoopbackError('INVALID_INPUT', `${image} is not a regular file: refusing to replace it`, { path: image });
   const iso = imageStats ? await isIsoFile(image, imageStats.size) : false;
   const unowned = imageStats !== null && !iso;
   if (imageStats && iso && !options.full) {
@@ -69,13 +75,32 @@ export async function prepareIsoUpdate(recipePath: string, recipe: Recipe, optio
     if (imageStats.mtimeMs > newest) {
       const reason = `${basename(image)} is newer than the recipe and its sources`;
       const ms = since(started);
-      return { recipe: recipePath, image, kind: 'none', reason, unowned: false, changes: [], kernel, inputs, discard: async () => {}, apply: async () => report('none', ms, reason) };
+      return {
+        recipe: recipePath,
+        image,
+        kind: 'none',
+        reason,
+        unowned: false,
+        changes: [],
+        kernel,
+        inputs,
+        discard: async () => {},
+        apply: async () => report('none', ms, reason),
+      };
     }
   }
   if (unowned && !options.force) {
-    throw new LoopbackError('ALREADY_EXISTS', `${image} exists and is not an ISO image: pass --force to replace it with the recipe's ISO image`, { path: image });
+    throw new LoopbackError(
+      'ALREADY_EXISTS',
+      `${image} exists and is not an ISO image: pass --force to replace it with the recipe's ISO image`,
+      { path: image },
+    );
   }
-  const reason = options.full ? 'a full build was asked for' : !imageStats ? `${basename(image)} does not exist yet` : 'an ISO image is always built anew';
+  const reason = options.full
+    ? 'a full build was asked for'
+    : !imageStats
+      ? `${basename(image)} does not exist yet`
+      : 'an ISO image is always built anew';
   const temp = join(dirname(image), `.${basename(image)}.next-${process.pid}-${Date.now()}`);
   try {
     await buildRecipe(recipePath, {

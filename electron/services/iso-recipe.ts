@@ -57,19 +57,37 @@ export const ISO_CATALOG_PATH = '/boot.catalog';
 export const BOOT_HYBRID_IMG = 'boot_hybrid.img';
 
 /**
- * The modules built into the El Torito image: the BIOS disk, ISO 9660, and what a menu needs,
- * so the image boots even when /boot/grub/i386-pc cannot be read; the rest load from there.
+ * The modules built into the El Torito image, grub-mkrescue's: the BIOS disk and ISO 9660, so GRUB
+ * reads /boot/grub of the medium it started from; everything else (search, normal, multiboot …)
+ * loads from /boot/grub/i386-pc, where every module is copied. A small core is also a fast one:
+ * grub-mkimage compresses it with LZMA, 0.01 s for these two, 0.07 s with normal and the loaders.
  */
-export const ELTORITO_MODULES = ['biosdisk', 'iso9660', 'part_msdos', 'normal', 'configfile', 'multiboot', 'multiboot2', 'serial', 'terminal'];
+export const ELTORITO_MODULES = ['biosdisk', 'iso9660'];
 /** grub.cfg's insmods for an entry: the ISO's filesystem (built into both images already). */
 export const ISO_GRUB_CFG_MODULES = ['iso9660'];
 
 const MIB = 1024 * 1024;
 
+/**
+ * Zeros after the image, as mkisofs's -pad and xorriso's -padding 300k add them: a BIOS (and
+ * Linux's block layer) reads a CD ahead in pieces of up to 32 KiB or more, and a read past the end
+ * of the medium fails — GRUB then saw zeros for a kernel that was the image's last file ("no
+ * multiboot header found"). Outside the ISO 9660 volume: its size and its partitions stay as planned.
+ */
+export const ISO_PADDING_BYTES = 300 * 1024;
+
 /** GRUB's name for an ISO 9660 volume (grub-core/fs/iso9660.c, what `blkid` calls its UUID): the PVD's modification date, "2024-01-02-03-04-05-00". */
 export function isoUuid(dateMs: number): string {
   const digits = new TextDecoder().decode(encodeVolumeDate(dateMs).subarray(0, 16));
-  return [digits.slice(0, 4), digits.slice(4, 6), digits.slice(6, 8), digits.slice(8, 10), digits.slice(10, 12), digits.slice(12, 14), digits.slice(14, 16)].join('-');
+  return [
+    digits.slice(0, 4),
+    digits.slice(4, 6),
+    digits.slice(6, 8),
+    digits.slice(8, 10),
+    digits.slice(10, 12),
+    digits.slice(12, 14),
+    digits.slice(14, 16),
+  ].join('-');
 }
 
 /** The config built into both GRUB images: find this very image, then read its /boot/grub (grub-mkrescue's). */
@@ -131,6 +149,8 @@ export interface IsoRecipePlan {
   plan: IsoPlan;
   /** Host entries left out (devices, pipes, sockets). */
   skipped: Array<{ path: string; reason: string }>;
+  /** The file's size: the planned volume (plan.sizeBytes) and ISO_PADDING_BYTES of zeros. */
+  imageBytes: number;
   /** ISO 9660 and Joliet names the writer changed (what mkisofs prints as "Using … for …"). */
   renamed: number;
   /** Reads the host files while the image is written (writeIsoRecipe closes what it opened). */
@@ -224,7 +244,12 @@ function add(tree: TreeBuilder, entry: IsoEntry, origin: IsoEntryOrigin): void {
       tree.entries.push({ type: 'directory', path: folder, mode: 0o555, modifiedMs: tree.dateMs });
       tree.origins.push(origin);
     } else if (tree.entries[index]!.type !== 'directory') {
-      throw fieldError('VALIDATION', origin.field.replace(/\.from$/, '.to'), `${entry.path} cannot go into the image: ${folder} is a ${tree.entries[index]!.type === 'symlink' ? 'link' : 'file'} there (${describeOrigin(tree.origins[index]!)}), not a folder. Nothing was written`, { path: entry.path });
+      throw fieldError(
+        'VALIDATION',
+        origin.field.replace(/\.from$/, '.to'),
+        `${entry.path} cannot go into the image: ${folder} is a ${tree.entries[index]!.type === 'symlink' ? 'link' : 'file'} there (${describeOrigin(tree.origins[index]!)}), not a folder. Nothing was written`,
+        { path: entry.path },
+      );
     }
   }
   tree.byPath.set(entry.path, tree.entries.length);
@@ -233,7 +258,8 @@ function add(tree: TreeBuilder, entry: IsoEntry, origin: IsoEntryOrigin): void {
 }
 
 interface CopyContext {
-  tree: TreeBuilder;
+  /** The entries found, added to the tree after the boot loader's (so a clash blames the recipe's file). */
+  pending: Array<[IsoEntry, IsoEntryOrigin]>;
   sources: HostSources;
   dateMs: number | null;
   field: string;
@@ -250,15 +276,18 @@ function dated(stats: Stats, ctx: CopyContext): { modifiedMs: number } {
 function copyEntry(from: string, to: string, stats: Stats, ctx: CopyContext): void {
   const origin: IsoEntryOrigin = { field: ctx.field, host: from, boot: false };
   if (stats.isSymbolicLink()) {
-    add(ctx.tree, { type: 'symlink', path: to, target: readlinkSync(from), ...dated(stats, ctx) }, origin);
+    ctx.pending.push([{ type: 'symlink', path: to, target: readlinkSync(from), ...dated(stats, ctx) }, origin]);
   } else if (stats.isDirectory()) {
-    add(ctx.tree, { type: 'directory', path: to, mode: rationalMode(stats, 'directory'), ...dated(stats, ctx) }, origin);
+    ctx.pending.push([{ type: 'directory', path: to, mode: rationalMode(stats, 'directory'), ...dated(stats, ctx) }, origin]);
     for (const name of readdirSync(from).sort()) {
       const child = join(from, name);
       copyEntry(child, imageJoin(to, name), lstatSync(child), ctx);
     }
   } else if (stats.isFile()) {
-    add(ctx.tree, { type: 'file', path: to, content: ctx.sources.source(from, stats.size), mode: rationalMode(stats, 'file'), ...dated(stats, ctx) }, origin);
+    ctx.pending.push([
+      { type: 'file', path: to, content: ctx.sources.source(from, stats.size), mode: rationalMode(stats, 'file'), ...dated(stats, ctx) },
+      origin,
+    ]);
     ctx.files++;
     ctx.bytes += stats.size;
   } else {
@@ -281,7 +310,12 @@ async function at<T>(field: string, work: () => T | Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     if (error instanceof LoopbackError && !error.message.startsWith(field)) {
-      throw fieldError(error.code === 'HOST_TOOL_MISSING' || error.code === 'NOT_FOUND' || error.code === 'INVALID_INPUT' ? error.code : 'VALIDATION', field, error.message, error.details ?? {});
+      throw fieldError(
+        error.code === 'HOST_TOOL_MISSING' || error.code === 'NOT_FOUND' || error.code === 'INVALID_INPUT' ? error.code : 'VALIDATION',
+        field,
+        error.message,
+        error.details ?? {},
+      );
     }
     throw error;
   }
@@ -325,7 +359,12 @@ function recipeMessage(message: string, origins: readonly IsoEntryOrigin[]): str
  * Checks an ISO recipe against the host and plans the image, writing nothing. Throws the first
  * problem (or all the name collisions at once), naming the recipe field.
  */
-export async function planIsoRecipe(recipe: Recipe, baseDir: string, roots: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<IsoRecipePlan> {
+export async function planIsoRecipe(
+  recipe: Recipe,
+  baseDir: string,
+  roots: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<IsoRecipePlan> {
   const options = recipe.image.iso!;
   const { dateMs, fixed } = volumeDate(recipe, env);
   const level = options.level ?? 1;
@@ -336,6 +375,35 @@ export async function planIsoRecipe(recipe: Recipe, baseDir: string, roots: read
   const tree: TreeBuilder = { entries: [], origins: [], byPath: new Map(), dateMs };
   const sources = new HostSources();
   const skipped: IsoRecipePlan['skipped'] = [];
+
+  // The recipe's files: their host entries, walked once (while grub-mkimage runs, for GRUB).
+  let walked: Promise<{ pending: CopyContext['pending']; copies: IsoCopy[]; fileCount: number; fileBytes: number }> | null = null;
+  const walk = () =>
+    (walked ??= (async () => {
+      const pending: CopyContext['pending'] = [];
+      const copies: IsoCopy[] = [];
+      let fileCount = 0;
+      let fileBytes = 0;
+      for (const [i, file] of (recipe.files ?? []).entries()) {
+        const field = `files[${i}]`;
+        const from = await recipeSource(baseDir, file.from, roots, `${field}.from`);
+        // The top level is followed when it is a link (recipeSource checked where it leads); inside folders, links stay links.
+        const stats = await fs.stat(from).catch(() => null);
+        if (!stats) throw fieldError('NOT_FOUND', `${field}.from`, `${from} does not exist`, { path: from });
+        if (!stats.isFile() && !stats.isDirectory())
+          throw fieldError('INVALID_INPUT', `${field}.from`, `${from} is not a file or a folder`, { path: from });
+        const to = file.to.endsWith('/') ? imageJoin(file.to, basename(from)) : file.to.replace(/\/+$/, '') || '/';
+        if (to === '/' && !stats.isDirectory())
+          throw fieldError('INVALID_INPUT', `${field}.to`, `"/" is the image's root folder: give the file a name ("/${basename(from)}")`);
+        const ctx: CopyContext = { pending, sources, dateMs: fixed ? dateMs : null, field: `${field}.from`, skipped, files: 0, bytes: 0 };
+        const real = stats.isFile() ? await fs.realpath(from) : from;
+        copyEntry(real, to, stats, ctx);
+        copies.push({ field, from, to, folder: stats.isDirectory(), bytes: ctx.bytes });
+        fileCount += ctx.files;
+        fileBytes += ctx.bytes;
+      }
+      return { pending, copies, fileCount, fileBytes };
+    })());
 
   // The boot loader's files first: a recipe file on one of their paths is the one refused.
   let boot: IsoBootPlan | null = null;
@@ -349,57 +417,80 @@ export async function planIsoRecipe(recipe: Recipe, baseDir: string, roots: read
     if (menu) await at('bootloader.menu', () => checkMenu(menu, 'grub2'));
     let bios: Extract<IsoBootPlan, { kind: 'grub2' }>['bios'] = null;
     let efi: Extract<IsoBootPlan, { kind: 'grub2' }>['efi'] = null;
-    if (usesBios(firmware)) {
-      const files = await at(field, () => findGrub2());
+    // Both images at once: grub-mkimage runs as two processes.
+    const biosFiles = usesBios(firmware) ? await at(field, () => findGrub2()) : null;
+    const efiFiles = usesUefi(firmware) ? await at(`${field}.firmware`, () => findGrub2Efi()) : null;
+    const eltoritoModules = [...new Set([...ELTORITO_MODULES, ...coreModules])];
+    const efiModuleList = efiModules('fat', ['iso9660', ...coreModules]);
+    const images = Promise.all([
+      biosFiles
+        ? at(coreModules.length ? `${field}.coreModules` : field, () =>
+            buildCoreImage(biosFiles, ISO_GRUB_DIR, eltoritoModules, 'i386-pc-eltorito', early),
+          )
+        : null,
+      efiFiles
+        ? at(coreModules.length ? `${field}.coreModules` : field, () =>
+            buildCoreImage(efiFiles, ISO_GRUB_DIR, efiModuleList, 'x86_64-efi', early),
+          )
+        : null,
+    ]);
+    images.catch(() => {}); // awaited below; a refusal before then must not go unhandled
+    await walk().catch(async (error: unknown) => {
+      await images.catch(() => {});
+      throw error;
+    });
+    if (biosFiles) {
+      const files = biosFiles;
       let bootHybrid: Uint8Array | null = null;
       if (hybrid) {
         const path = join(files.dir, BOOT_HYBRID_IMG);
         const bytes = await fs.readFile(path).catch(() => null);
-        if (!bytes) throw fieldError('HOST_TOOL_MISSING', 'image.iso.hybrid', `GRUB's ${BOOT_HYBRID_IMG} is not in ${files.dir}: it comes with GRUB 2 for BIOS (Debian: grub-pc-bin); or leave hybrid out ("hybrid": false) for a CD-only image`, { path });
+        if (!bytes)
+          throw fieldError(
+            'HOST_TOOL_MISSING',
+            'image.iso.hybrid',
+            `GRUB's ${BOOT_HYBRID_IMG} is not in ${files.dir}: it comes with GRUB 2 for BIOS (Debian: grub-pc-bin); or leave hybrid out ("hybrid": false) for a CD-only image`,
+            { path },
+          );
         bootHybrid = new Uint8Array(bytes);
       }
-      const modules = [...new Set([...ELTORITO_MODULES, ...coreModules])];
-      const eltorito = await at(coreModules.length ? `${field}.coreModules` : field, () => buildCoreImage(files, ISO_GRUB_DIR, modules, 'i386-pc-eltorito', early));
       const moduleFiles = await grub2ModuleFiles(files.dir);
-      bios = { files, eltorito, modules, moduleFiles, bootHybrid };
+      const eltorito = (await images)[0]!;
+      bios = { files, eltorito, modules: eltoritoModules, moduleFiles, bootHybrid };
       add(tree, { type: 'file', path: ISO_ELTORITO_PATH, content: eltorito, mode: 0o444, modifiedMs: dateMs }, bootOrigin(field));
       for (const name of moduleFiles) {
         const path = join(files.dir, name);
         const stats = statSync(path);
-        add(tree, { type: 'file', path: `${ISO_BIOS_MODULE_DIR}/${name}`, content: sources.source(path, stats.size), mode: 0o444, modifiedMs: fixed ? dateMs : Math.floor(stats.mtimeMs / 1000) * 1000 }, bootOrigin(field));
+        add(
+          tree,
+          {
+            type: 'file',
+            path: `${ISO_BIOS_MODULE_DIR}/${name}`,
+            content: sources.source(path, stats.size),
+            mode: 0o444,
+            modifiedMs: fixed ? dateMs : Math.floor(stats.mtimeMs / 1000) * 1000,
+          },
+          bootOrigin(field),
+        );
       }
     }
-    if (usesUefi(firmware)) {
-      const files = await at(`${field}.firmware`, () => findGrub2Efi());
-      const modules = efiModules('fat', ['iso9660', ...coreModules]);
-      const image = await at(coreModules.length ? `${field}.coreModules` : field, () => buildCoreImage(files, ISO_GRUB_DIR, modules, 'x86_64-efi', early));
-      efi = { files, image, modules, esp: await espImage(image, dateMs) };
+    if (efiFiles) {
+      const image = (await images)[1]!;
+      efi = { files: efiFiles, image, modules: efiModuleList, esp: await espImage(image, dateMs) };
     }
     const cfg = menu ? grubCfg(menu, ISO_GRUB_CFG_MODULES) : null;
-    if (cfg !== null) add(tree, { type: 'file', path: ISO_GRUB_CFG, content: new TextEncoder().encode(cfg), mode: 0o444, modifiedMs: dateMs }, bootOrigin('bootloader.menu'));
+    if (cfg !== null)
+      add(
+        tree,
+        { type: 'file', path: ISO_GRUB_CFG, content: new TextEncoder().encode(cfg), mode: 0o444, modifiedMs: dateMs },
+        bootOrigin('bootloader.menu'),
+      );
     boot = { kind: 'grub2', firmware, menu, grubCfg: cfg, uuid, bios, efi, coreModules };
   }
 
-  // The recipe's files.
-  const copies: IsoCopy[] = [];
-  let fileCount = 0;
-  let fileBytes = 0;
-  for (const [i, file] of (recipe.files ?? []).entries()) {
-    const field = `files[${i}]`;
-    const from = await recipeSource(baseDir, file.from, roots, `${field}.from`);
-    // The top level is followed when it is a link (recipeSource checked where it leads); inside folders, links stay links.
-    const stats = await fs.stat(from).catch(() => null);
-    if (!stats) throw fieldError('NOT_FOUND', `${field}.from`, `${from} does not exist`, { path: from });
-    if (!stats.isFile() && !stats.isDirectory()) throw fieldError('INVALID_INPUT', `${field}.from`, `${from} is not a file or a folder`, { path: from });
-    const to = file.to.endsWith('/') ? imageJoin(file.to, basename(from)) : file.to.replace(/\/+$/, '') || '/';
-    if (to === '/' && !stats.isDirectory()) throw fieldError('INVALID_INPUT', `${field}.to`, `"/" is the image's root folder: give the file a name ("/${basename(from)}")`);
-    const ctx: CopyContext = { tree, sources, dateMs: fixed ? dateMs : null, field: `${field}.from`, skipped, files: 0, bytes: 0 };
-    const real = stats.isFile() ? await fs.realpath(from) : from;
-    copyEntry(real, to, stats, ctx);
-    copies.push({ field, from, to, folder: stats.isDirectory(), bytes: ctx.bytes });
-    fileCount += ctx.files;
-    fileBytes += ctx.bytes;
-  }
+  // The recipe's files, added after the boot loader's; walked while grub-mkimage runs.
+  for (const [entry, origin] of (await walk()).pending) add(tree, entry, origin);
+  const { copies, fileCount, fileBytes } = await walk();
 
   // The boot image of the user's own, or GRUB's grub.cfg and kernels.
   let bootField = 'bootloader';
@@ -413,13 +504,31 @@ export async function planIsoRecipe(recipe: Recipe, baseDir: string, roots: read
       file = await recipeSource(baseDir, spec.file, roots, `${bootField}.file`);
       const stats = await fs.stat(file).catch(() => null);
       if (!stats?.isFile()) throw fieldError('NOT_FOUND', `${bootField}.file`, `${file} is not a file`, { path: file });
-      if (stats.size === 0) throw fieldError('VALIDATION', `${bootField}.file`, `${file} is empty: a boot image is the program the BIOS loads to 0000:7C00`, { path: file });
+      if (stats.size === 0)
+        throw fieldError('VALIDATION', `${bootField}.file`, `${file} is empty: a boot image is the program the BIOS loads to 0000:7C00`, {
+          path: file,
+        });
       path ??= `/boot/${basename(file)}`;
-      add(tree, { type: 'file', path, content: sources.source(await fs.realpath(file), stats.size), mode: 0o444, ...(fixed ? { modifiedMs: dateMs } : {}) }, { field: `${bootField}.file`, host: file, boot: true });
+      add(
+        tree,
+        {
+          type: 'file',
+          path,
+          content: sources.source(await fs.realpath(file), stats.size),
+          mode: 0o444,
+          ...(fixed ? { modifiedMs: dateMs } : {}),
+        },
+        { field: `${bootField}.file`, host: file, boot: true },
+      );
     } else {
       const index = tree.byPath.get(path!);
       if (index === undefined || tree.entries[index]!.type !== 'file') {
-        throw fieldError('NOT_FOUND', `${bootField}.path`, `${path} is not a file that files[] copies into the image: copy it there, or give the host file as "file"`, { path });
+        throw fieldError(
+          'NOT_FOUND',
+          `${bootField}.path`,
+          `${path} is not a file that files[] copies into the image: copy it there, or give the host file as "file"`,
+          { path },
+        );
       }
     }
     const loadSectors = spec.loadSectors ?? 4;
@@ -438,11 +547,19 @@ export async function planIsoRecipe(recipe: Recipe, baseDir: string, roots: read
     }
     if (boot.menu) {
       for (const [i, entry] of boot.menu.entries.entries()) {
-        const paths: Array<[string, string]> = [[`bootloader.menu.entries[${i}].kernel`, entry.kernel], ...(entry.modules ?? []).map((m, j): [string, string] => [`bootloader.menu.entries[${i}].modules[${j}]`, m.path])];
+        const paths: Array<[string, string]> = [
+          [`bootloader.menu.entries[${i}].kernel`, entry.kernel],
+          ...(entry.modules ?? []).map((m, j): [string, string] => [`bootloader.menu.entries[${i}].modules[${j}]`, m.path]),
+        ];
         for (const [field, path] of paths) {
           const index = tree.byPath.get(path);
           if (index === undefined || tree.entries[index]!.type === 'directory') {
-            throw fieldError('NOT_FOUND', field, `${path} is not copied into the image by any files[] entry: add { "from": "…", "to": "${path}" } to files`, { path });
+            throw fieldError(
+              'NOT_FOUND',
+              field,
+              `${path} is not copied into the image by any files[] entry: add { "from": "…", "to": "${path}" } to files`,
+              { path },
+            );
           }
         }
       }
@@ -470,7 +587,10 @@ export async function planIsoRecipe(recipe: Recipe, baseDir: string, roots: read
     const first = problems[0]!;
     const lines = problems.map((p) => `${recipeField(p.field, tree.origins, bootField)}: ${recipeMessage(p.message, tree.origins)}`);
     const field = recipeField(first.field, tree.origins, bootField);
-    throw new LoopbackError('VALIDATION', lines.length === 1 ? lines[0]! : `${lines.length} problems:\n${lines.join('\n')}`, { field, problems: lines });
+    throw new LoopbackError('VALIDATION', lines.length === 1 ? lines[0]! : `${lines.length} problems:\n${lines.join('\n')}`, {
+      field,
+      problems: lines,
+    });
   }
   if (nameCollisions === 'refuse') refuseCollisions(plan, tree, level);
   return {
@@ -486,6 +606,7 @@ export async function planIsoRecipe(recipe: Recipe, baseDir: string, roots: read
     origins: tree.origins,
     plan,
     skipped,
+    imageBytes: plan.sizeBytes + ISO_PADDING_BYTES,
     renamed: plan.nameChanges.length,
     sources,
     fileCount,
@@ -553,11 +674,15 @@ export function summarizeIso(plan: IsoRecipePlan): IsoSummary {
 export async function writeIsoRecipe(plan: IsoRecipePlan, temp: string, options: ProgressOptions = {}): Promise<void> {
   const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOCTTY ?? 0), 0o644);
   try {
-    await handle.truncate(plan.plan.sizeBytes);
+    // The padding stays a hole: zeros, written by nobody.
+    await handle.truncate(plan.imageBytes);
   } finally {
     await handle.close();
   }
-  const device = await FileBlockDevice.open(temp, { writable: true });
+  // No background syncs while writing (file-block-device.ts's WRITEBACK_BYTES): an image written
+  // front to back in large pieces goes faster with one sync at the end (measured: 0.65 s → 0.45 s
+  // for 200 MiB in 2 000 files), which flush() still makes durable before the rename.
+  const device = await FileBlockDevice.open(temp, { writable: true, writebackBytes: 0 });
   try {
     await writeIso(plan.plan, device, options);
     await device.flush();
@@ -569,6 +694,11 @@ export async function writeIsoRecipe(plan: IsoRecipePlan, temp: string, options:
 
 /** The size of the image and what fills it, for messages: "4.2 MiB: 3 files (36.2 KiB), GRUB 2 for BIOS and UEFI". */
 export function describeIsoPlan(plan: IsoRecipePlan): string {
-  const boot = plan.boot?.kind === 'grub2' ? `GRUB 2 for ${[plan.boot.bios ? 'BIOS' : '', plan.boot.efi ? 'UEFI' : ''].filter(Boolean).join(' and ')}` : plan.boot ? `boot image ${plan.boot.path}` : 'not bootable';
-  return `${formatBytes(plan.plan.sizeBytes)}: ${plan.fileCount} file${plan.fileCount === 1 ? '' : 's'} (${formatBytes(plan.fileBytes)}), ${boot}${plan.hybrid ? ', hybrid (boots as a disk too)' : ''}`;
+  const boot =
+    plan.boot?.kind === 'grub2'
+      ? `GRUB 2 for ${[plan.boot.bios ? 'BIOS' : '', plan.boot.efi ? 'UEFI' : ''].filter(Boolean).join(' and ')}`
+      : plan.boot
+        ? `boot image ${plan.boot.path}`
+        : 'not bootable';
+  return `${formatBytes(plan.imageBytes)}: ${plan.fileCount} file${plan.fileCount === 1 ? '' : 's'} (${formatBytes(plan.fileBytes)}), ${boot}${plan.hybrid ? ', hybrid (boots as a disk too)' : ''}`;
 }

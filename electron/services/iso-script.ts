@@ -12,7 +12,16 @@
 import { EFI_BOOT_DIR, EFI_BOOT_FILE } from '../../shared/boot/grub2';
 import { shellQuote } from '../../shared/util/shell-quote';
 import { grubMkimageArgs } from '../platform/grub-files';
-import { BOOT_HYBRID_IMG, grubEarlyConfig, ISO_BIOS_MODULE_DIR, ISO_CATALOG_PATH, ISO_ELTORITO_PATH, ISO_GRUB_CFG, ISO_GRUB_DIR, type IsoRecipePlan } from './iso-recipe';
+import {
+  BOOT_HYBRID_IMG,
+  grubEarlyConfig,
+  ISO_BIOS_MODULE_DIR,
+  ISO_CATALOG_PATH,
+  ISO_ELTORITO_PATH,
+  ISO_GRUB_CFG,
+  ISO_GRUB_DIR,
+  type IsoRecipePlan,
+} from './iso-recipe';
 import type { RecipePlan } from './recipes';
 
 const q = shellQuote;
@@ -96,7 +105,10 @@ function grubCommands(iso: IsoRecipePlan): string[] {
       '# GRUB 2 for BIOS: every module (insmod finds any), and the El Torito image (cdboot.img + core.img)',
       `mkdir -p ${word(inTree(ISO_BIOS_MODULE_DIR))}`,
       `cp ${q(files.dir)}/*.mod ${q(files.dir)}/*.lst ${word(inTree(`${ISO_BIOS_MODULE_DIR}/`))}`,
-      line(['grub-mkimage', ...grubMkimageArgs(files, ISO_GRUB_DIR, modules, inTree(ISO_ELTORITO_PATH), 'i386-pc-eltorito', inWork('early.cfg'))]),
+      line([
+        'grub-mkimage',
+        ...grubMkimageArgs(files, ISO_GRUB_DIR, modules, inTree(ISO_ELTORITO_PATH), 'i386-pc-eltorito', inWork('early.cfg')),
+      ]),
     );
   }
   if (boot.efi) {
@@ -121,11 +133,35 @@ function xorrisoArgs(iso: IsoRecipePlan): string[] {
   if (iso.level === 2) args.push('-iso-level', '2');
   if (iso.dateFixed) args.push(`--modification-date=${xorrisoDate(iso.dateMs)}`, '--set_all_file_dates', xorrisoDate(iso.dateMs));
   const boot = iso.boot;
-  const catalog = iso.plan.boot ? ['-c', ISO_CATALOG_PATH.slice(1), ...(iso.entries.some((e) => e.path === ISO_CATALOG_PATH && e.type !== 'directory') ? ['--boot-catalog-hide'] : [])] : [];
+  const catalog = iso.plan.boot
+    ? [
+        '-c',
+        ISO_CATALOG_PATH.slice(1),
+        ...(iso.entries.some((e) => e.path === ISO_CATALOG_PATH && e.type !== 'directory') ? ['--boot-catalog-hide'] : []),
+      ]
+    : [];
   if (boot?.kind === 'boot-image') {
-    args.push('-b', boot.path.slice(1), '-no-emul-boot', '-boot-load-size', String(boot.loadSectors), ...(boot.bootInfoTable ? ['-boot-info-table'] : []), ...catalog);
+    args.push(
+      '-b',
+      boot.path.slice(1),
+      '-no-emul-boot',
+      '-boot-load-size',
+      String(boot.loadSectors),
+      ...(boot.bootInfoTable ? ['-boot-info-table'] : []),
+      ...catalog,
+    );
   } else if (boot?.kind === 'grub2') {
-    if (boot.bios) args.push('-b', ISO_ELTORITO_PATH.slice(1), '-no-emul-boot', '-boot-load-size', '4', '-boot-info-table', '--grub2-boot-info', ...catalog);
+    if (boot.bios)
+      args.push(
+        '-b',
+        ISO_ELTORITO_PATH.slice(1),
+        '-no-emul-boot',
+        '-boot-load-size',
+        '4',
+        '-boot-info-table',
+        '--grub2-boot-info',
+        ...catalog,
+      );
     if (iso.hybrid && boot.bios) args.push('--grub2-mbr', `${boot.bios.files.dir}/${BOOT_HYBRID_IMG}`, '--protective-msdos-label');
     if (boot.efi) {
       args.push('-append_partition', '2', '0xef', inWork('efi.img'));
@@ -145,7 +181,7 @@ export function isoScript(plan: RecipePlan, iso: IsoRecipePlan, output: string):
     'set -euo pipefail',
     `IMG=\${1:-${q(output)}}`,
     'WORK=$(mktemp -d)',
-    "trap 'rm -rf \"$WORK\"' EXIT",
+    'trap \'rm -rf "$WORK"\' EXIT',
     'TREE="$WORK/iso"',
     'export MTOOLS_SKIP_CHECK=1',
   ];
@@ -153,7 +189,12 @@ export function isoScript(plan: RecipePlan, iso: IsoRecipePlan, output: string):
   const xorriso = xorrisoArgs(iso)
     .map((arg) => (arg === '\0img' ? '"$IMG"' : word(arg)))
     .join(' ');
-  lines.push('', `# The image: ${iso.plan.boot ? 'El Torito ' : ''}ISO 9660 with Rock Ridge and Joliet, names as \`mkisofs -r\` records them`, 'rm -f "$IMG"', `${xorriso} 2>"$WORK/xorriso.log" || { cat "$WORK/xorriso.log" >&2; exit 1; }`);
+  lines.push(
+    '',
+    `# The image: ${iso.plan.boot ? 'El Torito ' : ''}ISO 9660 with Rock Ridge and Joliet, names as \`mkisofs -r\` records them`,
+    'rm -f "$IMG"',
+    `${xorriso} 2>"$WORK/xorriso.log" || { cat "$WORK/xorriso.log" >&2; exit 1; }`,
+  );
   if (iso.boot?.kind === 'grub2') {
     const platforms = [iso.boot.bios ? 'i386-pc' : null, iso.boot.efi ? 'x86_64-efi' : null].filter((p): p is string => p !== null);
     const only = platforms.length === 1 ? ` -d ${q(platforms[0] === 'i386-pc' ? iso.boot.bios!.files.dir : iso.boot.efi!.files.dir)}` : '';

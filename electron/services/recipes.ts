@@ -236,7 +236,7 @@ export async function planRecipe(recipe: Recipe, recipePath: string, options: { 
   if (recipe.image.iso) {
     // An ISO image: its size follows from its files (iso-recipe.ts); the shape only carries it.
     const iso = await planIsoRecipe(recipe, baseDir, roots);
-    const sizeBytes = iso.plan.sizeBytes;
+    const sizeBytes = iso.imageBytes;
     const totalSectors = sizeBytes / SECTOR_BYTES;
     const geometry = { cylinders: Math.ceil(totalSectors / (64 * 32)), heads: 64, sectorsPerTrack: 32 };
     const shape: ImageShape = { sizeBytes, totalSectors, geometry, floppy: null, geometrySource: 'size' };
@@ -560,7 +560,7 @@ async function buildIso(plan: RecipePlan, iso: IsoRecipePlan, output: string, te
   }
   const steps = [
     { step: `plan the ISO image${iso.boot?.kind === 'grub2' ? ' (GRUB 2: grub-mkimage, the EFI partition)' : ''}`, ms: planned - started },
-    { step: `write ${formatBytes(iso.plan.sizeBytes)} ISO 9660 image`, ms: Date.now() - planned },
+    { step: `write ${formatBytes(iso.imageBytes)} ISO 9660 image`, ms: Date.now() - planned },
   ];
   return { ...summarizePlan(plan), image: output, bootloaderResult: null, steps, totalMs: Date.now() - started, ...(iso.skipped.length ? { skipped: iso.skipped } : {}) };
 }

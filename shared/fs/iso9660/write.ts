@@ -38,6 +38,11 @@ import {
 } from './volume-descriptor';
 
 export interface IsoSink {
+  /**
+   * Writes `data` at `offsetBytes`. The sink is done with `data` when the promise resolves: the
+   * writer then reuses its buffer (as sources may reuse theirs), so a sink that keeps data for
+   * later (a stream's internal queue) copies it first.
+   */
   write(offsetBytes: number, data: Uint8Array): Promise<void>;
 }
 
@@ -232,7 +237,9 @@ class BufferedWriter {
 
   async flush(): Promise<void> {
     if (this.used === 0) return;
-    await this.sink.write(this.position, this.buffer.slice(0, this.used));
+    // A view, not a copy: the sink is done with it when write() resolves (IsoSink). Copying 4 MiB
+    // each time cost a fifth of the time of an image of 200 MiB in 2 000 files, and its garbage.
+    await this.sink.write(this.position, this.buffer.subarray(0, this.used));
     this.position += this.used;
     this.used = 0;
   }
