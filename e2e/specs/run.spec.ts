@@ -1,13 +1,11 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { grubLegacyMissing } from '../../tests/support/boot';
 import { buildTestKernel, testProgramsMissing } from '../../tests/support/test-kernel';
 import { expect, screenshotPath, test } from '../fixtures';
 import { loopstudio, missingTools, openImageInUi, tempDir } from '../support';
 
-const cannot =
-  testProgramsMissing() ??
-  missingTools('qemu-system-i386') ??
-  (require('node:fs').existsSync('/usr/lib/grub/x86_64-pc/stage2') ? null : 'GRUB legacy stage files are not installed');
+const cannot = testProgramsMissing() ?? missingTools('qemu-system-i386') ?? grubLegacyMissing();
 
 /** From the new kernel file to its line in the app's console (rebuild, QEMU, SeaBIOS, GRUB legacy), on a loaded CI machine. */
 const V2_BOUND_MS = 20_000;
