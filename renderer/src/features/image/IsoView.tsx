@@ -41,7 +41,10 @@ export function IsoOverview({ info }: { info: ImageInfo & { iso: IsoImageInfo } 
           <div>
             <dt>Date</dt>
             <dd>
-              {new Date(dated).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}
+              {new Date(dated)
+                .toISOString()
+                .replace('T', ' ')
+                .replace(/\.\d+Z$/, ' UTC')}
               {iso.uuid && <span className="muted mono"> UUID {iso.uuid}</span>}
             </dd>
           </div>
@@ -51,7 +54,9 @@ export function IsoOverview({ info }: { info: ImageInfo & { iso: IsoImageInfo } 
           <dd data-testid="iso-boot">
             {entries.length === 0
               ? 'nothing: no El Torito boot record (a data CD)'
-              : entries.map((e) => `${PLATFORMS[e.platform] ?? e.platform}${e.path ? ` (${e.path})` : ' (an EFI partition after the files)'}`).join(', ')}
+              : entries
+                  .map((e) => `${PLATFORMS[e.platform] ?? e.platform}${e.path ? ` (${e.path})` : ' (an EFI partition after the files)'}`)
+                  .join(', ')}
           </dd>
         </div>
         {iso.mbrPartitions && (
@@ -59,7 +64,12 @@ export function IsoOverview({ info }: { info: ImageInfo & { iso: IsoImageInfo } 
             <dt>Hybrid MBR</dt>
             <dd>
               boots from a USB stick or as a hard disk too:{' '}
-              {iso.mbrPartitions.map((p) => `partition ${p.number} (type ${p.type.toString(16).padStart(2, '0')}, sectors ${p.startSector}–${p.startSector + p.sectorCount - 1})`).join(', ')}
+              {iso.mbrPartitions
+                .map(
+                  (p) =>
+                    `partition ${p.number} (type ${p.type.toString(16).padStart(2, '0')}, sectors ${p.startSector}–${p.startSector + p.sectorCount - 1})`,
+                )
+                .join(', ')}
             </dd>
           </div>
         )}
@@ -96,8 +106,9 @@ export function IsoOverview({ info }: { info: ImageInfo & { iso: IsoImageInfo } 
         </div>
       )}
       <p className="callout info" data-testid="iso-read-only">
-        Read-only: Loopback Studio reads an ISO image and boots it (Launch in QEMU attaches it as a CD), but does not change it — its files lie back to back. To change it,
-        change its recipe and build it again (<code>loopstudio build</code>), or extract its files and make a new image.
+        Read-only: Loopback Studio reads an ISO image and boots it (Launch in QEMU attaches it as a CD), but does not change it — its files
+        lie back to back. To change it, change its recipe and build it again (<code>loopstudio build</code>), or extract its files and make
+        a new image.
       </p>
     </section>
   );
@@ -124,13 +135,19 @@ export function IsoBrowser({ info }: { info: ImageInfo }) {
     <section className="file-browser" aria-label="Files" data-testid="iso-browser">
       <div className="file-toolbar">
         <span className="muted" data-testid="iso-browser-note">
-          ISO 9660 {info.iso ? `“${info.iso.volumeIdentifier}”` : ''}, read-only: extract files to the host; to change them, build the image again.
+          ISO 9660 {info.iso ? `“${info.iso.volumeIdentifier}”` : ''}, read-only: extract files to the host; to change them, build the image
+          again.
         </span>
       </div>
       <nav className="breadcrumbs" aria-label="Folder">
         <ol>
           <li>
-            <button type="button" className="link-button" onClick={() => void listDir('/')} aria-current={crumbs.length === 0 ? 'location' : undefined}>
+            <button
+              type="button"
+              className="link-button"
+              onClick={() => void listDir('/')}
+              aria-current={crumbs.length === 0 ? 'location' : undefined}
+            >
               ISO image
             </button>
           </li>
@@ -138,7 +155,12 @@ export function IsoBrowser({ info }: { info: ImageInfo }) {
             const path = `/${crumbs.slice(0, i + 1).join('/')}`;
             return (
               <li key={path}>
-                <button type="button" className="link-button" onClick={() => void listDir(path)} aria-current={i === crumbs.length - 1 ? 'location' : undefined}>
+                <button
+                  type="button"
+                  className="link-button"
+                  onClick={() => void listDir(path)}
+                  aria-current={i === crumbs.length - 1 ? 'location' : undefined}
+                >
                   {part}
                 </button>
               </li>
@@ -147,7 +169,11 @@ export function IsoBrowser({ info }: { info: ImageInfo }) {
         </ol>
       </nav>
       {notice && (
-        <p className={`callout ${notice.level === 'error' ? 'error' : 'ok'}`} role={notice.level === 'error' ? 'alert' : 'status'} data-testid="files-notice">
+        <p
+          className={`callout ${notice.level === 'error' ? 'error' : 'ok'}`}
+          role={notice.level === 'error' ? 'alert' : 'status'}
+          data-testid="files-notice"
+        >
           {notice.text}
         </p>
       )}
@@ -201,7 +227,12 @@ export function IsoBrowser({ info }: { info: ImageInfo }) {
                   <td className="num">{entry.type === 'directory' ? '—' : formatBytes(entry.sizeBytes)}</td>
                   <td>{formatDate(entry.modifiedMs)}</td>
                   <td className="row-actions">
-                    <button type="button" className="button small" onClick={() => setExtracting(entry)} aria-label={`Extract ${entry.name}`}>
+                    <button
+                      type="button"
+                      className="button small"
+                      onClick={() => setExtracting(entry)}
+                      aria-label={`Extract ${entry.name}`}
+                    >
                       Extract…
                     </button>
                   </td>

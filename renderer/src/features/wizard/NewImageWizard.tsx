@@ -36,6 +36,9 @@ import {
   type WizardLoader,
 } from './plan';
 import { wizardCommands } from './wizard-commands';
+import { createIsoFromPlan } from '../../stores/new-iso';
+import { INITIAL_ISO, isoAllowOutside, isoCommands, isoProblems, isoRecipe, isoRecipePath, isoSummaryLines, type IsoFields } from './iso-plan';
+import { IsoBootStep, IsoDiskFields, IsoLayoutPanel, isoFormApi } from './IsoSteps';
 
 type Step = 'disk' | 'partitions' | 'filesystem' | 'boot' | 'create';
 const STEP_TITLES: Record<Step, string> = { disk: 'Disk', partitions: 'Partitions', filesystem: 'Filesystem', boot: 'Boot loader', create: 'Create' };
@@ -44,12 +47,12 @@ const STEP_TITLES: Record<Step, string> = { disk: 'Disk', partitions: 'Partition
  * The form as typed. The filesystem and the boot loader are null until the person picks one:
  * until then they are the wizard's suggestion for the layout (worked out, not stored).
  */
-type Draft = Omit<WizardForm, 'fs' | 'bootloader'> & { fs: WizardForm['fs'] | null; bootloader: WizardLoader | null };
+type Draft = Omit<WizardForm, 'fs' | 'bootloader'> & { fs: WizardForm['fs'] | null; bootloader: WizardLoader | null } & IsoFields;
 
-const INITIAL_DRAFT: Draft = { ...INITIAL_FORM, fs: null, bootloader: null };
+const INITIAL_DRAFT: Draft = { ...INITIAL_FORM, ...INITIAL_ISO, fs: null, bootloader: null };
 const NO_PARTITION: PartitionCheck = { partition: null, disk: null, spec: null, error: null };
 /** Problems shown as they are typed: these fields redraw the geometry beside them at each keystroke. */
-const LIVE: (keyof Draft)[] = ['size', 'cylinders', 'heads', 'sectorsPerTrack', 'partitionStart', 'partitionSize', 'partitionType', 'fs', 'label', 'kernelPath', 'kernelType', 'kernelTitle', 'cmdline'];
+const LIVE: (keyof Draft)[] = ['size', 'cylinders', 'heads', 'sectorsPerTrack', 'partitionStart', 'partitionSize', 'partitionType', 'fs', 'label', 'kernelPath', 'kernelType', 'kernelTitle', 'cmdline', 'isoVolumeId', 'kernelFile', 'isoBootImage'];
 
 /** New image: floppy or hard disk → partition → filesystem → boot loader → where, summary, Create. */
 export function NewImageWizard({ onClose }: { onClose: () => void }) {
@@ -63,14 +66,25 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
     initial: INITIAL_DRAFT,
     live: LIVE,
     // Called when a problem is first asked for, after everything below is worked out.
-    validate: (): FieldErrors<Draft> => ({
+    validate: (): FieldErrors<Draft> =>
+      // A bootable ISO (issue 16) has none of a disk's fields: its own, and where it goes.
+      draft.isoImage ? { ...isoProblems(draft), ...(draft.path.trim() === '' ? { path: 'Type where to save the image, e.g. /home/you/os/myos.iso.' } : {}) } : {
       ...shapeCheck.errors,
       ...(partitioned && partitionCheck.error ? { partitionStart: partitionCheck.error } : {}),
       ...(fsPlan && !fsPlan.ok ? { fs: fsPlan.text } : {}),
       ...kernel,
       ...(draft.path.trim() === '' ? { path: 'Type where to save the image, e.g. /home/you/os/disk.img.' } : {}),
-    }),
+    },
     submit: async (values) => {
+      if (values.isoImage) {
+        const recipePath = isoRecipePath(values.path);
+        if (!recipePath) return form.setFieldError('path', 'Type the image’s file name, e.g. /home/you/os/myos.iso.');
+        const outcome = await createIsoFromPlan({ path: values.path.trim(), recipe: { path: recipePath, document: isoRecipe(values) }, allowOutside: isoAllowOutside(values) });
+        if (outcome.ok) onClose();
+        else if (outcome.field === 'path') form.setFieldError('path', outcome.message);
+        else form.setFormError(outcome.message);
+        return;
+      }
       if (!shapeCheck.create) return;
       const outcome = await createFromPlan({
         path: values.path.trim(),
@@ -98,7 +112,8 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
   const fsPlan = checkFilesystem(effective, volume);
   const loaderProblem = loaders.find((l) => l.id === bootloader)?.unavailable ?? null;
   const kernel = kernelProblems(effective);
-  const steps: Step[] = draft.kind === 'floppy' ? ['disk', 'filesystem', 'boot', 'create'] : ['disk', 'partitions', 'filesystem', 'boot', 'create'];
+  const steps: Step[] = draft.isoImage ? ['disk', 'boot', 'create'] : draft.kind === 'floppy' ? ['disk', 'filesystem', 'boot', 'create'] : ['disk', 'partitions', 'filesystem', 'boot', 'create'];
+  const isoCheck = draft.isoImage ? isoProblems(draft) : {};
   const index = steps.indexOf(step);
 
   // The first partition, placed by the disk core on an in-memory disk of the image's size.
@@ -118,7 +133,13 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
     focusFirstField(document.getElementById('wizard-form'));
   }, [step]);
 
-  const stepValid: Record<Step, boolean> = {
+  const stepValid: Record<Step, boolean> = draft.isoImage ? {
+    disk: !isoCheck.isoVolumeId,
+    partitions: true,
+    filesystem: true,
+    boot: Object.values(isoCheck).every((p) => !p),
+    create: draft.path.trim() !== '',
+  } : {
     disk: !!shape,
     partitions: !partitioned || (!!partitionCheck.partition && !partitionCheck.error),
     filesystem: fs === 'none' || !!fsPlan?.ok,
@@ -137,7 +158,7 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
   };
 
   const browse = async () => {
-    const chosen = await host?.choosePath({ mode: 'save-image', title: 'Save the new image as', defaultPath: draft.kind === 'floppy' ? 'floppy.img' : 'disk.img' });
+    const chosen = await host?.choosePath({ mode: 'save-image', title: 'Save the new image as', defaultPath: draft.isoImage ? 'myos.iso' : draft.kind === 'floppy' ? 'floppy.img' : 'disk.img' });
     if (chosen) form.set('path', chosen);
   };
 
@@ -191,8 +212,8 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
           {step === 'disk' && <DiskStep form={form} />}
           {step === 'partitions' && <PartitionStep form={form} />}
           {step === 'filesystem' && <FilesystemStep form={form} fs={fs} planText={fsPlan?.text ?? null} volumeBytes={volume?.sizeBytes ?? null} />}
-          {step === 'boot' && <BootStep form={form} bootloader={bootloader} fs={fs} choices={loaders} problem={loaderProblem} />}
-          {step === 'create' && shape && (
+          {step === 'boot' && (draft.isoImage ? <IsoBootStep form={isoFormApi(form)} /> : <BootStep form={form} bootloader={bootloader} fs={fs} choices={loaders} problem={loaderProblem} />)}
+          {step === 'create' && (shape || draft.isoImage) && (
             <>
               <Field label="Save as" error={form.errorOf('path')} hint="An image file that does not exist yet; its folder must exist.">
                 {(control) => (
@@ -201,7 +222,7 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
                       {...control}
                       {...form.bind('path')}
                       className="input mono"
-                      placeholder={draft.kind === 'floppy' ? '/home/you/os/floppy.img' : '/home/you/os/disk.img'}
+                      placeholder={draft.isoImage ? '/home/you/os/myos.iso' : draft.kind === 'floppy' ? '/home/you/os/floppy.img' : '/home/you/os/disk.img'}
                       spellCheck={false}
                     />
                     {host && (
@@ -212,30 +233,42 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
                   </div>
                 )}
               </Field>
-              <label className="checkbox">
-                <input type="checkbox" checked={draft.saveRecipe} onChange={(e) => form.set('saveRecipe', e.target.checked)} data-testid="save-recipe" /> Save the recipe beside
-                the image
-                {recipePathFor(draft.path) ? <span className="muted mono"> ({recipePathFor(draft.path)!.split('/').pop()})</span> : null}, so <code>loopstudio build</code>{' '}
-                can make it again
-              </label>
+              {draft.isoImage ? (
+                <label className="checkbox">
+                  <input type="checkbox" checked disabled data-testid="save-recipe" />{' '}
+                  <span>
+                    Save the recipe beside the image{isoRecipePath(draft.path) ? <span className="muted mono"> ({isoRecipePath(draft.path)!.split('/').pop()})</span> : null}: an ISO
+                    is built from it, here and by <code>loopstudio build</code>
+                  </span>
+                </label>
+              ) : (
+                <label className="checkbox">
+                  <input type="checkbox" checked={draft.saveRecipe} onChange={(e) => form.set('saveRecipe', e.target.checked)} data-testid="save-recipe" /> Save the recipe beside
+                  the image
+                  {recipePathFor(draft.path) ? <span className="muted mono"> ({recipePathFor(draft.path)!.split('/').pop()})</span> : null}, so <code>loopstudio build</code>{' '}
+                  can make it again
+                </label>
+              )}
               <section aria-labelledby="summary-title" className="summary">
                 <h3 id="summary-title" className="section-title">
                   Summary
                 </h3>
                 <ol data-testid="wizard-summary">
-                  {summaryLines(effective, shape, partitionCheck.partition).map((line) => (
+                  {(draft.isoImage || !shape ? isoSummaryLines(draft) : summaryLines(effective, shape, partitionCheck.partition)).map((line) => (
                     <li key={line}>{line}</li>
                   ))}
                 </ol>
                 <details className="show-commands" data-testid="wizard-commands">
                   <summary>Show commands</summary>
-                  <pre className="mono">{wizardCommands(effective, shapeCheck, partitionCheck).join('\n')}</pre>
+                  <pre className="mono">{(draft.isoImage ? isoCommands(draft) : wizardCommands(effective, shapeCheck, partitionCheck)).join('\n')}</pre>
                 </details>
               </section>
             </>
           )}
         </form>
-        {shape ? (
+        {draft.isoImage ? (
+          <IsoLayoutPanel values={draft} />
+        ) : shape ? (
           <GeometryPanel
             shape={shape}
             report={shapeCheck.report}
@@ -290,13 +323,18 @@ function DiskStep({ form }: { form: WizardFormState }) {
       <fieldset className="choice-group">
         <legend>Kind of image</legend>
         <label className="choice">
-          <input type="radio" name="kind" checked={v.kind === 'floppy'} onChange={() => form.set('kind', 'floppy')} /> Floppy
+          <input type="radio" name="kind" checked={!v.isoImage && v.kind === 'floppy'} onChange={() => form.setValues((d) => ({ ...d, kind: 'floppy', isoImage: false }))} /> Floppy
         </label>
         <label className="choice">
-          <input type="radio" name="kind" checked={v.kind === 'disk'} onChange={() => form.set('kind', 'disk')} /> Hard disk
+          <input type="radio" name="kind" checked={!v.isoImage && v.kind === 'disk'} onChange={() => form.setValues((d) => ({ ...d, kind: 'disk', isoImage: false }))} /> Hard disk
+        </label>
+        <label className="choice">
+          <input type="radio" name="kind" checked={v.isoImage} onChange={() => form.set('isoImage', true)} data-testid="kind-iso" /> Bootable ISO (CD/USB)
         </label>
       </fieldset>
-      {v.kind === 'floppy' ? (
+      {v.isoImage ? (
+        <IsoDiskFields form={isoFormApi(form)} />
+      ) : v.kind === 'floppy' ? (
         <fieldset className="choice-group presets">
           <legend>Floppy format</legend>
           {FLOPPY_PRESET_NAMES.map((name) => (
