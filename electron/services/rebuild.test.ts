@@ -346,6 +346,29 @@ describe.skipIf(skip)(`incremental rebuilds${skip ? ` (skipped: ${skip})` : ''}`
     checkFs(image, 'fat');
   }, 60_000);
 
+  it('a changed file that needs as many clusters is written in place; a larger one elsewhere (mshowfat)', async () => {
+    const base = join(dir, 'in-place');
+    mkdirSync(base);
+    const recipe = join(base, 'os.json');
+    writeFileSync(join(base, 'data.bin'), Buffer.alloc(10_000, 1));
+    writeFileSync(
+      recipe,
+      JSON.stringify({ image: { floppy: '1.44M' }, filesystem: { type: 'fat12' }, files: [{ from: 'data.bin', to: '/data.bin' }] }),
+    );
+    const image = join(base, 'os.img');
+    await updateImage(recipe);
+    const clusters = () => runToolOk('mshowfat', ['-i', image, '::/data.bin']).stdout.trim();
+    const first = clusters();
+    writeFileSync(join(base, 'data.bin'), Buffer.alloc(9_800, 2));
+    expect((await updateImage(recipe)).kind).toBe('incremental');
+    expect(clusters()).toBe(first);
+    writeFileSync(join(base, 'data.bin'), Buffer.alloc(30_000, 3));
+    expect((await updateImage(recipe)).kind).toBe('incremental');
+    expect(clusters()).not.toBe(first);
+    expect(runToolOk('mtype', ['-i', image, '::/data.bin']).stdout).toBe(Buffer.alloc(30_000, 3).toString());
+    checkFs(image, 'fat');
+  }, 30_000);
+
   it('a broken change is refused before anything is written, naming the field', async () => {
     const base = join(dir, 'broken');
     mkdirSync(base);

@@ -31,9 +31,9 @@
  * a broken change leaves it running — and apply() then writes the image (after the run has stopped
  * QEMU): the changed files, or the finished build renamed over the image.
  *
- * The files are written by the filesystems' own writers: ext2 reuses a replaced file's blocks;
- * FAT writes new clusters, then the entry, then frees the old chain (a few FAT sectors more than an
- * overwrite in place, and a kill half-way never leaves a file that is half old, half new).
+ * The files are written by the filesystems' own writers, in place where the size allows: FAT
+ * overwrites a file's own clusters when it needs as many (WriteOptions.inPlace; else new clusters,
+ * then the entry, then the old chain freed), ext2 reuses a replaced file's blocks.
  * GRUB legacy finds stage2 by a block list: a rebuild never rewrites stage2, and checks that its
  * sectors did not move (else it installs GRUB legacy again). Kernels are read through the
  * filesystem by both GRUBs, and GRUB 2's core.img finds /boot/grub by its partition.
@@ -996,8 +996,11 @@ export async function prepareUpdate(recipeFile: string, options: UpdateOptions =
         for (const { entry } of ops.chmods.filter((c) => c.entry.partition === partition))
           if (posix && entry.mode !== null) await posix.chmod(entry.path, entry.mode);
         for (const write of ops.writes.filter((w) => w.entry.partition === partition)) {
+          // In place where the size allows: a write cut short changes the image's times, so the
+          // next rebuild is a full one (see the file comment).
           await volume.writeFile(write.entry.path, write.data, {
             modifiedMs: write.source.mtimeMs,
+            inPlace: true,
             ...(posix && write.entry.mode !== null ? { mode: write.entry.mode } : {}),
           });
         }

@@ -82,6 +82,14 @@ export interface WriteOptions {
   modifiedMs?: number;
   /** POSIX mode bits (ext2 only; ignored on FAT). */
   mode?: number;
+  /**
+   * Replacing a file that needs as many clusters as it has: write over its own clusters instead
+   * of new ones (FAT; ext2 reuses a replaced file's blocks anyway). No allocation and no FAT
+   * change, and the file stays where it was — but a write cut short leaves it part old, part new,
+   * where the default leaves it whole and old. For writers that detect an interrupted write some
+   * other way (rebuild.ts: the image's times against its build state).
+   */
+  inPlace?: boolean;
 }
 
 export interface FileSystem {

@@ -10,7 +10,7 @@ import { READ_CHUNK_BYTES, type FileChunk, type FileExtent, type ProgressOptions
 import type { ClusterChains } from './chains';
 import { ATTR_ARCHIVE } from './dir-entry';
 import { newEntry, type FatDirectories } from './directories';
-import { isDirectoryNode, type FatDirectory } from './directory';
+import { isDirectoryNode, type FatDirectory, type FatNode } from './directory';
 import { toDosTimestamp } from './dos-time';
 import type { ClusterRun } from './fat-table';
 import type { FatLayout } from './layout';
@@ -90,8 +90,9 @@ export class FatFiles {
         sizeBytes: data.length,
       });
     }
-    const plan = existing ? null : directories.planNew(parent, name);
     const clusters = Math.ceil(data.length / this.layout.clusterBytes);
+    if (existing && options.inPlace && clusters > 0 && (await this.overwrite(path, existing, parent, data, clusters, options))) return;
+    const plan = existing ? null : directories.planNew(parent, name);
     const growth = plan ? directories.growthClusters(parent, plan, path) : 0;
     this.chains.requireSpace(path, clusters + growth, () => `a file of ${formatBytes(data.length)}, ${data.length} bytes`);
     throwIfAborted(options.signal, `Writing "${path}"`);
@@ -117,6 +118,36 @@ export class FatFiles {
     }
     // The last point where a cancel still leaves the file as it was (the transaction undoes it all).
     throwIfAborted(options.signal, `Writing "${path}"`);
+  }
+
+  /**
+   * WriteOptions.inPlace: `data` over the file's own chain when it has exactly `clusters`
+   * clusters, then its entry (size, time). False, having written nothing, when it has another
+   * number of clusters.
+   */
+  private async overwrite(
+    path: string,
+    existing: FatNode,
+    parent: FatDirectory,
+    data: Uint8Array,
+    clusters: number,
+    options: FatWriteOptions,
+  ): Promise<boolean> {
+    if (existing.entry.firstCluster === 0) return false;
+    const runs = this.chains.runs(existing.entry.firstCluster, path);
+    if (runs.reduce((sum, run) => sum + run.length, 0) !== clusters) return false;
+    throwIfAborted(options.signal, `Writing "${path}"`);
+    await this.writeData(runs, data, path, options);
+    const t = toDosTimestamp(options.modifiedMs ?? Date.now());
+    parent.update(existing, {
+      ...existing.entry,
+      attr: existing.entry.attr | ATTR_ARCHIVE,
+      fileSize: data.length,
+      wrtTime: t.time,
+      wrtDate: t.date,
+      lstAccDate: t.date,
+    });
+    return true;
   }
 
   /** Renames or moves a file or folder (see FatVolume.rename). */
@@ -169,7 +200,11 @@ export class FatFiles {
     const runs = this.chains.runs(node.entry.firstCluster, path);
     const chainBytes = runs.reduce((sum, run) => sum + run.length, 0) * this.layout.clusterBytes;
     if (chainBytes < size) {
-      throw new LoopbackError('CORRUPT', `"${path}" is ${size} bytes but its cluster chain holds only ${chainBytes} (run fsck.fat)`, { path, size, chainBytes });
+      throw new LoopbackError('CORRUPT', `"${path}" is ${size} bytes but its cluster chain holds only ${chainBytes} (run fsck.fat)`, {
+        path,
+        size,
+        chainBytes,
+      });
     }
     return { size, runs };
   }
