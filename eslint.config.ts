@@ -19,7 +19,10 @@ export default tseslint.config(
     rules: {
       'layers/imports': 'error',
       // Unused names are mistakes, except the deliberate `_` ones (ignored arguments, rest omits).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
     },
   },
   {

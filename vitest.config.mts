@@ -5,7 +5,14 @@ import { defineConfig } from 'vitest/config';
 // reason where its tool is missing. Playwright's specs (e2e/specs) are not vitest's.
 export default defineConfig({
   test: {
-    include: ['shared/**/*.test.ts', 'electron/**/*.test.ts', 'renderer/**/*.test.{ts,tsx}', 'e2e/harness/**/*.test.ts', 'bench/**/*.test.ts', 'tests/**/*.test.ts'],
+    include: [
+      'shared/**/*.test.ts',
+      'electron/**/*.test.ts',
+      'renderer/**/*.test.{ts,tsx}',
+      'e2e/harness/**/*.test.ts',
+      'bench/**/*.test.ts',
+      'tests/**/*.test.ts',
+    ],
     // The CLI and the root helper are tested as built, rebuilt here when a source is newer.
     globalSetup: ['tests/support/global-setup.ts'],
     testTimeout: 60_000,

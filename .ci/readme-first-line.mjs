@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 
 const TIMEOUT_MS = 240_000;
-const firstLine = readFileSync(new URL('../README.md', import.meta.url), 'utf8').split('\n').find((line) => line.startsWith('npm install'));
+const firstLine = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  .split('\n')
+  .find((line) => line.startsWith('npm install'));
 const command = firstLine.split('#')[0].trim();
 if (command !== 'npm install && npm start') throw new Error(`the README's first command changed: ${command}`);
 
@@ -18,8 +20,8 @@ delete env.ELECTRON_SKIP_BINARY_DOWNLOAD;
 // Its own process group, so Ctrl+C reaches npm, start.mjs and the server alike, as in a terminal.
 const child = spawn('sh', ['-c', command], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
 let output = '';
-child.stdout.on('data', (chunk) => process.stdout.write((output += chunk, chunk)));
-child.stderr.on('data', (chunk) => process.stderr.write((output += chunk, chunk)));
+child.stdout.on('data', (chunk) => process.stdout.write(((output += chunk), chunk)));
+child.stderr.on('data', (chunk) => process.stderr.write(((output += chunk), chunk)));
 const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
 
 function fail(message) {
@@ -66,4 +68,6 @@ process.kill(-child.pid, 'SIGINT');
 const stopTimer = setTimeout(() => fail('Ctrl+C did not end it within 20 s'), 20_000);
 const end = await exited;
 clearTimeout(stopTimer);
-console.log(`\nREADME first line: npm install && npm start served ${url.replace(/token=.*/, 'token=…')}, app.version answered ${JSON.stringify(version.result.value)}; Ctrl+C ended it (${end.signal ?? `exit ${end.code}`}).`);
+console.log(
+  `\nREADME first line: npm install && npm start served ${url.replace(/token=.*/, 'token=…')}, app.version answered ${JSON.stringify(version.result.value)}; Ctrl+C ended it (${end.signal ?? `exit ${end.code}`}).`,
+);

@@ -18,19 +18,23 @@ describe.skipIf(notBuilt)(`bench/cli.ts${notBuilt ? ` (skipped: ${notBuilt})` : 
 
   for (const name of COMPARISONS) {
     const skip = comparisonMissing(name);
-    it.skipIf(skip)(`${name}: both sides timed, checked, and a ratio printed${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-      const lines: string[] = [];
-      const [result, ...rest] = await runCliBench({ files: 12, mib: 1, runs: 1, only: [name], onLine: (line) => lines.push(line) });
-      expect(rest).toEqual([]);
-      expect(result).toMatchObject({ name });
-      const { ours, theirs, ratio } = result as CliResult;
-      for (const side of [ours, theirs]) {
-        expect(side.samples).toHaveLength(1);
-        expect(side.ms).toBeGreaterThan(0);
-      }
-      expect(ratio).toBeCloseTo(ours.ms / theirs.ms);
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/\s\d+\s.*\s\d+\s+\d+\.\d\d×/);
-    }, 60_000);
+    it.skipIf(skip)(
+      `${name}: both sides timed, checked, and a ratio printed${skip ? ` (skipped: ${skip})` : ''}`,
+      async () => {
+        const lines: string[] = [];
+        const [result, ...rest] = await runCliBench({ files: 12, mib: 1, runs: 1, only: [name], onLine: (line) => lines.push(line) });
+        expect(rest).toEqual([]);
+        expect(result).toMatchObject({ name });
+        const { ours, theirs, ratio } = result as CliResult;
+        for (const side of [ours, theirs]) {
+          expect(side.samples).toHaveLength(1);
+          expect(side.ms).toBeGreaterThan(0);
+        }
+        expect(ratio).toBeCloseTo(ours.ms / theirs.ms);
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(/\s\d+\s.*\s\d+\s+\d+\.\d\d×/);
+      },
+      60_000,
+    );
   }
 });

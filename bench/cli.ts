@@ -92,7 +92,12 @@ const loopstudio = (...args: string[]): Command => node(LOOPSTUDIO, ...args);
 function spawn(commands: readonly Command[]): string {
   let stdout = '';
   for (const [command, ...args] of commands) {
-    const result = spawnSync(command, args, { env: toolEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+    const result = spawnSync(command, args, {
+      env: toolEnv(),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
     if (result.error) throw result.error;
     if (result.status !== 0) throw new Error(`${[command, ...args].join(' ')} exited ${result.status}\n${result.stdout}${result.stderr}`);
     stdout += result.stdout;
@@ -108,12 +113,18 @@ function spawn(commands: readonly Command[]): string {
 export function checkCli(): string | null {
   const result = spawnSync(process.execPath, [LOOPSTUDIO, '--version'], { encoding: 'utf8' });
   if (result.status !== 0) {
-    throw new Error(`node bin/loopstudio.cjs --version exited ${result.status}: run \`npm run build\` (the CLI runs the bundle in out/cli/).\n${result.stderr.trim()}`);
+    throw new Error(
+      `node bin/loopstudio.cjs --version exited ${result.status}: run \`npm run build\` (the CLI runs the bundle in out/cli/).\n${result.stderr.trim()}`,
+    );
   }
   if (!existsSync(CLI_BUNDLE)) return null;
   const built = newest(CLI_BUNDLE, () => true);
-  const source = Math.max(...['electron', 'shared'].map((d) => newest(join(ROOT, d), (name) => /\.tsx?$/.test(name) && !/\.test\.tsx?$/.test(name))));
-  return source > built ? 'out/cli/ is older than the sources in electron/ and shared/: run `npm run build` to measure this checkout' : null;
+  const source = Math.max(
+    ...['electron', 'shared'].map((d) => newest(join(ROOT, d), (name) => /\.tsx?$/.test(name) && !/\.test\.tsx?$/.test(name))),
+  );
+  return source > built
+    ? 'out/cli/ is older than the sources in electron/ and shared/: run `npm run build` to measure this checkout'
+    : null;
 }
 
 /** The newest modification time (ms) of the files under `dir` whose names `want`. */
@@ -163,7 +174,11 @@ async function measure(c: Comparison, runs: number): Promise<CliResult> {
       check: () => side.check?.(stdout),
     };
   });
-  const [ours, theirs] = (await takeTurns(turns, runs)).map((samples, i): Side => ({ label: (i === 0 ? c.ours : c.theirs).label, ms: median(samples), samples }));
+  const [ours, theirs] = (await takeTurns(turns, runs)).map((samples, i): Side => ({
+    label: (i === 0 ? c.ours : c.theirs).label,
+    ms: median(samples),
+    samples,
+  }));
   return { name: c.name, title: c.title, ours: ours!, theirs: theirs!, ratio: ours!.ms / theirs!.ms, target: c.target };
 }
 
@@ -193,12 +208,20 @@ function comparisons(dir: string, root: string, files: number): Comparison[] {
   // (mkdosfs, then mcopy of its own copy of the root path) and writes it into the disk image.
   const recipe = join(dir, 'recipe.json');
   const built = join(dir, 'built.img');
-  const genimage = { config: join(dir, 'genimage.cfg'), tmp: join(dir, 'genimage-tmp'), out: join(dir, 'genimage-out'), input: join(dir, 'genimage-input') };
+  const genimage = {
+    config: join(dir, 'genimage.cfg'),
+    tmp: join(dir, 'genimage-tmp'),
+    out: join(dir, 'genimage-out'),
+    input: join(dir, 'genimage-input'),
+  };
   const genimageImage = join(genimage.out, 'disk.img');
   const diskHoldsTree = (image: string) => () => {
     const table = spawn([['sfdisk', '-d', image]]);
-    if (!/start=\s*2048, size=\s*2095104, type=c, bootable/.test(table)) throw new Error(`${image}: not one bootable FAT32 (0c) partition from sector 2048 to the end:\n${table}`);
-    const listed = spawn([['mdir', '-/', '-b', '-i', `${image}@@1M`, '::/tree']]).split('\n').filter((l) => l.endsWith('.bin')).length;
+    if (!/start=\s*2048, size=\s*2095104, type=c, bootable/.test(table))
+      throw new Error(`${image}: not one bootable FAT32 (0c) partition from sector 2048 to the end:\n${table}`);
+    const listed = spawn([['mdir', '-/', '-b', '-i', `${image}@@1M`, '::/tree']])
+      .split('\n')
+      .filter((l) => l.endsWith('.bin')).length;
     if (listed !== files) throw new Error(`${image}: ${listed} files under /tree, expected ${files}`);
   };
 
@@ -207,39 +230,96 @@ function comparisons(dir: string, root: string, files: number): Comparison[] {
       name: 'version',
       title: 'start: --version',
       target: 1.5,
-      ours: { label: 'loopstudio --version', commands: [loopstudio('--version')], check: (out) => void (/^\d+\.\d+\.\d+/.test(out) || fail(`--version printed ${JSON.stringify(out)}`)) },
+      ours: {
+        label: 'loopstudio --version',
+        commands: [loopstudio('--version')],
+        check: (out) => void (/^\d+\.\d+\.\d+/.test(out) || fail(`--version printed ${JSON.stringify(out)}`)),
+      },
       theirs: { label: 'node -e 0', commands: [node('-e', '0')] },
     },
     {
       name: 'format',
       title: 'create + format FAT32 4 GiB',
       target: 2,
-      ours: { label: 'loopstudio create + format', prepare: () => rmSync(img, { force: true }), commands: [loopstudio('create', img, '--size', '4GiB'), loopstudio('format', img, '--fs', 'fat32')], image: img, check: fsckFat },
-      theirs: { label: 'truncate + mkfs.fat -F 32', prepare: () => rmSync(img, { force: true }), commands: [['truncate', '-s', '4G', img], ['mkfs.fat', '-F', '32', img]], image: img, check: fsckFat },
+      ours: {
+        label: 'loopstudio create + format',
+        prepare: () => rmSync(img, { force: true }),
+        commands: [loopstudio('create', img, '--size', '4GiB'), loopstudio('format', img, '--fs', 'fat32')],
+        image: img,
+        check: fsckFat,
+      },
+      theirs: {
+        label: 'truncate + mkfs.fat -F 32',
+        prepare: () => rmSync(img, { force: true }),
+        commands: [
+          ['truncate', '-s', '4G', img],
+          ['mkfs.fat', '-F', '32', img],
+        ],
+        image: img,
+        check: fsckFat,
+      },
     },
     {
       name: 'put',
       title: 'put the tree into FAT32',
       target: 1,
       ours: { label: 'loopstudio put', prepare: freshFat, commands: [loopstudio('put', img, tree, '/')], image: img, check: fatHoldsTree },
-      theirs: { label: 'mcopy -s', prepare: freshFat, commands: [['mcopy', '-s', '-i', img, tree, '::/']], image: img, check: fatHoldsTree },
+      theirs: {
+        label: 'mcopy -s',
+        prepare: freshFat,
+        commands: [['mcopy', '-s', '-i', img, tree, '::/']],
+        image: img,
+        check: fatHoldsTree,
+      },
     },
     {
       name: 'ext2',
       title: 'ext2 format + the tree',
       target: null,
-      ours: { label: 'loopstudio format + put', prepare: fresh('1G'), commands: [loopstudio('format', img, '--fs', 'ext2', '--block-size', '4096'), loopstudio('put', img, tree, '/')], image: img, check: ext2HoldsTree },
-      theirs: { label: 'mke2fs -t ext2 -d', prepare: fresh('1G'), commands: [['mke2fs', '-q', '-F', '-t', 'ext2', '-b', '4096', '-d', root, img]], image: img, check: ext2HoldsTree },
+      ours: {
+        label: 'loopstudio format + put',
+        prepare: fresh('1G'),
+        commands: [loopstudio('format', img, '--fs', 'ext2', '--block-size', '4096'), loopstudio('put', img, tree, '/')],
+        image: img,
+        check: ext2HoldsTree,
+      },
+      theirs: {
+        label: 'mke2fs -t ext2 -d',
+        prepare: fresh('1G'),
+        commands: [['mke2fs', '-q', '-F', '-t', 'ext2', '-b', '4096', '-d', root, img]],
+        image: img,
+        check: ext2HoldsTree,
+      },
     },
     {
       name: 'build',
       title: 'build: MBR + FAT32 + the tree',
       target: 0.5,
-      ours: { label: 'loopstudio build', prepare: () => rmSync(built, { force: true }), commands: [loopstudio('build', recipe, '-o', built)], image: built, check: diskHoldsTree(built) },
+      ours: {
+        label: 'loopstudio build',
+        prepare: () => rmSync(built, { force: true }),
+        commands: [loopstudio('build', recipe, '-o', built)],
+        image: built,
+        check: diskHoldsTree(built),
+      },
       theirs: {
         label: 'genimage',
         prepare: () => rmSync(genimageImage, { force: true }),
-        commands: [['genimage', '--config', genimage.config, '--rootpath', root, '--tmppath', genimage.tmp, '--outputpath', genimage.out, '--inputpath', genimage.input]],
+        commands: [
+          [
+            'genimage',
+            '--config',
+            genimage.config,
+            '--rootpath',
+            root,
+            '--tmppath',
+            genimage.tmp,
+            '--outputpath',
+            genimage.out,
+            '--inputpath',
+            genimage.input,
+          ],
+        ],
         image: genimageImage,
         check: () => {
           // Its temporary files, gone before the kernel writes them back during the next run.
@@ -259,7 +339,10 @@ function fail(message: string): never {
 function setUp(dir: string, only: readonly ComparisonName[]): void {
   if (only.includes('put')) {
     const base = join(dir, 'fat32-1g.img');
-    spawn([['truncate', '-s', '1G', base], ['mkfs.fat', '-F', '32', base]]);
+    spawn([
+      ['truncate', '-s', '1G', base],
+      ['mkfs.fat', '-F', '32', base],
+    ]);
   }
   if (only.includes('build')) {
     const recipe = {
@@ -325,17 +408,36 @@ export async function runCliBench(options: CliBenchOptions = {}): Promise<Array<
 }
 
 /** Column widths; the text columns are left-aligned, the figures right-aligned. */
-const COLUMNS: ReadonlyArray<[width: number, left: boolean]> = [[30, true], [27, true], [6, false], [26, true], [6, false], [7, false], [12, true]];
+const COLUMNS: ReadonlyArray<[width: number, left: boolean]> = [
+  [30, true],
+  [27, true],
+  [6, false],
+  [26, true],
+  [6, false],
+  [7, false],
+  [12, true],
+];
 export const HEADER = row(['comparison', 'loopstudio', 'ms', 'host tool', 'ms', 'ratio', 'target']);
 
 function row(cells: readonly string[]): string {
-  return cells.map((c, i) => (COLUMNS[i]![1] ? c.padEnd(COLUMNS[i]![0]) : c.padStart(COLUMNS[i]![0]))).join('  ').trimEnd();
+  return cells
+    .map((c, i) => (COLUMNS[i]![1] ? c.padEnd(COLUMNS[i]![0]) : c.padStart(COLUMNS[i]![0])))
+    .join('  ')
+    .trimEnd();
 }
 
 export function formatRow(r: CliResult | CliSkipped): string {
   if ('skipped' in r) return `${r.name.padEnd(COLUMNS[0]![0])}  skipped: ${r.skipped}`;
   const met = r.target === null ? '' : r.ratio <= r.target ? ' ok' : ' MISSED';
-  return row([r.title, r.ours.label, Math.round(r.ours.ms).toString(), r.theirs.label, Math.round(r.theirs.ms).toString(), `${r.ratio.toFixed(2)}×`, r.target === null ? '—' : `≤ ${r.target}×${met}`]);
+  return row([
+    r.title,
+    r.ours.label,
+    Math.round(r.ours.ms).toString(),
+    r.theirs.label,
+    Math.round(r.theirs.ms).toString(),
+    `${r.ratio.toFixed(2)}×`,
+    r.target === null ? '—' : `≤ ${r.target}×${met}`,
+  ]);
 }
 
 async function main(): Promise<void> {
@@ -359,15 +461,27 @@ async function main(): Promise<void> {
   const warning = checkCli();
   if (warning) process.stderr.write(`bench: ${warning}\n`);
   if (!json) {
-    console.log(`The CLI as whole processes vs the host tools: tree of ${files} files, ${mib} MiB; median of ${runs} run${runs === 1 ? '' : 's'}, taking turns`);
+    console.log(
+      `The CLI as whole processes vs the host tools: tree of ${files} files, ${mib} MiB; median of ${runs} run${runs === 1 ? '' : 's'}, taking turns`,
+    );
     console.log('ratio = loopstudio ÷ host tool (below 1: loopstudio is faster)\n');
     console.log(HEADER);
   }
-  const results = await runCliBench({ files, mib, runs, ...(only ? { only } : {}), ...(json ? {} : { onLine: (line: string) => console.log(line) }) });
+  const results = await runCliBench({
+    files,
+    mib,
+    runs,
+    ...(only ? { only } : {}),
+    ...(json ? {} : { onLine: (line: string) => console.log(line) }),
+  });
   if (json) console.log(JSON.stringify(results, null, 2));
   else {
     console.log('\nSamples (ms), in run order:');
-    for (const r of results) if (!('skipped' in r)) console.log(`  ${r.name.padEnd(8)} ${r.ours.samples.map(Math.round).join(', ')}  |  ${r.theirs.samples.map(Math.round).join(', ')}`);
+    for (const r of results)
+      if (!('skipped' in r))
+        console.log(
+          `  ${r.name.padEnd(8)} ${r.ours.samples.map(Math.round).join(', ')}  |  ${r.theirs.samples.map(Math.round).join(', ')}`,
+        );
   }
 }
 

@@ -45,13 +45,18 @@ async function compare(contenders: Contender[]): Promise<number[]> {
   const samples = await takeTurns(contenders, RUNS);
   return contenders.map((c, i) => {
     const ms = median(samples[i]!);
-    process.stdout.write(`  ${c.label.padEnd(34)} ${ms.toFixed(0).padStart(7)} ms   (${samples[i]!.map((s) => s.toFixed(0)).join(', ')})\n`);
+    process.stdout.write(
+      `  ${c.label.padEnd(34)} ${ms.toFixed(0).padStart(7)} ms   (${samples[i]!.map((s) => s.toFixed(0)).join(', ')})\n`,
+    );
     return ms;
   });
 }
 
 function sh(command: string, args: string[]): void {
-  const result = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin`, MTOOLS_SKIP_CHECK: '1' } });
+  const result = spawnSync(command, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin`, MTOOLS_SKIP_CHECK: '1' },
+  });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
 }
 
@@ -64,8 +69,18 @@ async function fatSections(img: string, tree: string, dd: Contender): Promise<st
   };
   const checkFat = () => runToolOk('fsck.fat', ['-n', img]);
   const [ourFormat, mkfsFat] = await compare([
-    { label: 'loopstudio format --fs fat32', prepare: fresh4g, work: async () => void (await formatVolume({ image: img }, { fs: 'fat32' })), check: checkFat },
-    { label: 'mkfs.fat -F 32', prepare: fresh4g, work: () => sh('sh', ['-c', `mkfs.fat -F 32 "$1" >/dev/null && sync "$1"`, 'sh', img]), check: checkFat },
+    {
+      label: 'loopstudio format --fs fat32',
+      prepare: fresh4g,
+      work: async () => void (await formatVolume({ image: img }, { fs: 'fat32' })),
+      check: checkFat,
+    },
+    {
+      label: 'mkfs.fat -F 32',
+      prepare: fresh4g,
+      work: () => sh('sh', ['-c', `mkfs.fat -F 32 "$1" >/dev/null && sync "$1"`, 'sh', img]),
+      check: checkFat,
+    },
   ]);
 
   process.stdout.write(`\nCopy the tree into FAT32 (1 GiB volume)\n`);
@@ -75,8 +90,18 @@ async function fatSections(img: string, tree: string, dd: Contender): Promise<st
     sh('mkfs.fat', ['-F', '32', img]);
   };
   const [ourPut, mcopy, raw] = await compare([
-    { label: 'loopstudio put (FAT32)', prepare: fresh1g, work: async () => void (await putFiles({ image: img }, [tree], '/')), check: checkFat },
-    { label: 'mcopy -s', prepare: fresh1g, work: () => sh('sh', ['-c', 'mcopy -s -i "$1" "$2" ::/ && sync "$1"', 'sh', img, tree]), check: checkFat },
+    {
+      label: 'loopstudio put (FAT32)',
+      prepare: fresh1g,
+      work: async () => void (await putFiles({ image: img }, [tree], '/')),
+      check: checkFat,
+    },
+    {
+      label: 'mcopy -s',
+      prepare: fresh1g,
+      work: () => sh('sh', ['-c', 'mcopy -s -i "$1" "$2" ::/ && sync "$1"', 'sh', img, tree]),
+      check: checkFat,
+    },
     dd,
   ]);
   return [
@@ -105,10 +130,22 @@ async function ext2Section(img: string, tree: string, dd: Contender): Promise<st
       },
       check: checkExt2,
     },
-    { label: 'mke2fs -t ext2 -d', prepare: blank1g, work: () => sh('sh', ['-c', 'mke2fs -q -F -t ext2 -b 4096 -d "$2" "$1" && sync "$1"', 'sh', img, tree]), check: checkExt2 },
+    {
+      label: 'mke2fs -t ext2 -d',
+      prepare: blank1g,
+      work: () => sh('sh', ['-c', 'mke2fs -q -F -t ext2 -b 4096 -d "$2" "$1" && sync "$1"', 'sh', img, tree]),
+      check: checkExt2,
+    },
     dd,
     ...(hasGenext2fs
-      ? [{ label: 'genext2fs -d', prepare: () => rmSync(img, { force: true }), work: () => sh('sh', ['-c', `genext2fs -B 4096 -b ${2 ** 18} -d "$2" "$1" && sync "$1"`, 'sh', img, tree]), check: checkExt2 }]
+      ? [
+          {
+            label: 'genext2fs -d',
+            prepare: () => rmSync(img, { force: true }),
+            work: () => sh('sh', ['-c', `genext2fs -B 4096 -b ${2 ** 18} -d "$2" "$1" && sync "$1"`, 'sh', img, tree]),
+            check: checkExt2,
+          },
+        ]
       : []),
   ]);
   return [

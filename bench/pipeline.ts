@@ -53,7 +53,9 @@ async function boot(image: string, text: string): Promise<{ ms: number; booted: 
 }
 
 /** Times every example (or those in `only`), `runs` times each; the medians are reported. */
-export async function runPipelineBench(options: { only?: readonly string[]; runs?: number; onLine?: (line: string) => void } = {}): Promise<PipelineResult[]> {
+export async function runPipelineBench(
+  options: { only?: readonly string[]; runs?: number; onLine?: (line: string) => void } = {},
+): Promise<PipelineResult[]> {
   const runs = options.runs ?? 1;
   const dir = mkdtempSync(join(tmpdir(), 'loopstudio-bench-'));
   try {
@@ -85,7 +87,10 @@ export async function runPipelineBench(options: { only?: readonly string[]; runs
 
         const scriptImage = join(dir, `${name}.sh.img`);
         t = performance.now();
-        const bash = spawnSync('bash', [script, scriptImage], { encoding: 'utf8', env: { ...process.env, LOOPSTUDIO: LOOPSTUDIO, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+        const bash = spawnSync('bash', [script, scriptImage], {
+          encoding: 'utf8',
+          env: { ...process.env, LOOPSTUDIO: LOOPSTUDIO, PATH: `${process.env.PATH}:/usr/sbin:/sbin` },
+        });
         if (bash.status !== 0) throw new Error(`${name}: the printed script failed: ${bash.stderr}`);
         const scriptMs = performance.now() - t;
         const theirBoot = await boot(scriptImage, text);
@@ -143,11 +148,17 @@ async function main(): Promise<void> {
   const runs = Number(value('--runs') ?? 1);
   const only = value('--only')?.split(',');
   if (!json) {
-    console.log(`Pipeline: build + boot to the serial line (median of ${runs} run${runs === 1 ? '' : 's'}); ratio = script ÷ loopstudio (above 1: loopstudio is faster)`);
+    console.log(
+      `Pipeline: build + boot to the serial line (median of ${runs} run${runs === 1 ? '' : 's'}); ratio = script ÷ loopstudio (above 1: loopstudio is faster)`,
+    );
     console.log(GROUPS);
     console.log(row(HEADER));
   }
-  const results = await runPipelineBench({ runs, ...(only ? { only } : {}), ...(json ? {} : { onLine: (line: string) => console.log(line) }) });
+  const results = await runPipelineBench({
+    runs,
+    ...(only ? { only } : {}),
+    ...(json ? {} : { onLine: (line: string) => console.log(line) }),
+  });
   if (json) console.log(JSON.stringify(results, null, 2));
   if (results.some((r) => !r.loopstudio.booted || !r.script.booted)) process.exitCode = 1;
 }

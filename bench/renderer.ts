@@ -44,7 +44,9 @@ interface Load {
 /** A page of one line of text on its own loopback server: the floor any page pays here. */
 async function startFloorServer(): Promise<{ url: string; close: () => Promise<void> }> {
   const html = '<!doctype html><meta charset="utf-8"><title>floor</title><p>Loopback Studio</p>';
-  const server = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(html));
+  const server = createServer((_req, res) =>
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(html),
+  );
   await new Promise<void>((listening) => server.listen(0, '127.0.0.1', () => listening()));
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}/`, close: () => new Promise<void>((closed) => server.close(() => closed())) };

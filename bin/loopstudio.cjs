@@ -10,7 +10,9 @@ const { pathToFileURL } = require('node:url');
 
 const entry = join(__dirname, '..', 'out', 'cli', 'main.mjs');
 if (!existsSync(entry)) {
-  process.stderr.write(`loopstudio: the command line is not built (${entry} is missing).\nRun \`npm run build\` in ${join(__dirname, '..')} first.\n`);
+  process.stderr.write(
+    `loopstudio: the command line is not built (${entry} is missing).\nRun \`npm run build\` in ${join(__dirname, '..')} first.\n`,
+  );
   process.exit(70);
 }
 import(pathToFileURL(entry).href)

@@ -33,7 +33,9 @@ export interface SfdiskPartition {
 
 /** `sfdisk --json IMG`: the table as util-linux reads it. */
 export function sfdiskPartitions(path: string): { label: string; partitions: SfdiskPartition[] } {
-  const json = JSON.parse(runToolOk('sfdisk', ['--json', path]).stdout) as { partitiontable: { label: string; partitions?: SfdiskPartition[] } };
+  const json = JSON.parse(runToolOk('sfdisk', ['--json', path]).stdout) as {
+    partitiontable: { label: string; partitions?: SfdiskPartition[] };
+  };
   return { label: json.partitiontable.label, partitions: json.partitiontable.partitions ?? [] };
 }
 
@@ -49,12 +51,17 @@ export function partitionFile(image: string, startSector: number, sectorCount: n
  * before the folder is removed.
  */
 export function releaseLoopsUnder(dir: string): void {
-  const list = JSON.parse(runToolOk('losetup', ['--json', '--list']).stdout || '{"loopdevices":[]}') as { loopdevices?: { name: string; 'back-file': string | null }[] };
+  const list = JSON.parse(runToolOk('losetup', ['--json', '--list']).stdout || '{"loopdevices":[]}') as {
+    loopdevices?: { name: string; 'back-file': string | null }[];
+  };
   const ours = (list.loopdevices ?? []).filter((d) => d['back-file']?.startsWith(`${dir}/`));
-  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((line) => line.split(' '));
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '));
   for (const device of ours) {
     for (const [source, target] of mounts) if (source === device.name && target) runToolOk('umount', [target]);
-    if (runToolOk('losetup', ['-n', '-O', 'BACK-FILE', device.name]).stdout.trim().startsWith(`${dir}/`)) runToolOk('losetup', ['-d', device.name]);
+    if (runToolOk('losetup', ['-n', '-O', 'BACK-FILE', device.name]).stdout.trim().startsWith(`${dir}/`))
+      runToolOk('losetup', ['-d', device.name]);
   }
 }
 
@@ -113,7 +120,8 @@ export async function seriousA11yViolations(page: Page): Promise<string[]> {
     await page.evaluate(readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8'));
   }
   const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: AxeViolation[] }> } }).axe;
+    const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: AxeViolation[] }> } })
+      .axe;
     const result = await axe.run(document, { resultTypes: ['violations'] });
     return result.violations;
   });

@@ -76,7 +76,16 @@ export function webBuildOptions(outdir: string = WEB_OUTDIR): BuildOptions[] {
       external: ['bufferutil', 'utf-8-validate'],
       logLevel: 'warning',
     },
-    { entryPoints: [resolve(ROOT, 'e2e/harness/client.ts')], outfile: resolve(outdir, 'bridge.js'), bundle: true, minify: true, format: 'iife', platform: 'browser', target: 'es2022', logLevel: 'warning' },
+    {
+      entryPoints: [resolve(ROOT, 'e2e/harness/client.ts')],
+      outfile: resolve(outdir, 'bridge.js'),
+      bundle: true,
+      minify: true,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2022',
+      logLevel: 'warning',
+    },
   ];
 }
 

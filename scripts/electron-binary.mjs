@@ -40,7 +40,8 @@ export function findElectronBinary() {
 }
 
 /** How to get the window, for messages. */
-export const DOWNLOAD_HINT = 'npm run electron:download   (runs electron\'s own download; the same as `npm rebuild electron` where npm allows its install script)';
+export const DOWNLOAD_HINT =
+  "npm run electron:download   (runs electron's own download; the same as `npm rebuild electron` where npm allows its install script)";
 
 /**
  * Runs electron's own install script (the download), without ELECTRON_SKIP_BINARY_DOWNLOAD, for at
@@ -53,7 +54,11 @@ export function downloadElectron({ timeoutMs = 180_000, quiet = true } = {}) {
   const env = { ...process.env };
   delete env.ELECTRON_SKIP_BINARY_DOWNLOAD;
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [join(pkgDir, 'install.js')], { cwd: pkgDir, env, stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+    const child = spawn(process.execPath, [join(pkgDir, 'install.js')], {
+      cwd: pkgDir,
+      env,
+      stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    });
     let output = '';
     child.stdout?.on('data', (chunk) => (output += chunk));
     child.stderr?.on('data', (chunk) => (output += chunk));
@@ -74,12 +79,19 @@ export function downloadElectron({ timeoutMs = 180_000, quiet = true } = {}) {
 
 /** The last line of a failed download that says why (electron's stack traces are long). */
 export function downloadFailureReason(output) {
-  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => /Error|failed|ENOTFOUND|ECONN|timed out|gave up/i.test(l)) ?? lines.at(-1) ?? 'unknown error';
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv.includes('--download')) {
   const result = await downloadElectron({ quiet: false, timeoutMs: 600_000 });
-  process.stdout.write(result.ok ? `Electron is ready: ${findElectronBinary().path}\n` : 'The Electron binary could not be downloaded; `npm start` will keep using the browser.\n');
+  process.stdout.write(
+    result.ok
+      ? `Electron is ready: ${findElectronBinary().path}\n`
+      : 'The Electron binary could not be downloaded; `npm start` will keep using the browser.\n',
+  );
   process.exitCode = result.ok ? 0 : 1;
 }

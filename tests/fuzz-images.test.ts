@@ -54,38 +54,48 @@ describe.skipIf(skip)('fuzzed images through info, ls and get', () => {
     }
   });
 
-  it(`${CASES} mutants (seed ${SEED}): no INTERNAL, no hang, nothing outside OUT, the image unchanged`, { timeout: Math.max(120_000, CASES * 1000) }, async () => {
-    const cases = fc.sample(caseArbitrary(images), { seed: SEED, numRuns: CASES });
-    const started = Date.now();
-    const failures: string[] = [];
-    let next = 0;
-    let commands = 0;
-    let refused = 0;
-    const slow: Array<{ ms: number; what: string }> = [];
-    const workers = Array.from({ length: WORKERS }, () => new CliWorker());
-    try {
-      await Promise.all(
-        workers.map(async (worker, w) => {
-          const work = join(tmp.dir, `worker-${w}`);
-          mkdirSync(work, { recursive: true });
-          while (next < cases.length) {
-            const index = next++;
-            const c = cases[index]!;
-            const outcome = await checkCase(worker, images, c, work, COMMAND_TIMEOUT_MS);
-            commands += outcome.commands;
-            refused += outcome.refused;
-            slow.push({ ms: outcome.slowest.ms, what: `${outcome.slowest.argv}: ${describeCase(images, c)}` });
-            if (outcome.problems.length) failures.push(`case ${index} (seed ${SEED}) ${describeCase(images, c)}\n  ${outcome.problems.join('\n  ')}`);
-          }
-        }),
+  it(
+    `${CASES} mutants (seed ${SEED}): no INTERNAL, no hang, nothing outside OUT, the image unchanged`,
+    { timeout: Math.max(120_000, CASES * 1000) },
+    async () => {
+      const cases = fc.sample(caseArbitrary(images), { seed: SEED, numRuns: CASES });
+      const started = Date.now();
+      const failures: string[] = [];
+      let next = 0;
+      let commands = 0;
+      let refused = 0;
+      const slow: Array<{ ms: number; what: string }> = [];
+      const workers = Array.from({ length: WORKERS }, () => new CliWorker());
+      try {
+        await Promise.all(
+          workers.map(async (worker, w) => {
+            const work = join(tmp.dir, `worker-${w}`);
+            mkdirSync(work, { recursive: true });
+            while (next < cases.length) {
+              const index = next++;
+              const c = cases[index]!;
+              const outcome = await checkCase(worker, images, c, work, COMMAND_TIMEOUT_MS);
+              commands += outcome.commands;
+              refused += outcome.refused;
+              slow.push({ ms: outcome.slowest.ms, what: `${outcome.slowest.argv}: ${describeCase(images, c)}` });
+              if (outcome.problems.length)
+                failures.push(`case ${index} (seed ${SEED}) ${describeCase(images, c)}\n  ${outcome.problems.join('\n  ')}`);
+            }
+          }),
+        );
+      } finally {
+        await Promise.all(workers.map((w) => w.close()));
+      }
+      const mutations = cases.reduce((sum, c) => sum + c.mutations.length, 0);
+      const seconds = (Date.now() - started) / 1000;
+      const slowest = slow
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 3)
+        .map((s) => `  ${s.ms.toFixed(0)} ms ${s.what}`);
+      console.log(
+        `fuzz: ${cases.length} mutants (${mutations} mutations), ${commands} commands (${refused} refused cleanly) in ${seconds.toFixed(1)} s, seed ${SEED}; slowest:\n${slowest.join('\n')}`,
       );
-    } finally {
-      await Promise.all(workers.map((w) => w.close()));
-    }
-    const mutations = cases.reduce((sum, c) => sum + c.mutations.length, 0);
-    const seconds = (Date.now() - started) / 1000;
-    const slowest = slow.sort((a, b) => b.ms - a.ms).slice(0, 3).map((s) => `  ${s.ms.toFixed(0)} ms ${s.what}`);
-    console.log(`fuzz: ${cases.length} mutants (${mutations} mutations), ${commands} commands (${refused} refused cleanly) in ${seconds.toFixed(1)} s, seed ${SEED}; slowest:\n${slowest.join('\n')}`);
-    expect(failures.slice(0, 20).join('\n\n')).toBe('');
-  });
+      expect(failures.slice(0, 20).join('\n\n')).toBe('');
+    },
+  );
 });

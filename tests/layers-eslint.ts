@@ -11,7 +11,12 @@ import { checkImport } from './layers';
 const ROOT = resolve(__dirname, '..');
 
 export const layersImports: Rule.RuleModule = {
-  meta: { type: 'problem', docs: { description: 'Imports follow the layers of docs/ARCHITECTURE.md' }, schema: [], messages: { layer: '{{reason}}' } },
+  meta: {
+    type: 'problem',
+    docs: { description: 'Imports follow the layers of docs/ARCHITECTURE.md' },
+    schema: [],
+    messages: { layer: '{{reason}}' },
+  },
   create(context) {
     const file = relative(ROOT, context.filename).split(sep).join('/');
     const check = (node: Rule.Node, specifier: unknown): void => {

@@ -24,9 +24,7 @@ describe('layers (docs/ARCHITECTURE.md)', () => {
   it('no file in the tree imports across a layer', () => {
     const files = ['shared', 'electron', 'renderer'].flatMap((dir) => sourceFiles(join(ROOT, dir)));
     expect(files.length).toBeGreaterThan(10);
-    const violations = files.flatMap((file) =>
-      checkFile(relative(ROOT, file).split(sep).join('/'), readFileSync(file, 'utf8')),
-    );
+    const violations = files.flatMap((file) => checkFile(relative(ROOT, file).split(sep).join('/'), readFileSync(file, 'utf8')));
     expect(violations).toEqual([]);
   });
 
@@ -81,14 +79,27 @@ describe('layers (docs/ARCHITECTURE.md)', () => {
 
   it('lets test files use Node and the test helpers, but not electron', () => {
     expect(checkFile('shared/disk/mbr.test.ts', "import { app } from 'electron';")).toHaveLength(1);
-    expect(checkFile('shared/disk/mbr.test.ts', "import { runTool } from '../../tests/support/host';\nimport fs from 'node:fs';")).toEqual([]);
+    expect(checkFile('shared/disk/mbr.test.ts', "import { runTool } from '../../tests/support/host';\nimport fs from 'node:fs';")).toEqual(
+      [],
+    );
   });
 });
 
 describe('the layers as an ESLint rule (layers/imports), as an editor shows them', () => {
   const linter = new Linter({ configType: 'flat' });
   const lint = (filename: string, code: string) =>
-    linter.verify(code, [{ files: ['**/*.ts', '**/*.tsx'], languageOptions: { parser: tseslint.parser }, plugins: { layers: layersPlugin }, rules: { 'layers/imports': 'error' } }], { filename: join(ROOT, filename) });
+    linter.verify(
+      code,
+      [
+        {
+          files: ['**/*.ts', '**/*.tsx'],
+          languageOptions: { parser: tseslint.parser },
+          plugins: { layers: layersPlugin },
+          rules: { 'layers/imports': 'error' },
+        },
+      ],
+      { filename: join(ROOT, filename) },
+    );
 
   it('marks every form of a crossing import, with the reason', () => {
     const messages = lint(

@@ -28,7 +28,9 @@ describe.skipIf(skip)(`the npm package${skip ? ` (skipped: ${skip})` : ''}`, () 
 
   beforeAll(() => {
     // --ignore-scripts: `npm test` has just built; prepack would build the same again.
-    const packed = runToolOk('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { env: { npm_config_loglevel: 'error' } });
+    const packed = runToolOk('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+      env: { npm_config_loglevel: 'error' },
+    });
     const [{ filename, files }] = JSON.parse(packed.stdout) as [{ filename: string; files: { path: string }[] }];
     writeFileSync(join(dir, 'files.json'), JSON.stringify(files.map((f) => f.path)));
     prefix = join(dir, 'prefix');
@@ -39,7 +41,17 @@ describe.skipIf(skip)(`the npm package${skip ? ` (skipped: ${skip})` : ''}`, () 
 
   it('holds the built CLI and helper, the examples and docs, and no sources or tests', () => {
     const files: string[] = JSON.parse(readFileSync(join(dir, 'files.json'), 'utf8'));
-    expect(files).toEqual(expect.arrayContaining(['bin/loopstudio.cjs', 'out/cli/main.mjs', 'out/privileged/helper.cjs', 'examples/floppy-boot-sector.json', 'docs/SECURITY.md', 'package.json', 'README.md']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'bin/loopstudio.cjs',
+        'out/cli/main.mjs',
+        'out/privileged/helper.cjs',
+        'examples/floppy-boot-sector.json',
+        'docs/SECURITY.md',
+        'package.json',
+        'README.md',
+      ]),
+    );
     expect(files.filter((f) => /\.(ts|tsx)$|\.test\.|(^|\/)(tests|e2e|renderer|node_modules)\//.test(f))).toEqual([]);
     // No dev dependency (Electron, tsx, vite …) was installed with it.
     for (const dev of ['electron', 'tsx', 'vite', 'esbuild']) expect(existsSync(join(installed, 'node_modules', dev))).toBe(false);
@@ -61,7 +73,19 @@ describe.skipIf(skip)(`the npm package${skip ? ` (skipped: ${skip})` : ''}`, () 
     const image = join(work, 'floppy.img');
     const log = join(dir, 'build.strace');
     // Every file the whole process tree touched, children included.
-    runToolOk('strace', ['-f', '-qq', '-e', 'trace=%file,%process', '-o', log, loopstudio, 'build', join(work, 'floppy.json'), '-o', image]);
+    runToolOk('strace', [
+      '-f',
+      '-qq',
+      '-e',
+      'trace=%file,%process',
+      '-o',
+      log,
+      loopstudio,
+      'build',
+      join(work, 'floppy.json'),
+      '-o',
+      image,
+    ]);
     const traced = readFileSync(log, 'utf8');
     expect(traced).toContain(join(installed, 'out/cli/main.mjs'));
     expect(traced).not.toMatch(/\/tmp\/tsx-|node_modules\/tsx\//);
@@ -70,24 +94,33 @@ describe.skipIf(skip)(`the npm package${skip ? ` (skipped: ${skip})` : ''}`, () 
     expect(boot.stdout).toContain(BOOT_SECTOR_LINE);
   });
 
-  it.skipIf(process.getuid?.() !== 0 || missingTools('losetup'))('starts the root helper from its built bundle, with a fixed environment', () => {
-    const image = join(dir, 'attach.img');
-    runToolOk(loopstudio, ['create', image, '--size', '1M']);
-    const log = join(dir, 'attach.strace');
-    const attach = runToolOk('strace', ['-f', '-qq', '-s', '4096', '-v', '-e', 'trace=execve', '-o', log, loopstudio, 'attach', image, '--json'], { env: { NODE_OPTIONS: '--max-old-space-size=512' } });
-    const device = JSON.parse(attach.stdout).device as string;
-    try {
-      const helperExec = readFileSync(log, 'utf8').split('\n').find((line) => line.includes('helper.cjs'));
-      expect(helperExec).toContain(`"${join(installed, 'out/privileged/helper.cjs')}"`);
-      // The environment the helper got: PATH of the system folders, none of ours.
-      expect(helperExec).toContain('"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"');
-      expect(helperExec).not.toContain('NODE_OPTIONS');
-    } finally {
-      // Only the device this test attached (it names our image), through loopstudio itself.
-      expect(runTool('losetup', ['-n', '-O', 'BACK-FILE', device]).stdout.trim()).toBe(image);
-      runToolOk(loopstudio, ['detach', device]);
-    }
-  });
+  it.skipIf(process.getuid?.() !== 0 || missingTools('losetup'))(
+    'starts the root helper from its built bundle, with a fixed environment',
+    () => {
+      const image = join(dir, 'attach.img');
+      runToolOk(loopstudio, ['create', image, '--size', '1M']);
+      const log = join(dir, 'attach.strace');
+      const attach = runToolOk(
+        'strace',
+        ['-f', '-qq', '-s', '4096', '-v', '-e', 'trace=execve', '-o', log, loopstudio, 'attach', image, '--json'],
+        { env: { NODE_OPTIONS: '--max-old-space-size=512' } },
+      );
+      const device = JSON.parse(attach.stdout).device as string;
+      try {
+        const helperExec = readFileSync(log, 'utf8')
+          .split('\n')
+          .find((line) => line.includes('helper.cjs'));
+        expect(helperExec).toContain(`"${join(installed, 'out/privileged/helper.cjs')}"`);
+        // The environment the helper got: PATH of the system folders, none of ours.
+        expect(helperExec).toContain('"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"');
+        expect(helperExec).not.toContain('NODE_OPTIONS');
+      } finally {
+        // Only the device this test attached (it names our image), through loopstudio itself.
+        expect(runTool('losetup', ['-n', '-O', 'BACK-FILE', device]).stdout.trim()).toBe(image);
+        runToolOk(loopstudio, ['detach', device]);
+      }
+    },
+  );
 });
 
 describe.skipIf(!built)('the desktop packages’ loopstudio launcher (assets/cli/loopstudio)', () => {

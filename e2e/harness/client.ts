@@ -24,20 +24,22 @@ const pending = new Map<number, Pending>();
 const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
 let nextId = 1;
 
-const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/__harness/ws?token=${encodeURIComponent(token)}`);
+const socket = new WebSocket(
+  `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/__harness/ws?token=${encodeURIComponent(token)}`,
+);
 const opened = new Promise<void>((resolve, reject) => {
   socket.addEventListener('open', () => resolve());
   socket.addEventListener('error', () => reject(new Error('harness connection failed')));
 });
 socket.addEventListener('close', () => {
-  const error = serializeError(new LoopbackError('IO', 'The connection to the Loopback Studio harness closed. Is `npm run web` still running?'));
+  const error = serializeError(
+    new LoopbackError('IO', 'The connection to the Loopback Studio harness closed. Is `npm run web` still running?'),
+  );
   for (const { resolve } of pending.values()) resolve({ ok: false, error });
   pending.clear();
 });
 socket.addEventListener('message', (message) => {
-  const data = JSON.parse(String(message.data)) as
-    | { id: number; result: CallResult<unknown> }
-    | { event: EventName; payload: unknown };
+  const data = JSON.parse(String(message.data)) as { id: number; result: CallResult<unknown> } | { event: EventName; payload: unknown };
   if ('id' in data) {
     pending.get(data.id)?.resolve(data.result);
     pending.delete(data.id);

@@ -74,7 +74,11 @@ describe('the web harness', () => {
     expect((await fetch(`${harness.origin}/%`)).status).toBe(400);
     expect((await fetch(`${harness.origin}/assets/%E0%A4%A`)).status).toBe(400);
     // Raw requests no fetch would send: a bad request line, a bad URL on an upgrade.
-    for (const raw of ['GET /% HTTP/1.1\r\nHost: x\r\n\r\n', 'GET //[ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', 'NOT HTTP\r\n\r\n']) {
+    for (const raw of [
+      'GET /% HTTP/1.1\r\nHost: x\r\n\r\n',
+      'GET //[ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+      'NOT HTTP\r\n\r\n',
+    ]) {
       await new Promise<void>((resolve) => {
         const socket = connectTcp(Number(new URL(harness.origin).port), '127.0.0.1', () => socket.end(raw));
         socket.on('error', () => resolve());

@@ -51,7 +51,10 @@ test.describe('drag and drop files into an image', () => {
     const kernel = readFileSync(join(dir, 'kernel.out'));
     expect(kernel.length).toBe(70_000);
     expect(kernel.every((byte, i) => byte === (i & 0xff))).toBe(true);
-    expect(runToolOk('mdir', ['-i', floppy, '-b', '::/DOCS']).stdout.split('\n').filter(Boolean).sort()).toEqual(['::/DOCS/hello.txt', '::/DOCS/kernel.bin']);
+    expect(runToolOk('mdir', ['-i', floppy, '-b', '::/DOCS']).stdout.split('\n').filter(Boolean).sort()).toEqual([
+      '::/DOCS/hello.txt',
+      '::/DOCS/kernel.bin',
+    ]);
     runToolOk('fsck.fat', ['-n', floppy]);
 
     await page.getByTestId('activity-status').click();
@@ -70,7 +73,9 @@ test.describe('drag and drop files into an image', () => {
     await dropFiles(page, browser, [{ name: 'huge.bin', content: 2 * 1024 * 1024 }]);
     const notice = browser.getByTestId('files-notice');
     await expect(notice).toHaveAttribute('role', 'alert');
-    await expect(notice).toHaveText(/^Not enough space in .*floppy\.img: the copy needs at least 2 MiB and 1\.\d+ MiB is free; nothing was copied\.$/);
+    await expect(notice).toHaveText(
+      /^Not enough space in .*floppy\.img: the copy needs at least 2 MiB and 1\.\d+ MiB is free; nothing was copied\.$/,
+    );
     await expect(browser.getByText('This folder is empty.')).toBeVisible();
     await page.screenshot({ path: screenshotPath('files-too-big', shell) });
     expect(sha256(floppy)).toBe(before);

@@ -20,7 +20,11 @@ const ext2Mountable = (() => {
     return false;
   }
 })();
-const why = !isRoot ? 'mounting needs root (CI runs as root)' : !ext2Mountable ? 'this kernel cannot mount ext2' : missingTools('losetup', 'mount', 'umount', 'sfdisk', 'mke2fs', 'debugfs', 'e2fsck');
+const why = !isRoot
+  ? 'mounting needs root (CI runs as root)'
+  : !ext2Mountable
+    ? 'this kernel cannot mount ext2'
+    : missingTools('losetup', 'mount', 'umount', 'sfdisk', 'mke2fs', 'debugfs', 'e2fsck');
 
 /** A file of a drop: text, or `size` bytes of a pattern seeded by `seed`. */
 type DropItem = { name: string; text: string } | { name: string; size: number; seed: number } | { name: string; folder: DropItem[] };
@@ -111,7 +115,10 @@ test.describe('files through a mount (as root)', () => {
     cleanup();
   });
 
-  test('dropped files and a folder go into the mounted partition through the mount, and are in the image after unmount', async ({ page, shell }) => {
+  test('dropped files and a folder go into the mounted partition through the mount, and are in the image after unmount', async ({
+    page,
+    shell,
+  }) => {
     const image = join(dir, 'disk.img');
     sfdiskImage(image, 32 * MIB, 'label: dos\nstart=2048, type=83\n');
     runToolOk('mke2fs', ['-q', '-F', '-t', 'ext2', '-E', `offset=${P1_OFFSET}`, image, `${(65536 - 2048) / 2}k`]);

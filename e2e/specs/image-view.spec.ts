@@ -47,7 +47,9 @@ test.describe('open an image and see its layout', () => {
       const row = rows.getByTestId(`volume-p${i + 1}`);
       await expect(row.getByRole('rowheader')).toContainText(`Partition ${i + 1}`);
       await expect(row).toContainText(String(p.start));
-      await expect(page.getByTestId(`segment-p${i + 1}`)).toHaveAccessibleName(new RegExp(`— Partition ${i + 1}: .*sectors ${p.start}–${p.start + p.size - 1}`));
+      await expect(page.getByTestId(`segment-p${i + 1}`)).toHaveAccessibleName(
+        new RegExp(`— Partition ${i + 1}: .*sectors ${p.start}–${p.start + p.size - 1}`),
+      );
     }
     await expect(rows.getByTestId('volume-p1')).toContainText('FAT16');
     await expect(rows.getByTestId('volume-p1')).toContainText('“BOOTFS”');
@@ -92,7 +94,9 @@ test.describe('open an image and see its layout', () => {
     const again = page.getByRole('dialog', { name: 'Extract NOTES.TXT' });
     await again.getByLabel('Into the folder').fill(dir);
     await again.getByRole('button', { name: 'Extract' }).click();
-    await expect(again.getByTestId('extract-replace')).toContainText(`This is already there: ${join(dir, 'NOTES.TXT')}. Nothing was copied.`);
+    await expect(again.getByTestId('extract-replace')).toContainText(
+      `This is already there: ${join(dir, 'NOTES.TXT')}. Nothing was copied.`,
+    );
     expect(readFileSync(join(dir, 'NOTES.TXT'), 'utf8')).toBe('changed on the host\n');
     await again.getByRole('button', { name: 'Replace it' }).click();
     await expect(again).toBeHidden();
@@ -102,7 +106,9 @@ test.describe('open an image and see its layout', () => {
     await page.getByRole('dialog', { name: 'Delete BOOT?' }).getByRole('button', { name: 'Delete' }).click();
     await expect(browser.getByTestId('entry-BOOT')).toBeHidden();
 
-    const listing = runToolOk('mdir', ['-i', `${image}@@${2048 * 512}`, '-b', '::/']).stdout.split('\n').filter(Boolean);
+    const listing = runToolOk('mdir', ['-i', `${image}@@${2048 * 512}`, '-b', '::/'])
+      .stdout.split('\n')
+      .filter(Boolean);
     expect(listing).toEqual(['::/NOTES.TXT']);
     runToolOk('fsck.fat', ['-n', partitionFile(image, 2048, 20480, join(dir, 'p1.img'))]);
   });

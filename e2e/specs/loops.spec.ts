@@ -12,7 +12,11 @@ const ext2Mountable = (() => {
     return false;
   }
 })();
-const why = !isRoot ? 'mounting needs root (CI runs as root)' : !ext2Mountable ? 'this kernel cannot mount ext2' : missingTools('losetup', 'mount', 'umount', 'sfdisk', 'mke2fs');
+const why = !isRoot
+  ? 'mounting needs root (CI runs as root)'
+  : !ext2Mountable
+    ? 'this kernel cannot mount ext2'
+    : missingTools('losetup', 'mount', 'umount', 'sfdisk', 'mke2fs');
 
 /** Whether `dir` is a mount point, as the kernel lists them. */
 function mounted(dir: string): boolean {
@@ -32,7 +36,10 @@ test.describe('loop mount and unmount (as root)', () => {
     cleanup();
   });
 
-  test('mounts an ext2 partition on a loop device, shows where, and unmounts it with what was written there kept', async ({ page, shell }) => {
+  test('mounts an ext2 partition on a loop device, shows where, and unmounts it with what was written there kept', async ({
+    page,
+    shell,
+  }) => {
     const image = join(dir, 'disk.img');
     sfdiskImage(image, 32 * MIB, 'label: dos\nstart=2048, type=83\n');
     runToolOk('mke2fs', ['-q', '-F', '-t', 'ext2', '-E', `offset=${2048 * 512}`, image, `${(65536 - 2048) / 2}k`]);
@@ -56,6 +63,8 @@ test.describe('loop mount and unmount (as root)', () => {
     await page.getByRole('button', { name: 'Browse files of Partition 1' }).click();
     await expect(page.getByTestId('file-browser').getByTestId('entry-via-mount.txt')).toContainText('31 bytes');
     await page.getByTestId('activity-status').click();
-    await expect(page.getByRole('dialog', { name: 'Activity' })).toContainText(`Mount partition 1 of disk.img: done — mounted at ${mountDir}`);
+    await expect(page.getByRole('dialog', { name: 'Activity' })).toContainText(
+      `Mount partition 1 of disk.img: done — mounted at ${mountDir}`,
+    );
   });
 });

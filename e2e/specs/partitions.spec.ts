@@ -198,7 +198,11 @@ test.describe('the partition editor', () => {
 
   test('resizes a logical partition in place: the numbers sfdisk shows stay', async ({ page }) => {
     const logicals = join(dir, 'logicals.img');
-    sfdiskImage(logicals, 64 * MIB, 'label: dos\nstart=2048, size=20480, type=83\nstart=22528, size=100000, type=5\nstart=24576, size=20480, type=83\nstart=47104, size=20480, type=82\n');
+    sfdiskImage(
+      logicals,
+      64 * MIB,
+      'label: dos\nstart=2048, size=20480, type=83\nstart=22528, size=100000, type=5\nstart=24576, size=20480, type=83\nstart=47104, size=20480, type=82\n',
+    );
     await openImageInUi(page, logicals);
     await page.getByRole('tab', { name: 'Partitions' }).click();
     const editor = page.getByTestId('partition-editor');
@@ -218,7 +222,10 @@ test.describe('the partition editor', () => {
     ]);
   });
 
-  test('warns that GRUB 2 may not fit before a partition at sector 63, and keeps that layout’s track alignment', async ({ page, shell }) => {
+  test('warns that GRUB 2 may not fit before a partition at sector 63, and keeps that layout’s track alignment', async ({
+    page,
+    shell,
+  }) => {
     const classic = join(dir, 'classic.img');
     sfdiskImage(classic, 64 * MIB, 'label: dos\nstart=63, size=60417, type=83\n');
     await openImageInUi(page, classic);
@@ -275,7 +282,9 @@ test.describe('the partition editor', () => {
     await expect(confirm).toBeHidden();
     const table = sfdiskPartitions(blank);
     expect(table.label).toBe('gpt');
-    expect(table.partitions).toEqual([expect.objectContaining({ start: 2048, size: 32768, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', name: 'boot' })]);
+    expect(table.partitions).toEqual([
+      expect.objectContaining({ start: 2048, size: 32768, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', name: 'boot' }),
+    ]);
     await expect(page.getByTestId('image-facts')).toContainText('GPT');
   });
 });

@@ -29,7 +29,10 @@ test.describe('a floppy from the wizard to QEMU', () => {
   test.beforeEach(() => ({ dir, cleanup } = tempDir('loopstudio-e2e-')));
   test.afterEach(() => cleanup());
 
-  test('wizard → drop a file → your own boot sector → Launch in QEMU shows its line, and the console talks back', async ({ page, shell }) => {
+  test('wizard → drop a file → your own boot sector → Launch in QEMU shows its line, and the console talks back', async ({
+    page,
+    shell,
+  }) => {
     const floppy = join(dir, 'boot.img');
     const bootSector = buildBootSector(dir);
     await newFloppy(page, floppy);
@@ -77,7 +80,10 @@ test.describe('a floppy from the wizard to QEMU', () => {
     runToolOk('fsck.fat', ['-n', floppy]);
   });
 
-  test('the wizard makes a floppy with GRUB legacy and the kernel, saves its recipe; a dropped file; Launch in QEMU shows the kernel’s line', async ({ page, shell }) => {
+  test('the wizard makes a floppy with GRUB legacy and the kernel, saves its recipe; a dropped file; Launch in QEMU shows the kernel’s line', async ({
+    page,
+    shell,
+  }) => {
     test.setTimeout(120_000);
     const floppy = join(dir, 'grub.img');
     const kernel = buildTestKernel(dir);
@@ -108,7 +114,12 @@ test.describe('a floppy from the wizard to QEMU', () => {
 
     // The recipe beside the image names the kernel relative to its folder, and rebuilds the floppy.
     const recipe = JSON.parse(readFileSync(join(dir, 'grub.json'), 'utf8'));
-    expect(recipe).toMatchObject({ image: { floppy: '1.44M' }, filesystem: { type: 'fat12' }, files: [{ from: 'kernel.elf', to: '/boot/kernel.elf' }], bootloader: { grubLegacy: {} } });
+    expect(recipe).toMatchObject({
+      image: { floppy: '1.44M' },
+      filesystem: { type: 'fat12' },
+      files: [{ from: 'kernel.elf', to: '/boot/kernel.elf' }],
+      bootloader: { grubLegacy: {} },
+    });
     const rebuilt = join(dir, 'rebuilt.img');
     loopstudio('build', join(dir, 'grub.json'), '-o', rebuilt);
     for (const image of [floppy, rebuilt]) runToolOk('fsck.fat', ['-n', image]);

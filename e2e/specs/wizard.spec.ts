@@ -95,7 +95,12 @@ test.describe('the new-image wizard', () => {
 
     // The recipe beside it rebuilds the same layout.
     const recipe = JSON.parse(readFileSync(join(dir, 'disk.json'), 'utf8'));
-    expect(recipe).toMatchObject({ image: { chs: '131/16/63' }, table: 'mbr', partitions: [{ start: 63, size: 132_048 - 63, bootable: true, filesystem: { type: 'ext2' } }], bootloader: { grub2: {} } });
+    expect(recipe).toMatchObject({
+      image: { chs: '131/16/63' },
+      table: 'mbr',
+      partitions: [{ start: 63, size: 132_048 - 63, bootable: true, filesystem: { type: 'ext2' } }],
+      bootloader: { grub2: {} },
+    });
     const rebuilt = join(dir, 'rebuilt.img');
     loopstudio('build', join(dir, 'disk.json'), '-o', rebuilt);
     expect(statSync(rebuilt).size).toBe(statSync(path).size);
@@ -108,7 +113,9 @@ test.describe('the new-image wizard', () => {
     const size = wizard.getByRole('textbox', { name: 'Size' });
     await size.fill('10K');
     const sizeField = wizard.getByTestId('size-field');
-    await expect(sizeField.getByRole('alert')).toHaveText('Size 10K: 10 KiB is too small for a disk image; the smallest is 32768 bytes (64 sectors).');
+    await expect(sizeField.getByRole('alert')).toHaveText(
+      'Size 10K: 10 KiB is too small for a disk image; the smallest is 32768 bytes (64 sectors).',
+    );
     await expect(size).toHaveAttribute('aria-invalid', 'true');
     await expect(wizard.getByRole('button', { name: 'Next' })).toBeDisabled();
     await page.screenshot({ path: screenshotPath('wizard-bad-size', shell) });

@@ -59,13 +59,21 @@ describe.skipIf(skip)(`bad recipes${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('files that do not fit: the size field, the needed and the available bytes', async () => {
     writeFileSync(join(dir, 'big.bin'), Buffer.alloc(1_600_000, 1));
     const path = recipe('floppy-ext2-grub-legacy.json', 'too-small', (r) => r.files.push({ from: 'big.bin', to: '/big.bin' }));
-    await refusedBuild(path, /^image\.floppy: the image \(1\.41 MiB, EXT2\) holds [\d.]+ MiB of files, but what goes into it needs at least [\d.]+ MiB \(largest: \/big\.bin/, 'VALIDATION');
+    await refusedBuild(
+      path,
+      /^image\.floppy: the image \(1\.41 MiB, EXT2\) holds [\d.]+ MiB of files, but what goes into it needs at least [\d.]+ MiB \(largest: \/big\.bin/,
+      'VALIDATION',
+    );
     const disk = recipe('disk-ext2-grub2-sector63.json', 'too-small-disk', (r) => (r.partitions[0].size = 4000));
     await refusedBuild(disk, /^partitions\[0\]\.size: partition 1 \(1\.95 MiB, EXT2\).*GRUB 2's \d+ modules/, 'VALIDATION');
   });
 
   it('a kernel file that is missing, and a menu kernel no file provides', async () => {
-    await refusedBuild(recipe('disk-fat32-grub2.json', 'no-kernel', (r) => (r.files[0].from = 'missing-kernel.elf')), /^files\[0\]\.from: .*missing-kernel\.elf does not exist/, 'NOT_FOUND');
+    await refusedBuild(
+      recipe('disk-fat32-grub2.json', 'no-kernel', (r) => (r.files[0].from = 'missing-kernel.elf')),
+      /^files\[0\]\.from: .*missing-kernel\.elf does not exist/,
+      'NOT_FOUND',
+    );
     await refusedBuild(
       recipe('disk-fat32-grub2.json', 'menu-kernel', (r) => (r.bootloader.menu.entries[0].kernel = '/boot/other.elf')),
       /^bootloader\.menu\.entries\[0\]\.kernel: \/boot\/other\.elf is not copied into partition 1 by any files\[\] entry/,
@@ -79,15 +87,27 @@ describe.skipIf(skip)(`bad recipes${skip ? ` (skipped: ${skip})` : ''}`, () => {
       /^bootloader\.grub2\.firmware: UEFI firmware reads only FAT, and partition 1 is ext2/,
       'VALIDATION',
     );
-    await refusedBuild(recipe('disk-fat32-grub2.json', 'uefi-typo', (r) => (r.bootloader.grub2.firmware = 'efi')), /^The recipe is not valid:\nbootloader\.grub2\.firmware: bios, uefi or both/, 'INVALID_INPUT');
+    await refusedBuild(
+      recipe('disk-fat32-grub2.json', 'uefi-typo', (r) => (r.bootloader.grub2.firmware = 'efi')),
+      /^The recipe is not valid:\nbootloader\.grub2\.firmware: bios, uefi or both/,
+      'INVALID_INPUT',
+    );
   });
 
   it('GRUB files missing: a stage folder that does not exist, or no GRUB 2 where LOOPSTUDIO_GRUB2_DIR says', async () => {
-    await refusedBuild(recipe('floppy-fat12-grub-legacy.json', 'no-stages', (r) => (r.bootloader.grubLegacy.stageDir = '/nonexistent')), /^bootloader\.grubLegacy\.stageDir: GRUB legacy's stage1 and stage2 are not in \/nonexistent/, 'HOST_TOOL_MISSING');
+    await refusedBuild(
+      recipe('floppy-fat12-grub-legacy.json', 'no-stages', (r) => (r.bootloader.grubLegacy.stageDir = '/nonexistent')),
+      /^bootloader\.grubLegacy\.stageDir: GRUB legacy's stage1 and stage2 are not in \/nonexistent/,
+      'HOST_TOOL_MISSING',
+    );
     const saved = process.env.LOOPSTUDIO_GRUB2_DIR;
     process.env.LOOPSTUDIO_GRUB2_DIR = join(dir, 'no-grub-here');
     try {
-      await refusedBuild(recipe('disk-fat32-grub2.json', 'no-grub2', () => {}), /^bootloader\.grub2: GRUB 2's BIOS files .* are not in .*no-grub-here\. Install them: sudo apt install grub-common grub-pc-bin/, 'HOST_TOOL_MISSING');
+      await refusedBuild(
+        recipe('disk-fat32-grub2.json', 'no-grub2', () => {}),
+        /^bootloader\.grub2: GRUB 2's BIOS files .* are not in .*no-grub-here\. Install them: sudo apt install grub-common grub-pc-bin/,
+        'HOST_TOOL_MISSING',
+      );
     } finally {
       if (saved === undefined) delete process.env.LOOPSTUDIO_GRUB2_DIR;
       else process.env.LOOPSTUDIO_GRUB2_DIR = saved;
@@ -95,23 +115,35 @@ describe.skipIf(skip)(`bad recipes${skip ? ` (skipped: ${skip})` : ''}`, () => {
   });
 
   it('GRUB 2 checks: core.img too big for the gap at sector 63, GPT without a BIOS boot partition', async () => {
-    await refusedBuild(recipe('disk-ext2-grub2-sector63.json', 'gap', (r) => (r.bootloader.grub2.coreModules = ['multiboot'])), /^bootloader\.grub2\.coreModules: core\.img is .* holds 62 sectors/, 'VALIDATION');
-    await refusedBuild(recipe('disk-fat32-grub2.json', 'gpt', (r) => (r.table = 'gpt')), /^bootloader\.grub2: This GPT disk has no BIOS boot partition/, 'VALIDATION');
+    await refusedBuild(
+      recipe('disk-ext2-grub2-sector63.json', 'gap', (r) => (r.bootloader.grub2.coreModules = ['multiboot'])),
+      /^bootloader\.grub2\.coreModules: core\.img is .* holds 62 sectors/,
+      'VALIDATION',
+    );
+    await refusedBuild(
+      recipe('disk-fat32-grub2.json', 'gpt', (r) => (r.table = 'gpt')),
+      /^bootloader\.grub2: This GPT disk has no BIOS boot partition/,
+      'VALIDATION',
+    );
   });
 
-  it.skipIf(noLegacy)('an existing image is left as it is: refused without --force, and unchanged when a forced build fails', async () => {
-    const good = recipe('floppy-fat12-grub-legacy.json', 'good', () => {});
-    const out = join(dir, 'existing.img');
-    await cliOk('build', good, '-o', out);
-    const before = sha(out);
-    const again = await cli('build', good, '-o', out);
-    expect(again.stderr).toMatch(/already exists; pass --force/);
-    const bad = recipe('floppy-fat12-grub-legacy.json', 'bad-forced', (r) => (r.files[0].from = 'nothing.elf'));
-    expect((await cli('build', bad, '-o', out, '--force')).code).toBe(1);
-    expect(sha(out)).toBe(before);
-    await cliOk('build', good, '-o', out, '--force');
-    expect(sha(out)).not.toBe(before);
-  }, 30_000);
+  it.skipIf(noLegacy)(
+    'an existing image is left as it is: refused without --force, and unchanged when a forced build fails',
+    async () => {
+      const good = recipe('floppy-fat12-grub-legacy.json', 'good', () => {});
+      const out = join(dir, 'existing.img');
+      await cliOk('build', good, '-o', out);
+      const before = sha(out);
+      const again = await cli('build', good, '-o', out);
+      expect(again.stderr).toMatch(/already exists; pass --force/);
+      const bad = recipe('floppy-fat12-grub-legacy.json', 'bad-forced', (r) => (r.files[0].from = 'nothing.elf'));
+      expect((await cli('build', bad, '-o', out, '--force')).code).toBe(1);
+      expect(sha(out)).toBe(before);
+      await cliOk('build', good, '-o', out, '--force');
+      expect(sha(out)).not.toBe(before);
+    },
+    30_000,
+  );
 
   it('--check validates without writing; the contract’s recipe.validate answers the script too', async () => {
     const path = recipe('disk-fat32-grub2.json', 'check', () => {});
@@ -122,7 +154,9 @@ describe.skipIf(skip)(`bad recipes${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const validated = await dispatch(handlers, 'recipe.validate', { path });
     expect(validated.ok).toBe(true);
     expect((validated as { value: { script: string } }).value.script).toMatch(/^grub-mkimage /m);
-    const bad = await dispatch(handlers, 'recipe.validate', { path: recipe('disk-fat32-grub2.json', 'contract-bad', (r) => (r.image.size = 'big')) });
+    const bad = await dispatch(handlers, 'recipe.validate', {
+      path: recipe('disk-fat32-grub2.json', 'contract-bad', (r) => (r.image.size = 'big')),
+    });
     expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
     expect((bad as { error: { message: string } }).error.message).toMatch(/^image\.size: /);
     const mixed = await dispatch(handlers, 'bootloader.install', { path: '/x.img', loader: 'grub2', stageDir: '/usr/lib/grub/x86_64-pc' });
@@ -133,7 +167,12 @@ describe.skipIf(skip)(`bad recipes${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('recipe.save: checked by the schema first, never over an existing file, host paths in its folder made relative', async () => {
     const { handlers } = createServices({ shell: 'cli', emit: () => {} });
     const path = join(dir, 'saved.json');
-    const document = { image: { floppy: '1.44M' }, filesystem: { type: 'fat12' }, files: [{ from: join(dir, 'kernel.elf'), to: '/boot/kernel.elf' }], bootloader: { grubLegacy: {} } };
+    const document = {
+      image: { floppy: '1.44M' },
+      filesystem: { type: 'fat12' },
+      files: [{ from: join(dir, 'kernel.elf'), to: '/boot/kernel.elf' }],
+      bootloader: { grubLegacy: {} },
+    };
     const bad = await dispatch(handlers, 'recipe.save', { path, recipe: { ...document, image: { floppy: '1.44M', size: '2M' } } });
     expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
     expect((bad as { error: { message: string } }).error.message).toMatch(/image: give exactly one of floppy, size, chs/);
@@ -142,7 +181,10 @@ describe.skipIf(skip)(`bad recipes${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const saved = JSON.parse(readFileSync(path, 'utf8'));
     expect(saved.files).toEqual([{ from: 'kernel.elf', to: '/boot/kernel.elf' }]);
     const before = sha(path);
-    expect(await dispatch(handlers, 'recipe.save', { path, recipe: { ...document, filesystem: { type: 'ext2' } } })).toMatchObject({ ok: false, error: { code: 'ALREADY_EXISTS' } });
+    expect(await dispatch(handlers, 'recipe.save', { path, recipe: { ...document, filesystem: { type: 'ext2' } } })).toMatchObject({
+      ok: false,
+      error: { code: 'ALREADY_EXISTS' },
+    });
     expect(sha(path)).toBe(before);
     expect(readdirSync(dir).filter((n) => n.includes('.saving-'))).toEqual([]);
     // What it saved builds.
@@ -157,7 +199,14 @@ describe.skipIf(missingTools('sfdisk'))('partition types in recipes', () => {
     const typeOf = (image: string) => JSON.parse(runToolOk('sfdisk', ['--json', image]).stdout).partitiontable.partitions[0].type;
     const write = (name: string, partition: Record<string, unknown>) => {
       const path = join(dir, `${name}.json`);
-      writeFileSync(path, JSON.stringify({ image: { size: '40M' }, table: 'mbr', partitions: [{ start: 2048, size: 'rest', ...partition, filesystem: { type: 'fat32' } }] }));
+      writeFileSync(
+        path,
+        JSON.stringify({
+          image: { size: '40M' },
+          table: 'mbr',
+          partitions: [{ start: 2048, size: 'rest', ...partition, filesystem: { type: 'fat32' } }],
+        }),
+      );
       return path;
     };
     const named = join(dir, 'named-type.img');
@@ -178,11 +227,25 @@ describe.skipIf(missingTools('sfdisk'))('partition types in recipes', () => {
     try {
       writeFileSync(join(outside, 'secret.txt'), 'not for the image\n');
       const secret = join(outside, 'secret.txt');
-      await refusedBuild(recipe('floppy-fat12-grub-legacy.json', 'abs-source', (r) => r.files.push({ from: '/etc/passwd', to: '/passwd' })), /^files\[1\]\.from: \/etc\/passwd is outside the recipe's folder .*--allow-outside \/etc/, 'FORBIDDEN');
-      await refusedBuild(recipe('floppy-fat12-grub-legacy.json', 'dotdot-source', (r) => r.files.push({ from: `../${basename(outside)}/secret.txt`, to: '/s.txt' })), /^files\[1\]\.from: .*is outside the recipe's folder/, 'FORBIDDEN');
+      await refusedBuild(
+        recipe('floppy-fat12-grub-legacy.json', 'abs-source', (r) => r.files.push({ from: '/etc/passwd', to: '/passwd' })),
+        /^files\[1\]\.from: \/etc\/passwd is outside the recipe's folder .*--allow-outside \/etc/,
+        'FORBIDDEN',
+      );
+      await refusedBuild(
+        recipe('floppy-fat12-grub-legacy.json', 'dotdot-source', (r) =>
+          r.files.push({ from: `../${basename(outside)}/secret.txt`, to: '/s.txt' }),
+        ),
+        /^files\[1\]\.from: .*is outside the recipe's folder/,
+        'FORBIDDEN',
+      );
       // A link inside the folder that points out of it is followed to its real place, and refused.
       symlinkSync(secret, join(dir, 'innocent.txt'));
-      await refusedBuild(recipe('floppy-fat12-grub-legacy.json', 'link-source', (r) => r.files.push({ from: 'innocent.txt', to: '/i.txt' })), /innocent\.txt \(really .*secret\.txt\) is outside/, 'FORBIDDEN');
+      await refusedBuild(
+        recipe('floppy-fat12-grub-legacy.json', 'link-source', (r) => r.files.push({ from: 'innocent.txt', to: '/i.txt' })),
+        /innocent\.txt \(really .*secret\.txt\) is outside/,
+        'FORBIDDEN',
+      );
       // The user may allow it.
       const allowedRecipe = recipe('floppy-fat12-grub-legacy.json', 'allowed-source', (r) => r.files.push({ from: secret, to: '/s.txt' }));
       const image = join(dir, 'allowed.img');
@@ -202,11 +265,18 @@ describe.skipIf(missingTools('sfdisk'))('partition types in recipes', () => {
     const fat = recipe('floppy-fat12-grub-legacy.json', 'tree-fat', (r) => r.files.push({ from: 'tree', to: '/tree' }));
     const fatImage = join(dir, 'tree-fat.img');
     const built = (await cliOk('build', fat, '-o', fatImage, '--json')).json();
-    expect(built.skipped).toEqual([{ path: join(tree, 'host-link'), reason: expect.stringContaining('outside the folders a recipe may copy from') }]);
-    expect(runToolOk('mdir', ['-b', '-i', fatImage, '::/tree']).stdout.split('\n').filter(Boolean).sort()).toEqual(['::/tree/inner-link', '::/tree/kept.txt']);
+    expect(built.skipped).toEqual([
+      { path: join(tree, 'host-link'), reason: expect.stringContaining('outside the folders a recipe may copy from') },
+    ]);
+    expect(runToolOk('mdir', ['-b', '-i', fatImage, '::/tree']).stdout.split('\n').filter(Boolean).sort()).toEqual([
+      '::/tree/inner-link',
+      '::/tree/kept.txt',
+    ]);
     const ext2 = recipe('floppy-ext2-grub-legacy.json', 'tree-ext2', (r) => r.files.push({ from: 'tree', to: '/tree' }));
     const ext2Image = join(dir, 'tree-ext2.img');
     await cliOk('build', ext2, '-o', ext2Image);
-    expect(runToolOk('debugfs', ['-R', 'stat /tree/host-link', ext2Image]).stdout).toMatch(/Type: symlink[\s\S]*Fast link dest: "\/etc\/hostname"/);
+    expect(runToolOk('debugfs', ['-R', 'stat /tree/host-link', ext2Image]).stdout).toMatch(
+      /Type: symlink[\s\S]*Fast link dest: "\/etc\/hostname"/,
+    );
   });
 });

@@ -50,31 +50,39 @@ async function build(name: string): Promise<{ image: string; result: any }> {
 }
 
 describe.skipIf(skip)(`examples/ built with loopstudio build and booted in QEMU${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  it.skipIf(noLegacy)('floppy-fat12-grub-legacy: a FAT12 floppy fsck.fat accepts, GRUB legacy in sector 0, the kernel boots', async () => {
-    const { image, result } = await build('floppy-fat12-grub-legacy.json');
-    expect(result.bootloaderResult).toMatchObject({ loader: 'grub-legacy', device: '(fd0)' });
-    const report = fsck(runTool, image);
-    expect(report.problems).toEqual([]);
-    expect(report.status).toBe(0);
-    const listing = runToolOk('mdir', ['-/', '-b', '-i', image, '::/boot']).stdout;
-    expect(listing).toMatch(/::\/boot\/grub\/stage2/);
-    expect(listing).toMatch(/::\/boot\/grub\/menu\.lst/);
-    expect(listing).toMatch(/::\/boot\/kernel\.elf/);
-    const boot = await bootAndExpect(image, KERNEL_LINE);
-    expect(boot.commandLine).toContain('if=floppy');
-    expect(boot.output).toContain('GNU GRUB  version 0.97');
-    expect(boot.matched).toBe(true);
-  }, 60_000);
+  it.skipIf(noLegacy)(
+    'floppy-fat12-grub-legacy: a FAT12 floppy fsck.fat accepts, GRUB legacy in sector 0, the kernel boots',
+    async () => {
+      const { image, result } = await build('floppy-fat12-grub-legacy.json');
+      expect(result.bootloaderResult).toMatchObject({ loader: 'grub-legacy', device: '(fd0)' });
+      const report = fsck(runTool, image);
+      expect(report.problems).toEqual([]);
+      expect(report.status).toBe(0);
+      const listing = runToolOk('mdir', ['-/', '-b', '-i', image, '::/boot']).stdout;
+      expect(listing).toMatch(/::\/boot\/grub\/stage2/);
+      expect(listing).toMatch(/::\/boot\/grub\/menu\.lst/);
+      expect(listing).toMatch(/::\/boot\/kernel\.elf/);
+      const boot = await bootAndExpect(image, KERNEL_LINE);
+      expect(boot.commandLine).toContain('if=floppy');
+      expect(boot.output).toContain('GNU GRUB  version 0.97');
+      expect(boot.matched).toBe(true);
+    },
+    60_000,
+  );
 
-  it.skipIf(noLegacy)('floppy-ext2-grub-legacy (the article’s): e2fsck-clean ext2 floppy, GRUB legacy boots the kernel', async () => {
-    const { image } = await build('floppy-ext2-grub-legacy.json');
-    const e2fsck = runTool('e2fsck', ['-fn', image]);
-    expect(e2fsck.status, e2fsck.stdout).toBe(0);
-    expect(runToolOk('debugfs', ['-R', 'ls /boot/grub', image]).stdout).toMatch(/stage1.*stage2.*menu\.lst/s);
-    const boot = await bootAndExpect(image, KERNEL_LINE);
-    expect(boot.output).toContain('Filesystem type is ext2fs, using whole disk');
-    expect(boot.matched).toBe(true);
-  }, 60_000);
+  it.skipIf(noLegacy)(
+    'floppy-ext2-grub-legacy (the article’s): e2fsck-clean ext2 floppy, GRUB legacy boots the kernel',
+    async () => {
+      const { image } = await build('floppy-ext2-grub-legacy.json');
+      const e2fsck = runTool('e2fsck', ['-fn', image]);
+      expect(e2fsck.status, e2fsck.stdout).toBe(0);
+      expect(runToolOk('debugfs', ['-R', 'ls /boot/grub', image]).stdout).toMatch(/stage1.*stage2.*menu\.lst/s);
+      const boot = await bootAndExpect(image, KERNEL_LINE);
+      expect(boot.output).toContain('Filesystem type is ext2fs, using whole disk');
+      expect(boot.matched).toBe(true);
+    },
+    60_000,
+  );
 
   it('disk-fat32-grub2: an MBR sfdisk accepts, a FAT32 partition at 2048 fsck.fat accepts, GRUB 2 boots the kernel', async () => {
     const { image, result } = await build('disk-fat32-grub2.json');
@@ -103,26 +111,34 @@ describe.skipIf(skip)(`examples/ built with loopstudio build and booted in QEMU$
     expect(boot.matched).toBe(true);
   }, 60_000);
 
-  it.skipIf(noUefi)('disk-gpt-grub2-uefi-bios: one GPT image that boots with UEFI (OVMF) and with BIOS, sgdisk -v and fsck.fat clean', async () => {
-    const { image, result } = await build('disk-gpt-grub2-uefi-bios.json');
-    expect(result.bootloaderResult).toMatchObject({ firmware: 'both', efi: { path: '/EFI/BOOT/BOOTX64.EFI', prefix: '/boot/grub' }, core: { prefix: '(hd0,gpt2)/boot/grub' } });
-    expect(runToolOk('sgdisk', ['-v', image]).stdout).toMatch(/No problems found/);
-    const esp = sfdiskJson(image).partitions[1];
-    expect(esp.type).toBe('C12A7328-F81F-11D2-BA4B-00A0C93EC93B');
-    const report = fsck(runTool, extract(image, esp.start, 'esp-part.img'));
-    expect(report.problems).toEqual([]);
-    // mtools sees the loader where UEFI firmware looks for it, byte for byte what grub-mkimage made.
-    const copy = join(dir, 'BOOTX64.EFI');
-    runToolOk('mcopy', ['-n', '-i', `${image}@@${esp.start * 512}`, '::/EFI/BOOT/BOOTX64.EFI', copy]);
-    expect(readFileSync(copy).subarray(0, 2).toString()).toBe('MZ');
-    expect(readFileSync(copy).length).toBe(result.bootloaderResult.efi.bytes);
-    const uefi = await bootAndExpect(image, KERNEL_LINE, 60, '--uefi');
-    expect(uefi.commandLine).toContain('if=pflash');
-    expect(uefi.matched, uefi.output).toBe(true);
-    const bios = await bootAndExpect(image, KERNEL_LINE);
-    expect(bios.commandLine).not.toContain('pflash');
-    expect(bios.matched, bios.output).toBe(true);
-  }, 120_000);
+  it.skipIf(noUefi)(
+    'disk-gpt-grub2-uefi-bios: one GPT image that boots with UEFI (OVMF) and with BIOS, sgdisk -v and fsck.fat clean',
+    async () => {
+      const { image, result } = await build('disk-gpt-grub2-uefi-bios.json');
+      expect(result.bootloaderResult).toMatchObject({
+        firmware: 'both',
+        efi: { path: '/EFI/BOOT/BOOTX64.EFI', prefix: '/boot/grub' },
+        core: { prefix: '(hd0,gpt2)/boot/grub' },
+      });
+      expect(runToolOk('sgdisk', ['-v', image]).stdout).toMatch(/No problems found/);
+      const esp = sfdiskJson(image).partitions[1];
+      expect(esp.type).toBe('C12A7328-F81F-11D2-BA4B-00A0C93EC93B');
+      const report = fsck(runTool, extract(image, esp.start, 'esp-part.img'));
+      expect(report.problems).toEqual([]);
+      // mtools sees the loader where UEFI firmware looks for it, byte for byte what grub-mkimage made.
+      const copy = join(dir, 'BOOTX64.EFI');
+      runToolOk('mcopy', ['-n', '-i', `${image}@@${esp.start * 512}`, '::/EFI/BOOT/BOOTX64.EFI', copy]);
+      expect(readFileSync(copy).subarray(0, 2).toString()).toBe('MZ');
+      expect(readFileSync(copy).length).toBe(result.bootloaderResult.efi.bytes);
+      const uefi = await bootAndExpect(image, KERNEL_LINE, 60, '--uefi');
+      expect(uefi.commandLine).toContain('if=pflash');
+      expect(uefi.matched, uefi.output).toBe(true);
+      const bios = await bootAndExpect(image, KERNEL_LINE);
+      expect(bios.commandLine).not.toContain('pflash');
+      expect(bios.matched, bios.output).toBe(true);
+    },
+    120_000,
+  );
 
   it('floppy-boot-sector: the boot sector around the FAT12 BPB, still a clean FAT12, and its line on the serial port', async () => {
     const { image } = await build('floppy-boot-sector.json');

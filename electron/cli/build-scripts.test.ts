@@ -14,7 +14,9 @@ import { fsck } from '../../shared/fs/fat/test-support';
 
 const EXAMPLES = join(__dirname, '../../examples');
 const LOOPSTUDIO = join(__dirname, '../../bin/loopstudio.cjs');
-const skip = bootTestsMissing() ?? missingTools('bash', 'truncate', 'sfdisk', 'sgdisk', 'mkfs.fat', 'mke2fs', 'mcopy', 'mmd', 'grub-mkimage', 'fsck.fat', 'e2fsck', 'dd');
+const skip =
+  bootTestsMissing() ??
+  missingTools('bash', 'truncate', 'sfdisk', 'sgdisk', 'mkfs.fat', 'mke2fs', 'mcopy', 'mmd', 'grub-mkimage', 'fsck.fat', 'e2fsck', 'dd');
 const noUefi = grubUefiBootMissing();
 const noLegacy = grubLegacyMissing();
 
@@ -48,7 +50,9 @@ describe.skipIf(skip)(`the printed scripts run and make images that boot${skip ?
     const { image, script } = await runScript('disk-fat32-grub2');
     expect(script).toMatch(/^sfdisk --quiet "\$IMG" <</m);
     expect(script).toMatch(/^mkfs\.fat -F 32 -n MYOS --offset 2048 -h 2048 "\$IMG" 64512$/m);
-    expect(script).toMatch(/^grub-mkimage -d \/usr\/lib\/grub\/i386-pc -O i386-pc -p '\(hd0,msdos1\)\/boot\/grub' -o "\$WORK\/core\.img" biosdisk part_msdos fat$/m);
+    expect(script).toMatch(
+      /^grub-mkimage -d \/usr\/lib\/grub\/i386-pc -O i386-pc -p '\(hd0,msdos1\)\/boot\/grub' -o "\$WORK\/core\.img" biosdisk part_msdos fat$/m,
+    );
     expect(runTool('sfdisk', ['-V', image]).status).toBe(0);
     const part = join(dir, 'fat32.part');
     runToolOk('dd', [`if=${image}`, `of=${part}`, 'bs=512', 'skip=2048', 'status=none']);
@@ -56,20 +60,28 @@ describe.skipIf(skip)(`the printed scripts run and make images that boot${skip ?
     expect((await bootAndExpect(image, KERNEL_LINE)).matched).toBe(true);
   }, 60_000);
 
-  it.skipIf(noLegacy)('floppy-fat12-grub-legacy: mkfs.fat and mcopy, then loopstudio for the `setup` the 32-bit grub shell would do', async () => {
-    const { image, script } = await runScript('floppy-fat12-grub-legacy');
-    expect(script).toContain('setup (fd0)');
-    expect(script).toMatch(/^"\$LOOPSTUDIO" bootloader "\$IMG" --grub-legacy --stage-dir /m);
-    expect(fsck(runTool, image).problems).toEqual([]);
-    expect((await bootAndExpect(image, KERNEL_LINE)).matched).toBe(true);
-  }, 60_000);
+  it.skipIf(noLegacy)(
+    'floppy-fat12-grub-legacy: mkfs.fat and mcopy, then loopstudio for the `setup` the 32-bit grub shell would do',
+    async () => {
+      const { image, script } = await runScript('floppy-fat12-grub-legacy');
+      expect(script).toContain('setup (fd0)');
+      expect(script).toMatch(/^"\$LOOPSTUDIO" bootloader "\$IMG" --grub-legacy --stage-dir /m);
+      expect(fsck(runTool, image).problems).toEqual([]);
+      expect((await bootAndExpect(image, KERNEL_LINE)).matched).toBe(true);
+    },
+    60_000,
+  );
 
-  it.skipIf(noLegacy)('floppy-ext2-grub-legacy: mke2fs -d with the staged files', async () => {
-    const { image, script } = await runScript('floppy-ext2-grub-legacy');
-    expect(script).toMatch(/^mke2fs -q -F -t ext2 .* -d "\$WORK\/disk" "\$IMG" 1440k$/m);
-    expect(runTool('e2fsck', ['-fn', image]).status).toBe(0);
-    expect((await bootAndExpect(image, KERNEL_LINE)).matched).toBe(true);
-  }, 60_000);
+  it.skipIf(noLegacy)(
+    'floppy-ext2-grub-legacy: mke2fs -d with the staged files',
+    async () => {
+      const { image, script } = await runScript('floppy-ext2-grub-legacy');
+      expect(script).toMatch(/^mke2fs -q -F -t ext2 .* -d "\$WORK\/disk" "\$IMG" 1440k$/m);
+      expect(runTool('e2fsck', ['-fn', image]).status).toBe(0);
+      expect((await bootAndExpect(image, KERNEL_LINE)).matched).toBe(true);
+    },
+    60_000,
+  );
 
   it('disk-ext2-grub2-sector63: mke2fs -E offset=32256', async () => {
     const { image, script } = await runScript('disk-ext2-grub2-sector63');
@@ -100,14 +112,18 @@ describe.skipIf(skip)(`the printed scripts run and make images that boot${skip ?
     expect((await bootAndExpect(image, KERNEL_LINE)).matched).toBe(true);
   }, 60_000);
 
-  it.skipIf(noUefi)('disk-gpt-grub2-uefi-bios: grub-mkimage -O x86_64-efi and mcopy to /EFI/BOOT; the image boots in OVMF', async () => {
-    const { image, script } = await runScript('disk-gpt-grub2-uefi-bios');
-    expect(script).toMatch(/^grub-mkimage -d \S+x86_64-efi -O x86_64-efi -p \/boot\/grub -o "\$WORK\/BOOTX64\.EFI" part_gpt /m);
-    expect(script).toMatch(/^mcopy -o -i "\$IMG@@\d+" "\$WORK\/BOOTX64\.EFI" ::\/EFI\/BOOT\/BOOTX64\.EFI$/m);
-    expect(runToolOk('sgdisk', ['-v', image]).stdout).toMatch(/No problems found/);
-    const boot = await bootAndExpect(image, KERNEL_LINE, 60, '--uefi');
-    expect(boot.matched, boot.output).toBe(true);
-  }, 120_000);
+  it.skipIf(noUefi)(
+    'disk-gpt-grub2-uefi-bios: grub-mkimage -O x86_64-efi and mcopy to /EFI/BOOT; the image boots in OVMF',
+    async () => {
+      const { image, script } = await runScript('disk-gpt-grub2-uefi-bios');
+      expect(script).toMatch(/^grub-mkimage -d \S+x86_64-efi -O x86_64-efi -p \/boot\/grub -o "\$WORK\/BOOTX64\.EFI" part_gpt /m);
+      expect(script).toMatch(/^mcopy -o -i "\$IMG@@\d+" "\$WORK\/BOOTX64\.EFI" ::\/EFI\/BOOT\/BOOTX64\.EFI$/m);
+      expect(runToolOk('sgdisk', ['-v', image]).stdout).toMatch(/No problems found/);
+      const boot = await bootAndExpect(image, KERNEL_LINE, 60, '--uefi');
+      expect(boot.matched, boot.output).toBe(true);
+    },
+    120_000,
+  );
 
   it('floppy-boot-sector: dd around the BPB', async () => {
     const { image, script } = await runScript('floppy-boot-sector');

@@ -13,7 +13,6 @@ let cleanup: () => void;
 beforeAll(() => ({ dir, cleanup } = tempDir()));
 afterAll(() => cleanup());
 
-
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const skip = missingTools('sfdisk', 'fdisk', 'sgdisk');
 
@@ -52,7 +51,9 @@ describe.skipIf(skip)('create, partition, info — the article’s hard disk', (
 
     const fdisk = runToolOk('fdisk', ['-l', img]).stdout;
     expect(fdisk).toContain('516096000 bytes, 1008000 sectors');
-    expect(fdisk).toMatch(new RegExp(`${img.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}1\\s+\\*\\s+63\\s+1007999\\s+1007937\\s+492.2M\\s+83 Linux`));
+    expect(fdisk).toMatch(
+      new RegExp(`${img.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}1\\s+\\*\\s+63\\s+1007999\\s+1007937\\s+492.2M\\s+83 Linux`),
+    );
     // Old fdisk's "Blocks" column (the article's 503968+) is what `sfdisk -l -o Start,Sectors,Size` no longer prints;
     // check the CHS fields instead, which fdisk derives from the same geometry.
     const chs = runToolOk('sfdisk', ['--list', '--output', 'Device,Start-C/H/S,End-C/H/S', img]).stdout;
@@ -62,8 +63,22 @@ describe.skipIf(skip)('create, partition, info — the article’s hard disk', (
   it('adds, sets and deletes partitions, and sfdisk sees each result', async () => {
     const img = join(dir, 'edit.img');
     await cli('create', img, '--size', '64M');
-    const made = await cli('partition', img, '--table', 'mbr', '--align', '2048',
-      '--add', 'size=10M,type=0c,bootable', '--add', 'extended', '--add', 'logical,size=5M', '--add', 'logical,type=fat16');
+    const made = await cli(
+      'partition',
+      img,
+      '--table',
+      'mbr',
+      '--align',
+      '2048',
+      '--add',
+      'size=10M,type=0c,bootable',
+      '--add',
+      'extended',
+      '--add',
+      'logical,size=5M',
+      '--add',
+      'logical,type=fat16',
+    );
     expect(made.code).toBe(0);
     let parts = JSON.parse(runToolOk('sfdisk', ['--json', img]).stdout).partitiontable.partitions;
     expect(parts.map((p: { type: string }) => p.type)).toEqual(['c', '5', '83', '6']);
@@ -86,8 +101,15 @@ describe.skipIf(skip)('create, partition, info — the article’s hard disk', (
     const ours = made.json();
     expect(sf.label).toBe('gpt');
     expect(sf.id).toBe(ours.diskId);
-    expect(sf.partitions.map((p: { start: number; size: number; type: string; uuid: string }) => [p.start, p.size, p.type, p.uuid])).toEqual(
-      ours.partitions.map((p: { startSector: number; sectorCount: number; type: string; uniqueGuid: string }) => [p.startSector, p.sectorCount, p.type, p.uniqueGuid]),
+    expect(
+      sf.partitions.map((p: { start: number; size: number; type: string; uuid: string }) => [p.start, p.size, p.type, p.uuid]),
+    ).toEqual(
+      ours.partitions.map((p: { startSector: number; sectorCount: number; type: string; uniqueGuid: string }) => [
+        p.startSector,
+        p.sectorCount,
+        p.type,
+        p.uniqueGuid,
+      ]),
     );
     expect(sf.partitions[1].name).toBe('root');
 

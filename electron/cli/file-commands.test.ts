@@ -14,7 +14,6 @@ let cleanup: () => void;
 beforeAll(() => ({ dir, cleanup } = tempDir()));
 afterAll(() => cleanup());
 
-
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** A small tree of host files: nested folders, an empty file, a multi-cluster file, a long name. */
@@ -45,13 +44,18 @@ describe.skipIf(missingTools('fsck.fat', 'mcopy'))('FAT without root', () => {
     const before = sha(img);
     const refused = await cli('put', img, join(src, 'a', 'README.TXT'), join(src, 'b', 'Readme.txt'), '/', '--json');
     expect(refused.code).toBe(1);
-    expect(refused.json().error).toMatchObject({ code: 'VALIDATION', message: expect.stringMatching(/\/README\.TXT and \/Readme\.txt would be the same name/) });
+    expect(refused.json().error).toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringMatching(/\/README\.TXT and \/Readme\.txt would be the same name/),
+    });
     expect(sha(img)).toBe(before);
     // On ext2, names keep their case: both are copied.
     const ext2 = join(dir, 'case-ext2.img');
     await ok('create', ext2, '--size', '4M');
     await ok('format', ext2, '--fs', 'ext2');
-    expect((await ok('put', ext2, join(src, 'a', 'README.TXT'), join(src, 'b', 'Readme.txt'), '/', '--json')).json()).toMatchObject({ files: 2 });
+    expect((await ok('put', ext2, join(src, 'a', 'README.TXT'), join(src, 'b', 'Readme.txt'), '/', '--json')).json()).toMatchObject({
+      files: 2,
+    });
     expect(runToolOk('debugfs', ['-R', 'ls -l /', ext2]).stdout).toMatch(/README\.TXT[\s\S]*Readme\.txt|Readme\.txt[\s\S]*README\.TXT/);
   });
 
@@ -62,7 +66,15 @@ describe.skipIf(missingTools('fsck.fat', 'mcopy'))('FAT without root', () => {
     await ok('create', img, '--floppy', '1.44M');
     const formatted = (await ok('format', img, '--fs', 'fat12', '--label', 'MYOS', '--json')).json();
     expect(formatted.usage).toMatchObject({ type: 'fat12', label: 'MYOS' });
-    await ok('put', img, ...Object.keys(files).filter((p) => !p.includes('/')).map((p) => join(src, p)), join(src, 'boot'), '/');
+    await ok(
+      'put',
+      img,
+      ...Object.keys(files)
+        .filter((p) => !p.includes('/'))
+        .map((p) => join(src, p)),
+      join(src, 'boot'),
+      '/',
+    );
 
     expect(runTool('fsck.fat', ['-n', img]).status).toBe(0);
     for (const [path, data] of Object.entries(files)) {
@@ -158,7 +170,12 @@ describe.skipIf(missingTools('e2fsck', 'debugfs'))('ext2 without root', () => {
     expect(info.partitions[0].filesystem).toMatchObject({ type: 'ext2', label: 'root', blockBytes: 1024 });
 
     await ok('rm', img, '-p', '1', '/boot', '-r');
-    expect((await ok('ls', img, '-p', '1', '/', '--json')).json().entries.map((e: { name: string }) => e.name).sort()).toEqual(['empty.txt', 'lost+found']);
+    expect(
+      (await ok('ls', img, '-p', '1', '/', '--json'))
+        .json()
+        .entries.map((e: { name: string }) => e.name)
+        .sort(),
+    ).toEqual(['empty.txt', 'lost+found']);
   });
 });
 
@@ -174,22 +191,29 @@ describe.skipIf(missingTools('sfdisk', 'fsck.fat'))('format and the partition ty
     }
     // A FAT16 type on FAT32 is a mismatch: kept, with a warning naming the fix.
     await ok('partition', img, '--set', '1', 'type=06');
-    expect((await ok('format', img, '-p', '1', '--fs', 'fat32', '--json')).json().warnings).toEqual([expect.stringContaining('its type is FAT16 (06), which does not say FAT32')]);
+    expect((await ok('format', img, '-p', '1', '--fs', 'fat32', '--json')).json().warnings).toEqual([
+      expect.stringContaining('its type is FAT16 (06), which does not say FAT32'),
+    ]);
   });
 
   it('a recipe partition without a type gets the matching one; a typed one keeps its type', async () => {
     const recipeDir = join(dir, 'recipe-types');
     mkdirSync(recipeDir, { recursive: true });
     const recipe = join(recipeDir, 'r.json');
-    writeFileSync(recipe, JSON.stringify({
-      image: { size: '80M' },
-      partitions: [
-        { start: 2048, size: '38M', filesystem: { type: 'fat32' } },
-        { size: 'rest', type: '83', filesystem: { type: 'fat16' } },
-      ],
-    }));
+    writeFileSync(
+      recipe,
+      JSON.stringify({
+        image: { size: '80M' },
+        partitions: [
+          { start: 2048, size: '38M', filesystem: { type: 'fat32' } },
+          { size: 'rest', type: '83', filesystem: { type: 'fat16' } },
+        ],
+      }),
+    );
     await ok('build', recipe, '-o', join(recipeDir, 'r.img'));
-    const types = JSON.parse(runToolOk('sfdisk', ['--json', join(recipeDir, 'r.img')]).stdout).partitiontable.partitions.map((p: { type: string }) => p.type);
+    const types = JSON.parse(runToolOk('sfdisk', ['--json', join(recipeDir, 'r.img')]).stdout).partitiontable.partitions.map(
+      (p: { type: string }) => p.type,
+    );
     expect(types).toEqual(['c', '83']);
   });
 });
@@ -205,14 +229,18 @@ describe.skipIf(missingTools('mcopy', 'debugfs'))('put --parents, and get to std
     const before = sha(img);
     const refused = await cli('put', img, '-p', '1', initrd, '/boot/initrd.gz');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`/boot does not exist in partition 1 of ${img}: make it first (loopstudio mkdir --parents), or add --parents; nothing was copied`);
+    expect(refused.stderr).toContain(
+      `/boot does not exist in partition 1 of ${img}: make it first (loopstudio mkdir --parents), or add --parents; nothing was copied`,
+    );
     expect(sha(img)).toBe(before);
     const put = await ok('put', img, '-p', '1', '--parents', initrd, '/boot/grub/x/initrd.gz', '--json');
     expect(put.json()).toMatchObject({ files: 1, folders: 3 });
     expect(runToolOk('debugfs', ['-R', 'ls -p /boot/grub/x', img.concat(`?offset=${2048 * 512}`)]).stdout).toContain('initrd.gz');
     // DEST ending in /: a folder to make and copy into; an existing file on the way is refused.
     await ok('put', img, '-p', '1', '--parents', initrd, '/modules/');
-    expect((await ok('ls', img, '-p', '1', '/modules', '--json')).json().entries.map((e: { name: string }) => e.name)).toEqual(['initrd.gz']);
+    expect((await ok('ls', img, '-p', '1', '/modules', '--json')).json().entries.map((e: { name: string }) => e.name)).toEqual([
+      'initrd.gz',
+    ]);
     const onFile = await cli('put', img, '-p', '1', '--parents', initrd, '/boot/grub/x/initrd.gz/deeper/f');
     expect(onFile.stderr).toContain('/boot/grub/x/initrd.gz is a file in partition 1');
     // On FAT a name FAT cannot hold in the folders to make refuses the whole copy.
@@ -224,7 +252,7 @@ describe.skipIf(missingTools('mcopy', 'debugfs'))('put --parents, and get to std
     expect(sha(fat)).toBe(fatBefore);
   });
 
-  it('get IMAGE PATH - writes the file\'s bytes, and nothing else, to stdout; get\'s message goes to stderr', async () => {
+  it("get IMAGE PATH - writes the file's bytes, and nothing else, to stdout; get's message goes to stderr", async () => {
     const img = join(dir, 'stdout.img');
     const data = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256));
     writeFileSync(join(dir, 'data.bin'), data);
@@ -235,7 +263,9 @@ describe.skipIf(missingTools('mcopy', 'debugfs'))('put --parents, and get to std
     expect(streamed.stdoutBytes!.equals(data)).toBe(true);
     expect(streamed.stdout).toBe('');
     expect(streamed.stderr).toBe('');
-    expect((await cli('get', img, '/boot', '-')).stderr).toContain('/boot in ' + img + ' is a folder: `-` writes one file\'s bytes to stdout');
+    expect((await cli('get', img, '/boot', '-')).stderr).toContain(
+      '/boot in ' + img + " is a folder: `-` writes one file's bytes to stdout",
+    );
     expect((await cli('get', img, '/boot/grub/data.bin', '-', '--json')).code).toBe(2);
     const copied = await ok('get', img, '/boot/grub/data.bin', join(dir, 'copied.bin'));
     expect(copied.stdout).toBe('');

@@ -5,12 +5,33 @@
  * (mdir, debugfs, fsck.fat, e2fsck). Every extraction goes into a folder a few levels down a
  * sandbox, and the whole sandbox is checked afterwards: nothing may appear outside OUT.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../../tests/support/cli';
 import { missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
-import { findExt2Record, findShortEntry, firstCluster, makeExt2Image, makeFatImage, patchExt2Name, patchImage, patchLongName } from '../../tests/support/hostile-images';
+import {
+  findExt2Record,
+  findShortEntry,
+  firstCluster,
+  makeExt2Image,
+  makeFatImage,
+  patchExt2Name,
+  patchImage,
+  patchLongName,
+} from '../../tests/support/hostile-images';
 
 const skip = missingTools('mkfs.fat', 'fsck.fat', 'mmd', 'mcopy', 'mdir', 'mke2fs', 'debugfs', 'e2fsck', 'sfdisk', 'truncate');
 const tmp = tempDir('hostile-get-');
@@ -68,7 +89,12 @@ function tree(dir: string): Record<string, string> {
 
 describe.skipIf(skip)('get never writes outside OUT', () => {
   it('FAT: a long name "../../x" in a subfolder (with a real /x) is skipped with a warning; the rest is copied', async () => {
-    const image = makeFatImage(tmp.dir, { fat: 12, size: '2M', folders: ['/sub'], files: { '/x': 'real x\n', '/sub/abcdefghij': 'evil\n', '/sub/ok.txt': 'fine\n' } });
+    const image = makeFatImage(tmp.dir, {
+      fat: 12,
+      size: '2M',
+      folders: ['/sub'],
+      files: { '/x': 'real x\n', '/sub/abcdefghij': 'evil\n', '/sub/ok.txt': 'fine\n' },
+    });
     patchImage(image, (bytes) => patchLongName(bytes, 'abcdefghij', '../../x'));
     expect(runToolOk('mdir', ['-i', image, '::/sub']).stdout).toMatch(/ \.\.\/\.\.\/x\n/);
     const { root, out } = sandbox();
@@ -84,7 +110,12 @@ describe.skipIf(skip)('get never writes outside OUT', () => {
   });
 
   it('FAT: a folder named "../../../../tmp/D" is skipped with all it holds', async () => {
-    const image = makeFatImage(tmp.dir, { fat: 16, size: '16M', folders: ['/abcdefghijklmnopq'], files: { '/abcdefghijklmnopq/f.txt': 'escaped\n', '/keep.txt': 'kept\n' } });
+    const image = makeFatImage(tmp.dir, {
+      fat: 16,
+      size: '16M',
+      folders: ['/abcdefghijklmnopq'],
+      files: { '/abcdefghijklmnopq/f.txt': 'escaped\n', '/keep.txt': 'kept\n' },
+    });
     patchImage(image, (bytes) => patchLongName(bytes, 'abcdefghijklmnopq', '../../../../tmp/D'));
     expect(runToolOk('mdir', ['-i', image, '::/']).stdout).toContain(' ../../../../tmp/D');
     const { root, out } = sandbox();
@@ -132,7 +163,11 @@ describe.skipIf(skip)('get never writes outside OUT', () => {
   });
 
   it('ext2: names and symlink targets with NUL or control characters are skipped, not a crash', async () => {
-    const image = makeExt2Image(tmp.dir, { size: '4M', commands: ['symlink link QQQQtarget'], files: { '/nulXname': 'n\n', '/escXname': 'e\n', '/fine': 'ok\n' } });
+    const image = makeExt2Image(tmp.dir, {
+      size: '4M',
+      commands: ['symlink link QQQQtarget'],
+      files: { '/nulXname': 'n\n', '/escXname': 'e\n', '/fine': 'ok\n' },
+    });
     patchImage(image, (bytes) => {
       bytes[findExt2Record(bytes, 'nulXname') + 8 + 3] = 0;
       bytes[findExt2Record(bytes, 'escXname') + 8 + 3] = 0x1b;
@@ -160,7 +195,9 @@ describe.skipIf(skip)('get replaces nothing without --force, and never writes th
     const refused = await cli('get', image, '/d', out, '--json');
     expect(refused.code).toBe(1);
     expect(refused.json().error).toMatchObject({ code: 'ALREADY_EXISTS', details: { existing: [join(out, 'd', 'b.txt')], count: 1 } });
-    expect(refused.json().error.message).toBe(`${join(out, 'd', 'b.txt')} already exists: nothing was copied. Copy again with --force (the app asks) to replace it`);
+    expect(refused.json().error.message).toBe(
+      `${join(out, 'd', 'b.txt')} already exists: nothing was copied. Copy again with --force (the app asks) to replace it`,
+    );
     expect(tree(out)).toEqual({ d: 'dir', 'd/b.txt': 'old b\n' });
     const forced = await cli('get', image, '/d', out, '--force');
     expect(forced.code, forced.stderr).toBe(0);
@@ -168,7 +205,12 @@ describe.skipIf(skip)('get replaces nothing without --force, and never writes th
   });
 
   it('a host symlink where a file or a folder goes is refused, and with --force replaced — its target untouched', async () => {
-    const image = makeFatImage(tmp.dir, { fat: 12, size: '2M', folders: ['/sub'], files: { '/x.txt': 'from the image\n', '/sub/y.txt': 'y\n' } });
+    const image = makeFatImage(tmp.dir, {
+      fat: 12,
+      size: '2M',
+      folders: ['/sub'],
+      files: { '/x.txt': 'from the image\n', '/sub/y.txt': 'y\n' },
+    });
     const { root, out } = sandbox();
     const victimFile = join(root, 'victim.txt');
     const victimDir = join(root, 'victim-dir');
@@ -193,7 +235,10 @@ describe.skipIf(skip)('get replaces nothing without --force, and never writes th
     mkdirSync(join(out, 'x.txt'), { recursive: true });
     const run = await cli('get', image, '/', out, '--force', '--json');
     expect(run.code).toBe(1);
-    expect(run.json().error).toMatchObject({ code: 'ALREADY_EXISTS', message: `${join(out, 'x.txt')} is a folder on this computer, where the copy has a file: nothing was copied (a folder is never replaced)` });
+    expect(run.json().error).toMatchObject({
+      code: 'ALREADY_EXISTS',
+      message: `${join(out, 'x.txt')} is a folder on this computer, where the copy has a file: nothing was copied (a folder is never replaced)`,
+    });
   });
 
   it('a device, pipe or socket where a file goes is never replaced, even with --force', async () => {
@@ -203,7 +248,10 @@ describe.skipIf(skip)('get replaces nothing without --force, and never writes th
     runToolOk('mkfifo', [join(out, 'x.txt')]);
     const run = await cli('get', image, '/', out, '--force', '--json');
     expect(run.code).toBe(2);
-    expect(run.json().error).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining(`${join(out, 'x.txt')} is a device, pipe or socket on this computer`) });
+    expect(run.json().error).toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining(`${join(out, 'x.txt')} is a device, pipe or socket on this computer`),
+    });
     expect(lstatSync(join(out, 'x.txt')).isFIFO()).toBe(true);
     expect(readdirSync(out)).toEqual(['x.txt']);
   });
@@ -277,7 +325,10 @@ describe.skipIf(skip)('get: damaged trees, huge files, a full disk', () => {
     runToolOk('debugfs', ['-w', '-R', 'sif <2> mode 0100644', image]);
     const run = await cli('mkdir', image, '/a/b', '--parents', '--json');
     expect(run.code).toBe(1);
-    expect(run.json().error).toMatchObject({ code: 'CORRUPT', message: `${image}: / should be a folder but its inode (2) is not one: run e2fsck on the image` });
+    expect(run.json().error).toMatchObject({
+      code: 'CORRUPT',
+      message: `${image}: / should be a folder but its inode (2) is not one: run e2fsck on the image`,
+    });
   });
 });
 
@@ -307,13 +358,17 @@ describe.skipIf(skip)('info with one damaged filesystem', () => {
     const info = json.json();
     expect(info.partitions).toHaveLength(2);
     expect(info.partitions[0]).toMatchObject({ index: 1, filesystem: null, error: { code: 'CORRUPT' } });
-    expect(info.partitions[0].error.message).toMatch(/^"\/": The cluster chain from cluster 2 runs into a free cluster at 2 \(run fsck.fat\)$/);
+    expect(info.partitions[0].error.message).toMatch(
+      /^"\/": The cluster chain from cluster 2 runs into a free cluster at 2 \(run fsck.fat\)$/,
+    );
     expect(info.partitions[1]).toMatchObject({ index: 2, filesystem: { type: 'ext2' } });
     expect(info.partitions[1].error).toBeUndefined();
     const human = await cli('info', image);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/\n {2}1 .* damaged \(see below\)\n/);
     expect(human.stdout).toMatch(/\n {2}2 .* ext2 /);
-    expect(human.stdout).toContain('  partition 1: the filesystem cannot be read (CORRUPT): "/": The cluster chain from cluster 2 runs into a free cluster');
+    expect(human.stdout).toContain(
+      '  partition 1: the filesystem cannot be read (CORRUPT): "/": The cluster chain from cluster 2 runs into a free cluster',
+    );
   });
 });

@@ -10,11 +10,22 @@ import { cli } from '../../tests/support/cli';
 import { hasTool, runTool, runToolOk, tempDir } from '../../tests/support/host';
 import { buildTestKernel, KERNEL_LINE } from '../../tests/support/test-kernel';
 import { isGrub2Version } from '../platform/grub';
-import { attachOwn, detachIfBackedBy, liveLoops, loopSkipReason, skipTitle, loopsUnder, mountsUnder, releaseUnder } from '../../tests/support/loops';
+import {
+  attachOwn,
+  detachIfBackedBy,
+  liveLoops,
+  loopSkipReason,
+  skipTitle,
+  loopsUnder,
+  mountsUnder,
+  releaseUnder,
+} from '../../tests/support/loops';
 
 const skip = loopSkipReason();
 /** Whether GRUB 2's grub-install is here (Debian's grub-legacy has a grub-install of its own, 0.97). */
-const grub2InstallHere = ['grub-install', 'grub2-install'].some((name) => hasTool(name) && isGrub2Version(runTool(name, ['--version']).stdout));
+const grub2InstallHere = ['grub-install', 'grub2-install'].some(
+  (name) => hasTool(name) && isGrub2Version(runTool(name, ['--version']).stdout),
+);
 const noGrubBoot = !grub2InstallHere ? 'GRUB 2’s grub-install is not installed here' : bootTestsMissing();
 
 let dir: string;
@@ -22,14 +33,17 @@ let cleanup: () => void;
 let image: string;
 const savedEnv = { XDG_STATE_HOME: process.env.XDG_STATE_HOME, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR };
 
-
 describe('loop commands: usage', () => {
   it('are listed in --help and refuse a missing image', async () => {
     const help = await cli('--help');
-    for (const name of ['attach', 'detach', 'mount', 'umount', 'loops', 'cleanup']) expect(help.stdout).toMatch(new RegExp(`\\n  ${name}\\s`));
+    for (const name of ['attach', 'detach', 'mount', 'umount', 'loops', 'cleanup'])
+      expect(help.stdout).toMatch(new RegExp(`\\n  ${name}\\s`));
     expect(await cli('attach')).toMatchObject({ code: 2, stderr: expect.stringContaining('usage: loopstudio attach IMAGE') });
     expect(await cli('mount', 'a.img', 'dir', 'extra')).toMatchObject({ code: 2 });
-    expect(await cli('attach', 'a.img', '-p', 'x')).toMatchObject({ code: 2, stderr: expect.stringContaining('-p takes a partition number') });
+    expect(await cli('attach', 'a.img', '-p', 'x')).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('-p takes a partition number'),
+    });
   });
 });
 
@@ -62,7 +76,9 @@ describe.skipIf(skip)(skipTitle('loop commands, for real', skip), () => {
     expect(liveLoops().find((l) => l.device === device)).toMatchObject({ backingFile: image, offset: 32256 });
 
     const listed = await cli('loops', '--json');
-    expect(listed.json().entries).toEqual([expect.objectContaining({ device, partition: 1, live: { attached: true, mounted: false }, leftover: false })]);
+    expect(listed.json().entries).toEqual([
+      expect.objectContaining({ device, partition: 1, live: { attached: true, mounted: false }, leftover: false }),
+    ]);
 
     const detached = await cli('detach', device, '--json');
     expect(detached.code).toBe(0);
@@ -72,7 +88,10 @@ describe.skipIf(skip)(skipTitle('loop commands, for real', skip), () => {
 
   it('mount needs -p on a partitioned image and a filesystem to mount', async () => {
     expect(await cli('mount', image)).toMatchObject({ code: 2, stderr: expect.stringContaining('say which with -p N') });
-    expect(await cli('mount', image, '-p', '1')).toMatchObject({ code: 1, stderr: expect.stringContaining('has no FAT or ext2 filesystem to mount') });
+    expect(await cli('mount', image, '-p', '1')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('has no FAT or ext2 filesystem to mount'),
+    });
     expect(loopsUnder(dir)).toEqual([]);
   });
 
@@ -89,7 +108,9 @@ describe.skipIf(skip)(skipTitle('loop commands, for real', skip), () => {
     expect(mounted.stdout).toContain(`at ${mountDir}`);
     expect(mounted.stdout).toContain('Or attach and mount in one step:');
     expect(mounted.stdout).toContain(`  mount -t ext2 -o loop,offset=32256,sizelimit=10289664 '${image}' ${mountDir}`);
-    expect(mounted.stdout).toContain(`  ${image.replace(' ', '\\040')}  ${mountDir}  ext2  user,noauto,loop,offset=32256,sizelimit=10289664  0  0`);
+    expect(mounted.stdout).toContain(
+      `  ${image.replace(' ', '\\040')}  ${mountDir}  ext2  user,noauto,loop,offset=32256,sizelimit=10289664  0  0`,
+    );
     expect(mountsUnder(dir)).toEqual([mountDir]);
     expect((await cli('umount', image)).stdout).toContain(`Unmounted ${mountDir} (partition 1 of ${image})`);
     expect(mountsUnder(dir)).toEqual([]);
@@ -102,9 +123,13 @@ describe.skipIf(skip)(skipTitle('loop commands, for real', skip), () => {
     expect(mountsUnder(dir)).toEqual([mountDir]);
     const loops = await cli('loops');
     expect(loops.stdout).toMatch(new RegExp(`${mountDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+1\\s+.*\\s+cli \\d+\\s+kept\\n`));
-    expect(loops.stdout).toContain(`Kept for you (never cleaned up):\n  ${mountDir}: kept: made by \`loopstudio mount\`; yours until \`loopstudio umount ${mountDir}\``);
+    expect(loops.stdout).toContain(
+      `Kept for you (never cleaned up):\n  ${mountDir}: kept: made by \`loopstudio mount\`; yours until \`loopstudio umount ${mountDir}\``,
+    );
     expect(loops.stdout).not.toContain('leftover');
-    expect((await cli('loops', '--json')).json().entries).toEqual([expect.objectContaining({ mountDir, leftover: false, reason: expect.stringMatching(/^kept: /) })]);
+    expect((await cli('loops', '--json')).json().entries).toEqual([
+      expect.objectContaining({ mountDir, leftover: false, reason: expect.stringMatching(/^kept: /) }),
+    ]);
     // cleanup is for what a crash left: the user's mount stays.
     expect((await cli('cleanup')).stdout).toBe('Nothing to clean up.\n');
     expect(mountsUnder(dir)).toEqual([mountDir]);
@@ -146,13 +171,33 @@ describe.skipIf(skip)(skipTitle('loop commands, for real', skip), () => {
     const img = join(dir, 'loop format.img');
     await cli('create', img, '--size', '20M');
     await cli('partition', img, '--table', 'mbr', '--add', 'start=2048,size=rest,type=0c');
-    const result = await cli('format', img, '-p', '1', '--fs', 'ext2', '--engine', 'loop', '--block-size', '4096', '--label', 'ROOTFS', '--json');
+    const result = await cli(
+      'format',
+      img,
+      '-p',
+      '1',
+      '--fs',
+      'ext2',
+      '--engine',
+      'loop',
+      '--block-size',
+      '4096',
+      '--label',
+      'ROOTFS',
+      '--json',
+    );
     expect(result.code, result.stdout).toBe(0);
     const report = result.json();
     // 19 MiB in 4 KiB blocks: mke2fs counts its size argument in -b blocks.
-    expect(report.commands.join('\n')).toMatch(/losetup --find --show --offset 1048576 .*\n.*mke2fs -t ext2 -b 4096 -L ROOTFS -- \/dev\/loop\d+ 4864\n.*losetup --detach/);
+    expect(report.commands.join('\n')).toMatch(
+      /losetup --find --show --offset 1048576 .*\n.*mke2fs -t ext2 -b 4096 -L ROOTFS -- \/dev\/loop\d+ 4864\n.*losetup --detach/,
+    );
     expect(report.partitionType).toBeNull();
-    expect(report.warnings).toEqual([expect.stringMatching(/^partition 1 was formatted EXT2, but its type is W95 FAT32 \(LBA\) \(0c\), which does not say Linux \(83\)\. The type was kept .*--set 1 type=83, or format with --set-type$/)]);
+    expect(report.warnings).toEqual([
+      expect.stringMatching(
+        /^partition 1 was formatted EXT2, but its type is W95 FAT32 \(LBA\) \(0c\), which does not say Linux \(83\)\. The type was kept .*--set 1 type=83, or format with --set-type$/,
+      ),
+    ]);
     expect(JSON.parse(runToolOk('sfdisk', ['--json', img]).stdout).partitiontable.partitions[0].type).toBe('c');
     const part = join(dir, 'loop-format.part');
     runToolOk('dd', [`if=${img}`, `of=${part}`, 'bs=512', 'skip=2048', 'status=none']);
@@ -181,7 +226,7 @@ describe.skipIf(skip)(skipTitle('loop commands, for real', skip), () => {
       [['--fs', 'ext2', '--cluster-size', '4096'], '--cluster-size is for FAT'],
       [['--fs', 'fat32', '--block-size', '4096'], '--block-size is for ext2'],
       [['--fs', 'fat32', '--cluster-size', '1000'], '--cluster-size is a power of 2 from 512 to 65536 bytes, not 1000'],
-      [['--fs', 'fat32', '--label', 'TWELVE CHARS'], '--label for the host\'s mkfs.fat is 1–11 letters'],
+      [['--fs', 'fat32', '--label', 'TWELVE CHARS'], "--label for the host's mkfs.fat is 1–11 letters"],
     ] as const) {
       const refused = await cli('format', img, '-p', '1', ...args, '--engine', 'loop');
       expect(refused.code).toBe(2);
@@ -190,31 +235,62 @@ describe.skipIf(skip)(skipTitle('loop commands, for real', skip), () => {
     expect(loopsUnder(dir)).toEqual([]);
   });
 
-  it.skipIf(noGrubBoot)(`bootloader --engine loop --grub2 --kernel … writes the rootless engine's grub.cfg, and GRUB boots the test kernel from it${noGrubBoot ? ` — skipped: ${noGrubBoot}` : ''}`, async () => {
-    const img = join(dir, 'loop-grub.img');
-    const kernel = buildTestKernel(dir);
-    expect((await cli('create', img, '--size', '64M')).code).toBe(0);
-    expect((await cli('partition', img, '--table', 'mbr', '--add', 'start=2048,size=rest,type=83,bootable')).code).toBe(0);
-    expect((await cli('format', img, '-p', '1', '--fs', 'ext2')).code).toBe(0);
-    expect((await cli('put', img, '-p', '1', '--parents', kernel, '/boot/kernel.bin')).code).toBe(0);
-    const result = await cli('bootloader', img, '-p', '1', '--engine', 'loop', '--grub2', '--kernel', '/boot/kernel.bin', '--kernel-type', 'multiboot', '--title', 'T', '--timeout', '1', '--serial', '--json');
-    expect(result.code, result.stdout).toBe(0);
-    const report = result.json();
-    expect(report.commands.some((c: string) => / --target=i386-pc .*\/dev\/loop\d+$/.test(c))).toBe(true);
-    expect(report).toMatchObject({ files: ['/boot/grub/grub.cfg'], menu: { entries: [{ title: 'T', kernel: '/boot/kernel.bin', type: 'multiboot' }], timeout: 1, serial: true }, warnings: [] });
-    // Byte for byte the menu the rootless engine writes for the same options.
-    const written = (await cli('get', img, '-p', '1', '/boot/grub/grub.cfg', '-')).stdoutBytes!.toString('utf8');
-    expect(written).toBe(grubCfg({ timeout: 1, default: 0, serial: true, entries: [{ title: 'T', kernel: '/boot/kernel.bin', type: 'multiboot' }] }, ['part_msdos', 'ext2']));
-    expect(loopsUnder(dir)).toEqual([]);
-    expect(mountsUnder(dir)).toEqual([]);
-    const boot = await bootAndExpect(img, KERNEL_LINE);
-    expect(boot.matched, boot.output).toBe(true);
-    // Without --kernel, an existing grub.cfg stays; a kernel that is not in the image is refused before any prompt.
-    const bare = await cli('bootloader', img, '-p', '1', '--engine', 'loop', '--grub2', '--json');
-    expect(bare.json()).toMatchObject({ files: [], menu: null, warnings: [] });
-    const missing = await cli('bootloader', img, '-p', '1', '--engine', 'loop', '--grub2', '--kernel', '/boot/nope.elf');
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('/boot/nope.elf is not a file in partition 1 of');
-    expect(missing.stdout).toBe('');
-  }, 120_000);
+  it.skipIf(noGrubBoot)(
+    `bootloader --engine loop --grub2 --kernel … writes the rootless engine's grub.cfg, and GRUB boots the test kernel from it${noGrubBoot ? ` — skipped: ${noGrubBoot}` : ''}`,
+    async () => {
+      const img = join(dir, 'loop-grub.img');
+      const kernel = buildTestKernel(dir);
+      expect((await cli('create', img, '--size', '64M')).code).toBe(0);
+      expect((await cli('partition', img, '--table', 'mbr', '--add', 'start=2048,size=rest,type=83,bootable')).code).toBe(0);
+      expect((await cli('format', img, '-p', '1', '--fs', 'ext2')).code).toBe(0);
+      expect((await cli('put', img, '-p', '1', '--parents', kernel, '/boot/kernel.bin')).code).toBe(0);
+      const result = await cli(
+        'bootloader',
+        img,
+        '-p',
+        '1',
+        '--engine',
+        'loop',
+        '--grub2',
+        '--kernel',
+        '/boot/kernel.bin',
+        '--kernel-type',
+        'multiboot',
+        '--title',
+        'T',
+        '--timeout',
+        '1',
+        '--serial',
+        '--json',
+      );
+      expect(result.code, result.stdout).toBe(0);
+      const report = result.json();
+      expect(report.commands.some((c: string) => / --target=i386-pc .*\/dev\/loop\d+$/.test(c))).toBe(true);
+      expect(report).toMatchObject({
+        files: ['/boot/grub/grub.cfg'],
+        menu: { entries: [{ title: 'T', kernel: '/boot/kernel.bin', type: 'multiboot' }], timeout: 1, serial: true },
+        warnings: [],
+      });
+      // Byte for byte the menu the rootless engine writes for the same options.
+      const written = (await cli('get', img, '-p', '1', '/boot/grub/grub.cfg', '-')).stdoutBytes!.toString('utf8');
+      expect(written).toBe(
+        grubCfg({ timeout: 1, default: 0, serial: true, entries: [{ title: 'T', kernel: '/boot/kernel.bin', type: 'multiboot' }] }, [
+          'part_msdos',
+          'ext2',
+        ]),
+      );
+      expect(loopsUnder(dir)).toEqual([]);
+      expect(mountsUnder(dir)).toEqual([]);
+      const boot = await bootAndExpect(img, KERNEL_LINE);
+      expect(boot.matched, boot.output).toBe(true);
+      // Without --kernel, an existing grub.cfg stays; a kernel that is not in the image is refused before any prompt.
+      const bare = await cli('bootloader', img, '-p', '1', '--engine', 'loop', '--grub2', '--json');
+      expect(bare.json()).toMatchObject({ files: [], menu: null, warnings: [] });
+      const missing = await cli('bootloader', img, '-p', '1', '--engine', 'loop', '--grub2', '--kernel', '/boot/nope.elf');
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('/boot/nope.elf is not a file in partition 1 of');
+      expect(missing.stdout).toBe('');
+    },
+    120_000,
+  );
 });

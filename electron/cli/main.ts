@@ -24,12 +24,18 @@ function mainHelp(commands: readonly Command[]): string {
   return (
     `loopstudio ${packageJson.version} — disk images for your own operating system\n\n` +
     `Usage: loopstudio <command> [options]\n\nCommands:\n` +
-    `${table(commands.map((c) => [c.name, c.summary]), '  ')}\n\n` +
-    `Options:\n${table([
-      ['--help, -h', 'show help (also: loopstudio <command> --help)'],
-      ['--version, -V', 'print the version'],
-      ['--json', 'machine-readable output (every command)'],
-    ], '  ')}\n`
+    `${table(
+      commands.map((c) => [c.name, c.summary]),
+      '  ',
+    )}\n\n` +
+    `Options:\n${table(
+      [
+        ['--help, -h', 'show help (also: loopstudio <command> --help)'],
+        ['--version, -V', 'print the version'],
+        ['--json', 'machine-readable output (every command)'],
+      ],
+      '  ',
+    )}\n`
   );
 }
 
@@ -90,7 +96,14 @@ export async function run(argv: readonly string[], io: CliIo = defaultIo): Promi
         // The CLI shows job progress itself; events have no other listener here.
         createServices({ shell: 'cli', emit: () => {} }),
       ));
-    return await command.run({ values: parsed.values, positionals: parsed.positionals, tokens: parsed.tokens ?? [], json, io, services: loadServices });
+    return await command.run({
+      values: parsed.values,
+      positionals: parsed.positionals,
+      tokens: parsed.tokens ?? [],
+      json,
+      io,
+      services: loadServices,
+    });
   } catch (error) {
     const serialized = serializeError(error);
     if (json) io.stdout(`${JSON.stringify({ error: serialized }, null, 2)}\n`);

@@ -7,7 +7,10 @@ import { formatBytes } from '../../shared/disk/sizes';
 import type { ProgressOptions } from '../../shared/fs/types';
 import type { CommandContext } from './command';
 
-export function progressFor(ctx: CommandContext, title: string): Required<Pick<ProgressOptions, 'signal'>> & ProgressOptions & { done(): void } {
+export function progressFor(
+  ctx: CommandContext,
+  title: string,
+): Required<Pick<ProgressOptions, 'signal'>> & ProgressOptions & { done(): void } {
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
@@ -26,7 +29,8 @@ export function progressFor(ctx: CommandContext, title: string): Required<Pick<P
       if (now - last < 100) return;
       last = now;
       // Bytes when the work counts bytes, else items (files copied, steps of a build).
-      const fraction = p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : p.itemsTotal ? Math.min(1, (p.itemsDone ?? 0) / p.itemsTotal) : 0;
+      const fraction =
+        p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : p.itemsTotal ? Math.min(1, (p.itemsDone ?? 0) / p.itemsTotal) : 0;
       const width = 24;
       const bar = '█'.repeat(Math.round(fraction * width)).padEnd(width, '░');
       const bytes = p.bytesTotal > 0 ? ` ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}` : '';

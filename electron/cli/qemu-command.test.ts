@@ -88,18 +88,73 @@ describe.skipIf(skip)(`loopstudio qemu${skip ? ` (skipped: ${skip})` : ''}`, () 
   });
 
   it('--print-command prints the line a shell would run, and runs nothing', async () => {
-    const result = await cli('qemu', image, '--disk', '--memory', '32', '--smp', '2', '--gdb', '--wait-gdb', '--no-kvm', '--debugcon', 'file:/tmp/e9.log', '--guest-errors', '--print-command');
+    const result = await cli(
+      'qemu',
+      image,
+      '--disk',
+      '--memory',
+      '32',
+      '--smp',
+      '2',
+      '--gdb',
+      '--wait-gdb',
+      '--no-kvm',
+      '--debugcon',
+      'file:/tmp/e9.log',
+      '--guest-errors',
+      '--print-command',
+    );
     expect(result.code).toBe(0);
     const printed = result.stdout.trimEnd();
     // The line, read back by /bin/sh, is exactly the argument array the service would spawn.
-    const argv = spawnSync('/bin/sh', ['-c', `set -- ${printed}; printf '%s\\0' "$@"`], { encoding: 'utf8' }).stdout.split('\0').slice(0, -1);
-    const json = JSON.parse((await cli('qemu', image, '--disk', '--memory', '32', '--smp', '2', '--gdb', '--wait-gdb', '--no-kvm', '--debugcon', 'file:/tmp/e9.log', '--guest-errors', '--print-command', '--json')).stdout);
+    const argv = spawnSync('/bin/sh', ['-c', `set -- ${printed}; printf '%s\\0' "$@"`], { encoding: 'utf8' })
+      .stdout.split('\0')
+      .slice(0, -1);
+    const json = JSON.parse(
+      (
+        await cli(
+          'qemu',
+          image,
+          '--disk',
+          '--memory',
+          '32',
+          '--smp',
+          '2',
+          '--gdb',
+          '--wait-gdb',
+          '--no-kvm',
+          '--debugcon',
+          'file:/tmp/e9.log',
+          '--guest-errors',
+          '--print-command',
+          '--json',
+        )
+      ).stdout,
+    );
     expect(argv).toEqual(json.argv);
     expect(argv.slice(1)).toEqual([
-      '-accel', 'tcg', '-m', '32', '-smp', '2',
-      '-drive', `file=${image.replaceAll(',', ',,')},format=raw,if=ide`, '-boot', 'order=c',
-      '-display', 'none', '-serial', 'stdio', '-debugcon', 'file:/tmp/e9.log',
-      '-gdb', 'tcp:127.0.0.1:1234', '-S', '-d', 'guest_errors', '-no-reboot',
+      '-accel',
+      'tcg',
+      '-m',
+      '32',
+      '-smp',
+      '2',
+      '-drive',
+      `file=${image.replaceAll(',', ',,')},format=raw,if=ide`,
+      '-boot',
+      'order=c',
+      '-display',
+      'none',
+      '-serial',
+      'stdio',
+      '-debugcon',
+      'file:/tmp/e9.log',
+      '-gdb',
+      'tcp:127.0.0.1:1234',
+      '-S',
+      '-d',
+      'guest_errors',
+      '-no-reboot',
     ]);
     expect(qemuProcesses()).toEqual([]);
   });
@@ -114,7 +169,10 @@ describe.skipIf(skip)(`loopstudio qemu${skip ? ` (skipped: ${skip})` : ''}`, () 
   });
 
   it('--serial stdio connects the terminal: the installed command prints the guest’s line itself', () => {
-    const child = spawnSync(process.execPath, [BIN, 'qemu', image, '--serial', 'stdio', '--debug-exit'], { encoding: 'utf8', timeout: 30_000 });
+    const child = spawnSync(process.execPath, [BIN, 'qemu', image, '--serial', 'stdio', '--debug-exit'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(child.status).toBe(DEBUG_EXIT_STATUS);
     expect(child.stdout).toBe(`${BOOT_SECTOR_LINE}\r\n`);
     expect(child.stderr).toContain('-serial stdio');
@@ -123,7 +181,9 @@ describe.skipIf(skip)(`loopstudio qemu${skip ? ` (skipped: ${skip})` : ''}`, () 
 
   it('a CI runner’s SIGTERM stops QEMU before loopstudio exits (status 143)', async () => {
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, [BIN, 'qemu', image, '--expect', 'never printed', '--timeout', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'qemu', image, '--expect', 'never printed', '--timeout', '60'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -158,7 +218,10 @@ describe.skipIf(skip)(`loopstudio qemu${skip ? ` (skipped: ${skip})` : ''}`, () 
     try {
       const refused = await cli('qemu', image, '--floppy', '--expect', BOOT_SECTOR_LINE, '--timeout', '20', '--json');
       expect(refused.code).toBe(1);
-      expect(refused.json().error).toMatchObject({ code: 'IN_USE', message: expect.stringMatching(new RegExp(`attached read-write as ${device}.*--snapshot`)) });
+      expect(refused.json().error).toMatchObject({
+        code: 'IN_USE',
+        message: expect.stringMatching(new RegExp(`attached read-write as ${device}.*--snapshot`)),
+      });
       expect(qemuProcesses()).toEqual([]);
       const booted = await cli('qemu', image, '--floppy', '--snapshot', '--expect', BOOT_SECTOR_LINE, '--timeout', '20');
       expect(booted.code).toBe(0);
@@ -185,23 +248,37 @@ function fakeBzImage(path: string, bits64: boolean): string {
 }
 
 describe.skipIf(skip)(`loopstudio qemu: the machine, the memory and what to change${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  it('boots a 64-bit kernel that a disk image\'s grub.cfg names on qemu-system-x86_64 with 512 MiB, and says why', async () => {
+  it("boots a 64-bit kernel that a disk image's grub.cfg names on qemu-system-x86_64 with 512 MiB, and says why", async () => {
     const img = join(dir, 'linux64.img');
     await cliOk('create', img, '--size', '16M');
     await cliOk('partition', img, '--table', 'mbr', '--add', 'start=2048,size=rest,type=83');
     await cliOk('format', img, '-p', '1', '--fs', 'ext2');
     await cliOk('put', img, '-p', '1', '--parents', fakeBzImage(join(dir, 'vmlinuz64'), true), '/boot/vmlinuz');
-    writeFileSync(join(dir, 'grub.cfg'), "menuentry 'Linux' {\n\tinsmod ext2\n\tlinux (hd0,msdos1)/boot/vmlinuz console=ttyS0\n\tinitrd /boot/initrd.gz\n}\n");
+    writeFileSync(
+      join(dir, 'grub.cfg'),
+      "menuentry 'Linux' {\n\tinsmod ext2\n\tlinux (hd0,msdos1)/boot/vmlinuz console=ttyS0\n\tinitrd /boot/initrd.gz\n}\n",
+    );
     await cliOk('put', img, '-p', '1', '--parents', join(dir, 'grub.cfg'), '/boot/grub/grub.cfg');
     const command = (await cliOk('qemu', img, '--print-command', '--json')).json();
-    expect(command).toMatchObject({ arch: 'x86_64', memoryMiB: 512, archReason: 'x86_64: /boot/vmlinuz (in /boot/grub/grub.cfg, partition 1) is a 64-bit Linux kernel' });
+    expect(command).toMatchObject({
+      arch: 'x86_64',
+      memoryMiB: 512,
+      archReason: 'x86_64: /boot/vmlinuz (in /boot/grub/grub.cfg, partition 1) is a 64-bit Linux kernel',
+    });
     expect(command.argv[0]).toMatch(/qemu-system-x86_64$/);
     expect(command.argv.slice(1, 5)).toEqual(['-accel', expect.stringMatching(/^(tcg|kvm)$/), '-m', '512']);
     // A 32-bit kernel there: the 32-bit machine, as before.
     await cliOk('put', img, '-p', '1', fakeBzImage(join(dir, 'vmlinuz32'), false), '/boot/vmlinuz');
-    expect((await cliOk('qemu', img, '--print-command', '--json')).json()).toMatchObject({ arch: 'i386', archReason: expect.stringMatching(/^i386: nothing 64-bit found/) });
+    expect((await cliOk('qemu', img, '--print-command', '--json')).json()).toMatchObject({
+      arch: 'i386',
+      archReason: expect.stringMatching(/^i386: nothing 64-bit found/),
+    });
     // Asked for: as asked.
-    expect((await cliOk('qemu', img, '--arch', 'x86_64', '--memory', '64', '--print-command', '--json')).json()).toMatchObject({ arch: 'x86_64', memoryMiB: 64, archReason: 'x86_64: asked for' });
+    expect((await cliOk('qemu', img, '--arch', 'x86_64', '--memory', '64', '--print-command', '--json')).json()).toMatchObject({
+      arch: 'x86_64',
+      memoryMiB: 64,
+      archReason: 'x86_64: asked for',
+    });
   });
 
   it('takes a 64-bit bzImage given as --kernel, or in place of the image, to qemu-system-x86_64 with -kernel', async () => {
@@ -220,9 +297,15 @@ describe.skipIf(skip)(`loopstudio qemu: the machine, the memory and what to chan
     const result = await cli('qemu', blank, '--memory', '64', '--expect', 'never printed', '--timeout', '2');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('nothing was printed on the console.');
-    expect(result.stderr).toMatch(/What to change:\n {2}- nothing at all appeared on the serial port: .*console=ttyS0.*a 64-bit kernel on qemu-system-i386 \(this run\) stops without a word: --arch x86_64.*this run: 64 MiB\): --memory 512/);
+    expect(result.stderr).toMatch(
+      /What to change:\n {2}- nothing at all appeared on the serial port: .*console=ttyS0.*a 64-bit kernel on qemu-system-i386 \(this run\) stops without a word: --arch x86_64.*this run: 64 MiB\): --memory 512/,
+    );
     const json = (await cli('qemu', blank, '--expect', 'never printed', '--timeout', '2', '--json')).json();
-    expect(json.expect).toMatchObject({ matched: false, reason: 'timeout', hints: [expect.stringMatching(/^nothing at all appeared on the serial port/)] });
+    expect(json.expect).toMatchObject({
+      matched: false,
+      reason: 'timeout',
+      hints: [expect.stringMatching(/^nothing at all appeared on the serial port/)],
+    });
     expect(qemuProcesses()).toEqual([]);
   });
 });
@@ -241,15 +324,30 @@ describe.skipIf(skip)(`loopstudio qemu: kernels, initrds and multiboot modules${
     expect(result.json().argv).not.toContain('-drive');
   });
 
-  it('hands --module files, each with its command line, to a multiboot kernel (QEMU\'s -initrd \'FILE ARGS,FILE\')', async () => {
+  it("hands --module files, each with its command line, to a multiboot kernel (QEMU's -initrd 'FILE ARGS,FILE')", async () => {
     const modulesKernel = buildModulesKernel(plain);
     writeFileSync(join(plain, 'a.txt'), 'alpha\nsecond line');
     writeFileSync(join(plain, 'b,c.txt'), 'bravo');
-    const result = await cli('qemu', '--kernel', modulesKernel, '--module', `${join(plain, 'a.txt')} first,arg second`, '--module', join(plain, 'b,c.txt'), '--expect', MODULES_DONE_LINE, '--timeout', '20', '--json');
+    const result = await cli(
+      'qemu',
+      '--kernel',
+      modulesKernel,
+      '--module',
+      `${join(plain, 'a.txt')} first,arg second`,
+      '--module',
+      join(plain, 'b,c.txt'),
+      '--expect',
+      MODULES_DONE_LINE,
+      '--timeout',
+      '20',
+      '--json',
+    );
     expect(result.code, result.stdout).toBe(0);
     const json = result.json();
     expect(json.argv).toEqual(expect.arrayContaining(['-initrd', `${join(plain, 'a.txt')} first,,arg second,${join(plain, 'b,,c.txt')}`]));
-    expect(json.output).toContain(`modules: 2\r\nmodule: ${join(plain, 'a.txt')} first,arg second | alpha\r\nmodule: ${join(plain, 'b,c.txt')} | bravo\r\n`);
+    expect(json.output).toContain(
+      `modules: 2\r\nmodule: ${join(plain, 'a.txt')} first,arg second | alpha\r\nmodule: ${join(plain, 'b,c.txt')} | bravo\r\n`,
+    );
   });
 
   it('gives a Linux kernel its --initrd, and refuses what does not go with the kernel', async () => {
@@ -257,15 +355,23 @@ describe.skipIf(skip)(`loopstudio qemu: kernels, initrds and multiboot modules${
     writeFileSync(join(plain, 'initrd.gz'), 'not really');
     const command = (await cliOk('qemu', '--kernel', vmlinuz, '--initrd', join(plain, 'initrd.gz'), '--print-command', '--json')).json();
     expect(command.argv).toEqual(expect.arrayContaining(['-kernel', vmlinuz, '-initrd', join(plain, 'initrd.gz')]));
-    expect((await cli('qemu', '--kernel', vmlinuz, '--module', join(plain, 'initrd.gz'), '--print-command')).stderr).toContain('is a Linux kernel: it takes one --initrd FILE, not multiboot --module files');
-    expect((await cli('qemu', '--kernel', kernel, '--initrd', join(plain, 'initrd.gz'), '--print-command')).stderr).toContain('is not a Linux kernel: --initrd is a Linux kernel\'s initial ramdisk');
+    expect((await cli('qemu', '--kernel', vmlinuz, '--module', join(plain, 'initrd.gz'), '--print-command')).stderr).toContain(
+      'is a Linux kernel: it takes one --initrd FILE, not multiboot --module files',
+    );
+    expect((await cli('qemu', '--kernel', kernel, '--initrd', join(plain, 'initrd.gz'), '--print-command')).stderr).toContain(
+      "is not a Linux kernel: --initrd is a Linux kernel's initial ramdisk",
+    );
     expect((await cli('qemu', image, '--initrd', join(plain, 'initrd.gz'), '--print-command')).stderr).toContain('go with a kernel');
-    expect((await cli('qemu', '--kernel', kernel, '--module', `${join(plain, 'nope.mod')} args`, '--print-command')).stderr).toContain(`the module ${join(plain, 'nope.mod')}: no such file`);
+    expect((await cli('qemu', '--kernel', kernel, '--module', `${join(plain, 'nope.mod')} args`, '--print-command')).stderr).toContain(
+      `the module ${join(plain, 'nope.mod')}: no such file`,
+    );
     // A 64-bit ELF cannot go to -kernel at all: QEMU loads multiboot ELFs as 32-bit only.
     const elf64 = Buffer.alloc(4096);
     Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]).copy(elf64);
     elf64.writeUInt16LE(62, 18);
     writeFileSync(join(plain, 'kernel64.elf'), elf64);
-    expect((await cli('qemu', join(plain, 'kernel64.elf'), '--print-command')).stderr).toContain('is a 64-bit ELF: QEMU\'s -kernel loads a multiboot kernel only as a 32-bit ELF');
+    expect((await cli('qemu', join(plain, 'kernel64.elf'), '--print-command')).stderr).toContain(
+      "is a 64-bit ELF: QEMU's -kernel loads a multiboot kernel only as a 32-bit ELF",
+    );
   });
 });

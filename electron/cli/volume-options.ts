@@ -9,6 +9,7 @@ export function volumeRef(ctx: CommandContext, image: string | undefined, usage:
   if (!image) throw new LoopbackError('INVALID_INPUT', `name the image file (usage: ${usage})`);
   const text = ctx.values.partition as string | undefined;
   if (text === undefined) return { image };
-  if (!/^[1-9]\d{0,2}$/.test(text)) throw new LoopbackError('INVALID_INPUT', `-p takes a partition number (1, 2, … 5 for the first logical), not "${text}"`);
+  if (!/^[1-9]\d{0,2}$/.test(text))
+    throw new LoopbackError('INVALID_INPUT', `-p takes a partition number (1, 2, … 5 for the first logical), not "${text}"`);
   return { image, partition: Number(text) };
 }

@@ -104,7 +104,9 @@ describe.skipIf(!built)('the built main process and preload, with a recording st
     for (const url of ['file:///tmp/evil.html', 'app://evil/index.html', 'http://evil.example/']) {
       expect(await handler({ senderFrame: { url } }, {})).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     }
-    await expect(recorded.ipcHandlers.get(HOST_CHANNELS.openFolder)!({ senderFrame: { url: 'file:///x' } }, '/tmp')).rejects.toThrow(/unexpected sender/);
+    await expect(recorded.ipcHandlers.get(HOST_CHANNELS.openFolder)!({ senderFrame: { url: 'file:///x' } }, '/tmp')).rejects.toThrow(
+      /unexpected sender/,
+    );
     await expect(recorded.ipcHandlers.get(HOST_CHANNELS.openFolder)!(trusted, '/usr/bin')).rejects.toThrow(/only a mount folder/);
   });
 

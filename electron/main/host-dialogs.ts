@@ -37,7 +37,10 @@ export function registerHostDialogs(rendererUrl: () => string, mountPlaces: Moun
     checkSender(event, rendererUrl);
     if (!isRequest(request)) throw new Error('not a dialog request');
     const window = BrowserWindow.fromWebContents(event.sender) ?? undefined;
-    const common = { ...(request.title ? { title: request.title } : {}), ...(request.defaultPath ? { defaultPath: request.defaultPath } : {}) };
+    const common = {
+      ...(request.title ? { title: request.title } : {}),
+      ...(request.defaultPath ? { defaultPath: request.defaultPath } : {}),
+    };
     if (request.mode === 'save-image') {
       const options = { ...common, filters: IMAGE_FILTERS, properties: ['createDirectory' as const, 'showOverwriteConfirmation' as const] };
       const result = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
@@ -54,7 +57,8 @@ export function registerHostDialogs(rendererUrl: () => string, mountPlaces: Moun
   ipcMain.handle(HOST_CHANNELS.openFolder, async (event, path: unknown): Promise<void> => {
     checkSender(event, rendererUrl);
     // Only our mount folders, and only folders: shell.openPath runs a file's default program.
-    if (typeof path !== 'string' || !isOpenableFolder(path, await mountPlaces())) throw new Error('only a mount folder of Loopback Studio can be opened');
+    if (typeof path !== 'string' || !isOpenableFolder(path, await mountPlaces()))
+      throw new Error('only a mount folder of Loopback Studio can be opened');
     if (!(await stat(path)).isDirectory()) throw new Error(`${path} is not a folder`);
     const failure = await shell.openPath(path);
     if (failure) throw new Error(failure);

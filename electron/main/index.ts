@@ -41,7 +41,11 @@ async function serveRenderer(request: Request): Promise<Response> {
   try {
     const body = await readFile(target.file);
     return new Response(body, {
-      headers: { 'Content-Type': CONTENT_TYPES[extname(target.file)] ?? 'application/octet-stream', 'Content-Security-Policy': APP_CSP, 'X-Content-Type-Options': 'nosniff' },
+      headers: {
+        'Content-Type': CONTENT_TYPES[extname(target.file)] ?? 'application/octet-stream',
+        'Content-Security-Policy': APP_CSP,
+        'X-Content-Type-Options': 'nosniff',
+      },
     });
   } catch {
     return new Response(null, { status: 404 });

@@ -89,7 +89,8 @@ export function isTrustedRendererUrl(frameUrl: string, rendererUrl: string): boo
   } catch {
     return false;
   }
-  if (app.protocol === `${RENDERER_SCHEME}:`) return frame.protocol === app.protocol && frame.host === app.host && frame.host === RENDERER_HOST;
+  if (app.protocol === `${RENDERER_SCHEME}:`)
+    return frame.protocol === app.protocol && frame.host === app.host && frame.host === RENDERER_HOST;
   if (app.protocol !== 'http:' && app.protocol !== 'https:') return false;
   return frame.origin === app.origin;
 }
@@ -113,7 +114,12 @@ export function isAllowedExternalUrl(url: string): boolean {
   } catch {
     return false;
   }
-  return parsed.protocol === 'https:' && !parsed.username && !parsed.password && EXTERNAL_DOCUMENTATION.some((prefix) => parsed.href.startsWith(prefix));
+  return (
+    parsed.protocol === 'https:' &&
+    !parsed.username &&
+    !parsed.password &&
+    EXTERNAL_DOCUMENTATION.some((prefix) => parsed.href.startsWith(prefix))
+  );
 }
 
 /**

@@ -19,9 +19,20 @@ export const GRUB2_EFI_DIR_ENV = 'LOOPSTUDIO_GRUB2_EFI_DIR';
 export const GRUB_LEGACY_DIR_ENV = 'LOOPSTUDIO_GRUB_LEGACY_DIR';
 
 /** Where distributions put GRUB 2's BIOS modules (Fedora and openSUSE call it grub2). */
-export const GRUB2_DIRS = ['/usr/lib/grub/i386-pc', '/usr/lib/grub2/i386-pc', '/usr/share/grub2/i386-pc', '/usr/local/lib/grub/i386-pc', '/opt/homebrew/lib/i686-elf/grub/i386-pc'];
+export const GRUB2_DIRS = [
+  '/usr/lib/grub/i386-pc',
+  '/usr/lib/grub2/i386-pc',
+  '/usr/share/grub2/i386-pc',
+  '/usr/local/lib/grub/i386-pc',
+  '/opt/homebrew/lib/i686-elf/grub/i386-pc',
+];
 /** Where distributions put GRUB 2's x86_64 UEFI modules. */
-export const GRUB2_EFI_DIRS = ['/usr/lib/grub/x86_64-efi', '/usr/lib/grub2/x86_64-efi', '/usr/share/grub2/x86_64-efi', '/usr/local/lib/grub/x86_64-efi'];
+export const GRUB2_EFI_DIRS = [
+  '/usr/lib/grub/x86_64-efi',
+  '/usr/lib/grub2/x86_64-efi',
+  '/usr/share/grub2/x86_64-efi',
+  '/usr/local/lib/grub/x86_64-efi',
+];
 /** The package with the x86_64-efi modules, per package family. */
 const GRUB2_EFI_INSTALL: Partial<Record<DistroFamily, string>> = {
   debian: 'sudo apt install --no-install-recommends grub-efi-amd64-bin',
@@ -31,7 +42,13 @@ const GRUB2_EFI_INSTALL: Partial<Record<DistroFamily, string>> = {
 };
 
 /** Debian's grub-legacy puts the stages in x86_64-pc (i386-pc is GRUB 2's there); older systems in i386-pc. */
-export const GRUB_LEGACY_DIRS = ['/usr/lib/grub/x86_64-pc', '/usr/lib/grub/i386-pc', '/lib/grub/i386-pc', '/usr/share/grub/i386-pc', '/boot/grub'];
+export const GRUB_LEGACY_DIRS = [
+  '/usr/lib/grub/x86_64-pc',
+  '/usr/lib/grub/i386-pc',
+  '/lib/grub/i386-pc',
+  '/usr/share/grub/i386-pc',
+  '/boot/grub',
+];
 
 /** What a stage folder must hold. */
 export const LEGACY_STAGE_FILES = ['stage1', 'stage2'] as const;
@@ -41,7 +58,7 @@ const GRUB_LEGACY_INSTALL: Partial<Record<DistroFamily, string>> = {
   debian: 'sudo apt install grub-legacy',
 };
 const GRUB_LEGACY_GENERIC =
-  'GRUB legacy (0.97) is no longer packaged here: take stage1 and stage2 from a distribution that has it (Debian\'s grub-legacy package) and pass their folder with --stage-dir';
+  "GRUB legacy (0.97) is no longer packaged here: take stage1 and stage2 from a distribution that has it (Debian's grub-legacy package) and pass their folder with --stage-dir";
 
 export async function hostFamily(): Promise<DistroFamily> {
   const release = process.platform === 'linux' ? await readOsRelease() : {};
@@ -103,7 +120,10 @@ async function findGrub2Mkimage(env: NodeJS.ProcessEnv): Promise<{ grubMkimage: 
     if (grubMkimage) return { grubMkimage };
   }
   const hint = grub2Hint(await hostFamily());
-  throw new LoopbackError('HOST_TOOL_MISSING', `grub-mkimage is not installed. Install it: ${hint}`, { tool: 'grub-mkimage', installHint: hint });
+  throw new LoopbackError('HOST_TOOL_MISSING', `grub-mkimage is not installed. Install it: ${hint}`, {
+    tool: 'grub-mkimage',
+    installHint: hint,
+  });
 }
 
 export interface Grub2EfiFiles {
@@ -120,11 +140,15 @@ export async function findGrub2Efi(env: NodeJS.ProcessEnv = process.env): Promis
   if (!dir) {
     const family = await hostFamily();
     const hint = GRUB2_EFI_INSTALL[family] ?? 'install GRUB 2 for x86_64 UEFI (the x86_64-efi modules) with your system’s package manager';
-    throw new LoopbackError('HOST_TOOL_MISSING', `GRUB 2's UEFI files (x86_64-efi: moddep.lst and the modules) are not in ${candidates.join(', ')}. Install them: ${hint}`, {
-      tool: 'grub-efi-amd64-bin',
-      installHint: hint,
-      looked: candidates,
-    });
+    throw new LoopbackError(
+      'HOST_TOOL_MISSING',
+      `GRUB 2's UEFI files (x86_64-efi: moddep.lst and the modules) are not in ${candidates.join(', ')}. Install them: ${hint}`,
+      {
+        tool: 'grub-efi-amd64-bin',
+        installHint: hint,
+        looked: candidates,
+      },
+    );
   }
   const { grubMkimage } = await findGrub2Mkimage(env);
   return { dir, grubMkimage };
@@ -167,12 +191,25 @@ export type GrubImageFormat = 'i386-pc' | 'i386-pc-eltorito' | 'x86_64-efi';
  * The grub-mkimage command line for an i386-pc core image (or, with `format`, a UEFI BOOTX64.EFI);
  * `config`: a file of commands built in and run first (`-c`), as grub-mkrescue's `search … --set=root`.
  */
-export function grubMkimageArgs(files: { dir: string }, prefix: string, modules: readonly string[], output: string, format: GrubImageFormat = 'i386-pc', config?: string): string[] {
+export function grubMkimageArgs(
+  files: { dir: string },
+  prefix: string,
+  modules: readonly string[],
+  output: string,
+  format: GrubImageFormat = 'i386-pc',
+  config?: string,
+): string[] {
   return ['-d', files.dir, '-O', format, '-p', prefix, ...(config !== undefined ? ['-c', config] : []), '-o', output, ...modules];
 }
 
 /** Builds core.img (or BOOTX64.EFI) with grub-mkimage into a temporary file and returns its bytes; `config`: the text of a built-in early config. */
-export async function buildCoreImage(files: { dir: string; grubMkimage: string }, prefix: string, modules: readonly string[], format: GrubImageFormat = 'i386-pc', config?: string): Promise<Uint8Array> {
+export async function buildCoreImage(
+  files: { dir: string; grubMkimage: string },
+  prefix: string,
+  modules: readonly string[],
+  format: GrubImageFormat = 'i386-pc',
+  config?: string,
+): Promise<Uint8Array> {
   const dir = await fs.mkdtemp(join(tmpdir(), 'loopstudio-core-'));
   try {
     const output = join(dir, 'core.img');

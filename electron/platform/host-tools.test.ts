@@ -6,7 +6,12 @@ describe('probing the host', () => {
   it('finds the same executables as the shell does', async () => {
     const report = await probeHostTools();
     for (const tool of report.tools) {
-      const shell = runTool('sh', ['-c', 'for n in "$@"; do command -v "$n" && exit 0; done; exit 1', 'sh', tool.name === 'mkfs.fat' ? 'mkfs.fat' : tool.name]);
+      const shell = runTool('sh', [
+        '-c',
+        'for n in "$@"; do command -v "$n" && exit 0; done; exit 1',
+        'sh',
+        tool.name === 'mkfs.fat' ? 'mkfs.fat' : tool.name,
+      ]);
       const shellPath = shell.status === 0 ? shell.stdout.trim() : null;
       // A program that is there but is another package's (grub-install 0.97) is found by the
       // shell, and refused by us with a note saying why.

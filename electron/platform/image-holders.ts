@@ -30,7 +30,11 @@ export interface ImageHolder {
   mounts: HolderMount[];
 }
 
-const readSys = (path: string): Promise<string | null> => fs.readFile(path, 'utf8').then((text) => text.replace(/\n$/, ''), () => null);
+const readSys = (path: string): Promise<string | null> =>
+  fs.readFile(path, 'utf8').then(
+    (text) => text.replace(/\n$/, ''),
+    () => null,
+  );
 
 async function sameFileAs(path: string, image: Stats): Promise<boolean> {
   const stats = await fs.stat(path).catch(() => null);
@@ -54,9 +58,17 @@ export async function linuxImageHolders(image: Stats, sys = '/sys', mountsFile =
     const offsetBytes = Number((await readSys(`${sys}/block/${name}/loop/offset`)) ?? '0');
     const sizeLimitBytes = Number((await readSys(`${sys}/block/${name}/loop/sizelimit`)) ?? '0');
     const readOnly = (await readSys(`${sys}/block/${name}/ro`)) === '1';
-    const partitionNodes = (await fs.readdir(`${sys}/block/${name}`).catch(() => [] as string[])).filter((entry) => entry.startsWith(`${name}p`)).map((entry) => `/dev/${entry}`);
+    const partitionNodes = (await fs.readdir(`${sys}/block/${name}`).catch(() => [] as string[]))
+      .filter((entry) => entry.startsWith(`${name}p`))
+      .map((entry) => `/dev/${entry}`);
     table ??= parseProcMounts(await fs.readFile(mountsFile, 'utf8').catch(() => ''));
-    holders.push({ device: `/dev/${name}`, offsetBytes, sizeBytes: sizeLimitBytes > 0 ? sizeLimitBytes : null, readOnly, mounts: mountsOf(`/dev/${name}`, partitionNodes, table) });
+    holders.push({
+      device: `/dev/${name}`,
+      offsetBytes,
+      sizeBytes: sizeLimitBytes > 0 ? sizeLimitBytes : null,
+      readOnly,
+      mounts: mountsOf(`/dev/${name}`, partitionNodes, table),
+    });
   }
   return holders;
 }
@@ -73,12 +85,21 @@ async function bsdImageHolders(backend: LoopBackend, image: Stats): Promise<Imag
   const holders: ImageHolder[] = [];
   for (const entry of backend.parseList(listed.stdout)) {
     if (!entry.inUse || entry.backingFile === null) continue;
-    const same = entry.inode !== null ? entry.inode === image.ino && (await sameFileAs(entry.backingFile, image)) : await sameFileAs(entry.backingFile, image);
+    const same =
+      entry.inode !== null
+        ? entry.inode === image.ino && (await sameFileAs(entry.backingFile, image))
+        : await sameFileAs(entry.backingFile, image);
     if (!same) continue;
     const mounts = table
       .filter((m) => backend.isDeviceName(m.source) && backend.wholeDevice(m.source) === entry.device)
       .map((m) => ({ source: m.source, mountPoint: m.mountPoint, readOnly: m.options.includes('ro') || m.options.includes('read-only') }));
-    holders.push({ device: entry.device, offsetBytes: entry.offsetBytes, sizeBytes: entry.sizeLimitBytes || null, readOnly: false, mounts });
+    holders.push({
+      device: entry.device,
+      offsetBytes: entry.offsetBytes,
+      sizeBytes: entry.sizeLimitBytes || null,
+      readOnly: false,
+      mounts,
+    });
   }
   return holders;
 }

@@ -94,9 +94,11 @@ export function describeMountBusy(dir: string, report: MountBusyReport): string 
     const who = report.users.map((u) => `pid ${u.pid} (${u.commandLine ?? u.command}): ${u.holds.join(', ')}`);
     parts.push(`in use by ${who.join('; ')}`);
   }
-  if (report.innerMounts.length) parts.push(`${report.innerMounts.join(', ')} ${report.innerMounts.length === 1 ? 'is' : 'are'} mounted inside it`);
+  if (report.innerMounts.length)
+    parts.push(`${report.innerMounts.join(', ')} ${report.innerMounts.length === 1 ? 'is' : 'are'} mounted inside it`);
   const others = report.unreadable === 1 ? '1 process of another user' : `${report.unreadable} processes of other users`;
   const hidden = report.unreadable ? ` (${others} could not be checked: \`sudo fuser -vm ${dir}\` shows all)` : '';
-  if (parts.length === 0) return `the system says it is busy, but no process ${report.unreadable ? 'that could be checked ' : ''}holds a file there${hidden}`;
+  if (parts.length === 0)
+    return `the system says it is busy, but no process ${report.unreadable ? 'that could be checked ' : ''}holds a file there${hidden}`;
   return `${parts.join('; and ')}${hidden}`;
 }

@@ -42,8 +42,15 @@ describe('buildQemuArgs', () => {
   it('boots a hard disk image by default: IDE, raw, boot from C, no window, serial on stdio, no reboot', () => {
     expect(buildQemuArgs(base)).toEqual([
       ...COMMON_HEAD,
-      '-drive', 'file=/img/disk.img,format=raw,if=ide', '-boot', 'order=c',
-      '-display', 'none', '-serial', 'stdio', '-no-reboot',
+      '-drive',
+      'file=/img/disk.img,format=raw,if=ide',
+      '-boot',
+      'order=c',
+      '-display',
+      'none',
+      '-serial',
+      'stdio',
+      '-no-reboot',
     ]);
   });
 
@@ -51,8 +58,15 @@ describe('buildQemuArgs', () => {
     const args = buildQemuArgs({ ...base, drive: { path: '/img/fd.img', media: 'floppy' } });
     expect(args).toEqual([
       ...COMMON_HEAD,
-      '-drive', 'file=/img/fd.img,format=raw,if=floppy', '-boot', 'order=a',
-      '-display', 'none', '-serial', 'stdio', '-no-reboot',
+      '-drive',
+      'file=/img/fd.img,format=raw,if=floppy',
+      '-boot',
+      'order=a',
+      '-display',
+      'none',
+      '-serial',
+      'stdio',
+      '-no-reboot',
     ]);
   });
 
@@ -87,23 +101,51 @@ describe('buildQemuArgs', () => {
       debugExit: true,
     });
     expect(args).toEqual([
-      '-accel', 'kvm', '-m', '512', '-smp', '4',
-      '-drive', 'file=/img/disk.img,format=raw,if=ide', '-boot', 'order=c',
-      '-kernel', '/boot/kernel.elf', '-append', 'console=ttyS0 quiet',
-      '-display', 'none',
-      '-serial', 'file:/logs/serial.txt',
-      '-debugcon', 'stdio',
-      '-gdb', 'tcp:127.0.0.1:1234', '-S',
-      '-d', 'guest_errors', '-D', '/logs/qemu.log',
-      '-no-reboot', '-no-shutdown',
-      '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
+      '-accel',
+      'kvm',
+      '-m',
+      '512',
+      '-smp',
+      '4',
+      '-drive',
+      'file=/img/disk.img,format=raw,if=ide',
+      '-boot',
+      'order=c',
+      '-kernel',
+      '/boot/kernel.elf',
+      '-append',
+      'console=ttyS0 quiet',
+      '-display',
+      'none',
+      '-serial',
+      'file:/logs/serial.txt',
+      '-debugcon',
+      'stdio',
+      '-gdb',
+      'tcp:127.0.0.1:1234',
+      '-S',
+      '-d',
+      'guest_errors',
+      '-D',
+      '/logs/qemu.log',
+      '-no-reboot',
+      '-no-shutdown',
+      '-device',
+      'isa-debug-exit,iobase=0xf4,iosize=0x04',
     ]);
   });
 
   it('boots a kernel alone, with no drive and no boot order', () => {
     const { drive: _drive, ...noDrive } = base;
     expect(buildQemuArgs({ ...noDrive, kernel: { path: '/k.elf' } })).toEqual([
-      ...COMMON_HEAD, '-kernel', '/k.elf', '-display', 'none', '-serial', 'stdio', '-no-reboot',
+      ...COMMON_HEAD,
+      '-kernel',
+      '/k.elf',
+      '-display',
+      'none',
+      '-serial',
+      'stdio',
+      '-no-reboot',
     ]);
   });
 
@@ -112,16 +154,42 @@ describe('buildQemuArgs', () => {
     const modules = initrdArg([{ path: '/m/a.txt', cmdline: ' first,arg ' }, { path: '/m/b,c' }]);
     expect(modules).toBe('/m/a.txt first,,arg,/m/b,,c');
     expect(buildQemuArgs({ ...noDrive, kernel: { path: '/k.elf', append: 'x', initrd: modules } })).toEqual([
-      ...COMMON_HEAD, '-kernel', '/k.elf', '-append', 'x', '-initrd', '/m/a.txt first,,arg,/m/b,,c', '-display', 'none', '-serial', 'stdio', '-no-reboot',
+      ...COMMON_HEAD,
+      '-kernel',
+      '/k.elf',
+      '-append',
+      'x',
+      '-initrd',
+      '/m/a.txt first,,arg,/m/b,,c',
+      '-display',
+      'none',
+      '-serial',
+      'stdio',
+      '-no-reboot',
     ]);
   });
 
   it('gdb without waiting, guest errors to stderr, serial nowhere, a window, reboots allowed', () => {
-    const args = buildQemuArgs({ ...base, gdb: { port: 4321, wait: false }, guestErrors: {}, serial: { kind: 'none' }, display: 'window', noReboot: false });
+    const args = buildQemuArgs({
+      ...base,
+      gdb: { port: 4321, wait: false },
+      guestErrors: {},
+      serial: { kind: 'none' },
+      display: 'window',
+      noReboot: false,
+    });
     expect(args).toEqual([
       ...COMMON_HEAD,
-      '-drive', 'file=/img/disk.img,format=raw,if=ide', '-boot', 'order=c',
-      '-serial', 'none', '-gdb', 'tcp:127.0.0.1:4321', '-d', 'guest_errors',
+      '-drive',
+      'file=/img/disk.img,format=raw,if=ide',
+      '-boot',
+      'order=c',
+      '-serial',
+      'none',
+      '-gdb',
+      'tcp:127.0.0.1:4321',
+      '-d',
+      'guest_errors',
     ]);
   });
 
@@ -130,10 +198,15 @@ describe('buildQemuArgs', () => {
   });
 
   it('loads split OVMF as two pflash drives, the variables as a throwaway snapshot; a combined one with -bios', () => {
-    const split = buildQemuArgs({ ...base, firmware: { kind: 'uefi', files: { kind: 'split', code: '/fw/CODE,1.fd', vars: '/fw/VARS.fd' } } });
+    const split = buildQemuArgs({
+      ...base,
+      firmware: { kind: 'uefi', files: { kind: 'split', code: '/fw/CODE,1.fd', vars: '/fw/VARS.fd' } },
+    });
     expect(split.slice(6, 10)).toEqual([
-      '-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE,,1.fd',
-      '-drive', 'if=pflash,format=raw,unit=1,snapshot=on,file=/fw/VARS.fd',
+      '-drive',
+      'if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE,,1.fd',
+      '-drive',
+      'if=pflash,format=raw,unit=1,snapshot=on,file=/fw/VARS.fd',
     ]);
     const combined = buildQemuArgs({ ...base, firmware: { kind: 'uefi', files: { kind: 'combined', path: '/usr/share/ovmf/OVMF.fd' } } });
     expect(combined.slice(6, 8)).toEqual(['-bios', '/usr/share/ovmf/OVMF.fd']);
@@ -149,10 +222,16 @@ describe('KVM: used only when /dev/kvm is usable', () => {
 
   it('is not usable where the device is missing, is not a device, or the host is not Linux on x86', async () => {
     const withVmx = cpuinfo('vmx');
-    expect(await probeKvm({ device: join(dir, 'no-such-kvm'), cpuinfo: withVmx, platform: 'linux', hostArch: 'x64' })).toMatchObject({ usable: false, reason: expect.stringMatching(/does not exist/) });
+    expect(await probeKvm({ device: join(dir, 'no-such-kvm'), cpuinfo: withVmx, platform: 'linux', hostArch: 'x64' })).toMatchObject({
+      usable: false,
+      reason: expect.stringMatching(/does not exist/),
+    });
     const plainFile = join(dir, 'fake-kvm');
     writeFileSync(plainFile, '');
-    expect(await probeKvm({ device: plainFile, cpuinfo: withVmx, platform: 'linux', hostArch: 'x64' })).toMatchObject({ usable: false, reason: expect.stringMatching(/not a device/) });
+    expect(await probeKvm({ device: plainFile, cpuinfo: withVmx, platform: 'linux', hostArch: 'x64' })).toMatchObject({
+      usable: false,
+      reason: expect.stringMatching(/not a device/),
+    });
     expect((await probeKvm({ platform: 'darwin' })).usable).toBe(false);
     expect((await probeKvm({ platform: 'linux', hostArch: 'arm64' })).usable).toBe(false);
   });
@@ -161,7 +240,10 @@ describe('KVM: used only when /dev/kvm is usable', () => {
   it('needs the CPU’s virtualization extensions besides the device (a VM can have /dev/kvm without them)', async () => {
     const noExtensions = await probeKvm({ device: '/dev/null', cpuinfo: cpuinfo(''), platform: 'linux', hostArch: 'x64' });
     expect(noExtensions).toMatchObject({ usable: false, reason: expect.stringMatching(/vmx\/svm/) });
-    expect(await probeKvm({ device: '/dev/null', cpuinfo: cpuinfo('vmx'), platform: 'linux', hostArch: 'x64' })).toEqual({ usable: true, reason: '/dev/null is usable' });
+    expect(await probeKvm({ device: '/dev/null', cpuinfo: cpuinfo('vmx'), platform: 'linux', hostArch: 'x64' })).toEqual({
+      usable: true,
+      reason: '/dev/null is usable',
+    });
     expect((await probeKvm({ device: '/dev/null', cpuinfo: cpuinfo('svm'), platform: 'linux', hostArch: 'x64' })).usable).toBe(true);
   });
 
@@ -171,7 +253,9 @@ describe('KVM: used only when /dev/kvm is usable', () => {
     expect(chooseAccelerator('auto', usable)).toEqual({ accel: 'kvm', reason: 'KVM: /dev/kvm is usable' });
     expect(chooseAccelerator('auto', unusable)).toEqual({ accel: 'tcg', reason: 'TCG (emulation): /dev/kvm does not exist' });
     expect(chooseAccelerator('tcg', usable).accel).toBe('tcg');
-    expect(() => chooseAccelerator('kvm', unusable)).toThrow(expect.objectContaining({ code: 'HOST_TOOL_MISSING', message: expect.stringContaining('/dev/kvm does not exist') }));
+    expect(() => chooseAccelerator('kvm', unusable)).toThrow(
+      expect.objectContaining({ code: 'HOST_TOOL_MISSING', message: expect.stringContaining('/dev/kvm does not exist') }),
+    );
   });
 });
 
@@ -196,9 +280,15 @@ describe('UEFI firmware (OVMF)', () => {
 
   it('finds Fedora’s edk2 pair and Homebrew’s QEMU firmware', async () => {
     const fedora = host('fedora', ['usr/share/edk2/ovmf/OVMF_CODE.fd', 'usr/share/edk2/ovmf/OVMF_VARS.fd']);
-    expect(await findUefiFirmware('fedora', fedora)).toMatchObject({ kind: 'split', code: join(fedora, 'usr/share/edk2/ovmf/OVMF_CODE.fd') });
+    expect(await findUefiFirmware('fedora', fedora)).toMatchObject({
+      kind: 'split',
+      code: join(fedora, 'usr/share/edk2/ovmf/OVMF_CODE.fd'),
+    });
     const brew = host('brew', ['opt/homebrew/share/qemu/edk2-x86_64-code.fd', 'opt/homebrew/share/qemu/edk2-i386-vars.fd']);
-    expect(await findUefiFirmware('macos', brew)).toMatchObject({ kind: 'split', vars: join(brew, 'opt/homebrew/share/qemu/edk2-i386-vars.fd') });
+    expect(await findUefiFirmware('macos', brew)).toMatchObject({
+      kind: 'split',
+      vars: join(brew, 'opt/homebrew/share/qemu/edk2-i386-vars.fd'),
+    });
   });
 
   it('uses a combined image when no complete pair exists (a code file without its variables does not count)', async () => {
@@ -219,7 +309,9 @@ describe('UEFI firmware (OVMF)', () => {
       const error = await findUefiFirmware(family, empty).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'HOST_TOOL_MISSING', message: expect.stringContaining(`UEFI firmware (OVMF) is not installed`) });
       expect((error as Error).message).toContain(command);
-      expect((error as { details: { installHints: Record<string, string> } }).details.installHints.fedora).toBe('sudo dnf install edk2-ovmf');
+      expect((error as { details: { installHints: Record<string, string> } }).details.installHints.fedora).toBe(
+        'sudo dnf install edk2-ovmf',
+      );
     }
     expect(ovmfInstallHint('other')).toMatch(/install OVMF/);
   });

@@ -94,8 +94,10 @@ function uefiArgs(files: UefiFirmware): string[] {
   // The variable store is opened with snapshot=on: UEFI may write its variables, but into a
   // temporary overlay, never into the distribution's template file.
   return [
-    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${driveValue(files.code)}`,
-    '-drive', `if=pflash,format=raw,unit=1,snapshot=on,file=${driveValue(files.vars)}`,
+    '-drive',
+    `if=pflash,format=raw,unit=0,readonly=on,file=${driveValue(files.code)}`,
+    '-drive',
+    `if=pflash,format=raw,unit=1,snapshot=on,file=${driveValue(files.vars)}`,
   ];
 }
 
@@ -104,7 +106,12 @@ export function buildQemuArgs(spec: QemuCommandSpec): string[] {
   const args: string[] = ['-accel', spec.accel, '-m', String(spec.memoryMiB), '-smp', String(spec.cpus)];
   if (spec.firmware.kind === 'uefi') args.push(...uefiArgs(spec.firmware.files));
   if (spec.drive) {
-    const drive = spec.drive.media === 'floppy' ? qemuFloppyArgs(spec.drive.path) : spec.drive.media === 'cdrom' ? qemuCdromArgs(spec.drive.path) : qemuHardDiskArgs(spec.drive.path);
+    const drive =
+      spec.drive.media === 'floppy'
+        ? qemuFloppyArgs(spec.drive.path)
+        : spec.drive.media === 'cdrom'
+          ? qemuCdromArgs(spec.drive.path)
+          : qemuHardDiskArgs(spec.drive.path);
     args.push(...drive.drive, '-boot', spec.drive.media === 'floppy' ? 'order=a' : spec.drive.media === 'cdrom' ? 'order=d' : 'order=c');
     if (spec.snapshot) args.push('-snapshot');
   }
@@ -153,7 +160,8 @@ export interface KvmProbeOptions {
 export async function probeKvm(options: KvmProbeOptions = {}): Promise<KvmProbe> {
   const { device = '/dev/kvm', cpuinfo = '/proc/cpuinfo', platform = process.platform, hostArch = process.arch } = options;
   if (platform !== 'linux') return { usable: false, reason: `KVM is Linux’s; this is ${platform}` };
-  if (hostArch !== 'x64' && hostArch !== 'ia32') return { usable: false, reason: `KVM runs x86 guests on x86 hosts only; this host is ${hostArch}` };
+  if (hostArch !== 'x64' && hostArch !== 'ia32')
+    return { usable: false, reason: `KVM runs x86 guests on x86 hosts only; this host is ${hostArch}` };
   try {
     const stats = await fs.stat(device);
     if (!stats.isCharacterDevice()) return { usable: false, reason: `${device} is not a device` };
@@ -176,7 +184,8 @@ export async function probeKvm(options: KvmProbeOptions = {}): Promise<KvmProbe>
 export function chooseAccelerator(request: 'auto' | 'kvm' | 'tcg', kvm: KvmProbe): { accel: 'kvm' | 'tcg'; reason: string } {
   if (request === 'tcg') return { accel: 'tcg', reason: 'TCG: asked for (no KVM)' };
   if (kvm.usable) return { accel: 'kvm', reason: `KVM: ${kvm.reason}` };
-  if (request === 'kvm') throw new LoopbackError('HOST_TOOL_MISSING', `KVM was asked for but cannot be used: ${kvm.reason}`, { reason: kvm.reason });
+  if (request === 'kvm')
+    throw new LoopbackError('HOST_TOOL_MISSING', `KVM was asked for but cannot be used: ${kvm.reason}`, { reason: kvm.reason });
   return { accel: 'tcg', reason: `TCG (emulation): ${kvm.reason}` };
 }
 
@@ -206,8 +215,16 @@ export const UEFI_FIRMWARE_CANDIDATES: readonly FirmwareCandidate[] = [
   split('/usr/share/qemu/ovmf-x86_64-code.bin', '/usr/share/qemu/ovmf-x86_64-vars.bin', 'openSUSE (qemu-ovmf-x86_64)'),
   split('/usr/share/qemu/edk2-x86_64-code.fd', '/usr/share/qemu/edk2-i386-vars.fd', 'QEMU’s own firmware (Fedora, Alpine, source builds)'),
   split('/opt/homebrew/share/qemu/edk2-x86_64-code.fd', '/opt/homebrew/share/qemu/edk2-i386-vars.fd', 'Homebrew on Apple silicon (qemu)'),
-  split('/usr/local/share/qemu/edk2-x86_64-code.fd', '/usr/local/share/qemu/edk2-i386-vars.fd', 'Homebrew on Intel Macs, /usr/local builds (qemu)'),
-  split('/usr/local/share/edk2-qemu/QEMU_UEFI_CODE-x86_64.fd', '/usr/local/share/edk2-qemu/QEMU_UEFI_VARS-x86_64.fd', 'FreeBSD (edk2-qemu-x64)'),
+  split(
+    '/usr/local/share/qemu/edk2-x86_64-code.fd',
+    '/usr/local/share/qemu/edk2-i386-vars.fd',
+    'Homebrew on Intel Macs, /usr/local builds (qemu)',
+  ),
+  split(
+    '/usr/local/share/edk2-qemu/QEMU_UEFI_CODE-x86_64.fd',
+    '/usr/local/share/edk2-qemu/QEMU_UEFI_VARS-x86_64.fd',
+    'FreeBSD (edk2-qemu-x64)',
+  ),
   split('C:\\Program Files\\qemu\\share\\edk2-x86_64-code.fd', 'C:\\Program Files\\qemu\\share\\edk2-i386-vars.fd', 'QEMU for Windows'),
   combined('/usr/share/ovmf/OVMF.fd', 'Debian, Ubuntu (ovmf)'),
   combined('/usr/share/qemu/OVMF.fd', 'Ubuntu (ovmf)'),

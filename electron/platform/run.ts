@@ -64,10 +64,14 @@ export async function runCommandOk(command: HostCommand, options: RunOptions = {
   const run = await runCommand(command, options);
   if (run.exitCode !== 0) {
     const said = (run.stderr.trim() || run.stdout.trim()).split('\n').slice(-3).join(' / ');
-    throw new LoopbackError('IO', `${command.program} ${run.signal ? `was killed (${run.signal})` : `exited ${run.exitCode}`}${said ? `: ${said}` : ''}`, {
-      argv: run.argv,
-      exitCode: run.exitCode,
-    });
+    throw new LoopbackError(
+      'IO',
+      `${command.program} ${run.signal ? `was killed (${run.signal})` : `exited ${run.exitCode}`}${said ? `: ${said}` : ''}`,
+      {
+        argv: run.argv,
+        exitCode: run.exitCode,
+      },
+    );
   }
   return run;
 }

@@ -67,7 +67,11 @@ export async function resolveImage(image: string): Promise<{ path: string; stats
 }
 
 /** Which permission bits of a mode apply to a user: the owner's, the group's, or everyone's. */
-function permissionBits(stats: { uid: number | bigint; gid: number | bigint; mode: number | bigint }, uid: number, groups: readonly number[]): number {
+function permissionBits(
+  stats: { uid: number | bigint; gid: number | bigint; mode: number | bigint },
+  uid: number,
+  groups: readonly number[],
+): number {
   const mode = Number(stats.mode);
   if (Number(stats.uid) === uid) return (mode >> 6) & 7;
   if (groups.includes(Number(stats.gid))) return (mode >> 3) & 7;
@@ -80,7 +84,11 @@ function permissionBits(stats: { uid: number | bigint; gid: number | bigint; mod
  * may only read into one they can write (docs/SECURITY.md, rule 3). Checked by the mode bits of
  * the image and the search bit of every folder above it, as the kernel would check that user.
  */
-export async function requireUserAccess(path: string, user: { uid: number; groups: readonly number[] }, want: 'read' | 'write'): Promise<void> {
+export async function requireUserAccess(
+  path: string,
+  user: { uid: number; groups: readonly number[] },
+  want: 'read' | 'write',
+): Promise<void> {
   if (user.uid === 0) return;
   const folders: string[] = [];
   for (let dir = dirname(path); ; dir = dirname(dir)) {
@@ -156,14 +164,18 @@ export class LinuxInspector implements TargetInspector {
     const sysPath = await fs.realpath(`${this.sys}/dev/block/${major}:${minor}`).catch(() => null);
     const expected = name[2] ? `${this.sys}/devices/virtual/block/${loop}/${node}` : `${this.sys}/devices/virtual/block/${loop}`;
     if (sysPath !== expected) {
-      throw forbid(`${device} (device ${major}:${minor}) is not ${node} but ${sysPath ? sysPath.split('/').pop() : 'an unknown device'}: refused`, { device, major, minor });
+      throw forbid(
+        `${device} (device ${major}:${minor}) is not ${node} but ${sysPath ? sysPath.split('/').pop() : 'an unknown device'}: refused`,
+        { device, major, minor },
+      );
     }
     const backing = await readSys(`${this.sys}/block/${loop}/loop/backing_file`);
     if (backing === null) throw forbid(`${device} is not attached to any file`, { device });
     const loopOffset = Number((await readSys(`${this.sys}/block/${loop}/loop/offset`)) ?? 'NaN');
     const sizeSectors = Number((await readSys(`${this.sys}/block/${loop}/${name[2] ? `${node}/` : ''}size`)) ?? 'NaN');
     const startSectors = name[2] ? Number((await readSys(`${this.sys}/block/${loop}/${node}/start`)) ?? 'NaN') : 0;
-    if (![loopOffset, sizeSectors, startSectors].every(Number.isSafeInteger)) throw new LoopbackError('IO', `cannot read ${loop}'s offset and size from sysfs`);
+    if (![loopOffset, sizeSectors, startSectors].every(Number.isSafeInteger))
+      throw new LoopbackError('IO', `cannot read ${loop}'s offset and size from sysfs`);
     return {
       device,
       whole: `/dev/${loop}`,
@@ -198,7 +210,9 @@ export class BsdInspector implements TargetInspector {
     await deviceNode(device, true);
     const list = this.backend.list();
     if (!list) {
-      throw forbid(`${this.backend.tool} on this system cannot list what a device covers, so the helper cannot check ${device}: refused`, { device });
+      throw forbid(`${this.backend.tool} on this system cannot list what a device covers, so the helper cannot check ${device}: refused`, {
+        device,
+      });
     }
     const whole = this.backend.wholeDevice(device);
     const entry = this.backend.parseList(await this.runText(list)).find((e) => e.device === whole);
@@ -238,12 +252,19 @@ export async function requireBackedBy(
     : // OpenBSD lists the name as it was given (maybe relative): then the inode has to decide.
       inode !== null && BigInt(inode) === stats.ino;
   if (!matches) {
-    throw forbid(`${device} is attached to ${JSON.stringify(backing)}, not to ${JSON.stringify(image)}: refused`, { device, backingFile: backing, image });
+    throw forbid(`${device} is attached to ${JSON.stringify(backing)}, not to ${JSON.stringify(image)}: refused`, {
+      device,
+      backingFile: backing,
+      image,
+    });
   }
   if (expect) {
     // BSD partition nodes: the kernel read the table, the listing does not say where they are.
     const rangeKnown = identity.partition === null || identity.sizeBytes !== null;
-    if (rangeKnown && (identity.offsetBytes !== expect.offsetBytes || (expect.sizeBytes !== null && identity.sizeBytes !== expect.sizeBytes))) {
+    if (
+      rangeKnown &&
+      (identity.offsetBytes !== expect.offsetBytes || (expect.sizeBytes !== null && identity.sizeBytes !== expect.sizeBytes))
+    ) {
       throw forbid(
         `${device} shows bytes ${identity.offsetBytes}…+${identity.sizeBytes ?? '?'} of the image, not ${expect.offsetBytes}…+${expect.sizeBytes ?? 'end'}: refused`,
         { device, offsetBytes: identity.offsetBytes, sizeBytes: identity.sizeBytes, expect },
@@ -283,7 +304,8 @@ export async function requireMountDir(inspector: TargetInspector, dir: string, o
   const stats = await fs.lstat(dir);
   if (!stats.isDirectory()) throw forbid(`mount point ${dir} is not a folder`, { dir });
   if ((await fs.readdir(dir)).length > 0) throw forbid(`mount point ${dir} is not empty: refused (mounting would hide its files)`, { dir });
-  if (ownerUid !== 0 && stats.uid !== ownerUid) throw forbid(`mount point ${dir} belongs to uid ${stats.uid}, not to you (uid ${ownerUid}): refused`, { dir });
+  if (ownerUid !== 0 && stats.uid !== ownerUid)
+    throw forbid(`mount point ${dir} belongs to uid ${stats.uid}, not to you (uid ${ownerUid}): refused`, { dir });
   if ((await inspector.mounts()).some((m) => m.mountPoint === dir)) throw forbid(`${dir} is a mount point already`, { dir });
   if (dir === '/' || dirname(dir) === dir) throw forbid('refusing to mount over /');
 }

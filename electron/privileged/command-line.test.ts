@@ -16,10 +16,12 @@ const linuxRoot = process.platform === 'linux' && process.getuid?.() === 0 && ex
 /** Runs `command` the way sudo-prompt does and returns what it printed (its SUDOPROMPT marker removed). */
 async function throughSudoPrompt(command: string): Promise<string> {
   const exec = await sudoPromptExec();
-  return withSudoPromptShim('grant', () =>
-    new Promise<string>((resolve, reject) =>
-      exec(command, { name: 'Loopback Studio' }, (error, stdout) => (error ? reject(error) : resolve(String(stdout)))),
-    ),
+  return withSudoPromptShim(
+    'grant',
+    () =>
+      new Promise<string>((resolve, reject) =>
+        exec(command, { name: 'Loopback Studio' }, (error, stdout) => (error ? reject(error) : resolve(String(stdout)))),
+      ),
   );
 }
 
@@ -44,7 +46,8 @@ describe('quoteForSudoPrompt (pure)', () => {
   it('will not elevate from a folder whose name sudo-prompt would let the shell expand', () => {
     expect(unsafeWorkingFolder('/home/me/os dev')).toBeNull();
     expect(unsafeWorkingFolder('/home/me/"quoted"')).toBeNull();
-    for (const bad of ['/tmp/$(reboot)', '/tmp/`id`', '/tmp/back\\slash']) expect(unsafeWorkingFolder(bad)).toMatch(/start Loopback Studio from another folder/);
+    for (const bad of ['/tmp/$(reboot)', '/tmp/`id`', '/tmp/back\\slash'])
+      expect(unsafeWorkingFolder(bad)).toMatch(/start Loopback Studio from another folder/);
   });
 
   it('matches the sudo-prompt this project installs (the three readers it is written for)', () => {
@@ -80,7 +83,35 @@ describe.skipIf(!linuxRoot)('through the real sudo-prompt and the real shells (a
   });
 
   it('delivers any text at all (property: 60 random hostile argument lists)', async () => {
-    const hostile = fc.constantFrom('$', '`', '\\', '"', "'", '\n', '\t', ' ', '(', ')', ';', '&', '|', '*', '?', '~', '!', '#', '{', '}', '<', '>', '%', 'a', 'é', '日', '😀');
+    const hostile = fc.constantFrom(
+      '$',
+      '`',
+      '\\',
+      '"',
+      "'",
+      '\n',
+      '\t',
+      ' ',
+      '(',
+      ')',
+      ';',
+      '&',
+      '|',
+      '*',
+      '?',
+      '~',
+      '!',
+      '#',
+      '{',
+      '}',
+      '<',
+      '>',
+      '%',
+      'a',
+      'é',
+      '日',
+      '😀',
+    );
     const word = fc.oneof(fc.string({ unit: hostile, maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 8 }));
     await fc.assert(
       fc.asyncProperty(fc.array(word, { minLength: 1, maxLength: 5 }), async (words) => {
@@ -91,7 +122,9 @@ describe.skipIf(!linuxRoot)('through the real sudo-prompt and the real shells (a
   });
 
   it('sets the environment the helper needs inside the elevated shell (pkexec clears the outer one)', async () => {
-    const out = await throughSudoPrompt(sudoPromptCommand({ env: { ELECTRON_RUN_AS_NODE: '1', ODD: "it's $HOME `x`" }, argv: ['/usr/bin/env'] }));
+    const out = await throughSudoPrompt(
+      sudoPromptCommand({ env: { ELECTRON_RUN_AS_NODE: '1', ODD: "it's $HOME `x`" }, argv: ['/usr/bin/env'] }),
+    );
     expect(out.split('\n')).toEqual(expect.arrayContaining(['ELECTRON_RUN_AS_NODE=1', "ODD=it's $HOME `x`"]));
   });
 });

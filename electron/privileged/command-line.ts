@@ -37,7 +37,8 @@ export interface ElevatedCommand {
 export function sudoPromptCommand(command: ElevatedCommand): string {
   if (command.argv.length === 0) throw new LoopbackError('INVALID_INPUT', 'nothing to run');
   const assignments = Object.entries(command.env ?? {}).map(([name, value]) => {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new LoopbackError('INVALID_INPUT', `not an environment variable name: ${JSON.stringify(name)}`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new LoopbackError('INVALID_INPUT', `not an environment variable name: ${JSON.stringify(name)}`);
     return `${name}=${quoteForSudoPrompt(value)}`;
   });
   return [...assignments, ...command.argv.map(quoteForSudoPrompt)].join(' ');

@@ -31,7 +31,9 @@ describe('elevation', () => {
     expect(launch.env).toEqual({});
     // The CLI's chunks and the app's main bundle find it beside them; the packaged app unpacked.
     expect(helperScriptPath('/opt/ls/out/cli/chunk-ABC.mjs')).toBe('/opt/ls/out/privileged/helper.cjs');
-    expect(helperScriptPath('/opt/ls/resources/app.asar/out/main/index.js')).toBe('/opt/ls/resources/app.asar.unpacked/out/privileged/helper.cjs');
+    expect(helperScriptPath('/opt/ls/resources/app.asar/out/main/index.js')).toBe(
+      '/opt/ls/resources/app.asar.unpacked/out/privileged/helper.cjs',
+    );
   });
 
   it('refuses privileged work with "run npm run build" when the helper was never built', () => {
@@ -57,7 +59,10 @@ describe('elevation', () => {
       if (process.getuid?.() === 0) {
         // The /tmp/tsx-0 attack: a file that another local user put there.
         chownSync(script, 4242, 4242);
-        expect(catchError(() => checkHelperScript(script, {}))).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/another user \(uid 4242\)/) });
+        expect(catchError(() => checkHelperScript(script, {}))).toMatchObject({
+          code: 'FORBIDDEN',
+          message: expect.stringMatching(/another user \(uid 4242\)/),
+        });
         expect(() => checkHelperScript(script, { SUDO_UID: '4242' })).not.toThrow();
       }
     } finally {
@@ -66,8 +71,16 @@ describe('elevation', () => {
   });
 
   it('starts the helper with a fixed environment: nothing like NODE_OPTIONS reaches root', () => {
-    const env = helperEnvironment({ ELECTRON_RUN_AS_NODE: '1' }, { NODE_OPTIONS: '--require /tmp/evil.js', LD_PRELOAD: '/tmp/x.so', PATH: '/tmp/bin', SUDO_UID: '1000', PKEXEC_UID: '1000; rm -rf /' });
-    expect(env).toEqual({ PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', SUDO_UID: '1000', ELECTRON_RUN_AS_NODE: '1' });
+    const env = helperEnvironment(
+      { ELECTRON_RUN_AS_NODE: '1' },
+      { NODE_OPTIONS: '--require /tmp/evil.js', LD_PRELOAD: '/tmp/x.so', PATH: '/tmp/bin', SUDO_UID: '1000', PKEXEC_UID: '1000; rm -rf /' },
+    );
+    expect(env).toEqual({
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      LC_ALL: 'C',
+      SUDO_UID: '1000',
+      ELECTRON_RUN_AS_NODE: '1',
+    });
   });
 
   it("reads the helper's lines, ignoring anything else", () => {
@@ -93,12 +106,18 @@ describe('elevation', () => {
       expect(shim.shellCommands[0]).toContain("'Loopback Studio, as root: 1. sync'");
       return result;
     });
-    expect(outcome).toMatchObject({ ok: true, elevation: 'sudo-prompt', steps: [{ op: 'sync', ok: true, commands: [{ argv: ['/usr/bin/sync'], exitCode: 0 }] }] });
+    expect(outcome).toMatchObject({
+      ok: true,
+      elevation: 'sudo-prompt',
+      steps: [{ op: 'sync', ok: true, commands: [{ argv: ['/usr/bin/sync'], exitCode: 0 }] }],
+    });
   });
 
   it.skipIf(process.platform !== 'linux')('turns a dismissed password prompt into CANCELLED, having run nothing', async () => {
     await withSudoPromptShim('dismiss', async () => {
-      await expect(runPrivileged({ version: 1, owner: { uid: 0, gid: 0 }, steps: [{ op: 'sync' }] }, { mode: 'sudo-prompt' })).rejects.toMatchObject({
+      await expect(
+        runPrivileged({ version: 1, owner: { uid: 0, gid: 0 }, steps: [{ op: 'sync' }] }, { mode: 'sudo-prompt' }),
+      ).rejects.toMatchObject({
         code: 'CANCELLED',
         message: 'You did not grant permission: nothing was changed',
       });

@@ -51,7 +51,10 @@ export function checkHelperScript(script: string, env: NodeJS.ProcessEnv = proce
     const { mode, uid } = statSync(path);
     const problem = !owners.has(uid) ? `belongs to another user (uid ${uid})` : mode & 0o002 ? 'is writable by every user' : null;
     if (problem) {
-      throw new LoopbackError('FORBIDDEN', `refusing to run ${script} as root: ${path} ${problem}; reinstall Loopback Studio, or \`chown\`/\`chmod o-w\` it`);
+      throw new LoopbackError(
+        'FORBIDDEN',
+        `refusing to run ${script} as root: ${path} ${problem}; reinstall Loopback Studio, or \`chown\`/\`chmod o-w\` it`,
+      );
     }
   }
 }
@@ -88,7 +91,11 @@ export interface HelperOutcome {
 }
 
 /** sudo-prompt's exec, or a stand-in with the same contract (tests). */
-export type SudoExec = (command: string, options: { name: string }, callback: (error?: Error, stdout?: string | Buffer, stderr?: string | Buffer) => void) => void;
+export type SudoExec = (
+  command: string,
+  options: { name: string },
+  callback: (error?: Error, stdout?: string | Buffer, stderr?: string | Buffer) => void,
+) => void;
 
 export interface ElevateOptions {
   /** 'auto': direct when root, sudo-prompt otherwise. */
@@ -129,7 +136,11 @@ export function parseHelperOutput(stdout: string): { steps: StepReport[]; final:
 function outcomeOf(stdout: string, stderr: string, elevation: HelperOutcome['elevation']): HelperOutcome {
   const { steps, final } = parseHelperOutput(stdout);
   if (!final) {
-    throw new LoopbackError('IO', `the privileged helper ended without a result${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''}`, { steps });
+    throw new LoopbackError(
+      'IO',
+      `the privileged helper ended without a result${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''}`,
+      { steps },
+    );
   }
   return { ok: final.ok, steps, final, elevation };
 }
@@ -178,7 +189,12 @@ async function runThroughSudoPrompt(launch: HelperLaunch, words: HelperWords, su
         return;
       }
       if (error && error.message === NO_POLKIT_AGENT) {
-        reject(new LoopbackError('FORBIDDEN', 'No polkit authentication agent is running, so the password prompt cannot appear; run loopstudio as root (sudo) instead'));
+        reject(
+          new LoopbackError(
+            'FORBIDDEN',
+            'No polkit authentication agent is running, so the password prompt cannot appear; run loopstudio as root (sudo) instead',
+          ),
+        );
         return;
       }
       try {

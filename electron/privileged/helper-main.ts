@@ -43,17 +43,20 @@ function invokerUid(env: NodeJS.ProcessEnv): number | null {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  if (argv.length !== 2) return refuse('INVALID_INPUT', 'usage: helper SUMMARY REQUEST (what it does in words, then the base64url-encoded request)');
+  if (argv.length !== 2)
+    return refuse('INVALID_INPUT', 'usage: helper SUMMARY REQUEST (what it does in words, then the base64url-encoded request)');
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return refuse('FORBIDDEN', 'the helper must run as root');
   let request;
   try {
     request = decodeRequest(argv[1]!);
   } catch (error) {
-    const detail = error instanceof ZodError ? error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (error as Error).message;
+    const detail =
+      error instanceof ZodError ? error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (error as Error).message;
     return refuse('INVALID_INPUT', `request refused: ${detail}`);
   }
   // The user approved the words on the prompt: run nothing else (docs/SECURITY.md, rule 5).
-  if (argv[0] !== describeRequest(request)) return refuse('INVALID_INPUT', 'request refused: its description on the command line does not match what it asks for');
+  if (argv[0] !== describeRequest(request))
+    return refuse('INVALID_INPUT', 'request refused: its description on the command line does not match what it asks for');
   // Files we create (none but mount points' contents) get sane modes whatever umask we inherited.
   process.umask(0o022);
   // A minimal, fixed environment for everything we run: no user-controlled PATH, LD_*, IFS …

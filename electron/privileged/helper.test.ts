@@ -9,11 +9,33 @@
  * the device mounted at /, which mke2fs itself refuses ("is mounted; will not make a filesystem").
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasTool, missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
-import { attachOwn, detachIfBackedBy, loopSkipReason, skipTitle, loopsUnder, settledLoopsUnder, mountsUnder, releaseUnder, rootDiskDevice } from '../../tests/support/loops';
+import {
+  attachOwn,
+  detachIfBackedBy,
+  loopSkipReason,
+  skipTitle,
+  loopsUnder,
+  settledLoopsUnder,
+  mountsUnder,
+  releaseUnder,
+  rootDiskDevice,
+} from '../../tests/support/loops';
 import { isGrub2Version } from '../platform/grub';
 import { majorMinor } from './checks';
 import { helperLaunch, runPrivileged, type HelperOutcome } from './elevate';
@@ -132,7 +154,7 @@ describe.skipIf(skip)(skipTitle('the privileged helper refuses, for real', skip)
     }
   });
 
-  it.skipIf(!rootDiskDevice())("a device node named like a loop device that is really the disk (by its numbers)", async () => {
+  it.skipIf(!rootDiskDevice())('a device node named like a loop device that is really the disk (by its numbers)', async () => {
     const disk = rootDiskDevice()!;
     const [major, minor] = majorMinor(statSync(disk, { bigint: true }).rdev);
     const fake = unusedLoopName();
@@ -185,8 +207,15 @@ describe.skipIf(skip)(skipTitle('the privileged helper refuses, for real', skip)
     expect(direct).toEqual({ code: 'FORBIDDEN', message: expect.stringContaining(`${device} is mounted at ${m}`), ran: 0 });
 
     // A second device over the mounted bytes is refused at its attach, before any mkfs.
-    const second = await helper([{ op: 'attach', image }, { op: 'mkfs', device: { step: 0 }, image, fs: 'ext2' }]);
-    expect(refusal(second)).toEqual({ code: 'IN_USE', message: expect.stringContaining(`already attached as ${device} (from offset 0, read-write, mounted at ${m})`), ran: 0 });
+    const second = await helper([
+      { op: 'attach', image },
+      { op: 'mkfs', device: { step: 0 }, image, fs: 'ext2' },
+    ]);
+    expect(refusal(second)).toEqual({
+      code: 'IN_USE',
+      message: expect.stringContaining(`already attached as ${device} (from offset 0, read-write, mounted at ${m})`),
+      ran: 0,
+    });
     expect(loopsUnder(dir).map((l) => l.device)).toEqual([device]);
 
     const released = await helper([{ op: 'sync' }, { op: 'unmount', dir: m, image }, { op: 'detach', device, image }]);
@@ -212,7 +241,10 @@ describe.skipIf(skip)(skipTitle('the privileged helper refuses, for real', skip)
     const full = join(dir, 'm-full');
     mkdirSync(full);
     writeFileSync(join(full, 'precious'), 'x');
-    const outcome = await helper([{ op: 'attach', image }, { op: 'mount', device: { step: 0 }, image, dir: full, family: 'ext2' }]);
+    const outcome = await helper([
+      { op: 'attach', image },
+      { op: 'mount', device: { step: 0 }, image, dir: full, family: 'ext2' },
+    ]);
     expect(refusal(outcome).message).toContain('is not empty');
     expect(outcome.steps.at(-1)).toMatchObject({ op: 'detach', rollback: true, ok: true });
     expect(await settledLoopsUnder(dir)).toEqual([]);
@@ -220,7 +252,14 @@ describe.skipIf(skip)(skipTitle('the privileged helper refuses, for real', skip)
     const real = join(dir, 'm-real');
     mkdirSync(real);
     symlinkSync(real, join(dir, 'm-link'));
-    expect(refusal(await helper([{ op: 'attach', image }, { op: 'mount', device: { step: 0 }, image, dir: join(dir, 'm-link'), family: 'ext2' }])).message).toContain('symbolic link');
+    expect(
+      refusal(
+        await helper([
+          { op: 'attach', image },
+          { op: 'mount', device: { step: 0 }, image, dir: join(dir, 'm-link'), family: 'ext2' },
+        ]),
+      ).message,
+    ).toContain('symbolic link');
     expect(await settledLoopsUnder(dir)).toEqual([]);
   });
 
@@ -270,7 +309,11 @@ describe.skipIf(skip)(skipTitle('the privileged helper refuses, for real', skip)
   it('a second device over bytes a live one already shows (two read-write mounts lose writes)', async () => {
     const first = attachOwn(image, ['--offset', String(MiB), '--sizelimit', String(2 * MiB)]);
     try {
-      for (const step of [{ op: 'attach', image }, { op: 'attach', image, offsetBytes: 2 * MiB, sizeBytes: MiB }, { op: 'attach', image, readOnly: true }] satisfies HelperStep[]) {
+      for (const step of [
+        { op: 'attach', image },
+        { op: 'attach', image, offsetBytes: 2 * MiB, sizeBytes: MiB },
+        { op: 'attach', image, readOnly: true },
+      ] satisfies HelperStep[]) {
         const outcome = await helper([step]);
         expect(refusal(outcome)).toEqual({ code: 'IN_USE', message: expect.stringContaining(`already attached as ${first}`), ran: 0 });
       }
@@ -298,113 +341,160 @@ describe.skipIf(skip)(skipTitle('the privileged helper refuses, for real', skip)
     const lie = describeRequest({ ...request, steps: [{ op: 'sync' }] });
     const run = runTool(launch.program, [...launch.args, lie, encodeRequest(request)]);
     expect(run.status).toBe(2);
-    expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!)).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT', message: expect.stringContaining('does not match') } });
+    expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_INPUT', message: expect.stringContaining('does not match') },
+    });
     expect(describeRequest(request)).toBe(`Loopback Studio, as root: 1. attach ${image} to a loop device read-write`);
   });
 
   it.skipIf(!hasTool('setpriv'))('to run at all when it is not root', () => {
     const launch = helperLaunch();
-    const run = runTool('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', launch.program, ...launch.args, 'Loopback Studio, as root: 1. sync', 'e30'], {
-      env: { HOME: dir },
-    });
+    const run = runTool(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', launch.program, ...launch.args, 'Loopback Studio, as root: 1. sync', 'e30'],
+      {
+        env: { HOME: dir },
+      },
+    );
     expect(run.status).toBe(2);
-    expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!)).toMatchObject({ done: true, ok: false, error: { code: 'FORBIDDEN', message: 'the helper must run as root' } });
+    expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+      done: true,
+      ok: false,
+      error: { code: 'FORBIDDEN', message: 'the helper must run as root' },
+    });
   });
 });
 
-describe.skipIf(skip || !hasTool('sfdisk'))(skipTitle('partition nodes (--partscan), the way grub-install needs them', skip || missingTools('sfdisk')), () => {
-  beforeAll(() => {
-    ({ dir, cleanup } = tempDir('loopstudio-partscan-'));
-  });
-  afterAll(() => {
-    releaseUnder(dir);
-    cleanup();
-  });
+describe.skipIf(skip || !hasTool('sfdisk'))(
+  skipTitle('partition nodes (--partscan), the way grub-install needs them', skip || missingTools('sfdisk')),
+  () => {
+    beforeAll(() => {
+      ({ dir, cleanup } = tempDir('loopstudio-partscan-'));
+    });
+    afterAll(() => {
+      releaseUnder(dir);
+      cleanup();
+    });
 
-  it('mounts /dev/loopNp1 after checking it shows exactly partition 1, then grub-install gets that far', async () => {
-    const disk = join(dir, `disk ${randomUUID().slice(0, 4)}.img`);
-    writeFileSync(disk, '');
-    runToolOk('truncate', ['-s', String(16 * MiB), disk]);
-    runToolOk('sfdisk', ['-q', disk], { input: 'start=63,type=83\n' });
-    const partBytes = (16 * MiB) - 63 * 512;
-    runToolOk('mke2fs', ['-q', '-F', '-t', 'ext2', '-E', `offset=${63 * 512}`, disk, String(Math.floor(partBytes / 1024))]);
-    const m = join(dir, 'boot-mnt');
-    mkdirSync(m);
-    const outcome = await helper([
-      { op: 'attach', image: disk, partscan: true },
-      { op: 'mount', device: { step: 0, partition: 1 }, image: disk, dir: m, family: 'ext2', expect: { offsetBytes: 63 * 512, sizeBytes: partBytes - (partBytes % 512) }, chownRoot: false },
-      { op: 'grub-install', device: { step: 0 }, image: disk, mountDir: m, target: 'i386-pc' },
-      { op: 'sync' },
-      { op: 'unmount', dir: m, image: disk },
-      { op: 'detach', device: { step: 0 }, image: disk },
-    ]);
-    const [attach, mount] = outcome.steps;
-    expect(attach).toMatchObject({ op: 'attach', ok: true });
-    expect(mount).toMatchObject({ op: 'mount', ok: true, device: `${attach!.device}p1` });
-    const grub2 = ['grub-install', 'grub2-install'].some((name) => hasTool(name) && isGrub2Version(runTool(name, ['--version']).stdout));
-    const grubStep = outcome.steps.find((s) => s.op === 'grub-install' && !s.rollback)!;
-    if (grub2 && !outcome.ok) {
-      // GRUB 2.06 on Linux: it asks /dev/loopNp1 for HDIO_GETGEO, which loop partitions do not
-      // answer (measured), so it stops before the MBR; the helper says so and rolls back.
-      expect(grubStep.error).toMatchObject({ code: 'IO', message: expect.stringMatching(/cannot find a GRUB drive for \/dev\/loop\d+p1.*HDIO_GETGEO/) });
-      expect(outcome.steps.filter((s) => s.rollback).map((s) => [s.op, s.ok])).toEqual([
-        ['unmount', true],
-        ['detach', true],
+    it('mounts /dev/loopNp1 after checking it shows exactly partition 1, then grub-install gets that far', async () => {
+      const disk = join(dir, `disk ${randomUUID().slice(0, 4)}.img`);
+      writeFileSync(disk, '');
+      runToolOk('truncate', ['-s', String(16 * MiB), disk]);
+      runToolOk('sfdisk', ['-q', disk], { input: 'start=63,type=83\n' });
+      const partBytes = 16 * MiB - 63 * 512;
+      runToolOk('mke2fs', ['-q', '-F', '-t', 'ext2', '-E', `offset=${63 * 512}`, disk, String(Math.floor(partBytes / 1024))]);
+      const m = join(dir, 'boot-mnt');
+      mkdirSync(m);
+      const outcome = await helper([
+        { op: 'attach', image: disk, partscan: true },
+        {
+          op: 'mount',
+          device: { step: 0, partition: 1 },
+          image: disk,
+          dir: m,
+          family: 'ext2',
+          expect: { offsetBytes: 63 * 512, sizeBytes: partBytes - (partBytes % 512) },
+          chownRoot: false,
+        },
+        { op: 'grub-install', device: { step: 0 }, image: disk, mountDir: m, target: 'i386-pc' },
+        { op: 'sync' },
+        { op: 'unmount', dir: m, image: disk },
+        { op: 'detach', device: { step: 0 }, image: disk },
       ]);
-    } else if (grub2) {
-      expect(outcome.ok).toBe(true);
-    } else {
-      // Every check passed (whole device of this image, /boot on its mounted partition): only
-      // GRUB 2's tool is missing (grub-legacy's grub-install, if there, was asked and declined).
-      const grub = grubStep;
-      expect(grub.error).toMatchObject({ code: 'HOST_TOOL_MISSING', message: expect.stringContaining("GRUB 2's grub-install is not installed") });
-      expect(grub.commands[0]).toEqual({ argv: ['mkdir', `${m}/boot`], exitCode: 0, builtin: true });
-      expect(grub.commands.slice(1).every((c) => c.argv.at(-1) === '--version')).toBe(true);
-      expect(outcome.steps.filter((s) => s.rollback).map((s) => [s.op, s.ok])).toEqual([
-        ['unmount', true],
-        ['detach', true],
-      ]);
-    }
-    expect(await settledLoopsUnder(dir)).toEqual([]);
-    expect(mountsUnder(dir)).toEqual([]);
-    // The partition is still a clean ext2, now with the /boot folder the grub-install step made.
-    const check = attachOwn(disk, ['--offset', String(63 * 512)]);
-    try {
-      expect(runTool('e2fsck', ['-fn', check]).status).toBe(0);
-      expect(runToolOk('debugfs', ['-R', 'stat /boot', check]).stdout).toMatch(/Type: directory/);
-    } finally {
-      detachIfBackedBy(check, disk);
-    }
-  });
+      const [attach, mount] = outcome.steps;
+      expect(attach).toMatchObject({ op: 'attach', ok: true });
+      expect(mount).toMatchObject({ op: 'mount', ok: true, device: `${attach!.device}p1` });
+      const grub2 = ['grub-install', 'grub2-install'].some((name) => hasTool(name) && isGrub2Version(runTool(name, ['--version']).stdout));
+      const grubStep = outcome.steps.find((s) => s.op === 'grub-install' && !s.rollback)!;
+      if (grub2 && !outcome.ok) {
+        // GRUB 2.06 on Linux: it asks /dev/loopNp1 for HDIO_GETGEO, which loop partitions do not
+        // answer (measured), so it stops before the MBR; the helper says so and rolls back.
+        expect(grubStep.error).toMatchObject({
+          code: 'IO',
+          message: expect.stringMatching(/cannot find a GRUB drive for \/dev\/loop\d+p1.*HDIO_GETGEO/),
+        });
+        expect(outcome.steps.filter((s) => s.rollback).map((s) => [s.op, s.ok])).toEqual([
+          ['unmount', true],
+          ['detach', true],
+        ]);
+      } else if (grub2) {
+        expect(outcome.ok).toBe(true);
+      } else {
+        // Every check passed (whole device of this image, /boot on its mounted partition): only
+        // GRUB 2's tool is missing (grub-legacy's grub-install, if there, was asked and declined).
+        const grub = grubStep;
+        expect(grub.error).toMatchObject({
+          code: 'HOST_TOOL_MISSING',
+          message: expect.stringContaining("GRUB 2's grub-install is not installed"),
+        });
+        expect(grub.commands[0]).toEqual({ argv: ['mkdir', `${m}/boot`], exitCode: 0, builtin: true });
+        expect(grub.commands.slice(1).every((c) => c.argv.at(-1) === '--version')).toBe(true);
+        expect(outcome.steps.filter((s) => s.rollback).map((s) => [s.op, s.ok])).toEqual([
+          ['unmount', true],
+          ['detach', true],
+        ]);
+      }
+      expect(await settledLoopsUnder(dir)).toEqual([]);
+      expect(mountsUnder(dir)).toEqual([]);
+      // The partition is still a clean ext2, now with the /boot folder the grub-install step made.
+      const check = attachOwn(disk, ['--offset', String(63 * 512)]);
+      try {
+        expect(runTool('e2fsck', ['-fn', check]).status).toBe(0);
+        expect(runToolOk('debugfs', ['-R', 'stat /boot', check]).stdout).toMatch(/Type: directory/);
+      } finally {
+        detachIfBackedBy(check, disk);
+      }
+    });
 
-  it('refuses a device.map through a link: /boot/grub in the image pointing at a host folder', async () => {
-    const disk = join(dir, `linked ${randomUUID().slice(0, 4)}.img`);
-    writeFileSync(disk, '');
-    runToolOk('truncate', ['-s', String(16 * MiB), disk]);
-    runToolOk('sfdisk', ['-q', disk], { input: 'start=2048,type=83\n' });
-    const partBytes = 16 * MiB - 2048 * 512;
-    runToolOk('mke2fs', ['-q', '-F', '-t', 'ext2', '-E', `offset=${2048 * 512}`, disk, String(partBytes / 1024)]);
-    // Inside the image, /boot/grub is a symlink to a folder on the host.
-    const hostTarget = join(dir, 'host-folder');
-    mkdirSync(hostTarget);
-    const part = attachOwn(disk, ['--offset', String(2048 * 512)]);
-    try {
-      runToolOk('debugfs', ['-w', '-R', 'mkdir /boot', part]);
-      runToolOk('debugfs', ['-w', '-R', `symlink /boot/grub ${hostTarget}`, part]);
-    } finally {
-      detachIfBackedBy(part, disk);
-    }
-    const m = join(dir, 'linked-mnt');
-    mkdirSync(m);
-    const outcome = await helper([
-      { op: 'attach', image: disk },
-      { op: 'attach', image: disk, offsetBytes: 2048 * 512, sizeBytes: partBytes },
-      { op: 'mount', device: { step: 1 }, image: disk, dir: m, family: 'ext2', expect: { offsetBytes: 2048 * 512, sizeBytes: partBytes }, chownRoot: false },
-      { op: 'grub-install', device: { step: 0 }, bootDevice: { step: 1 }, modules: ['part_msdos'], image: disk, mountDir: m, target: 'i386-pc' },
-    ]);
-    expect(refusal(outcome)).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/boot\/grub exists and is not a folder/) });
-    expect(readdirSync(hostTarget)).toEqual([]);
-    expect(await settledLoopsUnder(dir)).toEqual([]);
-    expect(mountsUnder(dir)).toEqual([]);
-  });
-});
+    it('refuses a device.map through a link: /boot/grub in the image pointing at a host folder', async () => {
+      const disk = join(dir, `linked ${randomUUID().slice(0, 4)}.img`);
+      writeFileSync(disk, '');
+      runToolOk('truncate', ['-s', String(16 * MiB), disk]);
+      runToolOk('sfdisk', ['-q', disk], { input: 'start=2048,type=83\n' });
+      const partBytes = 16 * MiB - 2048 * 512;
+      runToolOk('mke2fs', ['-q', '-F', '-t', 'ext2', '-E', `offset=${2048 * 512}`, disk, String(partBytes / 1024)]);
+      // Inside the image, /boot/grub is a symlink to a folder on the host.
+      const hostTarget = join(dir, 'host-folder');
+      mkdirSync(hostTarget);
+      const part = attachOwn(disk, ['--offset', String(2048 * 512)]);
+      try {
+        runToolOk('debugfs', ['-w', '-R', 'mkdir /boot', part]);
+        runToolOk('debugfs', ['-w', '-R', `symlink /boot/grub ${hostTarget}`, part]);
+      } finally {
+        detachIfBackedBy(part, disk);
+      }
+      const m = join(dir, 'linked-mnt');
+      mkdirSync(m);
+      const outcome = await helper([
+        { op: 'attach', image: disk },
+        { op: 'attach', image: disk, offsetBytes: 2048 * 512, sizeBytes: partBytes },
+        {
+          op: 'mount',
+          device: { step: 1 },
+          image: disk,
+          dir: m,
+          family: 'ext2',
+          expect: { offsetBytes: 2048 * 512, sizeBytes: partBytes },
+          chownRoot: false,
+        },
+        {
+          op: 'grub-install',
+          device: { step: 0 },
+          bootDevice: { step: 1 },
+          modules: ['part_msdos'],
+          image: disk,
+          mountDir: m,
+          target: 'i386-pc',
+        },
+      ]);
+      expect(refusal(outcome)).toMatchObject({
+        code: 'FORBIDDEN',
+        message: expect.stringMatching(/boot\/grub exists and is not a folder/),
+      });
+      expect(readdirSync(hostTarget)).toEqual([]);
+      expect(await settledLoopsUnder(dir)).toEqual([]);
+      expect(mountsUnder(dir)).toEqual([]);
+    });
+  },
+);

@@ -67,7 +67,11 @@ export async function runRequest(request: HelperRequest, env: HelperEnvironment)
  * read-write mounts of one filesystem silently lose each other's writes. Devices this batch
  * attached itself (grub-install's whole disk beside its partition) are the batch's own business.
  */
-async function requireRangeFree(image: string, step: { offsetBytes?: number | undefined; sizeBytes?: number | undefined; readOnly?: boolean | undefined }, ownDevices: ReadonlySet<string>): Promise<void> {
+async function requireRangeFree(
+  image: string,
+  step: { offsetBytes?: number | undefined; sizeBytes?: number | undefined; readOnly?: boolean | undefined },
+  ownDevices: ReadonlySet<string>,
+): Promise<void> {
   const start = step.offsetBytes ?? 0;
   const end = step.sizeBytes ? start + step.sizeBytes : Number.MAX_SAFE_INTEGER;
   for (const holder of await imageHolders(image)) {
@@ -93,7 +97,8 @@ function brief(error: unknown): { code: string; message: string } {
 async function checkOwner(request: HelperRequest, env: HelperEnvironment): Promise<void> {
   if (env.invokerUid === null || env.invokerUid === 0) return;
   const { uid, gid } = request.owner;
-  if (uid !== env.invokerUid) throw new LoopbackError('FORBIDDEN', `the request is for uid ${uid}, but uid ${env.invokerUid} asked: refused`);
+  if (uid !== env.invokerUid)
+    throw new LoopbackError('FORBIDDEN', `the request is for uid ${uid}, but uid ${env.invokerUid} asked: refused`);
   if (!(await env.groupsOf(uid)).includes(gid)) throw new LoopbackError('FORBIDDEN', `uid ${uid} is not in group ${gid}: refused`);
 }
 
@@ -110,7 +115,10 @@ async function exec(ctx: StepContext, command: HostCommand): Promise<CommandRun>
   ctx.commands.push({ argv: run.argv, exitCode: run.exitCode });
   if (run.exitCode !== 0) {
     const said = (run.stderr.trim() || run.stdout.trim()).split('\n').slice(-4).join(' / ');
-    throw new LoopbackError('IO', `${command.program} ${run.signal ? `was killed (${run.signal})` : `failed (exit ${run.exitCode})`}${said ? `: ${said}` : ''}`);
+    throw new LoopbackError(
+      'IO',
+      `${command.program} ${run.signal ? `was killed (${run.signal})` : `failed (exit ${run.exitCode})`}${said ? `: ${said}` : ''}`,
+    );
   }
   return run;
 }
@@ -123,7 +131,11 @@ async function runStep(step: HelperStep, ctx: StepContext): Promise<Pick<StepRep
       // The canonical path goes to the kernel, so its backing_file names the image itself.
       const image = (await resolveImage(step.image)).path;
       if (env.invokerUid !== null) {
-        await requireUserAccess(image, { uid: env.invokerUid, groups: await env.groupsOf(env.invokerUid) }, step.readOnly ? 'read' : 'write');
+        await requireUserAccess(
+          image,
+          { uid: env.invokerUid, groups: await env.groupsOf(env.invokerUid) },
+          step.readOnly ? 'read' : 'write',
+        );
       }
       await requireRangeFree(image, step, new Set(ctx.attached.values()));
       const spec = {
@@ -161,7 +173,10 @@ async function runStep(step: HelperStep, ctx: StepContext): Promise<Pick<StepRep
       await requireBackedBy(inspector, device, step.image, step.expect);
       await requireMountDir(inspector, step.dir, ctx.request.owner.uid);
       const { uid, gid } = ctx.request.owner;
-      await exec(ctx, backend.mount({ device, dir: step.dir, family: step.family, uid, gid, ...(step.readOnly ? { readOnly: true } : {}) }));
+      await exec(
+        ctx,
+        backend.mount({ device, dir: step.dir, family: step.family, uid, gid, ...(step.readOnly ? { readOnly: true } : {}) }),
+      );
       ctx.undo.push({ op: 'unmount', dir: step.dir, image: step.image });
       if (step.family === 'ext2' && !step.readOnly && step.chownRoot !== false) {
         // ext2 keeps owners: make the filesystem's root folder the user's, so they can write.
@@ -203,7 +218,8 @@ async function runStep(step: HelperStep, ctx: StepContext): Promise<Pick<StepRep
     case 'grub-install': {
       const device = await resolveDevice(step.device, ctx, step.image);
       const identity = await requireBackedBy(inspector, device, step.image, { offsetBytes: 0, sizeBytes: null });
-      if (identity.partition !== null) throw new LoopbackError('INVALID_INPUT', `grub-install goes to the whole disk (${identity.whole}), not to ${device}`);
+      if (identity.partition !== null)
+        throw new LoopbackError('INVALID_INPUT', `grub-install goes to the whole disk (${identity.whole}), not to ${device}`);
       const { bootDirectory, source } = await bootDirectoryOnImage(ctx, step.mountDir, step.image);
       const grub = await findGrub2Install(async (command) => {
         const run = await env.run(command);
@@ -211,13 +227,17 @@ async function runStep(step: HelperStep, ctx: StepContext): Promise<Pick<StepRep
         return run;
       });
       if (!grub.found) {
-        throw new LoopbackError('HOST_TOOL_MISSING', `GRUB 2's grub-install is not installed${grub.legacy ? ` (${grub.legacy} is GRUB legacy's)` : ''}`);
+        throw new LoopbackError(
+          'HOST_TOOL_MISSING',
+          `GRUB 2's grub-install is not installed${grub.legacy ? ` (${grub.legacy} is GRUB legacy's)` : ''}`,
+        );
       }
       const args = [`--target=${step.target}`, `--boot-directory=${bootDirectory}`];
       let deviceMap: string | null = null;
       if (step.bootDevice !== undefined) {
         const bootDevice = await resolveDevice(step.bootDevice, ctx, step.image);
-        if (source !== bootDevice) throw new LoopbackError('FORBIDDEN', `${step.mountDir} is not ${bootDevice} mounted (it is ${source}): refused`);
+        if (source !== bootDevice)
+          throw new LoopbackError('FORBIDDEN', `${step.mountDir} is not ${bootDevice} mounted (it is ${source}): refused`);
         deviceMap = await writeDeviceMap(ctx, bootDirectory, [device, bootDevice]);
         args.push(`--modules=${(step.modules ?? []).join(' ')}`);
       }
@@ -302,7 +322,11 @@ async function resolveDevice(ref: DeviceRef, ctx: StepContext, image: string): P
   throw new LoopbackError('NOT_FOUND', `${node} did not appear: does the image have partition ${ref.partition}?`);
 }
 
-const exists = (path: string): Promise<boolean> => fs.lstat(path).then(() => true, () => false);
+const exists = (path: string): Promise<boolean> =>
+  fs.lstat(path).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * GRUB's folder: `boot` at the root of a mount of this very image (made when missing, never
@@ -330,7 +354,10 @@ async function realFolder(ctx: StepContext, path: string): Promise<void> {
 async function rollback(undo: Undo[], ctx: StepContext, failedStep: number): Promise<void> {
   for (const item of [...undo].reverse()) {
     const commands: RanCommand[] = [];
-    const step: HelperStep = item.op === 'unmount' ? { op: 'unmount', dir: item.dir, image: item.image } : { op: 'detach', device: item.device, image: item.image };
+    const step: HelperStep =
+      item.op === 'unmount'
+        ? { op: 'unmount', dir: item.dir, image: item.image }
+        : { op: 'detach', device: item.device, image: item.image };
     try {
       const outcome = await runStep(step, { ...ctx, commands });
       ctx.env.emit({ step: failedStep, op: step.op, ok: true, rollback: true, commands, ...outcome });

@@ -12,7 +12,14 @@ const valid: HelperRequest = {
   owner,
   steps: [
     { op: 'attach', image: '/home/me/c.img', offsetBytes: 32256, sizeBytes: 516063744 },
-    { op: 'mkfs', device: { step: 0 }, image: '/home/me/c.img', fs: 'ext2', blocks1KiB: 503968, expect: { offsetBytes: 32256, sizeBytes: 516063744 } },
+    {
+      op: 'mkfs',
+      device: { step: 0 },
+      image: '/home/me/c.img',
+      fs: 'ext2',
+      blocks1KiB: 503968,
+      expect: { offsetBytes: 32256, sizeBytes: 516063744 },
+    },
     { op: 'mount', device: { step: 0 }, image: '/home/me/c.img', dir: '/run/user/1000/loopback-studio/mnt/c-p1', family: 'ext2' },
     { op: 'sync' },
     { op: 'unmount', dir: '/run/user/1000/loopback-studio/mnt/c-p1', image: '/home/me/c.img' },
@@ -45,21 +52,51 @@ describe('the helper request', () => {
   it('lets a step use only the device of an earlier attach step', () => {
     refused({ ...valid, steps: [{ op: 'detach', device: { step: 0 }, image: '/c.img' }] });
     refused({ ...valid, steps: [{ op: 'sync' }, { op: 'detach', device: { step: 0 }, image: '/c.img' }] });
-    refused({ ...valid, steps: [{ op: 'attach', image: '/c.img' }, { op: 'detach', device: { step: 5 }, image: '/c.img' }] });
+    refused({
+      ...valid,
+      steps: [
+        { op: 'attach', image: '/c.img' },
+        { op: 'detach', device: { step: 5 }, image: '/c.img' },
+      ],
+    });
   });
 
   it('keeps labels and targets to their few values', () => {
-    const mkfs = (label: string) => ({ ...valid, steps: [{ op: 'attach', image: '/c.img' }, { op: 'mkfs', device: { step: 0 }, image: '/c.img', fs: 'fat12', label }] });
+    const mkfs = (label: string) => ({
+      ...valid,
+      steps: [
+        { op: 'attach', image: '/c.img' },
+        { op: 'mkfs', device: { step: 0 }, image: '/c.img', fs: 'fat12', label },
+      ],
+    });
     expect(requestSchema.safeParse(mkfs('BOOT DISK')).success).toBe(true);
     refused(mkfs('$(reboot)'));
     refused(mkfs('-rf'));
     refused(mkfs('twelve chars and more'));
-    refused({ ...valid, steps: [{ op: 'attach', image: '/c.img' }, { op: 'mkfs', device: { step: 0 }, image: '/c.img', fs: 'ntfs' }] });
-    refused({ ...valid, steps: [{ op: 'attach', image: '/c.img' }, { op: 'grub-install', device: { step: 0 }, image: '/c.img', mountDir: '/m', target: 'x86_64-efi' }] });
+    refused({
+      ...valid,
+      steps: [
+        { op: 'attach', image: '/c.img' },
+        { op: 'mkfs', device: { step: 0 }, image: '/c.img', fs: 'ntfs' },
+      ],
+    });
+    refused({
+      ...valid,
+      steps: [
+        { op: 'attach', image: '/c.img' },
+        { op: 'grub-install', device: { step: 0 }, image: '/c.img', mountDir: '/m', target: 'x86_64-efi' },
+      ],
+    });
   });
 
   it('takes an ext2 block size and a FAT cluster size from their few values, each for its own filesystem', () => {
-    const mkfs = (fs: string, extra: Record<string, unknown>) => ({ ...valid, steps: [{ op: 'attach', image: '/c.img' }, { op: 'mkfs', device: { step: 0 }, image: '/c.img', fs, ...extra }] });
+    const mkfs = (fs: string, extra: Record<string, unknown>) => ({
+      ...valid,
+      steps: [
+        { op: 'attach', image: '/c.img' },
+        { op: 'mkfs', device: { step: 0 }, image: '/c.img', fs, ...extra },
+      ],
+    });
     expect(requestSchema.safeParse(mkfs('ext2', { blockBytes: 4096 })).success).toBe(true);
     expect(requestSchema.safeParse(mkfs('fat32', { clusterBytes: 4096 })).success).toBe(true);
     refused(mkfs('ext2', { blockBytes: 8192 }));

@@ -24,13 +24,20 @@ export const deviceRefSchema = z.union([
 ]);
 export type DeviceRef = z.infer<typeof deviceRefSchema>;
 
-const bytes = z.number().int().min(0).max(2 ** 53 - 1);
+const bytes = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 53 - 1);
 
 /** The byte range of the image the device must show: checked before every write. */
 const expectedRange = z.object({ offsetBytes: bytes, sizeBytes: bytes.nullable() }).strict();
 
 /** Labels reach mkfs as one argument (no shell), but keep them printable and short anyway. */
-const label = z.string().regex(/^[A-Za-z0-9 _.-]{1,16}$/, 'a label is 1–16 letters, digits, spaces, _ . -').refine((l) => !l.startsWith('-'), 'a label cannot start with -');
+const label = z
+  .string()
+  .regex(/^[A-Za-z0-9 _.-]{1,16}$/, 'a label is 1–16 letters, digits, spaces, _ . -')
+  .refine((l) => !l.startsWith('-'), 'a label cannot start with -');
 
 export const stepSchema = z.discriminatedUnion('op', [
   z
@@ -66,7 +73,12 @@ export const stepSchema = z.discriminatedUnion('op', [
       fs: z.enum(FS_TYPES),
       expect: expectedRange.optional(),
       label: label.optional(),
-      blocks1KiB: z.number().int().min(1).max(2 ** 42).optional(),
+      blocks1KiB: z
+        .number()
+        .int()
+        .min(1)
+        .max(2 ** 42)
+        .optional(),
       /** ext2 only: mke2fs -b (default 1024). */
       blockBytes: z.union([z.literal(1024), z.literal(2048), z.literal(4096)]).optional(),
       /** FAT only: bytes per cluster, 512 to 64 KiB, a power of 2 (mkfs.fat -s, newfs_msdos -c in sectors). */
@@ -77,7 +89,12 @@ export const stepSchema = z.discriminatedUnion('op', [
         .max(64 * 1024)
         .refine((n) => (n & (n - 1)) === 0, 'a cluster is a power of 2 bytes')
         .optional(),
-      hiddenSectors: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+      hiddenSectors: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 32 - 1)
+        .optional(),
       heads: z.number().int().min(1).max(255).optional(),
       sectorsPerTrack: z.number().int().min(1).max(63).optional(),
     })
@@ -97,7 +114,10 @@ export const stepSchema = z.discriminatedUnion('op', [
        * (GRUB 2.06 cannot find the start of a loop partition node), and `modules` for the table.
        */
       bootDevice: deviceRefSchema.optional(),
-      modules: z.array(z.enum(['part_msdos', 'part_gpt'])).max(2).optional(),
+      modules: z
+        .array(z.enum(['part_msdos', 'part_gpt']))
+        .max(2)
+        .optional(),
     })
     .strict(),
   z.object({ op: z.literal('sync') }).strict(),
@@ -111,7 +131,20 @@ export const requestSchema = z
   .object({
     version: z.literal(REQUEST_VERSION),
     /** The user the mounted files should belong to (checked against pkexec's PKEXEC_UID / sudo's SUDO_UID). */
-    owner: z.object({ uid: z.number().int().min(0).max(2 ** 32 - 1), gid: z.number().int().min(0).max(2 ** 32 - 1) }).strict(),
+    owner: z
+      .object({
+        uid: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 32 - 1),
+        gid: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 32 - 1),
+      })
+      .strict(),
     steps: z.array(stepSchema).min(1).max(32),
     /** Undo what this batch did (unmount, detach) when a step fails. Default: true. */
     rollbackOnError: z.boolean().optional(),
@@ -119,14 +152,20 @@ export const requestSchema = z
   .strict()
   .superRefine((request, ctx) => {
     request.steps.forEach((step, index) => {
-      if (step.op === 'mkfs' && step.fs === 'ext2' && step.clusterBytes !== undefined) ctx.addIssue({ code: 'custom', path: ['steps', index, 'clusterBytes'], message: 'is for FAT' });
-      if (step.op === 'mkfs' && step.fs !== 'ext2' && step.blockBytes !== undefined) ctx.addIssue({ code: 'custom', path: ['steps', index, 'blockBytes'], message: 'is for ext2' });
+      if (step.op === 'mkfs' && step.fs === 'ext2' && step.clusterBytes !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['steps', index, 'clusterBytes'], message: 'is for FAT' });
+      if (step.op === 'mkfs' && step.fs !== 'ext2' && step.blockBytes !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['steps', index, 'blockBytes'], message: 'is for ext2' });
     });
     request.steps.forEach((step, index) => {
       if (!('device' in step) || typeof step.device === 'string') return;
       const target = request.steps[step.device.step];
       if (step.device.step >= index || target?.op !== 'attach') {
-        ctx.addIssue({ code: 'custom', path: ['steps', index, 'device'], message: `step ${step.device.step} is not an earlier attach step` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['steps', index, 'device'],
+          message: `step ${step.device.step} is not an earlier attach step`,
+        });
       }
     });
   });
@@ -177,7 +216,9 @@ function shown(path: string): string {
 
 function deviceWords(ref: DeviceRef): string {
   if (typeof ref === 'string') return shown(ref);
-  return ref.partition === undefined ? `the loop device of step ${ref.step + 1}` : `partition ${ref.partition} of the loop device of step ${ref.step + 1}`;
+  return ref.partition === undefined
+    ? `the loop device of step ${ref.step + 1}`
+    : `partition ${ref.partition} of the loop device of step ${ref.step + 1}`;
 }
 
 function rangeWords(offsetBytes: number | undefined, sizeBytes: number | null | undefined): string {

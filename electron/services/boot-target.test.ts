@@ -33,7 +33,7 @@ describe('inspectKernel', () => {
     expect(sixtyFourBit(inspectKernel(elf(32, 3)), 'k')).toBeNull();
   });
 
-  it('reads a Linux kernel\'s boot protocol: 64-bit only with XLF_KERNEL_64 (protocol 2.12 and later)', () => {
+  it("reads a Linux kernel's boot protocol: 64-bit only with XLF_KERNEL_64 (protocol 2.12 and later)", () => {
     expect(inspectKernel(bzImage(0x020f, 1))).toEqual({ kind: 'linux', bits64: true });
     expect(inspectKernel(bzImage(0x020f, 0))).toEqual({ kind: 'linux', bits64: false });
     expect(inspectKernel(bzImage(0x020a, 1))).toEqual({ kind: 'linux', bits64: false });

@@ -41,10 +41,11 @@ function u32(bytes: Uint8Array, at: number): number {
 /** A multiboot (v1 or 2) header where the specifications put it, its checksum right. */
 function hasMultibootHeader(bytes: Uint8Array): boolean {
   for (let at = 0; at + 12 <= Math.min(bytes.length, 8192); at += 4) {
-    if (u32(bytes, at) === MULTIBOOT1 && ((u32(bytes, at) + u32(bytes, at + 4) + u32(bytes, at + 8)) >>> 0) === 0) return true;
+    if (u32(bytes, at) === MULTIBOOT1 && (u32(bytes, at) + u32(bytes, at + 4) + u32(bytes, at + 8)) >>> 0 === 0) return true;
   }
   for (let at = 0; at + 16 <= Math.min(bytes.length, 32768); at += 8) {
-    if (u32(bytes, at) === MULTIBOOT2 && ((u32(bytes, at) + u32(bytes, at + 4) + u32(bytes, at + 8) + u32(bytes, at + 12)) >>> 0) === 0) return true;
+    if (u32(bytes, at) === MULTIBOOT2 && (u32(bytes, at) + u32(bytes, at + 4) + u32(bytes, at + 8) + u32(bytes, at + 12)) >>> 0 === 0)
+      return true;
   }
   return false;
 }
@@ -58,7 +59,12 @@ export function inspectKernel(bytes: Uint8Array): KernelImage {
   if (ELF_MAGIC.every((b, i) => bytes[i] === b)) {
     const bits = bytes[4] === 2 ? 64 : 32;
     const machine = u16(bytes, 18);
-    return { kind: 'elf', bits, machine: machine === 3 ? 'x86' : machine === 62 ? 'x86-64' : 'other', multiboot: hasMultibootHeader(bytes) };
+    return {
+      kind: 'elf',
+      bits,
+      machine: machine === 3 ? 'x86' : machine === 62 ? 'x86-64' : 'other',
+      multiboot: hasMultibootHeader(bytes),
+    };
   }
   if (u32(bytes, 0x202) === 0x53726448 /* "HdrS" */) {
     const protocol = u16(bytes, 0x206);
@@ -104,7 +110,14 @@ export function menuKernels(text: string): string[] {
   return paths;
 }
 
-const MENU_FILES = ['/boot/grub/grub.cfg', '/boot/grub2/grub.cfg', '/grub/grub.cfg', '/boot/grub/menu.lst', '/boot/grub/grub.conf', '/EFI/BOOT/grub.cfg'];
+const MENU_FILES = [
+  '/boot/grub/grub.cfg',
+  '/boot/grub2/grub.cfg',
+  '/grub/grub.cfg',
+  '/boot/grub/menu.lst',
+  '/boot/grub/grub.conf',
+  '/EFI/BOOT/grub.cfg',
+];
 const EFI_LOADERS = ['/EFI/BOOT/BOOTX64.EFI'];
 
 async function isFile(target: FileSystem, path: string): Promise<boolean> {
@@ -125,7 +138,10 @@ async function volumeNeeds64(device: BlockDevice, where: string, ref: { image: s
       const text = new TextDecoder().decode(await target.readFile(menu));
       for (const kernel of menuKernels(text)) {
         if (!(await isFile(target, kernel))) continue;
-        const found = sixtyFourBit(inspectKernel((await target.readFile(kernel)).subarray(0, KERNEL_PROBE_BYTES)), `${kernel} (in ${menu}, ${where})`);
+        const found = sixtyFourBit(
+          inspectKernel((await target.readFile(kernel)).subarray(0, KERNEL_PROBE_BYTES)),
+          `${kernel} (in ${menu}, ${where})`,
+        );
         if (found) return found;
       }
     }
@@ -146,7 +162,10 @@ export async function imageNeeds64(image: string): Promise<string | null> {
       if (disk.table === 'none') return volumeNeeds64(file, 'the image', { image });
       for (const p of disk.partitions) {
         if (p.kind === 'extended' || p.offsetBytes + p.sizeBytes > file.sizeBytes) continue;
-        const found = await volumeNeeds64(new SubBlockDevice(file, p.offsetBytes, p.sizeBytes), `partition ${p.index}`, { image, partition: p.index }).catch(() => null);
+        const found = await volumeNeeds64(new SubBlockDevice(file, p.offsetBytes, p.sizeBytes), `partition ${p.index}`, {
+          image,
+          partition: p.index,
+        }).catch(() => null);
         if (found) return found;
       }
       return null;
@@ -161,7 +180,13 @@ export async function imageNeeds64(image: string): Promise<string | null> {
  * kernel, or what the image's boot menu loads, or an EFI loader on the image, is 64-bit; else
  * i386, the machine of 32-bit hobby kernels and boot sectors (x86_64 runs those too).
  */
-export async function chooseArch(options: { arch?: QemuArch; firmware: 'bios' | 'uefi'; image: string | null; kernel: KernelImage | null; kernelName: string | null }): Promise<ArchChoice> {
+export async function chooseArch(options: {
+  arch?: QemuArch;
+  firmware: 'bios' | 'uefi';
+  image: string | null;
+  kernel: KernelImage | null;
+  kernelName: string | null;
+}): Promise<ArchChoice> {
   if (options.arch) return { arch: options.arch, reason: `${options.arch}: asked for` };
   if (options.firmware === 'uefi') return { arch: 'x86_64', reason: 'x86_64: UEFI firmware (OVMF) is 64-bit' };
   if (options.kernel && options.kernelName) {
@@ -193,7 +218,11 @@ function invalid(message: string, details?: Record<string, unknown>): LoopbackEr
 /** A host file the boot needs (the kernel, its initrd, a module), checked: NOT_FOUND naming it when it is not one. */
 async function requireBootFile(path: string, what: string): Promise<void> {
   const stats = await fs.stat(path).catch((error: NodeJS.ErrnoException) => {
-    throw new LoopbackError(error.code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${what} ${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, { path });
+    throw new LoopbackError(
+      error.code === 'ENOENT' ? 'NOT_FOUND' : 'IO',
+      `${what} ${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`,
+      { path },
+    );
   });
   if (!stats.isFile()) throw new LoopbackError('INVALID_INPUT', `${what} ${path} is not a regular file`, { path });
 }
@@ -209,7 +238,12 @@ async function headOf(path: string, what: string): Promise<Uint8Array> {
  * initrd and a multiboot kernel's modules become -initrd, each checked against the kind of kernel
  * it goes with. Refuses a 64-bit ELF for -kernel, which QEMU cannot load.
  */
-export async function bootFiles(options: { image?: string; kernel?: string; initrd?: string; modules?: readonly { path: string; cmdline?: string }[] }): Promise<BootFiles> {
+export async function bootFiles(options: {
+  image?: string;
+  kernel?: string;
+  initrd?: string;
+  modules?: readonly { path: string; cmdline?: string }[];
+}): Promise<BootFiles> {
   let { image, kernel } = options;
   let imageWasKernel = false;
   if (image !== undefined && kernel === undefined) {
@@ -233,12 +267,16 @@ export async function bootFiles(options: { image?: string; kernel?: string; init
     }
   }
   const modules = options.modules ?? [];
-  if ((options.initrd !== undefined || modules.length) && kernel === undefined) throw invalid('an initrd or multiboot modules go with a kernel (--kernel FILE)');
+  if ((options.initrd !== undefined || modules.length) && kernel === undefined)
+    throw invalid('an initrd or multiboot modules go with a kernel (--kernel FILE)');
   const linux = kernelImage?.kind === 'linux';
   let initrd: string | undefined;
   if (options.initrd !== undefined) {
     if (modules.length) throw invalid('give a Linux kernel its --initrd, or a multiboot kernel its --module files, not both');
-    if (!linux) throw invalid(`${kernel} is not a Linux kernel: --initrd is a Linux kernel's initial ramdisk. A multiboot kernel takes its files as --module "FILE ARGS"`);
+    if (!linux)
+      throw invalid(
+        `${kernel} is not a Linux kernel: --initrd is a Linux kernel's initial ramdisk. A multiboot kernel takes its files as --module "FILE ARGS"`,
+      );
     initrd = resolve(options.initrd);
     await requireBootFile(initrd, 'the initrd');
   } else if (modules.length) {
@@ -246,7 +284,10 @@ export async function bootFiles(options: { image?: string; kernel?: string; init
     const resolved = [];
     for (const m of modules) {
       const path = resolve(m.path);
-      if (/\s/.test(path)) throw invalid(`QEMU ends a module's path at its first space, and ${path} has one: copy the module to a path without spaces`, { path });
+      if (/\s/.test(path))
+        throw invalid(`QEMU ends a module's path at its first space, and ${path} has one: copy the module to a path without spaces`, {
+          path,
+        });
       await requireBootFile(path, 'the module');
       resolved.push({ path, ...(m.cmdline !== undefined ? { cmdline: m.cmdline } : {}) });
     }

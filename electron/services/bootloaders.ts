@@ -13,7 +13,16 @@ import { promises as fs } from 'node:fs';
 import { basename } from 'node:path';
 import type { z } from 'zod';
 import type { bootloaderInstallSchema, BootloaderResult, SectorsWritten } from '../../shared/api/boot';
-import { BPB_START, FAT1216_BPB_END, FAT32_BPB_END, hasBootSignature, MBR_TABLE_END, MBR_TABLE_START, mergeBootSector, overlapsKeptBytes } from '../../shared/boot/boot-sector';
+import {
+  BPB_START,
+  FAT1216_BPB_END,
+  FAT32_BPB_END,
+  hasBootSignature,
+  MBR_TABLE_END,
+  MBR_TABLE_START,
+  mergeBootSector,
+  overlapsKeptBytes,
+} from '../../shared/boot/boot-sector';
 import {
   buildBlockList,
   checkStage1,
@@ -48,7 +57,16 @@ import { LoopbackError } from '../../shared/errors';
 import { layoutFromBootSector, parseBootSector } from '../../shared/fs/fat/index';
 import type { FileSystem, FsType, ProgressOptions } from '../../shared/fs/types';
 import { toBootMenu } from '../../shared/recipe/schema';
-import { buildCoreImage, findGrub2, findGrub2Efi, findGrubLegacy, grub2ModuleFiles, type Grub2EfiFiles, type Grub2Files, type GrubLegacyFiles } from '../platform/grub-files';
+import {
+  buildCoreImage,
+  findGrub2,
+  findGrub2Efi,
+  findGrubLegacy,
+  grub2ModuleFiles,
+  type Grub2EfiFiles,
+  type Grub2Files,
+  type GrubLegacyFiles,
+} from '../platform/grub-files';
 import { withImage, type FileBlockDevice } from './file-block-device';
 import { describeVolume, detectFileSystem, openFileSystem, volumeWindow, type VolumeRef, type VolumeWindow } from './volumes';
 
@@ -109,7 +127,8 @@ export async function bootVolume(image: FileBlockDevice, ref: VolumeRef): Promis
         const probe = await volumeWindow(image, { image: ref.image, partition: p.index });
         if (await detectFileSystem(probe.device)) withFs.push(p);
       }
-      const pick = withFs.length === 1 ? withFs[0] : withFs.filter((p) => p.bootable).length === 1 ? withFs.find((p) => p.bootable) : undefined;
+      const pick =
+        withFs.length === 1 ? withFs[0] : withFs.filter((p) => p.bootable).length === 1 ? withFs.find((p) => p.bootable) : undefined;
       if (!pick) {
         throw new LoopbackError(
           'INVALID_INPUT',
@@ -123,7 +142,10 @@ export async function bootVolume(image: FileBlockDevice, ref: VolumeRef): Promis
   const window = await volumeWindow(image, chosen);
   const fsType = await detectFileSystem(window.device);
   if (!fsType) {
-    throw new LoopbackError('NOT_FOUND', `${describeVolume(chosen)} has no filesystem for /boot (FAT12/16/32 or ext2): format it first`, { image: ref.image, partition: chosen.partition });
+    throw new LoopbackError('NOT_FOUND', `${describeVolume(chosen)} has no filesystem for /boot (FAT12/16/32 or ext2): format it first`, {
+      image: ref.image,
+      partition: chosen.partition,
+    });
   }
   return { ...window, fsType, ref: chosen };
 }
@@ -140,7 +162,10 @@ async function exists(target: FileSystem, path: string): Promise<boolean> {
 /** Every kernel and module the menu names must be a file in the volume (or be copied in by `kernelFile`). */
 async function checkMenuFiles(target: FileSystem, menu: BootMenu, volume: string, copied: string | null): Promise<void> {
   for (const [i, entry] of menu.entries.entries()) {
-    const paths: Array<[string, string]> = [[`kernel`, entry.kernel], ...(entry.modules ?? []).map((m, j): [string, string] => [`modules[${j}]`, m.path])];
+    const paths: Array<[string, string]> = [
+      [`kernel`, entry.kernel],
+      ...(entry.modules ?? []).map((m, j): [string, string] => [`modules[${j}]`, m.path]),
+    ];
     for (const [field, path] of paths) {
       if (path === copied) continue;
       if (!(await exists(target, path))) {
@@ -159,7 +184,11 @@ async function readHostFile(path: string, what: string): Promise<Uint8Array> {
     return new Uint8Array(await fs.readFile(path));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new LoopbackError(code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { path });
+    throw new LoopbackError(
+      code === 'ENOENT' ? 'NOT_FOUND' : 'IO',
+      `${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+      { path },
+    );
   }
 }
 
@@ -182,7 +211,11 @@ async function copyKernel(target: FileSystem, request: { kernelFile?: string; me
 
 function kernelPathOf(request: { kernelFile?: string; menu?: BootMenu }): string | null {
   if (request.kernelFile === undefined) return null;
-  if (!request.menu) throw new LoopbackError('INVALID_INPUT', 'a kernel file to copy in needs a menu entry that says where it goes (--kernel /boot/kernel.elf)');
+  if (!request.menu)
+    throw new LoopbackError(
+      'INVALID_INPUT',
+      'a kernel file to copy in needs a menu entry that says where it goes (--kernel /boot/kernel.elf)',
+    );
   return request.menu.entries[request.menu.default]!.kernel;
 }
 
@@ -197,7 +230,10 @@ async function closeFs(target: OpenFileSystem): Promise<void> {
  * Opens the volume's filesystem and runs the checks that read it. When one fails, the
  * filesystem is closed without flushing, so the image stays exactly as it was.
  */
-async function openChecked(volume: VolumeWindow & { ref: VolumeRef }, checks: (target: OpenFileSystem) => Promise<void>): Promise<OpenFileSystem> {
+async function openChecked(
+  volume: VolumeWindow & { ref: VolumeRef },
+  checks: (target: OpenFileSystem) => Promise<void>,
+): Promise<OpenFileSystem> {
   const target = await openFileSystem(volume.device, volume.ref);
   try {
     await checks(target);
@@ -228,7 +264,12 @@ const GRUB2_FS: Record<FsType, 'fat' | 'ext2'> = { fat12: 'fat', fat16: 'fat', f
  * GRUB 2's host files and core.img for a boot partition, before anything is written: grub-mkimage
  * runs into a temporary file. Used by installs and by recipe validation.
  */
-export async function prepareGrub2(table: 'mbr' | 'gpt', partitionNumber: number, fsType: FsType, extraModules: readonly string[] = []): Promise<Grub2Prepared> {
+export async function prepareGrub2(
+  table: 'mbr' | 'gpt',
+  partitionNumber: number,
+  fsType: FsType,
+  extraModules: readonly string[] = [],
+): Promise<Grub2Prepared> {
   const files = await findGrub2();
   const prefix = `${grub2Device(table, partitionNumber)}/boot/grub`;
   const modules = coreModules(table, GRUB2_FS[fsType], extraModules);
@@ -300,7 +341,11 @@ async function installGrub2(request: Grub2Request): Promise<BootloaderResult> {
       const needed = (bios?.moduleBytes ?? 0) + (efi?.image.length ?? 0);
       if (needed > usage.freeBytes) {
         const what = [bios ? "GRUB 2's modules" : null, efi ? 'BOOTX64.EFI' : null].filter(Boolean).join(' and ');
-        throw new LoopbackError('VALIDATION', `${what} need ${formatBytes(needed)} in ${where}, and ${formatBytes(usage.freeBytes)} is free; nothing was written`, {});
+        throw new LoopbackError(
+          'VALIDATION',
+          `${what} need ${formatBytes(needed)} in ${where}, and ${formatBytes(usage.freeBytes)} is free; nothing was written`,
+          {},
+        );
       }
     });
     const files: string[] = [];
@@ -315,7 +360,11 @@ async function installGrub2(request: Grub2Request): Promise<BootloaderResult> {
       if (bios) {
         await mkdirs(target, '/boot/grub/i386-pc');
         for (const name of bios.moduleFiles) {
-          if (request.signal?.aborted) throw new LoopbackError('CANCELLED', `GRUB 2 install cancelled while copying modules (${done} of ${bios.moduleFiles.length}); sector 0 was not changed`);
+          if (request.signal?.aborted)
+            throw new LoopbackError(
+              'CANCELLED',
+              `GRUB 2 install cancelled while copying modules (${done} of ${bios.moduleFiles.length}); sector 0 was not changed`,
+            );
           await target.writeFile(`/boot/grub/i386-pc/${name}`, await readHostFile(`${bios.files.dir}/${name}`, 'GRUB module'));
           progress('copying GRUB modules');
         }
@@ -329,7 +378,10 @@ async function installGrub2(request: Grub2Request): Promise<BootloaderResult> {
       await copyKernel(target, request, files);
       if (request.menu) {
         await mkdirs(target, '/boot/grub');
-        await target.writeFile('/boot/grub/grub.cfg', new TextEncoder().encode(grubCfg(request.menu, grubCfgModules(disk.table, volume.fsType))));
+        await target.writeFile(
+          '/boot/grub/grub.cfg',
+          new TextEncoder().encode(grubCfg(request.menu, grubCfgModules(disk.table, volume.fsType))),
+        );
         files.push('/boot/grub/grub.cfg');
       }
     } finally {
@@ -404,7 +456,10 @@ export async function writeGrub2Menu(request: Grub2MenuRequest): Promise<{ volum
     try {
       await copyKernel(target, request, files);
       await mkdirs(target, '/boot/grub');
-      await target.writeFile('/boot/grub/grub.cfg', new TextEncoder().encode(grubCfg(request.menu, grubCfgModules(disk.table, volume.fsType))));
+      await target.writeFile(
+        '/boot/grub/grub.cfg',
+        new TextEncoder().encode(grubCfg(request.menu, grubCfgModules(disk.table, volume.fsType))),
+      );
       files.push('/boot/grub/grub.cfg');
     } finally {
       await closeFs(target);
@@ -451,7 +506,10 @@ async function installGrubLegacy(request: GrubLegacyRequest): Promise<Bootloader
   return withImage(request.image, true, async (image) => {
     const disk = await describeDisk(image);
     if (disk.table === 'gpt') {
-      throw new LoopbackError('VALIDATION', 'GRUB legacy does not know GPT partitions: use GRUB 2 (--grub2) on a GPT disk, or an MBR table');
+      throw new LoopbackError(
+        'VALIDATION',
+        'GRUB legacy does not know GPT partitions: use GRUB 2 (--grub2) on a GPT disk, or an MBR table',
+      );
     }
     const volume = await bootVolume(image, request);
     // A floppy image (a floppy format's size, no table) is drive 0x00; anything else a hard disk.
@@ -489,10 +547,17 @@ async function installGrubLegacy(request: GrubLegacyRequest): Promise<Bootloader
     onDisk.set(await image.read(first * SECTOR_BYTES, SECTOR_BYTES), 0);
     onDisk.set(await image.read(second * SECTOR_BYTES, SECTOR_BYTES), SECTOR_BYTES);
     if (!onDisk.every((byte, i) => byte === prepared.stage2[i])) {
-      throw new LoopbackError('INTERNAL', `stage2's first sectors at LBA ${first} and ${second} do not hold stage2: the block map disagrees with the filesystem`);
+      throw new LoopbackError(
+        'INTERNAL',
+        `stage2's first sectors at LBA ${first} and ${second} do not hold stage2: the block map disagrees with the filesystem`,
+      );
     }
     const blockList = buildBlockList(sectors.slice(1));
-    const patched = patchStage2(onDisk, { entries: blockList, installPartition: installPartitionOf(partitionNumber), configFile: DEFAULT_CONFIG_FILE });
+    const patched = patchStage2(onDisk, {
+      entries: blockList,
+      installPartition: installPartitionOf(partitionNumber),
+      configFile: DEFAULT_CONFIG_FILE,
+    });
     const stage1 = patchStage1(prepared.stage1, { oldSector: await image.read(0, SECTOR_BYTES), hardDisk, stage2Sector: first });
     await image.write(first * SECTOR_BYTES, patched.subarray(0, SECTOR_BYTES));
     await image.write(second * SECTOR_BYTES, patched.subarray(SECTOR_BYTES));
@@ -505,7 +570,13 @@ async function installGrubLegacy(request: GrubLegacyRequest): Promise<Bootloader
       files,
       modules: 0,
       sectors: [
-        { what: hardDisk ? 'stage1 (MBR code; the disk signature and partition table kept)' : "stage1 (the floppy's boot sector; its BPB kept)", sector: 0, count: 1 },
+        {
+          what: hardDisk
+            ? 'stage1 (MBR code; the disk signature and partition table kept)'
+            : "stage1 (the floppy's boot sector; its BPB kept)",
+          sector: 0,
+          count: 1,
+        },
         { what: "stage2's first sector: the block list of the rest", sector: first, count: 1 },
         { what: "stage2's second sector: install partition and config file", sector: second, count: 1 },
       ],
@@ -521,7 +592,10 @@ async function installGrubLegacy(request: GrubLegacyRequest): Promise<Bootloader
 async function freeSectorsAfterBoot(disk: DiskInfo, window: VolumeWindow, fsType: FsType | null): Promise<{ free: number; owner: string }> {
   if (window.partition === null && disk.table === 'mbr') {
     const first = Math.min(disk.totalSectors, ...disk.partitions.map((p) => p.startSector));
-    return { free: first - 1, owner: `partition ${disk.partitions.find((p) => p.startSector === first)?.index ?? ''} (from sector ${first})` };
+    return {
+      free: first - 1,
+      owner: `partition ${disk.partitions.find((p) => p.startSector === first)?.index ?? ''} (from sector ${first})`,
+    };
   }
   if (window.partition === null && disk.table === 'gpt') return { free: 0, owner: 'the GPT header (sector 1)' };
   if (fsType === 'ext2') return { free: 1, owner: 'the ext2 superblock (from byte 1024)' };
@@ -536,12 +610,17 @@ async function freeSectorsAfterBoot(disk: DiskInfo, window: VolumeWindow, fsType
 async function installBootSector(request: BootSectorRequest): Promise<BootloaderResult> {
   const code = await readHostFile(request.file, 'boot sector');
   if (code.length === 0 || code.length % SECTOR_BYTES !== 0) {
-    throw new LoopbackError('VALIDATION', `${request.file} is ${code.length} bytes: a boot sector (or a longer first stage) is a whole number of 512-byte sectors`, { sizeBytes: code.length });
+    throw new LoopbackError(
+      'VALIDATION',
+      `${request.file} is ${code.length} bytes: a boot sector (or a longer first stage) is a whole number of 512-byte sectors`,
+      { sizeBytes: code.length },
+    );
   }
   return withImage(request.image, true, async (image) => {
     const disk = await describeDisk(image);
     // Without -p the boot sector is the disk's own sector 0 (an MBR, or a floppy's boot sector).
-    const window: VolumeWindow = request.partition === undefined ? { disk, partition: null, device: image } : await volumeWindow(image, request);
+    const window: VolumeWindow =
+      request.partition === undefined ? { disk, partition: null, device: image } : await volumeWindow(image, request);
     const fsType = await detectFileSystem(window.device);
     const isFat = fsType !== null && fsType !== 'ext2';
     const oldSector = await window.device.read(0, SECTOR_BYTES);
@@ -562,20 +641,37 @@ async function installBootSector(request: BootSectorRequest): Promise<Bootloader
     }
     const warnings: string[] = [];
     if (keepBpb && overlapsKeptBytes(code, BPB_START, bpbEnd)) {
-      warnings.push(`bytes ${BPB_START}–${bpbEnd - 1} of ${basename(request.file)} are not zero, but the volume's BPB was kept there: make the code jump over them`);
+      warnings.push(
+        `bytes ${BPB_START}–${bpbEnd - 1} of ${basename(request.file)} are not zero, but the volume's BPB was kept there: make the code jump over them`,
+      );
     }
     if (keepTable && overlapsKeptBytes(code.subarray(0, SECTOR_BYTES), MBR_TABLE_START, MBR_TABLE_END)) {
-      warnings.push(`bytes ${MBR_TABLE_START}–${MBR_TABLE_END - 1} of ${basename(request.file)} are not zero, but the disk signature and partition table were kept there`);
+      warnings.push(
+        `bytes ${MBR_TABLE_START}–${MBR_TABLE_END - 1} of ${basename(request.file)} are not zero, but the disk signature and partition table were kept there`,
+      );
     }
     if (!hasBootSignature(code)) warnings.push('sector 0 has no 55 AA signature (forced): the BIOS will not boot it');
     const start = window.partition?.startSector ?? 0;
     await image.write(start * SECTOR_BYTES, sector);
     if (extra > 0) await image.write((start + 1) * SECTOR_BYTES, code.subarray(SECTOR_BYTES));
     const sectors: SectorsWritten[] = [
-      { what: `boot sector${keepBpb ? ' (BPB kept)' : ''}${keepTable ? ' (disk signature and partition table kept)' : ''}`, sector: start, count: 1 },
+      {
+        what: `boot sector${keepBpb ? ' (BPB kept)' : ''}${keepTable ? ' (disk signature and partition table kept)' : ''}`,
+        sector: start,
+        count: 1,
+      },
     ];
     if (extra > 0) sectors.push({ what: 'the rest of the first stage', sector: start + 1, count: extra });
-    return { loader: 'boot-sector', image: request.image, volume: describeVolume(request), device: null, files: [], modules: 0, sectors, warnings };
+    return {
+      loader: 'boot-sector',
+      image: request.image,
+      volume: describeVolume(request),
+      device: null,
+      files: [],
+      modules: 0,
+      sectors,
+      warnings,
+    };
   });
 }
 
@@ -595,9 +691,26 @@ export async function installBootloader(request: BootloaderRequest): Promise<Boo
 export function bootloaderRequestFromApi(input: z.output<typeof bootloaderInstallSchema>): BootloaderRequest {
   const ref = { image: input.path, ...(input.partition !== undefined ? { partition: input.partition } : {}) };
   if (input.loader === 'boot-sector') {
-    return { loader: 'boot-sector', ...ref, file: input.bootSector!, overwriteBpb: input.overwriteBpb ?? false, overwriteTable: input.overwriteTable ?? false, force: input.force ?? false };
+    return {
+      loader: 'boot-sector',
+      ...ref,
+      file: input.bootSector!,
+      overwriteBpb: input.overwriteBpb ?? false,
+      overwriteTable: input.overwriteTable ?? false,
+      force: input.force ?? false,
+    };
   }
-  const common = { ...ref, ...(input.menu ? { menu: toBootMenu(input.menu) } : {}), ...(input.kernelFile !== undefined ? { kernelFile: input.kernelFile } : {}) };
-  if (input.loader === 'grub2') return { loader: 'grub2', ...common, ...(input.coreModules ? { coreModules: input.coreModules } : {}), ...(input.firmware ? { firmware: input.firmware } : {}) };
+  const common = {
+    ...ref,
+    ...(input.menu ? { menu: toBootMenu(input.menu) } : {}),
+    ...(input.kernelFile !== undefined ? { kernelFile: input.kernelFile } : {}),
+  };
+  if (input.loader === 'grub2')
+    return {
+      loader: 'grub2',
+      ...common,
+      ...(input.coreModules ? { coreModules: input.coreModules } : {}),
+      ...(input.firmware ? { firmware: input.firmware } : {}),
+    };
   return { loader: 'grub-legacy', ...common, ...(input.stageDir !== undefined ? { stageDir: input.stageDir } : {}) };
 }

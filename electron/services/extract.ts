@@ -92,7 +92,10 @@ export function hostError(error: unknown, path: string, doing: string): Loopback
   const code = errno(error);
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new LoopbackError('NO_SPACE', `No space left on this computer's disk to ${doing} ${path}: free some space and copy again`, { path, errno: code });
+    return new LoopbackError('NO_SPACE', `No space left on this computer's disk to ${doing} ${path}: free some space and copy again`, {
+      path,
+      errno: code,
+    });
   }
   if (code === 'EEXIST') return new LoopbackError('ALREADY_EXISTS', `${path} already exists`, { path });
   if (code === 'ENOENT') return new LoopbackError('NOT_FOUND', `cannot ${doing} ${path}: its folder does not exist`, { path });
@@ -129,7 +132,13 @@ const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
  * `out` when it is an existing folder (the root folder's contents go straight into it), else to
  * `out` itself. `volume` names the volume in messages.
  */
-export async function extractTree(source: FileSystem, volume: string, path: string, out: string, options: GetOptions = {}): Promise<GetResult> {
+export async function extractTree(
+  source: FileSystem,
+  volume: string,
+  path: string,
+  out: string,
+  options: GetOptions = {},
+): Promise<GetResult> {
   const from = normalize(path);
   const entry = await source.stat(from);
   const platform = process.platform;
@@ -150,9 +159,13 @@ export async function extractTree(source: FileSystem, volume: string, path: stri
     const name = basename(from);
     const problem = hostNameProblem(name, platform);
     if (problem) {
-      throw new LoopbackError('INVALID_INPUT', `${printableName(from)} cannot be copied into ${out} under its own name (${problem}): give the full host path to copy it to instead`, {
-        path: from,
-      });
+      throw new LoopbackError(
+        'INVALID_INPUT',
+        `${printableName(from)} cannot be copied into ${out} under its own name (${problem}): give the full host path to copy it to instead`,
+        {
+          path: from,
+        },
+      );
     }
     dest = join(base, name);
   } else if (outStats && !outStats.isDirectory() && entry.type === 'directory') {
@@ -239,18 +252,27 @@ export async function extractTree(source: FileSystem, volume: string, path: stri
     } else if (there.isDirectory()) blocked.push(item.host);
     else replace.push(item.host);
   }
-  const list = (paths: string[]) => paths.slice(0, MESSAGE_LIMIT).join(', ') + (paths.length > MESSAGE_LIMIT ? ` and ${paths.length - MESSAGE_LIMIT} more` : '');
+  const list = (paths: string[]) =>
+    paths.slice(0, MESSAGE_LIMIT).join(', ') + (paths.length > MESSAGE_LIMIT ? ` and ${paths.length - MESSAGE_LIMIT} more` : '');
   if (special.length > 0) {
-    throw new LoopbackError('INVALID_INPUT', `${list(special)} ${special.length === 1 ? 'is a device, pipe or socket' : 'are devices, pipes or sockets'} on this computer, not a file: nothing was copied (they are never replaced; to write a file's bytes to stdout, use - as OUT)`, {
-      existing: special.slice(0, DETAIL_LIMIT),
-      count: special.length,
-    });
+    throw new LoopbackError(
+      'INVALID_INPUT',
+      `${list(special)} ${special.length === 1 ? 'is a device, pipe or socket' : 'are devices, pipes or sockets'} on this computer, not a file: nothing was copied (they are never replaced; to write a file's bytes to stdout, use - as OUT)`,
+      {
+        existing: special.slice(0, DETAIL_LIMIT),
+        count: special.length,
+      },
+    );
   }
   if (blocked.length > 0) {
-    throw new LoopbackError('ALREADY_EXISTS', `${list(blocked)} ${blocked.length === 1 ? 'is a folder' : 'are folders'} on this computer, where the copy has a file: nothing was copied (a folder is never replaced)`, {
-      existing: blocked.slice(0, DETAIL_LIMIT),
-      count: blocked.length,
-    });
+    throw new LoopbackError(
+      'ALREADY_EXISTS',
+      `${list(blocked)} ${blocked.length === 1 ? 'is a folder' : 'are folders'} on this computer, where the copy has a file: nothing was copied (a folder is never replaced)`,
+      {
+        existing: blocked.slice(0, DETAIL_LIMIT),
+        count: blocked.length,
+      },
+    );
   }
   if (replace.length > 0 && !options.overwrite) {
     throw new LoopbackError(
@@ -265,13 +287,23 @@ export async function extractTree(source: FileSystem, volume: string, path: stri
   const bytesTotal = files.reduce((sum, f) => sum + f.sizeBytes, 0);
   const result: GetResult = { volume, files: 0, folders: 0, symlinks: 0, bytes: 0, skipped };
   /** `within`: bytes of the file being copied, so a large one shows progress too. */
-  const report = (within = 0) => options.onProgress?.({ phase: 'copying files', bytesDone: result.bytes + within, bytesTotal, itemsDone: result.files, itemsTotal: files.length });
+  const report = (within = 0) =>
+    options.onProgress?.({
+      phase: 'copying files',
+      bytesDone: result.bytes + within,
+      bytesTotal,
+      itemsDone: result.files,
+      itemsTotal: files.length,
+    });
   report();
   const overwrite = Boolean(options.overwrite);
   for (const item of plan) {
     await pause();
     if (options.signal?.aborted) {
-      throw new LoopbackError('CANCELLED', `Copy out of ${volume} cancelled after ${result.files} of ${files.length} files; the finished ones are kept`);
+      throw new LoopbackError(
+        'CANCELLED',
+        `Copy out of ${volume} cancelled after ${result.files} of ${files.length} files; the finished ones are kept`,
+      );
     }
     if (item.kind === 'dir') {
       makeFolder(item.host, overwrite);
@@ -332,7 +364,8 @@ function makeFolder(path: string, overwrite: boolean): void {
     }
   }
   // Checked after making it too: what the copy writes below must be this folder, not a link.
-  if (!lstatSync(path).isDirectory()) throw new LoopbackError('IO', `${path} changed into something that is not a folder while copying`, { path });
+  if (!lstatSync(path).isDirectory())
+    throw new LoopbackError('IO', `${path} changed into something that is not a folder while copying`, { path });
 }
 
 /** Creates the file exclusively, never through a link; with `overwrite` an existing file or link is unlinked first. */
@@ -353,7 +386,7 @@ function createFile(path: string, overwrite: boolean): number {
 }
 
 function writeAll(fd: number, data: Uint8Array, position: number): void {
-  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, position + done);
+  for (let done = 0; done < data.length;) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
 /** Copies one file, streamed; a file that fails or is cancelled half-way is removed. Returns its size. */
@@ -411,7 +444,8 @@ function makeSymlink(target: string, path: string, overwrite: boolean): true | s
     const code = errno(error);
     if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return `symbolic links cannot be made in this folder (${code})`;
     if (code !== 'EEXIST' || !overwrite) throw hostError(error, path, 'create the symbolic link');
-    if (lstatSync(path).isDirectory()) throw new LoopbackError('ALREADY_EXISTS', `${path} is a folder: a symbolic link cannot replace it`, { path });
+    if (lstatSync(path).isDirectory())
+      throw new LoopbackError('ALREADY_EXISTS', `${path} is a folder: a symbolic link cannot replace it`, { path });
     unlinkForReplace(path);
     try {
       symlinkSync(target, path);

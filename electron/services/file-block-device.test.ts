@@ -48,7 +48,11 @@ describe('FileBlockDevice background syncs', () => {
     await device.write(0, piece(7, 4096));
     expect(device.backgroundSyncs).toBe(1);
     await device.close();
-    expect(readFileSync(path).subarray(0, 4096).equals(Buffer.from(piece(7, 4096)))).toBe(true);
+    expect(
+      readFileSync(path)
+        .subarray(0, 4096)
+        .equals(Buffer.from(piece(7, 4096))),
+    ).toBe(true);
   });
 
   it('writebackBytes 0: no background syncs at all', async () => {

@@ -31,7 +31,11 @@ export async function requireRegularFile(path: string): Promise<Stats> {
     throw new LoopbackError('IO', `${path}: ${(error as Error).message}`, { path });
   }
   if (!stats.isFile()) {
-    throw new LoopbackError('INVALID_INPUT', `${path} is ${kindOf(stats)}, not an image file: Loopback Studio only works on image files here`, { path });
+    throw new LoopbackError(
+      'INVALID_INPUT',
+      `${path} is ${kindOf(stats)}, not an image file: Loopback Studio only works on image files here`,
+      { path },
+    );
   }
   return stats;
 }

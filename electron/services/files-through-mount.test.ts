@@ -32,7 +32,10 @@ const savedEnv = { XDG_STATE_HOME: process.env.XDG_STATE_HOME, XDG_RUNTIME_DIR: 
 /** The image's bytes outside partition 1, hashed (inside it the kernel writes as it likes). */
 function outsidePartition1(): string {
   const bytes = readFileSync(image);
-  return createHash('sha256').update(bytes.subarray(0, P1.offset)).update(bytes.subarray(P1.offset + P1.size)).digest('hex');
+  return createHash('sha256')
+    .update(bytes.subarray(0, P1.offset))
+    .update(bytes.subarray(P1.offset + P1.size))
+    .digest('hex');
 }
 
 /** debugfs on partition 1 of the image file itself (unix_io's offset option). */
@@ -98,13 +101,23 @@ describe.skipIf(skip)(skipTitle('files through a mounted ext2 partition (as root
     expect(readFileSync(join(mountDir, 'src/sub/big.bin')).equals(big)).toBe(true);
 
     const ls = await cliOk('ls', image, '-p', '1', '/src', '--json');
-    expect(ls.json()).toMatchObject({ path: '/src', via: { mountDir, readOnly: false, device: expect.stringMatching(/^\/dev\/loop\d+$/) } });
+    expect(ls.json()).toMatchObject({
+      path: '/src',
+      via: { mountDir, readOnly: false, device: expect.stringMatching(/^\/dev\/loop\d+$/) },
+    });
     expect(ls.json().entries.map((e: { name: string }) => e.name)).toEqual(['a.txt', 'link', 'sub']);
-    expect((await cliOk('ls', image, '-p', '1', '/src')).stdout).toMatch(new RegExp(`-rw-r-----\\s+18 .* a\\.txt\\n.*link -> sub/big\\.bin\\n.*sub/\\n\\(listed ${through.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)\\n$`));
+    expect((await cliOk('ls', image, '-p', '1', '/src')).stdout).toMatch(
+      new RegExp(
+        `-rw-r-----\\s+18 .* a\\.txt\\n.*link -> sub/big\\.bin\\n.*sub/\\n\\(listed ${through.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)\\n$`,
+      ),
+    );
 
     expect((await cliOk('mkdir', image, '-p', '1', '/made/deeper', '--parents')).stdout).toBe(`Made /made/deeper ${through}\n`);
     expect((await cliOk('put', image, '-p', '1', join(src, 'a.txt'), '/made/deeper/copy.txt')).stdout).toContain(through);
-    expect(await renamePath({ image, partition: 1 }, '/made/deeper/copy.txt', '/made/renamed.txt')).toMatchObject({ to: '/made/renamed.txt', via: { mountDir } });
+    expect(await renamePath({ image, partition: 1 }, '/made/deeper/copy.txt', '/made/renamed.txt')).toMatchObject({
+      to: '/made/renamed.txt',
+      via: { mountDir },
+    });
     expect((await cliOk('rm', image, '-p', '1', '/src/a.txt')).stdout).toBe(`Removed /src/a.txt ${through}\n`);
 
     const out = join(dir, `got-${caseNo}`);
@@ -134,7 +147,11 @@ describe.skipIf(skip)(skipTitle('files through a mounted ext2 partition (as root
   });
 
   /** Attaches the image as by hand, mounts `node(device)` at a fresh folder, puts a file; returns where. */
-  async function putThroughHandMount(attachArgs: string[], node: (device: string) => string, name: string): Promise<{ mnt: string; device: string } | null> {
+  async function putThroughHandMount(
+    attachArgs: string[],
+    node: (device: string) => string,
+    name: string,
+  ): Promise<{ mnt: string; device: string } | null> {
     const device = attachOwn(image, attachArgs);
     const mnt = join(dir, `by-hand-${name}-${caseNo}`);
     mkdirSync(mnt);
@@ -180,7 +197,11 @@ describe.skipIf(skip)(skipTitle('files through a mounted ext2 partition (as root
     const got = join(dir, `kept-${caseNo}.txt`);
     expect((await cliOk('get', image, '-p', '1', '/kept.txt', got)).stderr).toContain(`through the mount at ${mountDir}`);
     expect(readFileSync(got, 'utf8')).toBe('through the mount\n');
-    for (const argv of [['put', image, '-p', '1', join(src, 'a.txt'), '/'], ['mkdir', image, '-p', '1', '/new'], ['rm', image, '-p', '1', '/kept.txt']]) {
+    for (const argv of [
+      ['put', image, '-p', '1', join(src, 'a.txt'), '/'],
+      ['mkdir', image, '-p', '1', '/new'],
+      ['rm', image, '-p', '1', '/kept.txt'],
+    ]) {
       const run = await cli(...argv, '--json');
       expect(run.code, argv.join(' ')).toBe(1);
       expect(run.json().error).toMatchObject({ code: 'IN_USE', message: expect.stringContaining(`is mounted read-only at ${mountDir}`) });
@@ -194,8 +215,15 @@ describe.skipIf(skip)(skipTitle('files through a mounted ext2 partition (as root
     writeFileSync(huge, Buffer.alloc(9 * MiB, 1));
     const run = await cli('put', image, '-p', '1', huge, '/', '--json');
     expect(run.code).toBe(1);
-    expect(run.json().error).toMatchObject({ code: 'VALIDATION', message: expect.stringMatching(/^Not enough space in partition 1 of .*: the copy needs at least 9 MiB and .* is free; nothing was copied$/) });
-    expect((await cliOk('ls', image, '-p', '1', '/', '--json')).json().entries.map((e: { name: string }) => e.name)).toEqual(['lost+found']);
+    expect(run.json().error).toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringMatching(
+        /^Not enough space in partition 1 of .*: the copy needs at least 9 MiB and .* is free; nothing was copied$/,
+      ),
+    });
+    expect((await cliOk('ls', image, '-p', '1', '/', '--json')).json().entries.map((e: { name: string }) => e.name)).toEqual([
+      'lost+found',
+    ]);
     await cliOk('umount', mountDir);
   });
 
@@ -203,7 +231,10 @@ describe.skipIf(skip)(skipTitle('files through a mounted ext2 partition (as root
     const mountDir = await mountP1();
     await cliOk('put', image, '-p', '1', src, '/');
     const children: ChildProcess[] = [];
-    const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+    const exited = (child: ChildProcess) =>
+      new Promise<void>((resolve) =>
+        child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+      );
     try {
       // One process whose working folder is in the mount, one with a file of it open.
       children.push(spawn('sleep', ['30'], { cwd: join(mountDir, 'src', 'sub'), stdio: 'ignore' }));

@@ -35,7 +35,7 @@ function makeTree(root: string, files: number): Map<string, Buffer> {
   for (let i = 0; i < files; i++) {
     const folder = join(root, `folder ${i % 7}`, i % 3 === 0 ? 'deeper' : '');
     mkdirSync(folder, { recursive: true });
-    const size = i % 50 === 0 ? 0 : (i * 7919) % 40_000 + (i % 97 === 0 ? 200_000 : 0);
+    const size = i % 50 === 0 ? 0 : ((i * 7919) % 40_000) + (i % 97 === 0 ? 200_000 : 0);
     const path = join(folder, i % 2 ? `file number ${i}.bin` : `F${i}.DAT`);
     const data = Buffer.from(patternBytes(size, i + 1));
     writeFileSync(path, data);
@@ -60,7 +60,8 @@ function readTree(dir: string, base = dir, out = new Map<string, Buffer>()): Map
   return out;
 }
 
-const digest = (tree: Map<string, Buffer>) => new Map([...tree].map(([path, data]) => [path, createHash('sha256').update(data).digest('hex')]));
+const digest = (tree: Map<string, Buffer>) =>
+  new Map([...tree].map(([path, data]) => [path, createHash('sha256').update(data).digest('hex')]));
 
 describe.skipIf(skip)('putFiles into FAT', () => {
   it('copies a tree of 1 500 files byte-exactly (as mcopy reads it back), reporting bytes and files as it goes', async () => {
@@ -116,7 +117,8 @@ describe.skipIf(skip)('putFiles into FAT', () => {
     const child = spawn(process.execPath, [join(__dirname, '../../bin/loopstudio.cjs'), 'put', image, src, '/'], { stdio: 'ignore' });
     // Kill it once it has started writing (or let it finish on a very fast machine).
     const started = Date.now();
-    while (child.exitCode === null && statSync(image).mtimeMs === before && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 5));
+    while (child.exitCode === null && statSync(image).mtimeMs === before && Date.now() - started < 20_000)
+      await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 60));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r).once('error', r));

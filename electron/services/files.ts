@@ -8,7 +8,20 @@
  * When the volume is mounted (ours or anyone's), the same code runs through the mount with the
  * host's own filesystem calls instead (mounted-files.ts), and the results say so (`via`).
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, promises as fs, readdirSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  promises as fs,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  realpathSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { basename, join, sep } from 'node:path';
 import { formatBytes } from '../../shared/disk/sizes';
 import { LoopbackError } from '../../shared/errors';
@@ -85,13 +98,20 @@ async function planSource(from: string, to: string, ctx: PlanContext): Promise<v
     if (stats.isSymbolicLink() && !posix) {
       const real = realpathOrNull(from);
       if (ctx.linkRoots && (real === null || !ctx.linkRoots.some((root) => isWithin(real, root)))) {
-        ctx.skipped.push({ path: from, reason: `a symbolic link to ${real ?? readlinkSync(from)}, outside the folders a recipe may copy from; FAT cannot store links` });
+        ctx.skipped.push({
+          path: from,
+          reason: `a symbolic link to ${real ?? readlinkSync(from)}, outside the folders a recipe may copy from; FAT cannot store links`,
+        });
         return;
       }
       stats = statSync(from);
     }
   } catch (error) {
-    throw new LoopbackError('NOT_FOUND', `${from}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (error as Error).message}`, { path: from });
+    throw new LoopbackError(
+      'NOT_FOUND',
+      `${from}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (error as Error).message}`,
+      { path: from },
+    );
   }
   if (stats.isSymbolicLink()) {
     plan.push({ kind: 'symlink', to, target: readlinkSync(from) });
@@ -102,7 +122,11 @@ async function planSource(from: string, to: string, ctx: PlanContext): Promise<v
   } else if (stats.isFile()) {
     plan.push({ kind: 'file', from, to, sizeBytes: stats.size, mode: stats.mode & 0o7777, modifiedMs: stats.mtimeMs });
   } else {
-    throw new LoopbackError('INVALID_INPUT', `${from} is not a regular file or folder (devices, pipes and sockets cannot be copied into an image)`, { path: from });
+    throw new LoopbackError(
+      'INVALID_INPUT',
+      `${from} is not a regular file or folder (devices, pipes and sockets cannot be copied into an image)`,
+      { path: from },
+    );
   }
 }
 
@@ -147,7 +171,8 @@ class SourceReader {
   }
 
   private room(size: number): Buffer {
-    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafeSlow(Math.max(size, Math.min(2 * this.scratch.length, 64 * 1024 * 1024)));
+    if (this.scratch.length < size)
+      this.scratch = Buffer.allocUnsafeSlow(Math.max(size, Math.min(2 * this.scratch.length, 64 * 1024 * 1024)));
     return this.scratch;
   }
 }
@@ -219,12 +244,19 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
     const destPath = normalizeImagePath(dest);
     const destEntry = await statOrNull(target, destPath);
     // With --parents, DEST ending in / (or taking several sources) is a folder to make too.
-    const destIsFolder = destEntry?.type === 'directory' || (options.parents === true && !destEntry && (sources.length > 1 || /\/$/.test(dest)));
+    const destIsFolder =
+      destEntry?.type === 'directory' || (options.parents === true && !destEntry && (sources.length > 1 || /\/$/.test(dest)));
     if (destEntry && destEntry.type !== 'directory' && sources.length > 1) {
-      throw new LoopbackError('INVALID_INPUT', `${destPath} in ${describeVolume(ref)} is a file; copying several sources needs a folder there`);
+      throw new LoopbackError(
+        'INVALID_INPUT',
+        `${destPath} in ${describeVolume(ref)} is a file; copying several sources needs a folder there`,
+      );
     }
     if (!destEntry && sources.length > 1 && !options.parents) {
-      throw new LoopbackError('NOT_FOUND', `${destPath} does not exist in ${describeVolume(ref)}; make it first (loopstudio mkdir), add --parents, or copy one source at a time`);
+      throw new LoopbackError(
+        'NOT_FOUND',
+        `${destPath} does not exist in ${describeVolume(ref)}; make it first (loopstudio mkdir), add --parents, or copy one source at a time`,
+      );
     }
     const posix = isPosix(target);
     const ctx: PlanContext = { posix, plan: [], pause: pacer(), linkRoots: options.followLinksWithin, skipped: [] };
@@ -236,7 +268,10 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
       for (let at = folder; at !== '/'; at = at.slice(0, at.lastIndexOf('/')) || '/') {
         const entry = await statOrNull(target, at);
         if (entry?.type === 'directory') break;
-        if (entry) throw new LoopbackError('ALREADY_EXISTS', `${at} is a file in ${describeVolume(ref)}, not a folder: nothing was copied`, { path: at });
+        if (entry)
+          throw new LoopbackError('ALREADY_EXISTS', `${at} is a file in ${describeVolume(ref)}, not a folder: nothing was copied`, {
+            path: at,
+          });
         missing.unshift(at);
       }
       for (const to of missing) plan.push({ kind: 'dir', to, mode: 0o755 });
@@ -254,7 +289,11 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
     const parent = plan[0] ? plan[0].to.slice(0, plan[0].to.lastIndexOf('/')) || '/' : '/';
     const parentEntry = await statOrNull(target, parent);
     if (!parentEntry) {
-      throw new LoopbackError('NOT_FOUND', `${parent} does not exist in ${describeVolume(ref)}: make it first (loopstudio mkdir --parents), or add --parents; nothing was copied`, { path: parent });
+      throw new LoopbackError(
+        'NOT_FOUND',
+        `${parent} does not exist in ${describeVolume(ref)}: make it first (loopstudio mkdir --parents), or add --parents; nothing was copied`,
+        { path: parent },
+      );
     }
     if (parentEntry.type !== 'directory') {
       throw new LoopbackError('NOT_FOUND', `${parent} is not a folder in ${describeVolume(ref)}`, { path: parent });
@@ -264,7 +303,8 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
     const files = plan.filter((p): p is Extract<Planned, { kind: 'file' }> => p.kind === 'file');
     const bytesTotal = files.reduce((sum, f) => sum + f.sizeBytes, 0);
     // Data in whole clusters/blocks, plus one for each new folder: a lower bound of what is needed.
-    const needed = files.reduce((sum, f) => sum + Math.ceil(f.sizeBytes / block) * block, 0) + plan.filter((p) => p.kind === 'dir').length * block;
+    const needed =
+      files.reduce((sum, f) => sum + Math.ceil(f.sizeBytes / block) * block, 0) + plan.filter((p) => p.kind === 'dir').length * block;
     if (needed > usage.freeBytes) {
       throw new LoopbackError(
         'VALIDATION',
@@ -275,8 +315,7 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
 
     let bytesDone = 0;
     let itemsDone = 0;
-    const report = (phase: string) =>
-      options.onProgress?.({ phase, bytesDone, bytesTotal, itemsDone, itemsTotal: files.length });
+    const report = (phase: string) => options.onProgress?.({ phase, bytesDone, bytesTotal, itemsDone, itemsTotal: files.length });
     report('copying files');
     // FAT's and ext2's writeFile are done with the data when they return (they write it, or copy
     // the partial last block), so one buffer serves every file. Measured on the ext2 bench: 2.15×
@@ -286,11 +325,13 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
       // The device does synchronous I/O: give the event loop a turn now and then, so progress
       // reaches the UI and a cancel request can arrive.
       await pause();
-      if (options.signal?.aborted) throw new LoopbackError('CANCELLED', `Copy into ${describeVolume(ref)} cancelled after ${itemsDone} of ${files.length} files`);
+      if (options.signal?.aborted)
+        throw new LoopbackError('CANCELLED', `Copy into ${describeVolume(ref)} cancelled after ${itemsDone} of ${files.length} files`);
       if (item.kind === 'dir') {
         const existing = await statOrNull(target, item.to);
         if (!existing) await target.mkdir(item.to);
-        else if (existing.type !== 'directory') throw new LoopbackError('ALREADY_EXISTS', `${item.to} exists in ${describeVolume(ref)} and is not a folder`);
+        else if (existing.type !== 'directory')
+          throw new LoopbackError('ALREADY_EXISTS', `${item.to} exists in ${describeVolume(ref)} and is not a folder`);
         if (posix) await target.chmod(item.to, item.mode);
       } else if (item.kind === 'symlink') {
         if (posix) {
@@ -313,7 +354,8 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
       volume: describeVolume(ref),
       files: files.length,
       folders: plan.filter((p) => p.kind === 'dir').length,
-      bytes: bytesTotal, ...viaField(via),
+      bytes: bytesTotal,
+      ...viaField(via),
       ...(ctx.skipped.length ? { skipped: ctx.skipped } : {}),
     };
   });
@@ -324,8 +366,16 @@ export async function putFiles(ref: VolumeRef, sources: readonly string[], dest:
  * image is treated as hostile: names checked, nothing written through a link, existing files
  * replaced only with `overwrite` (extract.ts).
  */
-export async function getFiles(ref: VolumeRef, path: string, out: string, options: GetOptions = {}): Promise<GetResult & { via?: MountVia }> {
-  return withVolume(ref, false, async (source, via) => ({ ...(await extractTree(source, describeVolume(ref), path, out, options)), ...viaField(via) }));
+export async function getFiles(
+  ref: VolumeRef,
+  path: string,
+  out: string,
+  options: GetOptions = {},
+): Promise<GetResult & { via?: MountVia }> {
+  return withVolume(ref, false, async (source, via) => ({
+    ...(await extractTree(source, describeVolume(ref), path, out, options)),
+    ...viaField(via),
+  }));
 }
 
 /**
@@ -342,7 +392,11 @@ export async function streamFile(
     const at = normalizeImagePath(path);
     const entry = await source.stat(at);
     if (entry.type !== 'file') {
-      throw new LoopbackError('INVALID_INPUT', `${at} in ${describeVolume(ref)} is ${entry.type === 'directory' ? 'a folder' : `a ${entry.type}`}: \`-\` writes one file's bytes to stdout (copy a folder to a host folder instead)`, { path: at });
+      throw new LoopbackError(
+        'INVALID_INPUT',
+        `${at} in ${describeVolume(ref)} is ${entry.type === 'directory' ? 'a folder' : `a ${entry.type}`}: \`-\` writes one file's bytes to stdout (copy a folder to a host folder instead)`,
+        { path: at },
+      );
     }
     let bytes = 0;
     const zeros = new Uint8Array(1024 * 1024);
@@ -371,7 +425,9 @@ export async function streamFile(
 }
 
 /** Where `get` streams a file instead of making one: stdout, or a device or pipe it opens. */
-export type StreamTarget = { kind: 'stdout'; close: () => Promise<void> } | { kind: 'device'; write: (data: Uint8Array) => Promise<void>; close: () => Promise<void> };
+export type StreamTarget =
+  | { kind: 'stdout'; close: () => Promise<void> }
+  | { kind: 'device'; write: (data: Uint8Array) => Promise<void>; close: () => Promise<void> };
 
 /**
  * `get`'s OUT when it is not a place for a file: `-`, this process's own stdout by another name
@@ -395,13 +451,15 @@ export async function streamTarget(out: string): Promise<StreamTarget | null> {
   if (stdout && stats.dev === stdout.dev && stats.ino === stdout.ino && /^\/(dev|proc)\//.test(out)) return { kind: 'stdout', close: none };
   if (stats.isFile() || stats.isDirectory()) return null;
   if (!stats.isCharacterDevice() && !stats.isFIFO()) {
-    throw new LoopbackError('INVALID_INPUT', `${out} is not a file, a folder, a character device or a pipe: nothing to copy into`, { path: out });
+    throw new LoopbackError('INVALID_INPUT', `${out} is not a file, a folder, a character device or a pipe: nothing to copy into`, {
+      path: out,
+    });
   }
   const handle = await fs.open(out, constants.O_WRONLY | constants.O_NOCTTY);
   return {
     kind: 'device',
     write: async (data) => {
-      for (let done = 0; done < data.length; ) done += (await handle.write(data, done, data.length - done)).bytesWritten;
+      for (let done = 0; done < data.length;) done += (await handle.write(data, done, data.length - done)).bytesWritten;
     },
     close: () => handle.close(),
   };

@@ -20,7 +20,11 @@ describe('creating image files', () => {
   it('reproduces the article: 1000/16/63 is 516 096 000 bytes, 1 008 000 sectors', async () => {
     const path = join(dir(), 'c.img');
     const image = await createImage({ path, shape: { chs: '1000/16/63' } });
-    expect(image).toMatchObject({ sizeBytes: 516_096_000, totalSectors: 1_008_000, geometry: { cylinders: 1000, heads: 16, sectorsPerTrack: 63 } });
+    expect(image).toMatchObject({
+      sizeBytes: 516_096_000,
+      totalSectors: 1_008_000,
+      geometry: { cylinders: 1000, heads: 16, sectorsPerTrack: 63 },
+    });
     expect(statSync(path).size).toBe(516_096_000);
     // The same number `dd bs=516096c count=1000` would produce, checked by the OS, not by us.
     expect(runToolOk('stat', ['-c', '%s', path]).stdout.trim()).toBe('516096000');

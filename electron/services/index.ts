@@ -94,43 +94,63 @@ export function createServices(host: ServiceHost): Services {
     'image.info': async ({ path }) => imageInfo(path),
     'image.partition': async ({ path, dryRun, ...plan }) => (dryRun ? previewPartitions(path, plan) : partitionImage(path, plan)),
     'image.format': async ({ path, partition, fs, label, clusterBytes, blockBytes, partitionType }) =>
-      jobs.run(`Format ${partition === undefined ? basename(path) : `partition ${partition} of ${basename(path)}`} as ${fs.toUpperCase()}`, (job) =>
-        formatVolume(volumeRef(path, partition), {
-          fs,
-          ...(label !== undefined ? { label } : {}),
-          ...(clusterBytes !== undefined ? { clusterBytes } : {}),
-          ...(blockBytes !== undefined ? { blockBytes } : {}),
-          ...(partitionType !== undefined ? { partitionType } : {}),
-          signal: job.signal,
-          onProgress: (p) => job.progress(p),
-        }),
+      jobs.run(
+        `Format ${partition === undefined ? basename(path) : `partition ${partition} of ${basename(path)}`} as ${fs.toUpperCase()}`,
+        (job) =>
+          formatVolume(volumeRef(path, partition), {
+            fs,
+            ...(label !== undefined ? { label } : {}),
+            ...(clusterBytes !== undefined ? { clusterBytes } : {}),
+            ...(blockBytes !== undefined ? { blockBytes } : {}),
+            ...(partitionType !== undefined ? { partitionType } : {}),
+            signal: job.signal,
+            onProgress: (p) => job.progress(p),
+          }),
       ),
     'fs.list': async ({ path, partition, dir }) => listFiles(volumeRef(path, partition), dir),
     'fs.mkdir': async ({ path, partition, dir, parents }) => makeFolder(volumeRef(path, partition), dir, parents ?? false),
     'fs.remove': async ({ path, partition, target, recursive }) => removePath(volumeRef(path, partition), target, recursive ?? false),
     'fs.rename': async ({ path, partition, from, to }) => renamePath(volumeRef(path, partition), from, to),
     'fs.put': async ({ path, partition, sources, dest }) =>
-      jobs.run(copyJobTitle(basename(path), partition), (job) => putFiles(volumeRef(path, partition), sources, dest, { signal: job.signal, onProgress: (p) => job.progress(p) })),
+      jobs.run(copyJobTitle(basename(path), partition), (job) =>
+        putFiles(volumeRef(path, partition), sources, dest, { signal: job.signal, onProgress: (p) => job.progress(p) }),
+      ),
     'fs.upload': async ({ path, partition, dest, files }) =>
       jobs.run(copyJobTitle(basename(path), partition), (job) =>
         uploadFiles(
           volumeRef(path, partition),
           dest,
-          files.map((f) => ({ name: f.name, data: Buffer.from(f.base64, 'base64'), ...(f.modifiedMs !== undefined ? { modifiedMs: f.modifiedMs } : {}) })),
+          files.map((f) => ({
+            name: f.name,
+            data: Buffer.from(f.base64, 'base64'),
+            ...(f.modifiedMs !== undefined ? { modifiedMs: f.modifiedMs } : {}),
+          })),
           { signal: job.signal, onProgress: (p) => job.progress(p) },
         ),
       ),
     'fs.get': async ({ path, partition, source, out, overwrite }) =>
       jobs.run(`Extract ${normalizeImagePath(source)} from ${basename(path)}`, (job) =>
-        getFiles(volumeRef(path, partition), source, out, { signal: job.signal, onProgress: (p) => job.progress(p), ...(overwrite ? { overwrite } : {}) }),
+        getFiles(volumeRef(path, partition), source, out, {
+          signal: job.signal,
+          onProgress: (p) => job.progress(p),
+          ...(overwrite ? { overwrite } : {}),
+        }),
       ),
     'jobs.cancel': async ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }),
     'loops.list': async () => loops.list(),
     'loops.attach': async ({ path, partition, partscan, readOnly }) =>
-      loops.attach(path, { ...(partition !== undefined ? { partition } : {}), ...(partscan ? { partscan } : {}), ...(readOnly ? { readOnly } : {}) }),
+      loops.attach(path, {
+        ...(partition !== undefined ? { partition } : {}),
+        ...(partscan ? { partscan } : {}),
+        ...(readOnly ? { readOnly } : {}),
+      }),
     'loops.detach': async ({ device }) => loops.detach(device),
     'loops.mount': async ({ path, partition, dir, readOnly }) =>
-      loops.mount(path, { ...(partition !== undefined ? { partition } : {}), ...(dir !== undefined ? { dir } : {}), ...(readOnly ? { readOnly } : {}) }),
+      loops.mount(path, {
+        ...(partition !== undefined ? { partition } : {}),
+        ...(dir !== undefined ? { dir } : {}),
+        ...(readOnly ? { readOnly } : {}),
+      }),
     'loops.unmount': async ({ target }) => loops.unmount(target),
     'loops.cleanup': async ({ ids }) => loops.cleanup(ids),
     'qemu.commandLine': async (options) => qemu.commandLine(options),

@@ -58,11 +58,13 @@ export class LoopJournal {
 
   /** Changes the entries under the lock; `change` returns the new list (and a value to pass back). */
   update<T>(change: (entries: JournalEntry[]) => { entries: JournalEntry[]; value: T }): Promise<T> {
-    const run = this.queue.then(() => this.withLock(async () => {
-      const { entries, value } = change(await this.read());
-      await this.write(entries);
-      return value;
-    }));
+    const run = this.queue.then(() =>
+      this.withLock(async () => {
+        const { entries, value } = change(await this.read());
+        await this.write(entries);
+        return value;
+      }),
+    );
     this.queue = run.catch(() => {});
     return run;
   }
@@ -107,7 +109,11 @@ export class LoopJournal {
         const stats = await fs.stat(lock).catch(() => null);
         // A lock left by a process that died while holding it.
         if (stats && Date.now() - stats.mtimeMs > LOCK_STALE_MS) await fs.rm(lock, { force: true });
-        if (Date.now() > deadline) throw new LoopbackError('IO', `the loop journal ${this.path} stays locked (${lock}); remove the lock file if no Loopback Studio is running`);
+        if (Date.now() > deadline)
+          throw new LoopbackError(
+            'IO',
+            `the loop journal ${this.path} stays locked (${lock}); remove the lock file if no Loopback Studio is running`,
+          );
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }

@@ -64,7 +64,8 @@ function checkLoopFormatOptions(fsType: FsType, options: LoopFormatOptions): voi
   const invalid = (message: string) => new LoopbackError('INVALID_INPUT', message);
   if (fsType === 'ext2') {
     if (options.clusterBytes !== undefined) throw invalid('--cluster-size is for FAT; ext2 takes --block-size 1024|4096');
-    if (options.blockBytes !== undefined && options.blockBytes !== 1024 && options.blockBytes !== 4096) throw invalid(`--block-size is 1024 or 4096 for ext2, not ${options.blockBytes}`);
+    if (options.blockBytes !== undefined && options.blockBytes !== 1024 && options.blockBytes !== 4096)
+      throw invalid(`--block-size is 1024 or 4096 for ext2, not ${options.blockBytes}`);
   } else {
     if (options.blockBytes !== undefined) throw invalid('--block-size is for ext2; FAT takes --cluster-size BYTES');
     const c = options.clusterBytes;
@@ -76,7 +77,9 @@ function checkLoopFormatOptions(fsType: FsType, options: LoopFormatOptions): voi
   if (label !== undefined) {
     const max = fsType === 'ext2' ? 16 : 11;
     if (!/^[A-Za-z0-9 _.-]+$/.test(label) || label.startsWith('-') || label.length > max) {
-      throw invalid(`--label for the host's ${fsType === 'ext2' ? 'mke2fs' : 'mkfs.fat'} is 1–${max} letters, digits, spaces, _ . - (not starting with -), not "${label}"`);
+      throw invalid(
+        `--label for the host's ${fsType === 'ext2' ? 'mke2fs' : 'mkfs.fat'} is 1–${max} letters, digits, spaces, _ . - (not starting with -), not "${label}"`,
+      );
     }
   }
 }
@@ -95,7 +98,10 @@ export class LoopDevices {
     const path = await fs.realpath(image);
     const stats = await fs.stat(path, { bigint: true });
     return withImage(path, false, async (file) => {
-      const window = needVolume || partition !== undefined ? await volumeWindow(file, { image, ...(partition !== undefined ? { partition } : {}) }) : null;
+      const window =
+        needVolume || partition !== undefined
+          ? await volumeWindow(file, { image, ...(partition !== undefined ? { partition } : {}) })
+          : null;
       const disk = window?.disk ?? null;
       const fs = window ? await detectFileSystem(window.device) : null;
       const geometry = disk?.geometry;
@@ -135,7 +141,9 @@ export class LoopDevices {
 
   /** The range check for a device made by attachStep (Linux only: BSD nodes are the kernel's reading). */
   expect(target: Target): { expect?: { offsetBytes: number; sizeBytes: number | null } } {
-    return this.ledger.requireBackend().system === 'linux' ? { expect: { offsetBytes: target.offsetBytes, sizeBytes: target.sizeBytes } } : {};
+    return this.ledger.requireBackend().system === 'linux'
+      ? { expect: { offsetBytes: target.offsetBytes, sizeBytes: target.sizeBytes } }
+      : {};
   }
 
   /** The journal's record of what a device made by attachStep covers. */
@@ -169,7 +177,8 @@ export class LoopDevices {
   async attach(image: string, options: AttachOptions = {}): Promise<LoopActionResult> {
     const { ledger } = this;
     const backend = ledger.requireBackend();
-    if (options.partscan && options.partition !== undefined) throw new LoopbackError('INVALID_INPUT', '--partscan attaches the whole image; leave out -p');
+    if (options.partscan && options.partition !== undefined)
+      throw new LoopbackError('INVALID_INPUT', '--partscan attaches the whole image; leave out -p');
     const target = await this.target(image, options.partition, false);
     const entry = await this.recordAttachIntent(target);
     const { outcome, commands } = await ledger.run([this.attachStep(target, options)], entry.id);
@@ -183,7 +192,12 @@ export class LoopDevices {
       mountDir: null,
       commands,
       elevation: outcome.elevation,
-      equivalent: attachEquivalent(backend, { image: target.image, device: whole, offsetBytes: target.offsetBytes, sizeBytes: target.sizeBytes }),
+      equivalent: attachEquivalent(backend, {
+        image: target.image,
+        device: whole,
+        offsetBytes: target.offsetBytes,
+        sizeBytes: target.sizeBytes,
+      }),
     };
   }
 
@@ -193,10 +207,17 @@ export class LoopDevices {
     const backend = ledger.requireBackend();
     const entries = (await ledger.reconcile()).filter((e) => e.device && backend.wholeDevice(e.device) === backend.wholeDevice(device));
     if (entries.length === 0) {
-      throw new LoopbackError('NOT_FOUND', `${device} was not attached by Loopback Studio (it is not in ${ledger.journal.path}); detach it yourself if it is yours (${backend.tool})`, { device });
+      throw new LoopbackError(
+        'NOT_FOUND',
+        `${device} was not attached by Loopback Studio (it is not in ${ledger.journal.path}); detach it yourself if it is yours (${backend.tool})`,
+        { device },
+      );
     }
     const mounted = entries.find((e) => e.live.mounted);
-    if (mounted) throw new LoopbackError('VALIDATION', `${device} is mounted at ${mounted.mountDir}: run loopstudio umount ${mounted.mountDir}`, { device });
+    if (mounted)
+      throw new LoopbackError('VALIDATION', `${device} is mounted at ${mounted.mountDir}: run loopstudio umount ${mounted.mountDir}`, {
+        device,
+      });
     return ledger.release(entries);
   }
 
@@ -219,7 +240,9 @@ export class LoopDevices {
       ...(options.clusterBytes !== undefined ? { clusterBytes: options.clusterBytes } : {}),
       // The article's `mke2fs -b1024 /dev/loop0 #blocks`, #blocks being fdisk's 1 KiB blocks.
       ...(fsType === 'ext2' ? { blocks1KiB: Math.floor(sizeBytes / 1024) } : {}),
-      ...(fsType !== 'ext2' ? { hiddenSectors: target.partition?.startSector ?? 0, heads: target.heads, sectorsPerTrack: target.sectorsPerTrack } : {}),
+      ...(fsType !== 'ext2'
+        ? { hiddenSectors: target.partition?.startSector ?? 0, heads: target.heads, sectorsPerTrack: target.sectorsPerTrack }
+        : {}),
     };
     const result = await ledger.run([this.attachStep(target), mkfs, { op: 'detach', device: { step: 0 }, image: target.image }], entry.id);
     await ledger.journal.remove([entry.id]);

@@ -27,8 +27,13 @@ let image: string;
 let copy: string;
 const children: ChildProcessWithoutNullStreams[] = [];
 
-function startChild(stateDir: string, mountRoot: string): { child: ChildProcessWithoutNullStreams; lines: string[]; waitFor: (prefix: string) => Promise<string> } {
-  const child = spawn(process.execPath, ['--require', tsx, childScript, image, stateDir, mountRoot, copy], { stdio: ['pipe', 'pipe', 'pipe'] });
+function startChild(
+  stateDir: string,
+  mountRoot: string,
+): { child: ChildProcessWithoutNullStreams; lines: string[]; waitFor: (prefix: string) => Promise<string> } {
+  const child = spawn(process.execPath, ['--require', tsx, childScript, image, stateDir, mountRoot, copy], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   children.push(child);
   const lines: string[] = [];
   let stderr = '';
@@ -40,7 +45,8 @@ function startChild(stateDir: string, mountRoot: string): { child: ChildProcessW
       const poll = () => {
         const line = lines.find((l) => l.startsWith(prefix));
         if (line) return resolve(line);
-        if (child.exitCode !== null || Date.now() > deadline) return reject(new Error(`child never said ${prefix}: ${lines.join(' | ')} ${stderr}`));
+        if (child.exitCode !== null || Date.now() > deadline)
+          return reject(new Error(`child never said ${prefix}: ${lines.join(' | ')} ${stderr}`));
         setTimeout(poll, 10);
       };
       poll();
@@ -71,7 +77,8 @@ function helperChildOf(pid: number): boolean {
   return false;
 }
 
-const killed = (child: ChildProcessWithoutNullStreams) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+const killed = (child: ChildProcessWithoutNullStreams) =>
+  new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 
 describe.skipIf(skip)(skipTitle('crash recovery: the app killed with SIGKILL', skip), () => {
   beforeAll(async () => {
@@ -118,7 +125,15 @@ describe.skipIf(skip)(skipTitle('crash recovery: the app killed with SIGKILL', s
 
     const next = new LoopService({ shell: 'electron', stateDir, mountRoot });
     const leftovers = await next.findLeftovers();
-    expect(leftovers.map((e) => ({ kind: e.kind, partition: e.partition, attached: e.live.attached, mounted: e.live.mounted, leftover: e.leftover }))).toEqual([
+    expect(
+      leftovers.map((e) => ({
+        kind: e.kind,
+        partition: e.partition,
+        attached: e.live.attached,
+        mounted: e.live.mounted,
+        leftover: e.leftover,
+      })),
+    ).toEqual([
       { kind: 'attach', partition: null, attached: true, mounted: false, leftover: true },
       { kind: 'mount', partition: 1, attached: true, mounted: true, leftover: true },
     ]);
@@ -129,7 +144,11 @@ describe.skipIf(skip)(skipTitle('crash recovery: the app killed with SIGKILL', s
     ]);
     // The intent's device was unknown at death: it was found by backing file and offset.
     expect(leftovers[1]!.device).toMatch(/^\/dev\/loop\d+$/);
-    expect(loopsUnder(dir).map((l) => l.device).sort()).toEqual(leftovers.map((e) => e.device).sort());
+    expect(
+      loopsUnder(dir)
+        .map((l) => l.device)
+        .sort(),
+    ).toEqual(leftovers.map((e) => e.device).sort());
 
     await next.cleanup();
     expect(loopsUnder(dir)).toEqual([]);

@@ -33,15 +33,30 @@ function entry(fields: Partial<JournalEntry>): JournalEntry {
 }
 
 describe('standing', () => {
-  it('keeps what `loopstudio mount` and `attach` made once the command has exited: the user\'s until umount / detach', () => {
-    expect(standing(entry({}))).toEqual({ leftover: false, reason: 'kept: made by `loopstudio mount`; yours until `loopstudio umount /run/user/0/loopback-studio/mnt/disk-p1`' });
-    expect(standing(entry({ kind: 'attach', state: 'attached', mountDir: null }))).toEqual({ leftover: false, reason: 'kept: made by `loopstudio attach`; yours until `loopstudio detach /dev/loop3`' });
+  it("keeps what `loopstudio mount` and `attach` made once the command has exited: the user's until umount / detach", () => {
+    expect(standing(entry({}))).toEqual({
+      leftover: false,
+      reason: 'kept: made by `loopstudio mount`; yours until `loopstudio umount /run/user/0/loopback-studio/mnt/disk-p1`',
+    });
+    expect(standing(entry({ kind: 'attach', state: 'attached', mountDir: null }))).toEqual({
+      leftover: false,
+      reason: 'kept: made by `loopstudio attach`; yours until `loopstudio detach /dev/loop3`',
+    });
   });
 
   it('marks what a killed action left half-done, and what a failed one left behind', () => {
-    expect(standing(entry({ state: 'mounting' }))).toEqual({ leftover: true, reason: `loopstudio (pid ${gone}) ended before it finished mounting (crashed or killed)` });
-    expect(standing(entry({ kind: 'attach', state: 'attaching' }))).toMatchObject({ leftover: true, reason: expect.stringContaining('before it finished attaching') });
-    expect(standing(entry({ failed: true }))).toEqual({ leftover: true, reason: `a failed action of loopstudio (pid ${gone}) left it behind` });
+    expect(standing(entry({ state: 'mounting' }))).toEqual({
+      leftover: true,
+      reason: `loopstudio (pid ${gone}) ended before it finished mounting (crashed or killed)`,
+    });
+    expect(standing(entry({ kind: 'attach', state: 'attaching' }))).toMatchObject({
+      leftover: true,
+      reason: expect.stringContaining('before it finished attaching'),
+    });
+    expect(standing(entry({ failed: true }))).toEqual({
+      leftover: true,
+      reason: `a failed action of loopstudio (pid ${gone}) left it behind`,
+    });
   });
 
   it('marks what the app left when it died (it releases its own when it quits)', () => {
@@ -52,12 +67,24 @@ describe('standing', () => {
   });
 
   it('marks what belongs to an image that no longer exists, or was replaced, whoever made it', () => {
-    expect(standing(entry({}), 'gone')).toEqual({ leftover: true, reason: 'its image /work/disk.img no longer exists (cleanup says how to release it by hand)' });
-    expect(standing(entry({ owner: { shell: 'cli', pid: process.pid } }), 'replaced')).toMatchObject({ leftover: true, reason: expect.stringContaining('another file now') });
+    expect(standing(entry({}), 'gone')).toEqual({
+      leftover: true,
+      reason: 'its image /work/disk.img no longer exists (cleanup says how to release it by hand)',
+    });
+    expect(standing(entry({ owner: { shell: 'cli', pid: process.pid } }), 'replaced')).toMatchObject({
+      leftover: true,
+      reason: expect.stringContaining('another file now'),
+    });
   });
 
   it('leaves alone what a running process holds', () => {
-    expect(standing(entry({ owner: { shell: 'cli', pid: process.pid }, state: 'mounting' }))).toEqual({ leftover: false, reason: 'made by this process' });
-    expect(standing(entry({ owner: { shell: 'electron', pid: process.ppid } }))).toEqual({ leftover: false, reason: `in use by the app (pid ${process.ppid})` });
+    expect(standing(entry({ owner: { shell: 'cli', pid: process.pid }, state: 'mounting' }))).toEqual({
+      leftover: false,
+      reason: 'made by this process',
+    });
+    expect(standing(entry({ owner: { shell: 'electron', pid: process.ppid } }))).toEqual({
+      leftover: false,
+      reason: `in use by the app (pid ${process.ppid})`,
+    });
   });
 });

@@ -49,7 +49,9 @@ function isAlive(pid: number): boolean {
 type ImageStanding = 'present' | 'gone' | 'replaced';
 
 async function imageStanding(entry: JournalEntry): Promise<ImageStanding> {
-  const stats = await fs.stat(entry.image, { bigint: true }).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' || error.code === 'ENOTDIR' ? null : undefined));
+  const stats = await fs
+    .stat(entry.image, { bigint: true })
+    .catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' || error.code === 'ENOTDIR' ? null : undefined));
   // A stat that fails otherwise (EACCES …) says nothing: the image is taken to be there.
   if (stats === undefined) return 'present';
   if (stats === null) return 'gone';
@@ -69,18 +71,32 @@ const SHELL_NAMES: Record<JournalEntry['owner']['shell'], string> = { electron: 
 export function standing(entry: JournalEntry, image: ImageStanding = 'present'): Pick<LoopEntry, 'leftover' | 'reason'> {
   const { shell, pid } = entry.owner;
   const maker = `${SHELL_NAMES[shell]} (pid ${pid})`;
-  if (image === 'gone') return { leftover: true, reason: `its image ${entry.image} no longer exists (cleanup says how to release it by hand)` };
-  if (image === 'replaced') return { leftover: true, reason: `${entry.image} is another file now (rebuilt or replaced): this holds the old, deleted one (cleanup says how to release it by hand)` };
+  if (image === 'gone')
+    return { leftover: true, reason: `its image ${entry.image} no longer exists (cleanup says how to release it by hand)` };
+  if (image === 'replaced')
+    return {
+      leftover: true,
+      reason: `${entry.image} is another file now (rebuilt or replaced): this holds the old, deleted one (cleanup says how to release it by hand)`,
+    };
   const mine = pid === process.pid;
   if (mine || isAlive(pid)) return { leftover: false, reason: mine ? 'made by this process' : `in use by ${maker}` };
   if (entry.failed) return { leftover: true, reason: `a failed action of ${maker} left it behind` };
   if (entry.state === 'attaching' || entry.state === 'mounting') {
-    return { leftover: true, reason: `${maker} ended before it finished ${entry.state === 'attaching' ? 'attaching' : 'mounting'} (crashed or killed)` };
+    return {
+      leftover: true,
+      reason: `${maker} ended before it finished ${entry.state === 'attaching' ? 'attaching' : 'mounting'} (crashed or killed)`,
+    };
   }
   if (shell === 'cli') {
     return entry.kind === 'mount'
-      ? { leftover: false, reason: `kept: made by \`loopstudio mount\`; yours until \`loopstudio umount ${entry.mountDir ?? entry.image}\`` }
-      : { leftover: false, reason: `kept: made by \`loopstudio attach\`; yours until \`loopstudio detach ${entry.device ?? entry.image}\`` };
+      ? {
+          leftover: false,
+          reason: `kept: made by \`loopstudio mount\`; yours until \`loopstudio umount ${entry.mountDir ?? entry.image}\``,
+        }
+      : {
+          leftover: false,
+          reason: `kept: made by \`loopstudio attach\`; yours until \`loopstudio detach ${entry.device ?? entry.image}\``,
+        };
   }
   return { leftover: true, reason: `${maker} is gone without releasing it (it releases its own when it quits: it crashed or was killed)` };
 }
@@ -145,7 +161,9 @@ export class LoopLedger {
     const list = backend.list();
     const loops = list ? backend.parseList((await runCommandOk(list)).stdout) : [];
     const table = backend.mountTable();
-    const mounts = table ? backend.parseMountTable((await runCommandOk(table)).stdout) : parseProcMounts(await fs.readFile('/proc/self/mounts', 'utf8'));
+    const mounts = table
+      ? backend.parseMountTable((await runCommandOk(table)).stdout)
+      : parseProcMounts(await fs.readFile('/proc/self/mounts', 'utf8'));
     return { loops, mounts };
   }
 
@@ -190,7 +208,8 @@ export class LoopLedger {
         // An intent recorded before a crash: the live device that covers its image and range is its.
         for (const loop of loops) {
           if (claimed.has(loop.device) || !(await this.covers(loop, entry, cache))) continue;
-          device = entry.partition !== null && !backend.attachesByOffset ? backend.partitionDevice(loop.device, entry.partition) : loop.device;
+          device =
+            entry.partition !== null && !backend.attachesByOffset ? backend.partitionDevice(loop.device, entry.partition) : loop.device;
           claimed.add(loop.device);
           adopted.set(entry.id, device);
           attached = true;
@@ -214,7 +233,9 @@ export class LoopLedger {
     if (dropped.size || adopted.size) {
       // Applied to the journal as it is now: another process may have added or changed entries.
       await this.journal.update((entries) => ({
-        entries: entries.filter((e) => !dropped.has(e.id)).map((e) => (adopted.has(e.id) && !e.device ? { ...e, device: adopted.get(e.id)! } : e)),
+        entries: entries
+          .filter((e) => !dropped.has(e.id))
+          .map((e) => (adopted.has(e.id) && !e.device ? { ...e, device: adopted.get(e.id)! } : e)),
         value: undefined,
       }));
     }
@@ -283,7 +304,9 @@ export class LoopLedger {
       throw error;
     }
     const commands = outcome.steps.flatMap((step) =>
-      step.commands.map((c) => `${shellLine(c.argv)}${c.builtin ? '   # done by the helper itself' : ''}${step.rollback ? '   # undoing' : ''}`),
+      step.commands.map(
+        (c) => `${shellLine(c.argv)}${c.builtin ? '   # done by the helper itself' : ''}${step.rollback ? '   # undoing' : ''}`,
+      ),
     );
     if (!outcome.ok) {
       await this.settle(intentId);
@@ -335,7 +358,14 @@ export class LoopLedger {
       const recorded = journal.find((j) => j.id === entry.id);
       const image = recorded ? await imageStanding(recorded) : 'present';
       if (image === 'present') releasable.push(entry);
-      else unreleasable.push({ id: entry.id, device: entry.device, mountDir: entry.mountDir, reason: entry.reason, byHand: this.byHand(entry) });
+      else
+        unreleasable.push({
+          id: entry.id,
+          device: entry.device,
+          mountDir: entry.mountDir,
+          reason: entry.reason,
+          byHand: this.byHand(entry),
+        });
     }
     const result = await this.release(releasable);
     return unreleasable.length ? { ...result, notReleased: unreleasable } : result;
@@ -345,7 +375,8 @@ export class LoopLedger {
   private byHand(entry: LoopEntry): string[] {
     const backend = this.requireBackend();
     const lines: string[] = [];
-    if (entry.live.mounted && entry.mountDir) lines.push(shellLine([backend.unmount(entry.mountDir).program, ...backend.unmount(entry.mountDir).args]));
+    if (entry.live.mounted && entry.mountDir)
+      lines.push(shellLine([backend.unmount(entry.mountDir).program, ...backend.unmount(entry.mountDir).args]));
     // A deleted image's device is not recognised as attached (its backing file cannot be stat'ed), but it is.
     if (entry.device) {
       const detach = backend.detach(backend.wholeDevice(entry.device));

@@ -52,7 +52,11 @@ export class LoopMounts {
     const backend = ledger.requireBackend();
     const target = await devices.target(image, options.partition, true);
     if (!target.family) {
-      throw new LoopbackError('NOT_FOUND', `${describeVolume({ image, ...(options.partition !== undefined ? { partition: options.partition } : {}) })} has no FAT or ext2 filesystem to mount; format it first`, { image });
+      throw new LoopbackError(
+        'NOT_FOUND',
+        `${describeVolume({ image, ...(options.partition !== undefined ? { partition: options.partition } : {}) })} has no FAT or ext2 filesystem to mount; format it first`,
+        { image },
+      );
     }
     const dir = options.dir !== undefined ? resolve(options.dir) : await this.freshMountDir(target);
     await fs.mkdir(dir, { recursive: true, mode: 0o755 });
@@ -69,7 +73,15 @@ export class LoopMounts {
       result = await ledger.run(
         [
           devices.attachStep(target, { ...(options.readOnly ? { readOnly: true } : {}) }),
-          { op: 'mount', device: devices.deviceRef(target, 0, false), image: target.image, dir, family: target.family, ...devices.expect(target), ...(options.readOnly ? { readOnly: true } : {}) },
+          {
+            op: 'mount',
+            device: devices.deviceRef(target, 0, false),
+            image: target.image,
+            dir,
+            family: target.family,
+            ...devices.expect(target),
+            ...(options.readOnly ? { readOnly: true } : {}),
+          },
         ],
         entry.id,
       );
@@ -87,7 +99,16 @@ export class LoopMounts {
       mountDir: dir,
       commands: result.commands,
       elevation: result.outcome.elevation,
-      equivalent: mountEquivalent(backend, { image: target.image, device, offsetBytes: target.offsetBytes, sizeBytes: target.sizeBytes, dir, family: target.family, uid, gid }),
+      equivalent: mountEquivalent(backend, {
+        image: target.image,
+        device,
+        offsetBytes: target.offsetBytes,
+        sizeBytes: target.sizeBytes,
+        dir,
+        family: target.family,
+        uid,
+        gid,
+      }),
     };
   }
 
@@ -105,7 +126,8 @@ export class LoopMounts {
         chosen = entries.filter((e) => ids.has(e.id) && e.live.mounted);
       }
     }
-    if (chosen.length === 0) throw new LoopbackError('NOT_FOUND', `Loopback Studio has nothing mounted at or from ${targetPath}`, { target: targetPath });
+    if (chosen.length === 0)
+      throw new LoopbackError('NOT_FOUND', `Loopback Studio has nothing mounted at or from ${targetPath}`, { target: targetPath });
     return ledger.release(chosen);
   }
 
@@ -137,11 +159,15 @@ export class LoopMounts {
       const spec = HOST_TOOLS.find((t) => t.name === 'grub-install')!;
       const { family } = await probeHostTools();
       const legacy = grub.legacy ? ` (${grub.legacy} is GRUB legacy's, which cannot install GRUB 2)` : '';
-      throw new LoopbackError('HOST_TOOL_MISSING', `GRUB 2's grub-install is not installed${legacy}: ${installHint(spec, family)}`, { tool: 'grub-install' });
+      throw new LoopbackError('HOST_TOOL_MISSING', `GRUB 2's grub-install is not installed${legacy}: ${installHint(spec, family)}`, {
+        tool: 'grub-install',
+      });
     }
     const target = await devices.target(image, partition, true);
-    if (!target.partition) throw new LoopbackError('INVALID_INPUT', 'grub-install needs a partitioned image: say which partition holds /boot with -p N');
-    if (!target.family) throw new LoopbackError('NOT_FOUND', `partition ${target.partition.index} of ${image} has no filesystem; format it first`);
+    if (!target.partition)
+      throw new LoopbackError('INVALID_INPUT', 'grub-install needs a partitioned image: say which partition holds /boot with -p N');
+    if (!target.family)
+      throw new LoopbackError('NOT_FOUND', `partition ${target.partition.index} of ${image} has no filesystem; format it first`);
     const dir = await this.freshMountDir(target, '-grub');
     await fs.mkdir(dir, { recursive: true, mode: 0o755 });
     const entry = await ledger.record({
@@ -168,8 +194,24 @@ export class LoopMounts {
             // answer); with a device.map naming both, it finds /boot by its filesystem's UUID.
             { op: 'attach', image: target.image },
             devices.attachStep(target),
-            { op: 'mount', device: { step: 1 }, image: target.image, dir, family: target.family, ...devices.expect(target), chownRoot: false },
-            { op: 'grub-install', device: { step: 0 }, bootDevice: { step: 1 }, modules: [target.table === 'gpt' ? 'part_gpt' : 'part_msdos'], image: target.image, mountDir: dir, target: 'i386-pc' },
+            {
+              op: 'mount',
+              device: { step: 1 },
+              image: target.image,
+              dir,
+              family: target.family,
+              ...devices.expect(target),
+              chownRoot: false,
+            },
+            {
+              op: 'grub-install',
+              device: { step: 0 },
+              bootDevice: { step: 1 },
+              modules: [target.table === 'gpt' ? 'part_gpt' : 'part_msdos'],
+              image: target.image,
+              mountDir: dir,
+              target: 'i386-pc',
+            },
             { op: 'sync' },
             { op: 'unmount', dir, image: target.image },
             { op: 'detach', device: { step: 1 }, image: target.image },
@@ -178,7 +220,15 @@ export class LoopMounts {
         : [
             // The BSDs: the partition's node of the whole disk's device.
             devices.attachStep(target, { partscan: true }),
-            { op: 'mount', device: devices.deviceRef(target, 0, true), image: target.image, dir, family: target.family, ...devices.expect(target), chownRoot: false },
+            {
+              op: 'mount',
+              device: devices.deviceRef(target, 0, true),
+              image: target.image,
+              dir,
+              family: target.family,
+              ...devices.expect(target),
+              chownRoot: false,
+            },
             { op: 'grub-install', device: { step: 0 }, image: target.image, mountDir: dir, target: 'i386-pc' },
             { op: 'sync' },
             { op: 'unmount', dir, image: target.image },
@@ -190,6 +240,13 @@ export class LoopMounts {
     }
     await ledger.journal.remove([entry.id]);
     await ledger.changed();
-    return { entries: [], device: ledger.reported(result.outcome, 0), mountDir: null, commands: result.commands, elevation: result.outcome.elevation, equivalent: null };
+    return {
+      entries: [],
+      device: ledger.reported(result.outcome, 0),
+      mountDir: null,
+      commands: result.commands,
+      elevation: result.outcome.elevation,
+      equivalent: null,
+    };
   }
 }

@@ -10,7 +10,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasTool, missingTools, runTool, runToolOk, tempDir } from '../../tests/support/host';
-import { attachOwn, detachIfBackedBy, liveLoops, loopSkipReason, skipTitle, loopsUnder, mountsUnder, releaseUnder, vfatSkipReason } from '../../tests/support/loops';
+import {
+  attachOwn,
+  detachIfBackedBy,
+  liveLoops,
+  loopSkipReason,
+  skipTitle,
+  loopsUnder,
+  mountsUnder,
+  releaseUnder,
+  vfatSkipReason,
+} from '../../tests/support/loops';
 import { withSudoPromptShim } from '../../tests/support/sudo-prompt-shim';
 import { LoopbackError } from '../../shared/errors';
 import { bootAndExpect, bootTestsMissing } from '../../tests/support/boot';
@@ -25,7 +35,9 @@ import { LoopService, loopFormat, mountName } from './loops';
 
 const skip = loopSkipReason();
 /** Whether GRUB 2's grub-install is here (Debian's grub-legacy has a grub-install of its own, 0.97). */
-const grub2InstallHere = ['grub-install', 'grub2-install'].some((name) => hasTool(name) && isGrub2Version(runTool(name, ['--version']).stdout));
+const grub2InstallHere = ['grub-install', 'grub2-install'].some(
+  (name) => hasTool(name) && isGrub2Version(runTool(name, ['--version']).stdout),
+);
 
 let dir: string;
 let cleanup: () => void;
@@ -37,7 +49,8 @@ const PAYLOAD = 'a file copied in with plain cp\n';
 /** The real helper, as `npm run build` built it (out/privileged/helper.cjs). */
 const asRoot = async (request: HelperRequest) => runPrivileged(request);
 const throughSudoPrompt = async (request: HelperRequest) => runPrivileged(request, { mode: 'sudo-prompt' });
-const service = (extra: Partial<ConstructorParameters<typeof LoopService>[0]> = {}) => new LoopService({ shell: 'cli', stateDir, mountRoot, privileged: asRoot, ...extra });
+const service = (extra: Partial<ConstructorParameters<typeof LoopService>[0]> = {}) =>
+  new LoopService({ shell: 'cli', stateDir, mountRoot, privileged: asRoot, ...extra });
 
 /** Everything under `root`, as relative paths (to prove an action created nothing else). */
 function tree(root: string): string[] {
@@ -53,7 +66,12 @@ function tree(root: string): string[] {
 }
 
 /** Runs e2fsck -fn and a debugfs command on an ext2 at `offset` of `image`, through a loop device the test attaches itself. */
-function checkExt2(image: string, offset: number, sizeBytes: number | null, debugfsCommand: string): { fsck: number | null; debugfs: string } {
+function checkExt2(
+  image: string,
+  offset: number,
+  sizeBytes: number | null,
+  debugfsCommand: string,
+): { fsck: number | null; debugfs: string } {
   const device = attachOwn(image, offset ? ['--offset', String(offset), ...(sizeBytes ? ['--sizelimit', String(sizeBytes)] : [])] : []);
   try {
     const fsck = runTool('e2fsck', ['-fn', device]);
@@ -79,7 +97,7 @@ afterAll(() => {
 describe('mount point names', () => {
   it('keep letters and digits of the image name, and nothing a shell or a reader would trip on', () => {
     expect(mountName('/x/c.img', 1)).toBe('c-p1');
-    expect(mountName("/x/$(touch p) 'q\"x`.img", null)).toBe('__touch_p___q_x_');
+    expect(mountName('/x/$(touch p) \'q"x`.img', null)).toBe('__touch_p___q_x_');
     expect(mountName('/x/--leading-dash.img', null)).toBe('leading-dash');
     expect(mountName('/x/ünïcødé 日本.img', 2)).toBe('ünïcødé_日本-p2');
     expect(mountName('/x/.img', null)).toBe('img');
@@ -143,7 +161,13 @@ describe.skipIf(skip)(skipTitle('the OSDev article, end to end, through the loop
   it('formats with the host’s mke2fs and mkfs.fat through a loop device (loopFormat), checked by e2fsck and fsck.fat', async () => {
     const image = join(dir, 'small.img');
     await createImage({ path: image, shape: { chs: '40/16/63' } });
-    await partitionImage(image, { table: 'mbr', steps: [{ op: 'add', spec: 'start=63,size=20000,type=83' }, { op: 'add', spec: 'start=20097,size=rest,type=06' }] });
+    await partitionImage(image, {
+      table: 'mbr',
+      steps: [
+        { op: 'add', spec: 'start=63,size=20000,type=83' },
+        { op: 'add', spec: 'start=20097,size=rest,type=06' },
+      ],
+    });
     const loops = service();
     const ext2 = await loopFormat(image, 1, 'ext2', { loops, label: 'ROOT' });
     expect(ext2.commands[1]).toBe(`/usr/sbin/mke2fs -t ext2 -b 1024 -L ROOT -- ${ext2.device} 10000`);
@@ -199,9 +223,21 @@ describe.skipIf(skip)(skipTitle('the OSDev article, end to end, through the loop
     // Pretend the app made it and died without releasing it: a pid that no longer runs. (Had a
     // CLI made it, `loopstudio mount`, it would be the user's until umount: not a leftover.)
     const deadPid = Number(runToolOk('sh', ['-c', 'echo $$']).stdout.trim());
-    await first.journal.update((entries) => ({ entries: entries.map((e) => ({ ...e, owner: { shell: 'cli' as const, pid: deadPid } })), value: undefined }));
-    expect((await service().list()).entries).toEqual([expect.objectContaining({ mountDir: mounted.mountDir, leftover: false, reason: expect.stringMatching(/^kept: made by `loopstudio mount`/) })]);
-    await first.journal.update((entries) => ({ entries: entries.map((e) => ({ ...e, owner: { shell: 'electron' as const, pid: deadPid } })), value: undefined }));
+    await first.journal.update((entries) => ({
+      entries: entries.map((e) => ({ ...e, owner: { shell: 'cli' as const, pid: deadPid } })),
+      value: undefined,
+    }));
+    expect((await service().list()).entries).toEqual([
+      expect.objectContaining({
+        mountDir: mounted.mountDir,
+        leftover: false,
+        reason: expect.stringMatching(/^kept: made by `loopstudio mount`/),
+      }),
+    ]);
+    await first.journal.update((entries) => ({
+      entries: entries.map((e) => ({ ...e, owner: { shell: 'electron' as const, pid: deadPid } })),
+      value: undefined,
+    }));
     // A mount under the mount root that no journal knows (say the journal was deleted).
     const orphanDevice = attachOwn(stranger);
     const orphanDir = join(mountRoot, 'orphan');
@@ -220,7 +256,9 @@ describe.skipIf(skip)(skipTitle('the OSDev article, end to end, through the loop
     );
     expect(leftovers).toHaveLength(2);
     const released = await fresh.cleanup();
-    expect(released.commands).toEqual(expect.arrayContaining([`/usr/bin/umount -- ${orphanDir}`, `/usr/sbin/losetup --detach ${orphanDevice}`]));
+    expect(released.commands).toEqual(
+      expect.arrayContaining([`/usr/bin/umount -- ${orphanDir}`, `/usr/sbin/losetup --detach ${orphanDevice}`]),
+    );
     expect(mountsUnder(dir)).toEqual([]);
     expect(loopsUnder(dir).map((l) => l.device)).toEqual([mine]);
     expect(await fresh.findLeftovers()).toEqual([]);
@@ -243,7 +281,10 @@ describe.skipIf(skip)(skipTitle('the OSDev article, end to end, through the loop
     mkdirSync(full);
     writeFileSync(join(full, 'precious.txt'), 'x');
     const loops = service();
-    await expect(loops.mount(image, { dir: full })).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('is not empty') });
+    await expect(loops.mount(image, { dir: full })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringContaining('is not empty'),
+    });
     expect(await loops.journal.read()).toEqual([]);
     expect(loopsUnder(dir)).toEqual([]);
     expect(readFileSync(join(full, 'precious.txt'), 'utf8')).toBe('x');
@@ -253,7 +294,10 @@ describe.skipIf(skip)(skipTitle('the OSDev article, end to end, through the loop
     const image = join(dir, 'theirs.img');
     writeFileSync(image, Buffer.alloc(1024 * 1024));
     const device = attachOwn(image);
-    await expect(service().detach(device)).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('was not attached by Loopback Studio') });
+    await expect(service().detach(device)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('was not attached by Loopback Studio'),
+    });
     expect(loopsUnder(dir).map((l) => l.device)).toEqual([device]);
   });
 });
@@ -301,16 +345,19 @@ describe.skipIf(skip)(skipTitle('hostile image names through attach, mount, umou
     expect(tree(base).filter((p) => statSync(join(base, p)).isFile())).toContain(image.slice(base.length + 1));
   });
 
-  it.skipIf(process.platform !== 'linux').each([names[0]!, names[3]!, names[4]!])('%j, through sudo-prompt’s command line and shells', async (name) => {
-    const image = join(dir, 'prompted', name);
-    mkdirSync(dirname(image), { recursive: true });
-    await withSudoPromptShim('grant', async (shim) => {
-      await roundTrip(service({ privileged: throughSudoPrompt }), image, name === names[0]);
-      expect(shim.shellCommands.length).toBeGreaterThanOrEqual(4);
-    });
-    expect(loopsUnder(dir)).toEqual([]);
-    expect(existsSync(marker)).toBe(false);
-  });
+  it.skipIf(process.platform !== 'linux').each([names[0]!, names[3]!, names[4]!])(
+    '%j, through sudo-prompt’s command line and shells',
+    async (name) => {
+      const image = join(dir, 'prompted', name);
+      mkdirSync(dirname(image), { recursive: true });
+      await withSudoPromptShim('grant', async (shim) => {
+        await roundTrip(service({ privileged: throughSudoPrompt }), image, name === names[0]);
+        expect(shim.shellCommands.length).toBeGreaterThanOrEqual(4);
+      });
+      expect(loopsUnder(dir)).toEqual([]);
+      expect(existsSync(marker)).toBe(false);
+    },
+  );
 });
 
 const vfat = vfatSkipReason();
@@ -329,48 +376,68 @@ describe.skipIf(skip || vfat)(skipTitle('FAT mounted for the user', skip || vfat
   });
 });
 
-describe.skipIf(skip || !grub2InstallHere)(skipTitle('GRUB 2’s grub-install through a loop device', skip || (!grub2InstallHere && 'GRUB 2’s grub-install is not installed here')), () => {
-  it('installs GRUB 2 with the host’s grub-install (whole disk + the partition by offset, a device.map for both); the image boots; nothing of ours is left', async () => {
-    const image = join(dir, 'grub-install.img');
-    await createImage({ path: image, shape: { size: 64 * 1024 * 1024 } });
-    await partitionImage(image, { table: 'mbr', steps: [{ op: 'add', spec: 'start=2048,size=rest,type=83,bootable' }] });
-    await loopFormat(image, 1, 'ext2', { loops: service() });
-    const mbrBefore = readFileSync(image).subarray(0, 440);
-    const result = await service().grubInstall(image, 1);
-    expect(result.commands.some((c) => /grub-install --target=i386-pc '?--boot-directory=.*'? '?--modules=part_msdos'? \/dev\/loop\d+$/.test(c)), result.commands.join('\n')).toBe(true);
-    expect(result.commands.some((c) => /device\.map/.test(c))).toBe(true);
-    expect(readFileSync(image).subarray(0, 440).equals(mbrBefore)).toBe(false);
-    expect(loopsUnder(dir)).toEqual([]);
-    expect(mountsUnder(dir)).toEqual([]);
-    const check = checkExt2(image, 2048 * 512, null, 'ls /boot/grub');
-    expect(check.fsck).toBe(0);
-    expect(check.debugfs).toMatch(/i386-pc/);
-    // The device.map named this machine's loop devices: it is not left in the image.
-    expect(check.debugfs).not.toMatch(/device\.map/);
-    if (bootTestsMissing()) return;
-    // A kernel and a grub.cfg, rootless, and GRUB as grub-install set it up boots it.
-    const kernel = buildTestKernel(dir);
-    await cliOk('put', image, '-p', '1', kernel, '/boot/kernel.elf');
-    writeFileSync(join(dir, 'grub.cfg'), 'serial --unit=0 --speed=115200\nterminal_output serial\nset timeout=0\nmenuentry test {\n  multiboot /boot/kernel.elf\n  boot\n}\n');
-    await cliOk('put', image, '-p', '1', join(dir, 'grub.cfg'), '/boot/grub/grub.cfg');
-    const boot = await bootAndExpect(image, KERNEL_LINE);
-    expect(boot.matched, boot.output).toBe(true);
-  }, 90_000);
-});
+describe.skipIf(skip || !grub2InstallHere)(
+  skipTitle('GRUB 2’s grub-install through a loop device', skip || (!grub2InstallHere && 'GRUB 2’s grub-install is not installed here')),
+  () => {
+    it('installs GRUB 2 with the host’s grub-install (whole disk + the partition by offset, a device.map for both); the image boots; nothing of ours is left', async () => {
+      const image = join(dir, 'grub-install.img');
+      await createImage({ path: image, shape: { size: 64 * 1024 * 1024 } });
+      await partitionImage(image, { table: 'mbr', steps: [{ op: 'add', spec: 'start=2048,size=rest,type=83,bootable' }] });
+      await loopFormat(image, 1, 'ext2', { loops: service() });
+      const mbrBefore = readFileSync(image).subarray(0, 440);
+      const result = await service().grubInstall(image, 1);
+      expect(
+        result.commands.some((c) =>
+          /grub-install --target=i386-pc '?--boot-directory=.*'? '?--modules=part_msdos'? \/dev\/loop\d+$/.test(c),
+        ),
+        result.commands.join('\n'),
+      ).toBe(true);
+      expect(result.commands.some((c) => /device\.map/.test(c))).toBe(true);
+      expect(readFileSync(image).subarray(0, 440).equals(mbrBefore)).toBe(false);
+      expect(loopsUnder(dir)).toEqual([]);
+      expect(mountsUnder(dir)).toEqual([]);
+      const check = checkExt2(image, 2048 * 512, null, 'ls /boot/grub');
+      expect(check.fsck).toBe(0);
+      expect(check.debugfs).toMatch(/i386-pc/);
+      // The device.map named this machine's loop devices: it is not left in the image.
+      expect(check.debugfs).not.toMatch(/device\.map/);
+      if (bootTestsMissing()) return;
+      // A kernel and a grub.cfg, rootless, and GRUB as grub-install set it up boots it.
+      const kernel = buildTestKernel(dir);
+      await cliOk('put', image, '-p', '1', kernel, '/boot/kernel.elf');
+      writeFileSync(
+        join(dir, 'grub.cfg'),
+        'serial --unit=0 --speed=115200\nterminal_output serial\nset timeout=0\nmenuentry test {\n  multiboot /boot/kernel.elf\n  boot\n}\n',
+      );
+      await cliOk('put', image, '-p', '1', join(dir, 'grub.cfg'), '/boot/grub/grub.cfg');
+      const boot = await bootAndExpect(image, KERNEL_LINE);
+      expect(boot.matched, boot.output).toBe(true);
+    }, 90_000);
+  },
+);
 
-describe.skipIf(skip || grub2InstallHere)(skipTitle('GRUB 2’s grub-install where the host lacks it (grub-legacy’s grub-install does not count)', skip || (grub2InstallHere && 'GRUB 2’s grub-install is installed here')), () => {
-  it('says which package to install, before asking for any password', async () => {
-    const image = join(dir, 'grub.img');
-    await createImage({ path: image, shape: { chs: '20/16/63' } });
-    await partitionImage(image, { table: 'mbr', steps: [{ op: 'add', spec: 'start=63,size=rest,type=83' }] });
-    let asked = false;
-    const loops = service({
-      privileged: async (request) => {
-        asked = true;
-        return asRoot(request);
-      },
+describe.skipIf(skip || grub2InstallHere)(
+  skipTitle(
+    'GRUB 2’s grub-install where the host lacks it (grub-legacy’s grub-install does not count)',
+    skip || (grub2InstallHere && 'GRUB 2’s grub-install is installed here'),
+  ),
+  () => {
+    it('says which package to install, before asking for any password', async () => {
+      const image = join(dir, 'grub.img');
+      await createImage({ path: image, shape: { chs: '20/16/63' } });
+      await partitionImage(image, { table: 'mbr', steps: [{ op: 'add', spec: 'start=63,size=rest,type=83' }] });
+      let asked = false;
+      const loops = service({
+        privileged: async (request) => {
+          asked = true;
+          return asRoot(request);
+        },
+      });
+      await expect(loops.grubInstall(image, 1)).rejects.toMatchObject({
+        code: 'HOST_TOOL_MISSING',
+        message: expect.stringMatching(/GRUB 2's grub-install is not installed.*: .*grub2-common/),
+      });
+      expect(asked).toBe(false);
     });
-    await expect(loops.grubInstall(image, 1)).rejects.toMatchObject({ code: 'HOST_TOOL_MISSING', message: expect.stringMatching(/GRUB 2's grub-install is not installed.*: .*grub2-common/) });
-    expect(asked).toBe(false);
-  });
-});
+  },
+);

@@ -126,7 +126,12 @@ function defaultLoops(): LoopService {
 }
 
 /** `format --engine loop`: the host's mke2fs / mkfs.fat on a loop device (see LoopService.format). */
-export function loopFormat(image: string, partition: number | undefined, fsType: FsType, options: LoopFormatOptions & { loops?: LoopService } = {}): Promise<LoopFormatResult> {
+export function loopFormat(
+  image: string,
+  partition: number | undefined,
+  fsType: FsType,
+  options: LoopFormatOptions & { loops?: LoopService } = {},
+): Promise<LoopFormatResult> {
   return (options.loops ?? defaultLoops()).format(image, partition, fsType, options);
 }
 
@@ -153,16 +158,26 @@ export interface LoopGrubInstallResult extends LoopActionResult {
  * then the menu: the same grub.cfg the rootless install writes, written rootless once nothing is
  * mounted. The menu and the files it names are checked before the password prompt.
  */
-export async function loopGrubInstall(image: string, partition: number | undefined, options: LoopGrubInstallOptions = {}): Promise<LoopGrubInstallResult> {
+export async function loopGrubInstall(
+  image: string,
+  partition: number | undefined,
+  options: LoopGrubInstallOptions = {},
+): Promise<LoopGrubInstallResult> {
   const ref = { image, ...(partition !== undefined ? { partition } : {}) };
   const { menu, kernelFile } = options;
-  if (kernelFile !== undefined && !menu) throw new LoopbackError('INVALID_INPUT', 'a kernel file to copy in needs a menu entry that says where it goes (--kernel /boot/kernel.elf)');
+  if (kernelFile !== undefined && !menu)
+    throw new LoopbackError(
+      'INVALID_INPUT',
+      'a kernel file to copy in needs a menu entry that says where it goes (--kernel /boot/kernel.elf)',
+    );
   if (menu) await checkGrub2Menu({ ...ref, menu, ...(kernelFile !== undefined ? { kernelFile } : {}) });
   const installed = await (options.loops ?? defaultLoops()).grubInstall(image, partition);
   const written = menu ? await writeGrub2Menu({ ...ref, menu, ...(kernelFile !== undefined ? { kernelFile } : {}) }) : null;
   const warnings: string[] = [];
   if (!menu && !(await hasGrubCfg(ref))) {
-    warnings.push(`${describeVolume(ref)} has no /boot/grub/grub.cfg: GRUB will stop at its grub> prompt. Give --kernel PATH (and --title, --cmdline …) to write a menu, or put a grub.cfg there`);
+    warnings.push(
+      `${describeVolume(ref)} has no /boot/grub/grub.cfg: GRUB will stop at its grub> prompt. Give --kernel PATH (and --title, --cmdline …) to write a menu, or put a grub.cfg there`,
+    );
   }
   return { ...installed, volume: written?.volume ?? describeVolume(ref), files: written?.files ?? [], menu: menu ?? null, warnings };
 }

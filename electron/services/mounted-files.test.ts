@@ -17,7 +17,10 @@ import { getFiles, listFiles, makeFolder, putFiles, removePath, renamePath } fro
 import { uploadFiles } from './uploads';
 import { findVolumeMount } from './volume-mount';
 
-vi.mock('./volume-mount', async (importOriginal) => ({ ...(await importOriginal<typeof import('./volume-mount')>()), findVolumeMount: vi.fn() }));
+vi.mock('./volume-mount', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('./volume-mount')>()),
+  findVolumeMount: vi.fn(),
+}));
 
 const finder = vi.mocked(findVolumeMount);
 const tmp = tempDir('mounted-files-');
@@ -92,7 +95,11 @@ describe('FAT through a mount (a temp folder stands in)', () => {
     expect(statSync(join(mnt, 'made/deeper')).isDirectory()).toBe(true);
     expect((await refusal(makeFolder(ref, '/made', false))).code).toBe('ALREADY_EXISTS');
 
-    expect(await renamePath(ref, '/src/a.txt', '/made/renamed.txt')).toMatchObject({ from: '/src/a.txt', to: '/made/renamed.txt', via: { mountDir: mnt } });
+    expect(await renamePath(ref, '/src/a.txt', '/made/renamed.txt')).toMatchObject({
+      from: '/src/a.txt',
+      to: '/made/renamed.txt',
+      via: { mountDir: mnt },
+    });
     expect(readFileSync(join(mnt, 'made/renamed.txt'), 'utf8')).toBe('alpha\n');
     // Like the rootless engine: a rename never overwrites, and a folder cannot go into itself.
     writeFileSync(join(mnt, 'made/taken.txt'), 'x');
@@ -132,9 +139,16 @@ describe('FAT through a mount (a temp folder stands in)', () => {
   it('"not enough space" comes from statfs and nothing is copied', async () => {
     standIn('fat32');
     const real = fsp.statfs.bind(fsp);
-    vi.spyOn(fsp, 'statfs').mockImplementation(async (path: Parameters<typeof fsp.statfs>[0]) => ({ ...(await real(path)), bsize: 4096, blocks: 100, bfree: 1, bavail: 1 }) as never);
+    vi.spyOn(fsp, 'statfs').mockImplementation(
+      async (path: Parameters<typeof fsp.statfs>[0]) => ({ ...(await real(path)), bsize: 4096, blocks: 100, bfree: 1, bavail: 1 }) as never,
+    );
     const error = await refusal(putFiles(ref, [join(host, 'src')], '/'));
-    expect(error).toMatchObject({ code: 'VALIDATION', message: expect.stringMatching(/^Not enough space in partition 1 of .*disk\.img: the copy needs at least .* and 4 KiB is free; nothing was copied$/) });
+    expect(error).toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringMatching(
+        /^Not enough space in partition 1 of .*disk\.img: the copy needs at least .* and 4 KiB is free; nothing was copied$/,
+      ),
+    });
     expect(readdirSync(mnt)).toEqual([]);
   });
 
@@ -167,7 +181,12 @@ describe('FAT through a mount (a temp folder stands in)', () => {
     standIn('fat32', true);
     expect((await listFiles(ref, '/')).entries.map((e) => e.name)).toEqual(['kept.txt']);
     expect(await getFiles(ref, '/kept.txt', join(host, 'kept.txt'))).toMatchObject({ files: 1, via: { readOnly: true } });
-    for (const write of [() => putFiles(ref, [join(host, 'src')], '/'), () => makeFolder(ref, '/x', false), () => removePath(ref, '/kept.txt', false), () => renamePath(ref, '/kept.txt', '/y')]) {
+    for (const write of [
+      () => putFiles(ref, [join(host, 'src')], '/'),
+      () => makeFolder(ref, '/x', false),
+      () => removePath(ref, '/kept.txt', false),
+      () => renamePath(ref, '/kept.txt', '/y'),
+    ]) {
       expect(await refusal(write())).toMatchObject({ code: 'IN_USE', message: expect.stringContaining(`is mounted read-only at ${mnt}`) });
     }
     expect(readdirSync(mnt)).toEqual(['kept.txt']);
@@ -222,7 +241,9 @@ describe('paths stay inside the mount', () => {
     }
     // Writing a file over a link, or into "the folder" a link names, is refused: the link's target is untouched.
     expect((await refusal(putFiles(ref, [join(host, 'src', 'a.txt')], '/secret-link'))).code).toBe('ALREADY_EXISTS');
-    expect((await refusal(putFiles(ref, [join(host, 'src', 'a.txt')], '/out-abs/'))).message).toBe('/out-abs exists and is a symbolic link, not a file; remove it first');
+    expect((await refusal(putFiles(ref, [join(host, 'src', 'a.txt')], '/out-abs/'))).message).toBe(
+      '/out-abs exists and is a symbolic link, not a file; remove it first',
+    );
     expect(tree(host)).toEqual(before);
   });
 
@@ -271,7 +292,10 @@ describe('ext2 through a mount (a temp folder stands in)', () => {
     // A folder is not replaced by a file.
     mkdirSync(join(host, 'x'));
     writeFileSync(join(host, 'x', 'sub'), 'a file named like the folder');
-    expect(await refusal(putFiles(ref, [join(host, 'x', 'sub')], '/src'))).toMatchObject({ code: 'ALREADY_EXISTS', message: '/src/sub exists and is a folder, not a file; remove it first' });
+    expect(await refusal(putFiles(ref, [join(host, 'x', 'sub')], '/src'))).toMatchObject({
+      code: 'ALREADY_EXISTS',
+      message: '/src/sub exists and is a folder, not a file; remove it first',
+    });
     expect(statSync(join(mnt, 'src/sub')).isDirectory()).toBe(true);
   });
 

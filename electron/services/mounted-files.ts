@@ -39,7 +39,10 @@ const EXT2_NAME_MAX = 255;
 /** "/a/b/" → ["a", "b"]. files.ts has normalized it already; a ".." is refused here all the same (from the root it would lead out). */
 function split(path: string): string[] {
   const parts = path.split('/').filter((part) => part !== '' && part !== '.');
-  if (parts.includes('..') || path.includes('\0')) throw new LoopbackError('INVALID_INPUT', `${JSON.stringify(path)}: ".." and NUL are not allowed in paths here; give the full path`, { path });
+  if (parts.includes('..') || path.includes('\0'))
+    throw new LoopbackError('INVALID_INPUT', `${JSON.stringify(path)}: ".." and NUL are not allowed in paths here; give the full path`, {
+      path,
+    });
   return parts;
 }
 
@@ -159,7 +162,11 @@ class MountFolders {
 
   private otherMount(parts: readonly string[]): LoopbackError {
     const path = shown(parts);
-    return new LoopbackError('FORBIDDEN', `${path} is another filesystem mounted inside ${this.root}: Loopback Studio does not go into it`, { path });
+    return new LoopbackError(
+      'FORBIDDEN',
+      `${path} is another filesystem mounted inside ${this.root}: Loopback Studio does not go into it`,
+      { path },
+    );
   }
 
   /** The host path of the folder at `parts` (the root for []). */
@@ -202,7 +209,8 @@ class MountFolders {
         throw await this.walkError(error, parts.slice(0, i), path);
       }
       if (stats.isSymbolicLink()) throw symlinkRefusal(shown(parts.slice(0, i)));
-      if (!stats.isDirectory()) throw new LoopbackError('INVALID_INPUT', `${shown(parts.slice(0, i))} is not a folder`, { path: shown(parts.slice(0, i)) });
+      if (!stats.isDirectory())
+        throw new LoopbackError('INVALID_INPUT', `${shown(parts.slice(0, i))} is not a folder`, { path: shown(parts.slice(0, i)) });
       if (stats.dev !== this.dev) throw this.otherMount(parts.slice(0, i));
     }
     return path;
@@ -230,7 +238,9 @@ export class MountedFileSystem implements FileSystem {
   /** Opens the mount's root folder; ext2 gets symlinks and modes (PosixFileSystem), FAT does not. */
   static async open(mount: VolumeMount): Promise<MountedFileSystem> {
     const folders = await MountFolders.open(mount.via.mountDir);
-    return mount.type === 'ext2' ? new PosixMountedFileSystem(mount.type, mount.via, folders) : new MountedFileSystem(mount.type, mount.via, folders);
+    return mount.type === 'ext2'
+      ? new PosixMountedFileSystem(mount.type, mount.via, folders)
+      : new MountedFileSystem(mount.type, mount.via, folders);
   }
 
   protected get posix(): boolean {
@@ -245,12 +255,19 @@ export class MountedFileSystem implements FileSystem {
     }
     const bytes = Buffer.byteLength(name, 'utf8');
     if (bytes > EXT2_NAME_MAX) {
-      throw new LoopbackError('INVALID_INPUT', `${path}: the name "${name.slice(0, 40)}…" is ${bytes} bytes; ext2 names are at most ${EXT2_NAME_MAX} bytes`, { path });
+      throw new LoopbackError(
+        'INVALID_INPUT',
+        `${path}: the name "${name.slice(0, 40)}…" is ${bytes} bytes; ext2 names are at most ${EXT2_NAME_MAX} bytes`,
+        { path },
+      );
     }
   }
 
   protected requireWritable(): void {
-    if (this.via.readOnly) throw new LoopbackError('IN_USE', `${this.via.mountDir} is mounted read-only: files cannot be changed through it`, { mountPoint: this.via.mountDir });
+    if (this.via.readOnly)
+      throw new LoopbackError('IN_USE', `${this.via.mountDir} is mounted read-only: files cannot be changed through it`, {
+        mountPoint: this.via.mountDir,
+      });
   }
 
   /** The host path of an entry: its folder reached safely, then its own name (never followed by the callers). */
@@ -269,7 +286,13 @@ export class MountedFileSystem implements FileSystem {
 
   private async entryOf(name: string, stats: Stats, hostPath: string): Promise<DirEntry> {
     const type = stats.isFile() ? 'file' : stats.isDirectory() ? 'directory' : stats.isSymbolicLink() ? 'symlink' : 'other';
-    const entry: DirEntry = { name, type, sizeBytes: stats.size, modifiedMs: Math.floor(stats.mtimeMs), mode: this.posix ? stats.mode & 0o7777 : null };
+    const entry: DirEntry = {
+      name,
+      type,
+      sizeBytes: stats.size,
+      modifiedMs: Math.floor(stats.mtimeMs),
+      mode: this.posix ? stats.mode & 0o7777 : null,
+    };
     if (type === 'symlink') {
       const target = await fs.readlink(hostPath).catch(() => null);
       if (target !== null) entry.target = target;
@@ -361,13 +384,17 @@ export class MountedFileSystem implements FileSystem {
     const dir = await this.folders.folder(parts.slice(0, -1));
     const existing = await this.lstatOrNull(`${dir}/${parts.at(-1)!}`, where);
     if (existing && !existing.isFile()) {
-      throw new LoopbackError('ALREADY_EXISTS', `${where} exists and is a ${kindOf(existing)}, not a file; remove it first`, { path: where });
+      throw new LoopbackError('ALREADY_EXISTS', `${where} exists and is a ${kindOf(existing)}, not a file; remove it first`, {
+        path: where,
+      });
     }
     const temp = `${dir}/.loopstudio-${randomBytes(6).toString('hex')}.part`;
     const mode = this.posix && options.mode !== undefined ? options.mode & 0o7777 : 0o644;
-    const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o777).catch((error: unknown) => {
-      throw hostError(error, where, 'write');
-    });
+    const handle = await fs
+      .open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o777)
+      .catch((error: unknown) => {
+        throw hostError(error, where, 'write');
+      });
     let closed = false;
     try {
       let done = 0;
@@ -406,7 +433,8 @@ export class MountedFileSystem implements FileSystem {
         if (!options.parents) throw new LoopbackError('ALREADY_EXISTS', `${shown(step)} already exists`, { path: shown(step) });
         const stats = await this.lstatOrNull(hostPath, shown(step));
         if (stats?.isSymbolicLink()) throw symlinkRefusal(shown(step));
-        if (!stats?.isDirectory()) throw new LoopbackError('ALREADY_EXISTS', `${shown(step)} exists and is not a folder`, { path: shown(step) });
+        if (!stats?.isDirectory())
+          throw new LoopbackError('ALREADY_EXISTS', `${shown(step)} exists and is not a folder`, { path: shown(step) });
       }
     }
   }
@@ -432,7 +460,11 @@ export class MountedFileSystem implements FileSystem {
     }
     const children = await this.listParts(parts); // opens it: refuses another mount inside
     if (children.length > 0 && !recursive) {
-      throw new LoopbackError('VALIDATION', `${where} is not empty (${children.length} entries): remove it recursively to delete everything in it`, { path: where, entries: children.length });
+      throw new LoopbackError(
+        'VALIDATION',
+        `${where} is not empty (${children.length} entries): remove it recursively to delete everything in it`,
+        { path: where, entries: children.length },
+      );
     }
     for (const child of children) await this.removeParts([...parts, child.name], true);
     await fs.rmdir(await this.entryPath(parts)).catch((error: unknown) => {
@@ -472,7 +504,11 @@ export class MountedFileSystem implements FileSystem {
   }
 
   async extents(path: string): Promise<FileExtent[]> {
-    throw new LoopbackError('IN_USE', `${path}: the volume is mounted at ${this.via.mountDir}, so where a file's data lies is the kernel's business; unmount it first`, { path });
+    throw new LoopbackError(
+      'IN_USE',
+      `${path}: the volume is mounted at ${this.via.mountDir}, so where a file's data lies is the kernel's business; unmount it first`,
+      { path },
+    );
   }
 
   /** Nothing is cached here: the kernel writes back, and unmount (which syncs first) finishes it. */
@@ -507,9 +543,11 @@ export class PosixMountedFileSystem extends MountedFileSystem implements PosixFi
     const handle =
       parts.length === 0
         ? null
-        : await fs.open(await this.entryPath(parts), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: unknown) => {
-            throw errno(error) === 'ELOOP' ? symlinkRefusal(where) : hostError(error, where, 'change the mode of');
-          });
+        : await fs
+            .open(await this.entryPath(parts), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+            .catch((error: unknown) => {
+              throw errno(error) === 'ELOOP' ? symlinkRefusal(where) : hostError(error, where, 'change the mode of');
+            });
     try {
       if (handle) await handle.chmod(mode & 0o7777);
       else await fs.chmod(this.folders.rootPath, mode & 0o7777);
@@ -525,7 +563,11 @@ export class PosixMountedFileSystem extends MountedFileSystem implements PosixFi
  * Runs `work` on the volume's filesystem: through its mount when it is mounted (MountedFileSystem;
  * a read-only mount refuses writing), else the rootless engine on the image. `via` says which.
  */
-export async function withVolume<T>(ref: VolumeRef, writable: boolean, work: (fs: FileSystem, via: MountVia | null) => Promise<T>): Promise<T> {
+export async function withVolume<T>(
+  ref: VolumeRef,
+  writable: boolean,
+  work: (fs: FileSystem, via: MountVia | null) => Promise<T>,
+): Promise<T> {
   const mount = await findVolumeMount(ref);
   if (!mount) return withFileSystem(ref, writable, (target) => work(target, null));
   if (writable && mount.via.readOnly) throw readOnlyMountError(ref, mount.via);

@@ -15,7 +15,9 @@ const SILENT_KERNEL = "\u001b[H\u001b[J\u001b[1;1H\u001b[H\u001b[J\u001b[1;1H  B
 
 describe('bootHints', () => {
   it('"out of memory": more memory, with how much this run had', () => {
-    expect(bootHints(OUT_OF_MEMORY, grub)).toEqual(['the console says "out of memory" with 64 MiB of guest memory: give it more, e.g. --memory 512']);
+    expect(bootHints(OUT_OF_MEMORY, grub)).toEqual([
+      'the console says "out of memory" with 64 MiB of guest memory: give it more, e.g. --memory 512',
+    ]);
     expect(bootHints(OUT_OF_MEMORY, { ...grub, arch: 'x86_64', memoryMiB: 256, firmware: 'uefi' })[0]).toBe(
       'the console says "out of memory" with 256 MiB of guest memory: give it more, e.g. --memory 512 (under OVMF, GRUB needs 512 MiB for a distribution kernel and its initrd)',
     );
@@ -40,9 +42,13 @@ describe('bootHints', () => {
   });
 
   it('a kernel that found no root: its initrd did not load', () => {
-    expect(bootHints('[    2.0] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n', { ...grub, arch: 'x86_64', memoryMiB: 512 })).toEqual([
-      expect.stringMatching(/^the kernel started but found no root filesystem or init: its initrd did not load/),
-    ]);
+    expect(
+      bootHints('[    2.0] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n', {
+        ...grub,
+        arch: 'x86_64',
+        memoryMiB: 512,
+      }),
+    ).toEqual([expect.stringMatching(/^the kernel started but found no root filesystem or init: its initrd did not load/)]);
   });
 
   it('says nothing when nothing stands out', () => {

@@ -41,10 +41,14 @@ export function bootHints(output: string, context: HintContext): string[] {
   }
   if (text.trim() === '') {
     const why = [
-      context.kernel === null ? 'a boot loader shows its menu on the serial port only when told to (GRUB: --serial, or "serial": true in a recipe\'s menu)' : null,
+      context.kernel === null
+        ? 'a boot loader shows its menu on the serial port only when told to (GRUB: --serial, or "serial": true in a recipe\'s menu)'
+        : null,
       'Linux prints there only with console=ttyS0 on its command line',
       context.arch === 'i386' ? 'a 64-bit kernel on qemu-system-i386 (this run) stops without a word: --arch x86_64' : null,
-      context.memoryMiB < QEMU_DEFAULT_MEMORY_MIB ? `too little memory stops some kernels before their first line (this run: ${memory}): --memory ${QEMU_DEFAULT_MEMORY_MIB}` : null,
+      context.memoryMiB < QEMU_DEFAULT_MEMORY_MIB
+        ? `too little memory stops some kernels before their first line (this run: ${memory}): --memory ${QEMU_DEFAULT_MEMORY_MIB}`
+        : null,
       'with --window you see the screen, where a boot sector or the BIOS may have printed its error',
     ].filter((line): line is string => line !== null);
     hints.push(`nothing at all appeared on the serial port: ${why.join('; ')}`);
@@ -60,7 +64,9 @@ export function bootHints(output: string, context: HintContext): string[] {
           [
             'Linux needs console=ttyS0 on its command line (--cmdline, or the menu entry\'s "cmdline"); earlyprintk=serial shows an early failure',
             context.arch === 'i386' ? 'a 64-bit kernel needs qemu-system-x86_64: --arch x86_64 (this run was i386)' : null,
-            context.memoryMiB < QEMU_DEFAULT_MEMORY_MIB ? `a kernel can stop before its first line with too little memory (this run: ${memory}): --memory ${QEMU_DEFAULT_MEMORY_MIB}` : null,
+            context.memoryMiB < QEMU_DEFAULT_MEMORY_MIB
+              ? `a kernel can stop before its first line with too little memory (this run: ${memory}): --memory ${QEMU_DEFAULT_MEMORY_MIB}`
+              : null,
           ]
             .filter(Boolean)
             .join('; '),
@@ -68,10 +74,14 @@ export function bootHints(output: string, context: HintContext): string[] {
     }
   }
   if (/you need to load the kernel first/i.test(text) && !/out of memory/i.test(text)) {
-    hints.push('GRUB could not load the kernel: its error is above (a wrong path in the menu, a file that is not there, or a kernel type the entry does not match)');
+    hints.push(
+      'GRUB could not load the kernel: its error is above (a wrong path in the menu, a file that is not there, or a kernel type the entry does not match)',
+    );
   }
   if (/Unable to mount root fs|No working init found|initramfs unpacking failed/i.test(text)) {
-    hints.push('the kernel started but found no root filesystem or init: its initrd did not load (see GRUB\'s messages above: out of memory?) or has no /init');
+    hints.push(
+      "the kernel started but found no root filesystem or init: its initrd did not load (see GRUB's messages above: out of memory?) or has no /init",
+    );
   }
   return hints;
 }

@@ -84,7 +84,11 @@ describe.skipIf(skip)(`QEMU sessions${skip ? ` (skipped: ${skip})` : ''}`, () =>
     const s = createServices({ shell: 'cli', emit: (event, payload) => emitted.push({ event, payload }) });
     services.push(s.qemu);
     const image = floppy('events');
-    const serialText = () => emitted.filter((e) => e.event === 'qemuSerial').map((e) => (e.payload as { data: string }).data).join('');
+    const serialText = () =>
+      emitted
+        .filter((e) => e.event === 'qemuSerial')
+        .map((e) => (e.payload as { data: string }).data)
+        .join('');
 
     const started = await dispatch(s.handlers, 'qemu.start', { image });
     if (!started.ok) throw new Error(started.error.message);
@@ -95,7 +99,10 @@ describe.skipIf(skip)(`QEMU sessions${skip ? ` (skipped: ${skip})` : ''}`, () =>
     expect(processesMentioning(image)).toEqual([session.pid]);
 
     // The boot sector echoes COM1 input: typed text coming back proves it reached the guest.
-    expect(await dispatch(s.handlers, 'qemu.sendSerial', { sessionId: session.sessionId, data: 'ping-42' })).toEqual({ ok: true, value: { bytes: 7 } });
+    expect(await dispatch(s.handlers, 'qemu.sendSerial', { sessionId: session.sessionId, data: 'ping-42' })).toEqual({
+      ok: true,
+      value: { bytes: 7 },
+    });
     await waitUntil('the echo', () => serialText().includes('ping-42'));
     const status = await dispatch(s.handlers, 'qemu.status', { sessionId: session.sessionId });
     expect(status.ok && (status.value as { consoleTail: string }).consoleTail).toBe(`${BOOT_SECTOR_LINE}\r\nping-42`);
@@ -106,10 +113,17 @@ describe.skipIf(skip)(`QEMU sessions${skip ? ` (skipped: ${skip})` : ''}`, () =>
     expect(processesMentioning(image)).toEqual([]);
     const exited = emitted.filter((e) => e.event === 'qemuExited');
     expect(exited).toHaveLength(1);
-    expect(contractEvents.qemuExited.parse(exited[0]!.payload)).toMatchObject({ sessionId: session.sessionId, stopped: true, code: 0, stderr: expect.stringContaining('terminating on signal 15') });
+    expect(contractEvents.qemuExited.parse(exited[0]!.payload)).toMatchObject({
+      sessionId: session.sessionId,
+      stopped: true,
+      code: 0,
+      stderr: expect.stringContaining('terminating on signal 15'),
+    });
     for (const e of emitted.filter((x) => x.event === 'qemuSerial')) expect(() => contractEvents.qemuSerial.parse(e.payload)).not.toThrow();
     const list = await dispatch(s.handlers, 'qemu.list', {});
-    expect(list.ok && (list.value as { sessions: { sessionId: string; state: string }[] }).sessions).toEqual([expect.objectContaining({ sessionId: session.sessionId, state: 'exited' })]);
+    expect(list.ok && (list.value as { sessions: { sessionId: string; state: string }[] }).sessions).toEqual([
+      expect.objectContaining({ sessionId: session.sessionId, state: 'exited' }),
+    ]);
   });
 
   it('waitForSerial resolves on the text, times out with the output so far, and notices an early exit', async () => {
@@ -126,7 +140,12 @@ describe.skipIf(skip)(`QEMU sessions${skip ? ` (skipped: ${skip})` : ''}`, () =>
     const second = await qemu.start({ image: floppy('exits'), debugExit: true });
     const early = await qemu.waitForSerial(second.sessionId, 'never printed', 15_000);
     expect(early).toMatchObject({ matched: false, reason: 'exited', output: `${BOOT_SECTOR_LINE}\r\n` });
-    expect(await qemu.waitForExit(second.sessionId)).toMatchObject({ state: 'exited', exitCode: DEBUG_EXIT_STATUS, signal: null, stopped: false });
+    expect(await qemu.waitForExit(second.sessionId)).toMatchObject({
+      state: 'exited',
+      exitCode: DEBUG_EXIT_STATUS,
+      signal: null,
+      stopped: false,
+    });
   });
 
   it('runs one QEMU per image: a second start, even through a symlink, is refused until the first stops', async () => {
@@ -135,7 +154,10 @@ describe.skipIf(skip)(`QEMU sessions${skip ? ` (skipped: ${skip})` : ''}`, () =>
     const link = join(dir, `link-${imageCount}.img`);
     symlinkSync(image, link);
     const first = await qemu.start({ image });
-    await expect(qemu.start({ image: link })).rejects.toMatchObject({ code: 'VALIDATION', message: expect.stringContaining(`session ${first.sessionId}`) });
+    await expect(qemu.start({ image: link })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringContaining(`session ${first.sessionId}`),
+    });
     // Two starts at once: exactly one wins.
     await qemu.stop(first.sessionId);
     const both = await Promise.allSettled([qemu.start({ image }), qemu.start({ image: link })]);
@@ -235,14 +257,31 @@ describe.skipIf(skip)(`QEMU sessions${skip ? ` (skipped: ${skip})` : ''}`, () =>
       return result.error;
     };
     expect(await refusal({ image, memoryMiB: 1 })).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('memoryMiB') });
-    expect(await refusal({})).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('give an image to boot, or a kernel') });
-    expect(await refusal({ image, serial: { kind: 'stdio' }, debugcon: { kind: 'stdio' } })).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('cannot both use stdio') });
+    expect(await refusal({})).toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('give an image to boot, or a kernel'),
+    });
+    expect(await refusal({ image, serial: { kind: 'stdio' }, debugcon: { kind: 'stdio' } })).toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('cannot both use stdio'),
+    });
     expect(await refusal({ image: join(dir, 'missing.img') })).toMatchObject({ code: 'NOT_FOUND' });
     expect(await refusal({ image: dir })).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('is a folder') });
-    expect(await refusal({ image, append: 'quiet' })).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('needs a kernel') });
-    expect(await refusal({ image, firmware: 'uefi', arch: 'i386' })).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('x86_64') });
-    expect(await refusal({ image, serial: { kind: 'file', path: join(dir, 'no-such-folder', 'serial.txt') } })).toMatchObject({ code: 'NOT_FOUND' });
-    expect(await refusal({ image, memoryMiB: 1024 * 1024 })).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('more than this computer has') });
+    expect(await refusal({ image, append: 'quiet' })).toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('needs a kernel'),
+    });
+    expect(await refusal({ image, firmware: 'uefi', arch: 'i386' })).toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('x86_64'),
+    });
+    expect(await refusal({ image, serial: { kind: 'file', path: join(dir, 'no-such-folder', 'serial.txt') } })).toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect(await refusal({ image, memoryMiB: 1024 * 1024 })).toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('more than this computer has'),
+    });
     expect(processesMentioning(image)).toEqual([]);
   });
 

@@ -49,7 +49,11 @@ async function requireNotHeldForBoot(image: string, sizeBytes: number): Promise<
     guard.declare([{ offsetBytes: 0, sizeBytes: Math.max(sizeBytes, 1) }], 'boot it in QEMU, which writes to its disk');
   } catch (error) {
     if (error instanceof LoopbackError) {
-      throw new LoopbackError(error.code, `${error.message} Or boot it without writing: \`loopstudio qemu … --snapshot\` (Launch read-only in the app).`, error.details);
+      throw new LoopbackError(
+        error.code,
+        `${error.message} Or boot it without writing: \`loopstudio qemu … --snapshot\` (Launch read-only in the app).`,
+        error.details,
+      );
     }
     throw error;
   }
@@ -216,7 +220,13 @@ function findSetpriv(): Promise<string | null> {
   setprivPath ??= (async () => {
     for (const dir of searchPath()) {
       const path = `${dir}/setpriv`;
-      if (await fs.access(path, fsConstants.X_OK).then(() => true, () => false)) return path;
+      if (
+        await fs.access(path, fsConstants.X_OK).then(
+          () => true,
+          () => false,
+        )
+      )
+        return path;
     }
     return null;
   })();
@@ -261,7 +271,8 @@ export class QemuService {
   }
 
   async start(options: QemuLaunchOptions, startOptions: QemuStartOptions = {}): Promise<QemuSession> {
-    if (startOptions.standby && !(startOptions.paused && startOptions.holder)) throw invalid('a standby QEMU is started paused, by a holder');
+    if (startOptions.standby && !(startOptions.paused && startOptions.holder))
+      throw invalid('a standby QEMU is started paused, by a holder');
     const prepared = await this.prepare(options, startOptions.holder, Boolean(startOptions.standby));
     const consoleMode = startOptions.console ?? 'pipe';
     const { imageKey } = prepared;
@@ -328,7 +339,13 @@ export class QemuService {
         record.info.signal = signal;
         record.info.exitedAt = new Date().toISOString();
         record.child = null;
-        this.options.events?.exited?.({ sessionId, code, signal, stopped: record.info.stopped, stderr: tail(record.stderr, STDERR_TAIL_CHARS) });
+        this.options.events?.exited?.({
+          sessionId,
+          code,
+          signal,
+          stopped: record.info.stopped,
+          stderr: tail(record.stderr, STDERR_TAIL_CHARS),
+        });
         this.forgetOldSessions();
         resolveClosed();
       });
@@ -392,7 +409,9 @@ export class QemuService {
    */
   async hold(image: string, holder: string): Promise<() => void> {
     // An image that does not exist yet (a run's first build) is keyed as it will be.
-    const imageKey = await fs.realpath(resolve(image)).catch(async () => join(await fs.realpath(dirname(resolve(image))).catch(() => dirname(resolve(image))), basename(image)));
+    const imageKey = await fs
+      .realpath(resolve(image))
+      .catch(async () => join(await fs.realpath(dirname(resolve(image))).catch(() => dirname(resolve(image))), basename(image)));
     this.requireImageFree(imageKey, holder);
     this.holds.set(imageKey, holder);
     return () => {
@@ -428,12 +447,17 @@ export class QemuService {
     const record = this.record(sessionId);
     const stdin = record.child?.stdin;
     if (record.info.state !== 'running' || !stdin) {
-      throw invalid(`QEMU session ${sessionId} is not running${record.consoleMode === 'inherit' ? ' with its console here' : ''}`, { sessionId });
+      throw invalid(`QEMU session ${sessionId} is not running${record.consoleMode === 'inherit' ? ' with its console here' : ''}`, {
+        sessionId,
+      });
     }
-    if (!record.prepared.serialOnStdio) throw invalid('this session’s serial port is not connected to the console (it goes to a file or nowhere)', { sessionId });
+    if (!record.prepared.serialOnStdio)
+      throw invalid('this session’s serial port is not connected to the console (it goes to a file or nowhere)', { sessionId });
     const bytes = Buffer.from(data, 'utf8');
     await new Promise<void>((resolveWrite, rejectWrite) =>
-      stdin.write(bytes, (error) => (error ? rejectWrite(new LoopbackError('IO', `cannot write to QEMU: ${error.message}`)) : resolveWrite())),
+      stdin.write(bytes, (error) =>
+        error ? rejectWrite(new LoopbackError('IO', `cannot write to QEMU: ${error.message}`)) : resolveWrite(),
+      ),
     );
     return { bytes: bytes.length };
   }
@@ -493,9 +517,14 @@ export class QemuService {
   private requireImageFree(imageKey: string, asHolder?: string, besideOwn = false): void {
     const held = this.holds.get(imageKey);
     if (held !== undefined && held !== asHolder) {
-      throw new LoopbackError('VALIDATION', `${imageKey} is held by ${held}, which rebuilds and boots it: stop that first.`, { path: imageKey });
+      throw new LoopbackError('VALIDATION', `${imageKey} is held by ${held}, which rebuilds and boots it: stop that first.`, {
+        path: imageKey,
+      });
     }
-    const holder = [...this.sessions.values()].find((r) => r.info.state !== 'exited' && r.prepared.imageKey === imageKey && !(besideOwn && asHolder !== undefined && r.holder === asHolder));
+    const holder = [...this.sessions.values()].find(
+      (r) =>
+        r.info.state !== 'exited' && r.prepared.imageKey === imageKey && !(besideOwn && asHolder !== undefined && r.holder === asHolder),
+    );
     if (holder || this.starting.has(imageKey)) {
       const who = holder ? `session ${holder.info.sessionId}, pid ${holder.info.pid}` : 'starting now';
       throw new LoopbackError(
@@ -570,12 +599,23 @@ export class QemuService {
     if (startOptions.terminalKeys && consoleMode === 'inherit' && prepared.serialOnStdio) {
       const at = argv.findIndex((arg, i) => arg === 'stdio' && argv[i - 1] === '-serial');
       if (at > 0) {
-        argv.splice(at - 1, 2, '-chardev', 'stdio,id=loopstudio-console,mux=on,signal=on', '-serial', 'chardev:loopstudio-console', '-mon', 'chardev=loopstudio-console,mode=readline');
+        argv.splice(
+          at - 1,
+          2,
+          '-chardev',
+          'stdio,id=loopstudio-console,mux=on,signal=on',
+          '-serial',
+          'chardev:loopstudio-console',
+          '-mon',
+          'chardev=loopstudio-console,mode=readline',
+        );
       }
     }
     if (startOptions.standby && prepared.image !== null) {
       // The image's -drive value, its commas doubled as QEMU's option syntax wants them.
-      const drive = argv.findIndex((arg, i) => argv[i - 1] === '-drive' && arg.startsWith(`file=${prepared.image!.replaceAll(',', ',,')},`));
+      const drive = argv.findIndex(
+        (arg, i) => argv[i - 1] === '-drive' && arg.startsWith(`file=${prepared.image!.replaceAll(',', ',,')},`),
+      );
       if (drive > 0) argv[drive] = `${argv[drive]},file.locking=off`;
     }
     if (startOptions.paused) {
@@ -607,7 +647,8 @@ export class QemuService {
     const hostMiB = Math.floor(totalmem() / (1024 * 1024));
     // The default, on a host with room for it (half its memory at most, never under QEMU's 128).
     const memoryMiB = options.memoryMiB ?? Math.min(QEMU_DEFAULT_MEMORY_MIB, Math.max(128, Math.floor(hostMiB / 2)));
-    if (memoryMiB > hostMiB) throw invalid(`${memoryMiB} MiB of guest memory is more than this computer has (${hostMiB} MiB)`, { memoryMiB, hostMiB });
+    if (memoryMiB > hostMiB)
+      throw invalid(`${memoryMiB} MiB of guest memory is more than this computer has (${hostMiB} MiB)`, { memoryMiB, hostMiB });
 
     let image: string | null = null;
     let imageKey: string | null = null;
@@ -628,7 +669,13 @@ export class QemuService {
       kernel = resolve(boot.kernel);
       await requireRegularFile(kernel);
     }
-    const { arch, reason: archReason } = await chooseArch({ ...(options.arch ? { arch: options.arch } : {}), firmware, image, kernel: boot.kernelImage, kernelName: kernel });
+    const { arch, reason: archReason } = await chooseArch({
+      ...(options.arch ? { arch: options.arch } : {}),
+      firmware,
+      image,
+      kernel: boot.kernelImage,
+      kernelName: kernel,
+    });
 
     const serial = await resolveCharTarget(options.serial ?? { kind: 'stdio' }, 'the serial log');
     const debugcon = options.debugcon ? await resolveCharTarget(options.debugcon, 'the debug console log') : undefined;
@@ -642,7 +689,10 @@ export class QemuService {
     const gdbPort = options.gdbPort ?? QEMU_DEFAULT_GDB_PORT;
     if (wantGdb) {
       const other = [...this.sessions.values()].find((r) => r.info.state !== 'exited' && r.info.gdb?.port === gdbPort);
-      if (other) throw new LoopbackError('VALIDATION', `gdb port ${gdbPort} is taken by QEMU session ${other.info.sessionId}: choose another port`, { gdbPort });
+      if (other)
+        throw new LoopbackError('VALIDATION', `gdb port ${gdbPort} is taken by QEMU session ${other.info.sessionId}: choose another port`, {
+          gdbPort,
+        });
     }
 
     const family = await this.hostFamily();
@@ -654,13 +704,23 @@ export class QemuService {
     const spec: QemuCommandSpec = {
       program,
       ...(image !== null && media !== null ? { drive: { path: image, media } } : {}),
-      ...(kernel !== null ? { kernel: { path: kernel, ...(options.append !== undefined ? { append: options.append } : {}), ...(boot.initrd !== undefined ? { initrd: boot.initrd } : {}) } } : {}),
+      ...(kernel !== null
+        ? {
+            kernel: {
+              path: kernel,
+              ...(options.append !== undefined ? { append: options.append } : {}),
+              ...(boot.initrd !== undefined ? { initrd: boot.initrd } : {}),
+            },
+          }
+        : {}),
       memoryMiB,
       cpus: options.cpus ?? 1,
       serial,
       ...(debugcon ? { debugcon } : {}),
       ...(wantGdb ? { gdb: { port: gdbPort, wait: Boolean(options.waitForGdb) } } : {}),
-      ...(options.guestErrors || guestErrorLog !== undefined ? { guestErrors: guestErrorLog !== undefined ? { logFile: guestErrorLog } : {} } : {}),
+      ...(options.guestErrors || guestErrorLog !== undefined
+        ? { guestErrors: guestErrorLog !== undefined ? { logFile: guestErrorLog } : {} }
+        : {}),
       noReboot: options.noReboot ?? true,
       noShutdown: options.noShutdown ?? false,
       display: options.display ?? 'none',

@@ -13,7 +13,12 @@ import { BPB_START, FAT1216_BPB_END, FAT32_BPB_END, MBR_TABLE_END, MBR_TABLE_STA
 import { BOOT_IMG, CORE_IMG, EFI_BOOT_FILE, MBR_CODE_BYTES } from '../../shared/boot/grub2';
 import { grubLegacyDevice } from '../../shared/boot/grub-legacy';
 import { grubCfg, menuLst } from '../../shared/boot/menu';
-import { DEFAULT_NUMBER_OF_PARTITION_ENTRIES, DEFAULT_PARTITION_ENTRY_LBA, DEFAULT_SIZE_OF_PARTITION_ENTRY, entryArraySectors } from '../../shared/disk/gpt/layout';
+import {
+  DEFAULT_NUMBER_OF_PARTITION_ENTRIES,
+  DEFAULT_PARTITION_ENTRY_LBA,
+  DEFAULT_SIZE_OF_PARTITION_ENTRY,
+  entryArraySectors,
+} from '../../shared/disk/gpt/layout';
 import { resolvePartitionType } from '../../shared/disk/gpt/types';
 import { shellLine, shellQuote } from '../../shared/util/shell-quote';
 import { grubMkimageArgs } from '../platform/grub-files';
@@ -43,7 +48,8 @@ function sfdiskScript(plan: RecipePlan): string[] {
   const lines = [`label: ${plan.table === 'mbr' ? 'dos' : 'gpt'}`, 'unit: sectors'];
   if (plan.table === 'gpt') {
     // sfdisk would start partitions at 2048; ours may use the sectors right after the entry array.
-    const firstUsable = DEFAULT_PARTITION_ENTRY_LBA + entryArraySectors(DEFAULT_NUMBER_OF_PARTITION_ENTRIES, DEFAULT_SIZE_OF_PARTITION_ENTRY);
+    const firstUsable =
+      DEFAULT_PARTITION_ENTRY_LBA + entryArraySectors(DEFAULT_NUMBER_OF_PARTITION_ENTRIES, DEFAULT_SIZE_OF_PARTITION_ENTRY);
     lines.push(`first-lba: ${firstUsable}`);
   }
   lines.push('');
@@ -87,12 +93,18 @@ function putsFor(plan: RecipePlan, volume: PlannedVolume): Put[] {
     if (b.kind === 'grub-legacy') {
       // The article: cp /lib/grub/i386-pc/stage[12] /mnt/myfloppy/grub
       puts.push({ to: '/boot/grub/stage1', from: b.prepared.files.stage1 }, { to: '/boot/grub/stage2', from: b.prepared.files.stage2 });
-      if (b.menu) puts.push({ to: '/boot/grub/menu.lst', text: menuLst(b.menu, grubLegacyDevice(hardDisk, volume.partition)), name: 'menu.lst' });
+      if (b.menu)
+        puts.push({ to: '/boot/grub/menu.lst', text: menuLst(b.menu, grubLegacyDevice(hardDisk, volume.partition)), name: 'menu.lst' });
     } else {
       // grub-install's copy: every module and index file.
       if (b.bios) puts.push({ to: '/boot/grub/i386-pc', globDir: b.bios.prepared.files.dir, patterns: ['*.mod', '*.lst'] });
       if (b.efi) puts.push({ to: EFI_BOOT_FILE, work: EFI_WORK_FILE });
-      if (b.menu) puts.push({ to: '/boot/grub/grub.cfg', text: grubCfg(b.menu, grubCfgModules(plan.table ?? 'none', volume.fs.type)), name: 'grub.cfg' });
+      if (b.menu)
+        puts.push({
+          to: '/boot/grub/grub.cfg',
+          text: grubCfg(b.menu, grubCfgModules(plan.table ?? 'none', volume.fs.type)),
+          name: 'grub.cfg',
+        });
     }
   }
   return puts;
@@ -170,7 +182,9 @@ function ext2VolumeCommands(plan: RecipePlan, volume: PlannedVolume): string[] {
 function ddRanges(file: string, base: number, ranges: Array<[number, number]>): string[] {
   return ranges
     .filter(([start, end]) => end > start)
-    .map(([start, end]) => `dd if=${q(file)} of="$IMG" bs=1 skip=${start} seek=${base + start} count=${end - start} conv=notrunc status=none`);
+    .map(
+      ([start, end]) => `dd if=${q(file)} of="$IMG" bs=1 skip=${start} seek=${base + start} count=${end - start} conv=notrunc status=none`,
+    );
 }
 
 function bootloaderCommands(plan: RecipePlan): string[] {
@@ -182,7 +196,9 @@ function bootloaderCommands(plan: RecipePlan): string[] {
     const { prepared, area } = b.bios;
     lines.push(
       `# GRUB 2: core.img knows where /boot/grub is (${prepared.prefix}); boot.img loads it from sector ${area.firstSector}.`,
-      ['grub-mkimage', ...grubMkimageArgs(prepared.files, prepared.prefix, prepared.modules, CORE_OUTPUT)].map((arg) => (arg === CORE_OUTPUT ? '"$WORK/core.img"' : q(arg))).join(' '),
+      ['grub-mkimage', ...grubMkimageArgs(prepared.files, prepared.prefix, prepared.modules, CORE_OUTPUT)]
+        .map((arg) => (arg === CORE_OUTPUT ? '"$WORK/core.img"' : q(arg)))
+        .join(' '),
     );
     if (area.firstSector !== 1) {
       lines.push(
@@ -195,7 +211,8 @@ function bootloaderCommands(plan: RecipePlan): string[] {
       `dd if="$WORK/core.img" of="$IMG" bs=512 seek=${area.firstSector} conv=notrunc status=none`,
       `printf '\\x90\\x90' | dd of="$IMG" bs=1 seek=${BOOT_IMG.DRIVE_CHECK} conv=notrunc status=none   # hard disk: check the BIOS's drive number (grub-bios-setup does this)`,
     );
-    if (area.firstSector !== 1) lines.push(`poke_le64 "$IMG" ${BOOT_IMG.KERNEL_SECTOR} ${area.firstSector}   # where boot.img finds core.img`);
+    if (area.firstSector !== 1)
+      lines.push(`poke_le64 "$IMG" ${BOOT_IMG.KERNEL_SECTOR} ${area.firstSector}   # where boot.img finds core.img`);
     return lines;
   }
   if (b.kind === 'grub-legacy') {
@@ -213,10 +230,12 @@ function bootloaderCommands(plan: RecipePlan): string[] {
     return lines;
   }
   // The user's boot sector, keeping what the disk keeps in sector 0.
-  const volume = b.partition !== null ? plan.volumes.find((v) => v.partition === b.partition) : plan.volumes.find((v) => v.partition === null);
+  const volume =
+    b.partition !== null ? plan.volumes.find((v) => v.partition === b.partition) : plan.volumes.find((v) => v.partition === null);
   const base = (b.partition !== null ? plan.disk!.partitions.find((p) => p.index === b.partition)!.startSector : 0) * SECTOR_BYTES;
   const kept: Array<[number, number]> = [];
-  if (volume && volume.fs.type !== 'ext2' && !b.overwriteBpb) kept.push([BPB_START, volume.fs.type === 'fat32' ? FAT32_BPB_END : FAT1216_BPB_END]);
+  if (volume && volume.fs.type !== 'ext2' && !b.overwriteBpb)
+    kept.push([BPB_START, volume.fs.type === 'fat32' ? FAT32_BPB_END : FAT1216_BPB_END]);
   if (b.partition === null && plan.table !== null && !b.overwriteTable) kept.push([MBR_TABLE_START, MBR_TABLE_END]);
   const ranges: Array<[number, number]> = [];
   let at = 0;
@@ -225,9 +244,13 @@ function bootloaderCommands(plan: RecipePlan): string[] {
     at = end;
   }
   ranges.push([at, SECTOR_BYTES]);
-  lines.push(`# The boot sector${kept.length ? `, around the bytes the disk keeps (${kept.map(([s, e]) => `${s}–${e - 1}`).join(', ')})` : ''}`);
+  lines.push(
+    `# The boot sector${kept.length ? `, around the bytes the disk keeps (${kept.map(([s, e]) => `${s}–${e - 1}`).join(', ')})` : ''}`,
+  );
   lines.push(...ddRanges(b.file, base, ranges));
-  lines.push(`dd if=${q(b.file)} of="$IMG" bs=512 skip=1 seek=${base / SECTOR_BYTES + 1} conv=notrunc status=none   # the rest of a longer first stage, if any`);
+  lines.push(
+    `dd if=${q(b.file)} of="$IMG" bs=512 skip=1 seek=${base / SECTOR_BYTES + 1} conv=notrunc status=none   # the rest of a longer first stage, if any`,
+  );
   return lines;
 }
 
@@ -243,13 +266,13 @@ export function recipeScript(plan: RecipePlan, output?: string): string {
     `IMG=\${1:-${q(output)}}`,
     `LOOPSTUDIO=\${LOOPSTUDIO:-loopstudio}`,
     'WORK=$(mktemp -d)',
-    "trap 'rm -rf \"$WORK\"' EXIT",
+    'trap \'rm -rf "$WORK"\' EXIT',
     'export MTOOLS_SKIP_CHECK=1',
   ];
   if (plan.bootloader?.kind === 'grub2' && plan.bootloader.bios && plan.bootloader.bios.area.firstSector !== 1) {
     lines.push(
       '# poke_le64 FILE OFFSET VALUE: write VALUE as 8 little-endian bytes at OFFSET',
-      "poke_le64() { local bytes='' i; for i in 0 1 2 3 4 5 6 7; do bytes+=$(printf '\\\\x%02x' $(( ($3 >> (8 * i)) & 255 ))); done; printf \"$bytes\" | dd of=\"$1\" bs=1 seek=\"$2\" conv=notrunc status=none; }",
+      'poke_le64() { local bytes=\'\' i; for i in 0 1 2 3 4 5 6 7; do bytes+=$(printf \'\\\\x%02x\' $(( ($3 >> (8 * i)) & 255 ))); done; printf "$bytes" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }',
     );
   }
   const g = plan.shape.geometry;
@@ -265,12 +288,18 @@ export function recipeScript(plan: RecipePlan, output?: string): string {
       '',
       `# GRUB 2 for UEFI: one file, ${EFI_BOOT_FILE} on the FAT volume, with its modules built in; it finds`,
       `# ${efi.prefix}/grub.cfg on the partition it was started from`,
-      ['grub-mkimage', ...grubMkimageArgs(efi.files, efi.prefix, efi.modules, CORE_OUTPUT, 'x86_64-efi')].map((arg) => (arg === CORE_OUTPUT ? `"$WORK/${EFI_WORK_FILE}"` : q(arg))).join(' '),
+      ['grub-mkimage', ...grubMkimageArgs(efi.files, efi.prefix, efi.modules, CORE_OUTPUT, 'x86_64-efi')]
+        .map((arg) => (arg === CORE_OUTPUT ? `"$WORK/${EFI_WORK_FILE}"` : q(arg)))
+        .join(' '),
     );
   }
-  if (plan.table) lines.push('', '# The partition table', 'sfdisk --quiet "$IMG" <<\'LOOPSTUDIO_EOF\'', ...sfdiskScript(plan), 'LOOPSTUDIO_EOF');
+  if (plan.table)
+    lines.push('', '# The partition table', 'sfdisk --quiet "$IMG" <<\'LOOPSTUDIO_EOF\'', ...sfdiskScript(plan), 'LOOPSTUDIO_EOF');
   for (const volume of plan.volumes) {
-    lines.push('', `# ${volume.partition === null ? 'The filesystem (whole disk)' : `Partition ${volume.partition}`}: ${volume.fs.type}${volume.partition === null ? '' : `, from sector ${volume.startSector} (byte ${volume.startSector * SECTOR_BYTES})`}, and its files`);
+    lines.push(
+      '',
+      `# ${volume.partition === null ? 'The filesystem (whole disk)' : `Partition ${volume.partition}`}: ${volume.fs.type}${volume.partition === null ? '' : `, from sector ${volume.startSector} (byte ${volume.startSector * SECTOR_BYTES})`}, and its files`,
+    );
     lines.push(...(volume.fs.type === 'ext2' ? ext2VolumeCommands(plan, volume) : fatVolumeCommands(plan, volume)));
   }
   lines.push(...bootloaderCommands(plan), '', 'echo "built $IMG"');

@@ -15,7 +15,15 @@ import type { BuildResult, RecipeSummary } from '../../shared/api/boot';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { blockListCapacity } from '../../shared/boot/grub-legacy';
 import { hasBootSignature } from '../../shared/boot/boot-sector';
-import { checkEfiVolume, EFI_BOOT_DIR, EFI_BOOT_FILE, usesBios, usesUefi, type EmbeddingArea, type Grub2Firmware } from '../../shared/boot/grub2';
+import {
+  checkEfiVolume,
+  EFI_BOOT_DIR,
+  EFI_BOOT_FILE,
+  usesBios,
+  usesUefi,
+  type EmbeddingArea,
+  type Grub2Firmware,
+} from '../../shared/boot/grub2';
 import { checkMenu, type BootMenu } from '../../shared/boot/menu';
 import { describeDisk, type DiskInfo, type PartitionInfo } from '../../shared/disk/disk-info';
 import { resolveImageShape, type ImageShape, type ImageShapeRequest } from '../../shared/disk/image-shape';
@@ -29,7 +37,18 @@ import { planFatFormat } from '../../shared/fs/fat/index';
 import type { ProgressOptions } from '../../shared/fs/types';
 import { fieldError, parseRecipe, toBootMenu, type Recipe, type RecipeFilesystem, type RecipePartition } from '../../shared/recipe/schema';
 import { planIsoRecipe, summarizeIso, writeIsoRecipe, type IsoRecipePlan } from './iso-recipe';
-import { grub2Placement, installBootloader, prepareGrub2, prepareGrub2Efi, prepareGrubLegacy, type BootloaderRequest, type BootloaderResult, type Grub2EfiPrepared, type Grub2Prepared, type GrubLegacyPrepared } from './bootloaders';
+import {
+  grub2Placement,
+  installBootloader,
+  prepareGrub2,
+  prepareGrub2Efi,
+  prepareGrubLegacy,
+  type BootloaderRequest,
+  type BootloaderResult,
+  type Grub2EfiPrepared,
+  type Grub2Prepared,
+  type GrubLegacyPrepared,
+} from './bootloaders';
 import { partitionImage } from './disks';
 import { imageJoin, makeFolder, putFiles } from './files';
 import { createImage } from './images';
@@ -109,7 +128,6 @@ export interface RecipePlan {
   iso?: IsoRecipePlan;
 }
 
-
 function imageShapeRequest(recipe: Recipe): { request: ImageShapeRequest; field: string } {
   const { image } = recipe;
   if (image.floppy !== undefined) return { request: { floppy: image.floppy }, field: 'image.floppy' };
@@ -123,7 +141,10 @@ async function at<T>(field: string, work: () => T | Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     if (error instanceof LoopbackError && !error.message.startsWith(`${field}`)) {
-      const code = error.code === 'INVALID_INPUT' || error.code === 'VALIDATION' || error.code === 'NOT_FOUND' || error.code === 'HOST_TOOL_MISSING' ? error.code : 'VALIDATION';
+      const code =
+        error.code === 'INVALID_INPUT' || error.code === 'VALIDATION' || error.code === 'NOT_FOUND' || error.code === 'HOST_TOOL_MISSING'
+          ? error.code
+          : 'VALIDATION';
       throw fieldError(code, field, error.message, error.details ?? {});
     }
     throw error;
@@ -136,7 +157,8 @@ function partitionSpec(table: 'mbr' | 'gpt', index: number, p: RecipePartition):
   if (p.start !== undefined) items.push(`start=${p.start}`);
   items.push(`size=${p.size ?? 'rest'}`);
   const fsType = p.filesystem?.type;
-  const type = p.type ?? (table === 'mbr' ? (fsType && fsType !== 'ext2' ? fsType : '83') : fsType && fsType !== 'ext2' ? 'msdata' : 'linux');
+  const type =
+    p.type ?? (table === 'mbr' ? (fsType && fsType !== 'ext2' ? fsType : '83') : fsType && fsType !== 'ext2' ? 'msdata' : 'linux');
   items.push(`type=${type}`);
   if (p.bootable) items.push('bootable');
   if (p.name !== undefined) {
@@ -152,12 +174,23 @@ function allocated(volume: PlannedVolume, size: number): number {
   return (volume.fs.type === 'ext2' ? blocksWithIndirect(units, volume.unitBytes) : units) * volume.unitBytes;
 }
 
-async function planVolume(field: string, sizeField: string, fsSpec: RecipeFilesystem, partition: number | null, startSector: number, sizeBytes: number, floppy: boolean, info: PartitionInfo | null, geometry: DiskInfo['geometry'] | ImageShape['geometry']): Promise<PlannedVolume> {
+async function planVolume(
+  field: string,
+  sizeField: string,
+  fsSpec: RecipeFilesystem,
+  partition: number | null,
+  startSector: number,
+  sizeBytes: number,
+  floppy: boolean,
+  info: PartitionInfo | null,
+  geometry: DiskInfo['geometry'] | ImageShape['geometry'],
+): Promise<PlannedVolume> {
   return at(field, () => {
     let capacityBytes: number;
     let unitBytes: number;
     if (fsSpec.type === 'ext2') {
-      if (fsSpec.label !== undefined && new TextEncoder().encode(fsSpec.label).length > 16) throw new LoopbackError('INVALID_INPUT', 'label: an ext2 label is at most 16 bytes of UTF-8');
+      if (fsSpec.label !== undefined && new TextEncoder().encode(fsSpec.label).length > 16)
+        throw new LoopbackError('INVALID_INPUT', 'label: an ext2 label is at most 16 bytes of UTF-8');
       const layout = planExt2Layout(sizeBytes, { ...(fsSpec.blockSize ? { blockBytes: fsSpec.blockSize } : {}) });
       unitBytes = layout.blockBytes;
       capacityBytes = freeBlocksAfterFormat(layout) * unitBytes;
@@ -174,7 +207,20 @@ async function planVolume(field: string, sizeField: string, fsSpec: RecipeFilesy
       // FAT32's root directory takes its first cluster.
       capacityBytes = (plan.layout.clusterCount - (plan.layout.type === 'fat32' ? 1 : 0)) * unitBytes;
     }
-    return { partition, field, sizeField, fs: fsSpec, startSector, sizeBytes, capacityBytes, unitBytes, needs: [], files: new Set<string>(), folders: new Set<string>(['/']), info };
+    return {
+      partition,
+      field,
+      sizeField,
+      fs: fsSpec,
+      startSector,
+      sizeBytes,
+      capacityBytes,
+      unitBytes,
+      needs: [],
+      files: new Set<string>(),
+      folders: new Set<string>(['/']),
+      info,
+    };
   });
 }
 
@@ -216,7 +262,8 @@ async function planCopy(volume: PlannedVolume, from: string, to: string, stats: 
     for (const name of (await fs.readdir(from)).sort()) {
       const child = join(from, name);
       const childStats = await sourceStats(child, volume, roots);
-      if (childStats && (childStats.isFile() || childStats.isDirectory())) bytes += await planCopy(volume, child, imageJoin(to, name), childStats, roots);
+      if (childStats && (childStats.isFile() || childStats.isDirectory()))
+        bytes += await planCopy(volume, child, imageJoin(to, name), childStats, roots);
     }
     return bytes;
   }
@@ -230,7 +277,11 @@ async function planCopy(volume: PlannedVolume, from: string, to: string, stats: 
  * Checks a recipe against the host and plans the build, writing nothing. Throws the first
  * problem, naming its recipe field.
  */
-export async function planRecipe(recipe: Recipe, recipePath: string, options: { allowOutside?: readonly string[] } = {}): Promise<RecipePlan> {
+export async function planRecipe(
+  recipe: Recipe,
+  recipePath: string,
+  options: { allowOutside?: readonly string[] } = {},
+): Promise<RecipePlan> {
   const baseDir = dirname(recipePath);
   const roots = await sourceRoots(baseDir, options.allowOutside);
   if (recipe.image.iso) {
@@ -240,7 +291,20 @@ export async function planRecipe(recipe: Recipe, recipePath: string, options: { 
     const totalSectors = sizeBytes / SECTOR_BYTES;
     const geometry = { cylinders: Math.ceil(totalSectors / (64 * 32)), heads: 64, sectorsPerTrack: 32 };
     const shape: ImageShape = { sizeBytes, totalSectors, geometry, floppy: null, geometrySource: 'size' };
-    return { recipe, recipePath, baseDir, shape, table: null, partitionSteps: [], disk: null, volumes: [], copies: [], bootloader: null, sourceRoots: roots, iso };
+    return {
+      recipe,
+      recipePath,
+      baseDir,
+      shape,
+      table: null,
+      partitionSteps: [],
+      disk: null,
+      volumes: [],
+      copies: [],
+      bootloader: null,
+      sourceRoots: roots,
+      iso,
+    };
   }
   const { request, field: imageField } = imageShapeRequest(recipe);
   const shape = await at(imageField, () => resolveImageShape(request));
@@ -262,12 +326,26 @@ export async function planRecipe(recipe: Recipe, recipePath: string, options: { 
 
   const volumes: PlannedVolume[] = [];
   if (recipe.filesystem) {
-    volumes.push(await planVolume('filesystem', imageField, recipe.filesystem, null, 0, shape.sizeBytes, shape.floppy !== null, null, shape.geometry));
+    volumes.push(
+      await planVolume('filesystem', imageField, recipe.filesystem, null, 0, shape.sizeBytes, shape.floppy !== null, null, shape.geometry),
+    );
   }
   for (const [i, p] of (recipe.partitions ?? []).entries()) {
     if (!p.filesystem) continue;
     const info = disk!.partitions.find((x) => x.index === i + 1)!;
-    volumes.push(await planVolume(`partitions[${i}].filesystem`, `partitions[${i}].size`, p.filesystem, i + 1, info.startSector, info.sizeBytes, false, info, disk!.geometry));
+    volumes.push(
+      await planVolume(
+        `partitions[${i}].filesystem`,
+        `partitions[${i}].size`,
+        p.filesystem,
+        i + 1,
+        info.startSector,
+        info.sizeBytes,
+        false,
+        info,
+        disk!.geometry,
+      ),
+    );
   }
   const volumeOf = (partition: number | undefined, field: string, purpose: string): PlannedVolume => {
     if (partition !== undefined) return volumes.find((v) => v.partition === partition)!;
@@ -286,11 +364,17 @@ export async function planRecipe(recipe: Recipe, recipePath: string, options: { 
   const copies: PlannedCopy[] = [];
   for (const [i, file] of (recipe.files ?? []).entries()) {
     const field = `files[${i}]`;
-    const volume = file.partition !== undefined ? volumeOf(file.partition, `${field}.partition`, '') : volumes.length === 1 ? volumes[0]! : bootVolume ?? volumeOf(undefined, `${field}.partition`, 'it goes to');
+    const volume =
+      file.partition !== undefined
+        ? volumeOf(file.partition, `${field}.partition`, '')
+        : volumes.length === 1
+          ? volumes[0]!
+          : (bootVolume ?? volumeOf(undefined, `${field}.partition`, 'it goes to'));
     const from = await recipeSource(baseDir, file.from, roots, `${field}.from`);
     const stats = await statOrNull(from);
     if (!stats) throw fieldError('NOT_FOUND', `${field}.from`, `${from} does not exist`, { path: from });
-    if (!stats.isFile() && !stats.isDirectory()) throw fieldError('INVALID_INPUT', `${field}.from`, `${from} is not a file or a folder`, { path: from });
+    if (!stats.isFile() && !stats.isDirectory())
+      throw fieldError('INVALID_INPUT', `${field}.from`, `${from} is not a file or a folder`, { path: from });
     const to = file.to.endsWith('/') ? imageJoin(file.to, basename(from)) : file.to.replace(/\/+$/, '');
     const bytes = await planCopy(volume, from, to, stats, roots);
     copies.push({ field, from, to, folder: stats.isDirectory(), volume, bytes });
@@ -302,10 +386,18 @@ export async function planRecipe(recipe: Recipe, recipePath: string, options: { 
     await at('bootloader.menu', () => checkMenu(menu, b.grub2 ? 'grub2' : 'grub-legacy'));
     const where = bootVolume!.partition === null ? 'the image' : `partition ${bootVolume!.partition}`;
     for (const [i, entry] of menu.entries.entries()) {
-      const paths: Array<[string, string]> = [[`bootloader.menu.entries[${i}].kernel`, entry.kernel], ...(entry.modules ?? []).map((m, j): [string, string] => [`bootloader.menu.entries[${i}].modules[${j}]`, m.path])];
+      const paths: Array<[string, string]> = [
+        [`bootloader.menu.entries[${i}].kernel`, entry.kernel],
+        ...(entry.modules ?? []).map((m, j): [string, string] => [`bootloader.menu.entries[${i}].modules[${j}]`, m.path]),
+      ];
       for (const [field, path] of paths) {
         if (!bootVolume!.files.has(path)) {
-          throw fieldError('NOT_FOUND', field, `${path} is not copied into ${where} by any files[] entry: add { "from": "…", "to": "${path}" } to files`, { path });
+          throw fieldError(
+            'NOT_FOUND',
+            field,
+            `${path} is not copied into ${where} by any files[] entry: add { "from": "…", "to": "${path}" } to files`,
+            { path },
+          );
         }
       }
     }
@@ -316,7 +408,12 @@ export async function planRecipe(recipe: Recipe, recipePath: string, options: { 
     const coreModules = b.grub2.coreModules ?? [];
     let bios: { prepared: Grub2Prepared; area: EmbeddingArea } | null = null;
     if (usesBios(firmware)) {
-      if (!disk || !table) throw fieldError('VALIDATION', bootField, 'GRUB 2 for BIOS needs a partitioned disk (core.img goes after the MBR): use grubLegacy for a floppy, or give the recipe partitions');
+      if (!disk || !table)
+        throw fieldError(
+          'VALIDATION',
+          bootField,
+          'GRUB 2 for BIOS needs a partitioned disk (core.img goes after the MBR): use grubLegacy for a floppy, or give the recipe partitions',
+        );
       const prepared = await at(bootField, () => prepareGrub2(table, volume.partition!, volume.fs.type, coreModules));
       const blame = coreModules.length ? `${bootField}.coreModules` : table === 'mbr' ? 'partitions[0].start' : bootField;
       const area = await at(blame, () => grub2Placement(disk!, prepared.core.length, coreModules));
@@ -327,7 +424,7 @@ export async function planRecipe(recipe: Recipe, recipePath: string, options: { 
     }
     let efi: Grub2EfiPrepared | null = null;
     if (usesUefi(firmware)) {
-      const partition = disk && volume.partition !== null ? disk.partitions.find((p) => p.index === volume.partition) ?? null : null;
+      const partition = disk && volume.partition !== null ? (disk.partitions.find((p) => p.index === volume.partition) ?? null) : null;
       await at(`${bootField}.firmware`, () => checkEfiVolume(disk?.table ?? 'none', partition, volume.fs.type));
       efi = await at(`${bootField}.firmware`, () => prepareGrub2Efi(volume.fs.type, coreModules));
       volume.needs.push({ what: EFI_BOOT_FILE, bytes: allocated(volume, efi.image.length) });
@@ -343,9 +440,13 @@ export async function planRecipe(recipe: Recipe, recipePath: string, options: { 
     if (table === 'gpt') throw fieldError('VALIDATION', 'table', 'GRUB legacy does not know GPT partitions: use "mbr", or grub2');
     const stageDir = b.grubLegacy.stageDir !== undefined ? hostPath(baseDir, b.grubLegacy.stageDir) : undefined;
     const prepared = await at(stageDir !== undefined ? `${bootField}.stageDir` : bootField, () => prepareGrubLegacy(stageDir));
-    if (blockListCapacity(prepared.stage2.subarray(0, SECTOR_BYTES)) < 1) throw fieldError('VALIDATION', bootField, `${prepared.files.stage2} has no room for a block list`);
+    if (blockListCapacity(prepared.stage2.subarray(0, SECTOR_BYTES)) < 1)
+      throw fieldError('VALIDATION', bootField, `${prepared.files.stage2} has no room for a block list`);
     foldersOf('/boot/grub').forEach((f) => volume.folders.add(f));
-    volume.needs.push({ what: 'stage1', bytes: allocated(volume, prepared.stage1.length) }, { what: 'stage2', bytes: allocated(volume, prepared.stage2.length) });
+    volume.needs.push(
+      { what: 'stage1', bytes: allocated(volume, prepared.stage1.length) },
+      { what: 'stage2', bytes: allocated(volume, prepared.stage2.length) },
+    );
     if (menu) volume.needs.push({ what: '/boot/grub/menu.lst', bytes: volume.unitBytes });
     bootloader = { kind: 'grub-legacy', volume, ...(menu ? { menu } : {}), prepared };
   } else if (b?.bootSector) {
@@ -353,7 +454,11 @@ export async function planRecipe(recipe: Recipe, recipePath: string, options: { 
     const stats = await statOrNull(file);
     if (!stats?.isFile()) throw fieldError('NOT_FOUND', `${bootField}.file`, `${file} does not exist`, { path: file });
     if (stats.size === 0 || stats.size % SECTOR_BYTES !== 0) {
-      throw fieldError('VALIDATION', `${bootField}.file`, `${file} is ${stats.size} bytes: a boot sector (or a longer first stage) is a whole number of 512-byte sectors`);
+      throw fieldError(
+        'VALIDATION',
+        `${bootField}.file`,
+        `${file} is ${stats.size} bytes: a boot sector (or a longer first stage) is a whole number of 512-byte sectors`,
+      );
     }
     const first = new Uint8Array(SECTOR_BYTES);
     const handle = await fs.open(file, 'r');
@@ -363,9 +468,20 @@ export async function planRecipe(recipe: Recipe, recipePath: string, options: { 
       await handle.close();
     }
     if (!hasBootSignature(first) && !b.bootSector.force) {
-      throw fieldError('VALIDATION', `${bootField}.file`, `${file} does not end its first sector with 55 AA, so the BIOS will not boot it (set "force": true to install it anyway)`);
+      throw fieldError(
+        'VALIDATION',
+        `${bootField}.file`,
+        `${file} does not end its first sector with 55 AA, so the BIOS will not boot it (set "force": true to install it anyway)`,
+      );
     }
-    bootloader = { kind: 'boot-sector', partition: b.bootSector.partition ?? null, file, overwriteBpb: b.bootSector.overwriteBpb ?? false, overwriteTable: b.bootSector.overwriteTable ?? false, force: b.bootSector.force ?? false };
+    bootloader = {
+      kind: 'boot-sector',
+      partition: b.bootSector.partition ?? null,
+      file,
+      overwriteBpb: b.bootSector.overwriteBpb ?? false,
+      overwriteTable: b.bootSector.overwriteTable ?? false,
+      force: b.bootSector.force ?? false,
+    };
   }
 
   // Space: the files, the folders they need, the boot loader's files.
@@ -373,7 +489,11 @@ export async function planRecipe(recipe: Recipe, recipePath: string, options: { 
     const folders = [...volume.folders].filter((f) => f !== '/').length;
     const needed = volume.needs.reduce((sum, n) => sum + n.bytes, 0) + folders * volume.unitBytes;
     if (needed > volume.capacityBytes) {
-      const biggest = volume.needs.filter((n) => n.bytes > 0).sort((x, y) => y.bytes - x.bytes).slice(0, 3).map((n) => `${n.what} ${formatBytes(n.bytes)}`);
+      const biggest = volume.needs
+        .filter((n) => n.bytes > 0)
+        .sort((x, y) => y.bytes - x.bytes)
+        .slice(0, 3)
+        .map((n) => `${n.what} ${formatBytes(n.bytes)}`);
       throw fieldError(
         'VALIDATION',
         volume.sizeField,
@@ -404,11 +524,22 @@ export async function saveRecipe(path: string, document: unknown, options: { for
   const out: Recipe = {
     ...recipe,
     ...(recipe.files ? { files: recipe.files.map((f) => ({ ...f, from: portable(f.from) })) } : {}),
-    ...(recipe.bootloader?.bootSector ? { bootloader: { ...recipe.bootloader, bootSector: { ...recipe.bootloader.bootSector, file: portable(recipe.bootloader.bootSector.file) } } } : {}),
+    ...(recipe.bootloader?.bootSector
+      ? {
+          bootloader: {
+            ...recipe.bootloader,
+            bootSector: { ...recipe.bootloader.bootSector, file: portable(recipe.bootloader.bootSector.file) },
+          },
+        }
+      : {}),
   };
   const existing = await fs.lstat(recipePath).catch(() => null);
-  if (existing && !options.force) throw new LoopbackError('ALREADY_EXISTS', `${recipePath} already exists; not replacing it (choose another name, or pass force)`, { path: recipePath });
-  if (existing && !existing.isFile()) throw new LoopbackError('INVALID_INPUT', `${recipePath} is not a regular file: refusing to replace it`, { path: recipePath });
+  if (existing && !options.force)
+    throw new LoopbackError('ALREADY_EXISTS', `${recipePath} already exists; not replacing it (choose another name, or pass force)`, {
+      path: recipePath,
+    });
+  if (existing && !existing.isFile())
+    throw new LoopbackError('INVALID_INPUT', `${recipePath} is not a regular file: refusing to replace it`, { path: recipePath });
   const temp = join(baseDir, `.${basename(recipePath)}.saving-${process.pid}-${Date.now()}`);
   try {
     await fs.writeFile(temp, `${JSON.stringify(out, null, 2)}\n`, { flag: 'wx' });
@@ -417,8 +548,13 @@ export async function saveRecipe(path: string, document: unknown, options: { for
     else await fs.link(temp, recipePath);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new LoopbackError('ALREADY_EXISTS', `${recipePath} already exists; not replacing it`, { path: recipePath });
-    throw new LoopbackError(code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${recipePath}: ${code === 'ENOENT' ? 'its folder does not exist' : (error as Error).message}`, { path: recipePath });
+    if (code === 'EEXIST')
+      throw new LoopbackError('ALREADY_EXISTS', `${recipePath} already exists; not replacing it`, { path: recipePath });
+    throw new LoopbackError(
+      code === 'ENOENT' ? 'NOT_FOUND' : 'IO',
+      `${recipePath}: ${code === 'ENOENT' ? 'its folder does not exist' : (error as Error).message}`,
+      { path: recipePath },
+    );
   } finally {
     await fs.rm(temp, { force: true });
   }
@@ -466,10 +602,24 @@ export function bootloaderRequest(plan: RecipePlan, image: string): BootloaderRe
   const b = plan.bootloader;
   if (!b) return null;
   if (b.kind === 'boot-sector') {
-    return { loader: 'boot-sector', image, ...(b.partition !== null ? { partition: b.partition } : {}), file: b.file, overwriteBpb: b.overwriteBpb, overwriteTable: b.overwriteTable, force: b.force };
+    return {
+      loader: 'boot-sector',
+      image,
+      ...(b.partition !== null ? { partition: b.partition } : {}),
+      file: b.file,
+      overwriteBpb: b.overwriteBpb,
+      overwriteTable: b.overwriteTable,
+      force: b.force,
+    };
   }
   const base = { image, ...(b.volume.partition !== null ? { partition: b.volume.partition } : {}), ...(b.menu ? { menu: b.menu } : {}) };
-  if (b.kind === 'grub2') return { loader: 'grub2', ...base, ...(b.coreModules.length ? { coreModules: b.coreModules } : {}), ...(b.firmware !== 'bios' ? { firmware: b.firmware } : {}) };
+  if (b.kind === 'grub2')
+    return {
+      loader: 'grub2',
+      ...base,
+      ...(b.coreModules.length ? { coreModules: b.coreModules } : {}),
+      ...(b.firmware !== 'bios' ? { firmware: b.firmware } : {}),
+    };
   return { loader: 'grub-legacy', ...base, stageDir: b.prepared.files.dir };
 }
 
@@ -481,9 +631,14 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
   const output = resolve(options.output ?? defaultOutputFor(recipe, recipePath));
   const existing = await fs.lstat(output).catch(() => null);
   if (existing && !options.force) {
-    throw new LoopbackError('ALREADY_EXISTS', `${output} already exists; pass --force to replace it (it is replaced only when the build succeeds)`, { path: output });
+    throw new LoopbackError(
+      'ALREADY_EXISTS',
+      `${output} already exists; pass --force to replace it (it is replaced only when the build succeeds)`,
+      { path: output },
+    );
   }
-  if (existing && !existing.isFile()) throw new LoopbackError('INVALID_INPUT', `${output} is not a regular file: refusing to replace it`, { path: output });
+  if (existing && !existing.isFile())
+    throw new LoopbackError('INVALID_INPUT', `${output} is not a regular file: refusing to replace it`, { path: output });
   // A mounted or attached image stays the user's: checked before the build and again before the
   // new image takes its name (a mount made meanwhile would be left on the old, deleted file).
   if (existing) await requireImageNotHeld(output, existing.size, 'replace it with a new build');
@@ -494,7 +649,8 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
   const totalSteps = 1 + (plan.table ? 1 : 0) + plan.volumes.length + plan.copies.length + (plan.bootloader ? 1 : 0);
   let stepsDone = 0;
   const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
-    if (options.signal?.aborted) throw new LoopbackError('CANCELLED', `build of ${output} cancelled before "${name}"; no image was written`);
+    if (options.signal?.aborted)
+      throw new LoopbackError('CANCELLED', `build of ${output} cancelled before "${name}"; no image was written`);
     // Steps are counted as items: they are not bytes.
     options.onProgress?.({ phase: name, bytesDone: 0, bytesTotal: 0, itemsDone: stepsDone, itemsTotal: totalSteps });
     const t = Date.now();
@@ -506,8 +662,13 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
   let bootloaderResult: BootloaderResult | null = null;
   const skipped: NonNullable<BuildResult['skipped']> = [];
   try {
-    await step(`create ${formatBytes(plan.shape.sizeBytes)} image`, () => createImage({ path: temp, shape: imageShapeRequest(recipe).request, force: true }));
-    if (plan.table) await step(`partition (${plan.table.toUpperCase()})`, () => partitionImage(temp, { table: plan.table!, fresh: true, steps: plan.partitionSteps }));
+    await step(`create ${formatBytes(plan.shape.sizeBytes)} image`, () =>
+      createImage({ path: temp, shape: imageShapeRequest(recipe).request, force: true }),
+    );
+    if (plan.table)
+      await step(`partition (${plan.table.toUpperCase()})`, () =>
+        partitionImage(temp, { table: plan.table!, fresh: true, steps: plan.partitionSteps }),
+      );
     for (const volume of plan.volumes) {
       const ref = { image: temp, ...(volume.partition !== null ? { partition: volume.partition } : {}) };
       await step(`format ${volume.partition === null ? 'the image' : `partition ${volume.partition}`} as ${volume.fs.type}`, () =>
@@ -527,7 +688,8 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
         if (copy.folder) {
           await makeFolder(ref, copy.to, true);
           const children = (await fs.readdir(copy.from)).sort().map((name) => join(copy.from, name));
-          if (children.length) skipped.push(...((await putFiles(ref, children, copy.to, { followLinksWithin: plan.sourceRoots })).skipped ?? []));
+          if (children.length)
+            skipped.push(...((await putFiles(ref, children, copy.to, { followLinksWithin: plan.sourceRoots })).skipped ?? []));
         } else {
           if (parentPath(copy.to) !== '/') await makeFolder(ref, parentPath(copy.to), true);
           skipped.push(...((await putFiles(ref, [copy.from], copy.to, { followLinksWithin: plan.sourceRoots })).skipped ?? []));
@@ -543,15 +705,33 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
     throw error;
   }
   if (bootloaderResult) bootloaderResult = { ...bootloaderResult, image: output };
-  return { ...summarizePlan(plan), image: output, bootloaderResult, steps, totalMs: Date.now() - started, ...(skipped.length ? { skipped } : {}) };
+  return {
+    ...summarizePlan(plan),
+    image: output,
+    bootloaderResult,
+    steps,
+    totalMs: Date.now() - started,
+    ...(skipped.length ? { skipped } : {}),
+  };
 }
 
 /** The ISO half of buildRecipe: the plan is made; write it beside the output, then rename. */
-async function buildIso(plan: RecipePlan, iso: IsoRecipePlan, output: string, temp: string, existing: Stats | null, started: number, options: BuildOptions): Promise<BuildResult> {
+async function buildIso(
+  plan: RecipePlan,
+  iso: IsoRecipePlan,
+  output: string,
+  temp: string,
+  existing: Stats | null,
+  started: number,
+  options: BuildOptions,
+): Promise<BuildResult> {
   const planned = Date.now();
   if (options.signal?.aborted) throw new LoopbackError('CANCELLED', `build of ${output} cancelled before writing; no image was written`);
   try {
-    await writeIsoRecipe(iso, temp, { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    await writeIsoRecipe(iso, temp, {
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     if (existing) await requireImageNotHeld(output, existing.size, 'replace it with a new build');
     await fs.rename(temp, output);
   } catch (error) {
@@ -562,7 +742,14 @@ async function buildIso(plan: RecipePlan, iso: IsoRecipePlan, output: string, te
     { step: `plan the ISO image${iso.boot?.kind === 'grub2' ? ' (GRUB 2: grub-mkimage, the EFI partition)' : ''}`, ms: planned - started },
     { step: `write ${formatBytes(iso.imageBytes)} ISO 9660 image`, ms: Date.now() - planned },
   ];
-  return { ...summarizePlan(plan), image: output, bootloaderResult: null, steps, totalMs: Date.now() - started, ...(iso.skipped.length ? { skipped: iso.skipped } : {}) };
+  return {
+    ...summarizePlan(plan),
+    image: output,
+    bootloaderResult: null,
+    steps,
+    totalMs: Date.now() - started,
+    ...(iso.skipped.length ? { skipped: iso.skipped } : {}),
+  };
 }
 
 export type { BuildResult, RecipeSummary };

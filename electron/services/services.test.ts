@@ -22,7 +22,10 @@ describe('dispatch: the one entry point of both transports', () => {
 
   it('refuses unknown methods by name', async () => {
     const result = await dispatch(services().handlers, 'fs.deleteEverything', {});
-    expect(result).toEqual({ ok: false, error: expect.objectContaining({ code: 'UNKNOWN_METHOD', message: 'No such method: fs.deleteEverything' }) });
+    expect(result).toEqual({
+      ok: false,
+      error: expect.objectContaining({ code: 'UNKNOWN_METHOD', message: 'No such method: fs.deleteEverything' }),
+    });
   });
 
   it('refuses input that fails the schema, saying which field', async () => {
@@ -107,18 +110,27 @@ describe('image methods through dispatch (what the app and the harness call)', (
     try {
       const { handlers } = services();
       const path = join(dir, 'c.img');
-      expect(await dispatch(handlers, 'image.create', { path, chs: '1000/16/63' })).toMatchObject({ ok: true, value: { sizeBytes: 516_096_000 } });
+      expect(await dispatch(handlers, 'image.create', { path, chs: '1000/16/63' })).toMatchObject({
+        ok: true,
+        value: { sizeBytes: 516_096_000 },
+      });
       const edited = await dispatch(handlers, 'image.partition', {
         path,
         table: 'mbr',
         steps: [{ op: 'add', spec: 'start=63,size=rest,type=83,bootable' }],
       });
-      expect(edited).toMatchObject({ ok: true, value: { after: { table: 'mbr', partitions: [{ offsetBytes: 32256, blocks1KiB: 503968 }] } } });
+      expect(edited).toMatchObject({
+        ok: true,
+        value: { after: { table: 'mbr', partitions: [{ offsetBytes: 32256, blocks1KiB: 503968 }] } },
+      });
       expect(await dispatch(handlers, 'image.info', { path })).toMatchObject({ ok: true, value: { geometry: { cylinders: 1000 } } });
       if (!missingTools('sfdisk')) expect(runToolOk('sfdisk', ['--json', path]).stdout).toContain('"start": 63');
 
       const both = await dispatch(handlers, 'image.create', { path: join(dir, 'x.img'), size: '1M', floppy: '1.44M' });
-      expect(both).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT', message: expect.stringContaining('give exactly one of size, chs, floppy') } });
+      expect(both).toMatchObject({
+        ok: false,
+        error: { code: 'INVALID_INPUT', message: expect.stringContaining('give exactly one of size, chs, floppy') },
+      });
       const badStep = await dispatch(handlers, 'image.partition', { path, steps: [{ op: 'format', spec: 'x' }] });
       expect(badStep).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
     } finally {

@@ -89,7 +89,11 @@ describe.skipIf(missingTools('mdir', 'mcopy', 'fsck.fat'))('a floppy through the
   it('refuses a file larger than the free space and leaves the image byte for byte as it was', async () => {
     const path = await floppy();
     const before = sha256(path);
-    const error = await refused('fs.upload', { path, dest: '/', files: [{ name: 'BIG.BIN', base64: Buffer.alloc(2 * 1024 * 1024).toString('base64') }] });
+    const error = await refused('fs.upload', {
+      path,
+      dest: '/',
+      files: [{ name: 'BIG.BIN', base64: Buffer.alloc(2 * 1024 * 1024).toString('base64') }],
+    });
     expect(error.code).toBe('VALIDATION');
     expect(error.message).toMatch(/^Not enough space in .*floppy\.img: the copy needs at least 2 MiB and .* is free; nothing was copied$/);
     expect(sha256(path)).toBe(before);
@@ -113,7 +117,10 @@ describe.skipIf(missingTools('mdir', 'mcopy', 'fsck.fat'))('a floppy through the
       ['GRUB', 'directory'],
       ['readme.txt', 'file'],
     ]);
-    expect(runToolOk('mdir', ['-i', path, '-b', '::/BOOT']).stdout.split('\n').filter(Boolean).sort()).toEqual(['::/BOOT/GRUB/', '::/BOOT/readme.txt']);
+    expect(runToolOk('mdir', ['-i', path, '-b', '::/BOOT']).stdout.split('\n').filter(Boolean).sort()).toEqual([
+      '::/BOOT/GRUB/',
+      '::/BOOT/readme.txt',
+    ]);
 
     await call('fs.get', { path, source: '/BOOT/readme.txt', out: dir });
     expect(readFileSync(join(dir, 'readme.txt'), 'utf8')).toBe('notes\n');
@@ -144,7 +151,9 @@ describe.skipIf(missingTools('sfdisk'))('image.partition with dryRun (checked wi
       [2, 43008, 8192, '83', false],
     ]);
     expect(sha256(path)).toBe(before);
-    const table = JSON.parse(runToolOk('sfdisk', ['--json', path]).stdout) as { partitiontable: { partitions: Array<{ start: number; size: number }> } };
+    const table = JSON.parse(runToolOk('sfdisk', ['--json', path]).stdout) as {
+      partitiontable: { partitions: Array<{ start: number; size: number }> };
+    };
     expect(table.partitiontable.partitions.map((p) => [p.start, p.size])).toEqual([[2048, 20480]]);
   });
 

@@ -21,7 +21,12 @@ export interface UploadedFile {
   modifiedMs?: number;
 }
 
-export async function uploadFiles(ref: VolumeRef, dest: string, files: readonly UploadedFile[], options: ProgressOptions = {}): Promise<PutResult> {
+export async function uploadFiles(
+  ref: VolumeRef,
+  dest: string,
+  files: readonly UploadedFile[],
+  options: ProgressOptions = {},
+): Promise<PutResult> {
   if (files.length === 0) throw new LoopbackError('INVALID_INPUT', 'no files to copy in');
   const staging = await fs.mkdtemp(join(tmpdir(), 'loopstudio-upload-'));
   try {
@@ -34,7 +39,10 @@ export async function uploadFiles(ref: VolumeRef, dest: string, files: readonly 
       const target = join(staging, ...parts);
       await fs.mkdir(dirname(target), { recursive: true });
       await fs.writeFile(target, file.data, { flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
-        throw new LoopbackError(error.code === 'EEXIST' ? 'INVALID_INPUT' : 'IO', error.code === 'EEXIST' ? `"${file.name}" was sent twice` : `${file.name}: ${error.message}`);
+        throw new LoopbackError(
+          error.code === 'EEXIST' ? 'INVALID_INPUT' : 'IO',
+          error.code === 'EEXIST' ? `"${file.name}" was sent twice` : `${file.name}: ${error.message}`,
+        );
       });
       if (file.modifiedMs !== undefined) {
         const when = new Date(file.modifiedMs);
@@ -42,7 +50,12 @@ export async function uploadFiles(ref: VolumeRef, dest: string, files: readonly 
       }
       tops.add(parts[0]!);
     }
-    return await putFiles(ref, [...tops].sort().map((top) => join(staging, top)), dest, options);
+    return await putFiles(
+      ref,
+      [...tops].sort().map((top) => join(staging, top)),
+      dest,
+      options,
+    );
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
   }

@@ -63,7 +63,10 @@ export async function findVolumeMount(ref: VolumeRef): Promise<VolumeMount | nul
   try {
     ({ volume, type } = await withImage(ref.image, false, async (image) => {
       const window = await findVolume(image, ref);
-      return { volume: { offsetBytes: window.partition?.offsetBytes ?? 0, sizeBytes: window.device.sizeBytes }, type: await detectFileSystem(window.device) };
+      return {
+        volume: { offsetBytes: window.partition?.offsetBytes ?? 0, sizeBytes: window.device.sizeBytes },
+        type: await detectFileSystem(window.device),
+      };
     }));
   } catch {
     return null;

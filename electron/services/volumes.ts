@@ -39,7 +39,10 @@ function partitionList(disk: DiskInfo): string {
  */
 export async function volumeWindow(image: FileBlockDevice, ref: VolumeRef): Promise<VolumeWindow> {
   const window = await findVolume(image, ref);
-  image.declareWrites([{ offsetBytes: window.partition?.offsetBytes ?? 0, sizeBytes: window.device.sizeBytes }], `write to ${describeVolume(ref)}`);
+  image.declareWrites(
+    [{ offsetBytes: window.partition?.offsetBytes ?? 0, sizeBytes: window.device.sizeBytes }],
+    `write to ${describeVolume(ref)}`,
+  );
   return window;
 }
 
@@ -48,7 +51,11 @@ export async function volumeWindow(image: FileBlockDevice, ref: VolumeRef): Prom
  * (the MBR or the logical partition's EBR; GPT's primary and backup headers and entries).
  */
 export function tableRanges(disk: DiskInfo, partition: PartitionInfo): ByteRange[] {
-  if (disk.table === 'gpt') return [{ offsetBytes: 0, sizeBytes: 34 * 512 }, { offsetBytes: (disk.totalSectors - 33) * 512, sizeBytes: 33 * 512 }];
+  if (disk.table === 'gpt')
+    return [
+      { offsetBytes: 0, sizeBytes: 34 * 512 },
+      { offsetBytes: (disk.totalSectors - 33) * 512, sizeBytes: 33 * 512 },
+    ];
   return [{ offsetBytes: (partition.ebrSector ?? 0) * 512, sizeBytes: 512 }];
 }
 
@@ -58,7 +65,11 @@ export async function findVolume(image: FileBlockDevice, ref: VolumeRef): Promis
   // An ISO image is one volume, whatever its hybrid MBR says (its partition 1 starts at sector 1).
   if (await isIsoDevice(image)) {
     if (ref.partition !== undefined) {
-      throw new LoopbackError('INVALID_INPUT', `${ref.image} is an ISO 9660 image: its files are read without -p (its MBR, if any, is the hybrid one: partition 1 is the ISO itself, partition 2 its EFI system partition)`, { image: ref.image, iso9660: true });
+      throw new LoopbackError(
+        'INVALID_INPUT',
+        `${ref.image} is an ISO 9660 image: its files are read without -p (its MBR, if any, is the hybrid one: partition 1 is the ISO itself, partition 2 its EFI system partition)`,
+        { image: ref.image, iso9660: true },
+      );
     }
     return { disk, partition: null, device: image };
   }
@@ -75,16 +86,24 @@ export async function findVolume(image: FileBlockDevice, ref: VolumeRef): Promis
   const partition = disk.partitions.find((p) => p.index === ref.partition);
   if (!partition) {
     const list = partitionList(disk);
-    throw new LoopbackError('NOT_FOUND', `${ref.image} has no partition ${ref.partition} (${list ? `partitions: ${list}` : 'it has no partition table'})`, {
-      image: ref.image,
-      partition: ref.partition,
-    });
+    throw new LoopbackError(
+      'NOT_FOUND',
+      `${ref.image} has no partition ${ref.partition} (${list ? `partitions: ${list}` : 'it has no partition table'})`,
+      {
+        image: ref.image,
+        partition: ref.partition,
+      },
+    );
   }
   if (partition.kind === 'extended') {
-    throw new LoopbackError('INVALID_INPUT', `Partition ${partition.index} of ${ref.image} is the extended partition: it holds logical partitions (5, 6 …), not a filesystem`, {
-      image: ref.image,
-      partition: partition.index,
-    });
+    throw new LoopbackError(
+      'INVALID_INPUT',
+      `Partition ${partition.index} of ${ref.image} is the extended partition: it holds logical partitions (5, 6 …), not a filesystem`,
+      {
+        image: ref.image,
+        partition: partition.index,
+      },
+    );
   }
   return { disk, partition, device: new SubBlockDevice(image, partition.offsetBytes, partition.sizeBytes) };
 }
@@ -105,10 +124,14 @@ export async function openFileSystem(device: BlockDevice, ref: VolumeRef): Promi
   const type = await detectFileSystem(device);
   if (type === 'ext2') return openExt2(device);
   if (type) return openFat(device);
-  throw new LoopbackError('NOT_FOUND', `${describeVolume(ref)} has no filesystem Loopback Studio knows (FAT12/16/32, ext2); format it first`, {
-    image: ref.image,
-    partition: ref.partition,
-  });
+  throw new LoopbackError(
+    'NOT_FOUND',
+    `${describeVolume(ref)} has no filesystem Loopback Studio knows (FAT12/16/32, ext2); format it first`,
+    {
+      image: ref.image,
+      partition: ref.partition,
+    },
+  );
 }
 
 /**
@@ -119,11 +142,19 @@ export function inVolume(ref: VolumeRef, error: unknown): unknown {
   if (!(error instanceof LoopbackError) || error.code !== 'CORRUPT') return error;
   const volume = describeVolume(ref);
   if (error.message.startsWith(`${volume}: `)) return error;
-  return new LoopbackError('CORRUPT', `${volume}: ${error.message}`, { ...error.details, image: ref.image, ...(ref.partition !== undefined ? { partition: ref.partition } : {}) });
+  return new LoopbackError('CORRUPT', `${volume}: ${error.message}`, {
+    ...error.details,
+    image: ref.image,
+    ...(ref.partition !== undefined ? { partition: ref.partition } : {}),
+  });
 }
 
 /** Opens the image and the filesystem of the volume, runs `work`, then writes everything out. */
-export async function withFileSystem<T>(ref: VolumeRef, writable: boolean, work: (fs: FileSystem, window: VolumeWindow) => Promise<T>): Promise<T> {
+export async function withFileSystem<T>(
+  ref: VolumeRef,
+  writable: boolean,
+  work: (fs: FileSystem, window: VolumeWindow) => Promise<T>,
+): Promise<T> {
   return withImage(ref.image, writable, async (image) => {
     const window = await volumeWindow(image, ref);
     const fs = await openFileSystem(window.device, ref);
@@ -227,7 +258,12 @@ export function partitionTypeMismatch(fs: FsType, disk: DiskInfo, partition: Par
 }
 
 /** Sets a partition's type to say what filesystem it holds; returns the change, or null. */
-async function alignPartitionType(image: BlockDevice, disk: DiskInfo, partition: PartitionInfo, fs: FsType): Promise<FormatResult['partitionType']> {
+async function alignPartitionType(
+  image: BlockDevice,
+  disk: DiskInfo,
+  partition: PartitionInfo,
+  fs: FsType,
+): Promise<FormatResult['partitionType']> {
   const to = wantedType(fs, disk, partition);
   if (to === null) return null;
   const same = disk.table === 'mbr' ? to === partition.type : (to === 'linux' ? '8300' : '0700') === partition.sgdiskCode;
@@ -253,10 +289,14 @@ async function settleType(
   if (!mismatch) return { partitionType: null, warnings: [] };
   if (policy === 'match' || empty) return { partitionType: await alignPartitionType(image, disk, partition, fs), warnings: [] };
   const to = wantedType(fs, disk, partition);
-  const how = to ? `loopstudio partition ${ref.image} --set ${partition.index} type=${to}, or format with --set-type` : 'set it with loopstudio partition';
+  const how = to
+    ? `loopstudio partition ${ref.image} --set ${partition.index} type=${to}, or format with --set-type`
+    : 'set it with loopstudio partition';
   return {
     partitionType: null,
-    warnings: [`partition ${partition.index} was formatted ${fs.toUpperCase()}, but ${mismatch}. The type was kept (the table is yours); DOS, Windows and some firmware go by it. To change it: ${how}`],
+    warnings: [
+      `partition ${partition.index} was formatted ${fs.toUpperCase()}, but ${mismatch}. The type was kept (the table is yours); DOS, Windows and some firmware go by it. To change it: ${how}`,
+    ],
   };
 }
 
@@ -264,7 +304,11 @@ async function settleType(
  * After a host tool formatted a partition (the loop engine's mkfs): the type kept and checked, or
  * matched, as the rootless format does.
  */
-export async function settlePartitionType(ref: VolumeRef, fs: FsType, policy: PartitionTypePolicy = 'match'): Promise<Pick<FormatResult, 'partitionType' | 'warnings'>> {
+export async function settlePartitionType(
+  ref: VolumeRef,
+  fs: FsType,
+  policy: PartitionTypePolicy = 'match',
+): Promise<Pick<FormatResult, 'partitionType' | 'warnings'>> {
   if (ref.partition === undefined) return { partitionType: null, warnings: [] };
   return withImage(ref.image, true, async (image) => {
     const { disk, partition } = await findVolume(image, ref);
@@ -281,12 +325,21 @@ export async function formatVolume(ref: VolumeRef, request: FormatRequest): Prom
     const { disk, partition, device } = window;
     // The partition type may follow the filesystem afterwards: its table bytes must be free too.
     if (partition) image.declareWrites(tableRanges(disk, partition), `set the type of ${describeVolume(ref)}`);
-    const progress = { ...(request.onProgress ? { onProgress: request.onProgress } : {}), ...(request.signal ? { signal: request.signal } : {}) };
+    const progress = {
+      ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+    };
     if (request.fs === 'ext2') {
-      if (request.clusterBytes !== undefined) throw new LoopbackError('INVALID_INPUT', '--cluster-size is for FAT; ext2 takes --block-size 1024|4096');
-      await formatExt2(device, { ...(request.label !== undefined ? { label: request.label } : {}), ...(request.blockBytes ? { blockBytes: request.blockBytes } : {}), ...progress });
+      if (request.clusterBytes !== undefined)
+        throw new LoopbackError('INVALID_INPUT', '--cluster-size is for FAT; ext2 takes --block-size 1024|4096');
+      await formatExt2(device, {
+        ...(request.label !== undefined ? { label: request.label } : {}),
+        ...(request.blockBytes ? { blockBytes: request.blockBytes } : {}),
+        ...progress,
+      });
     } else {
-      if (request.blockBytes !== undefined) throw new LoopbackError('INVALID_INPUT', '--block-size is for ext2; FAT takes --cluster-size BYTES');
+      if (request.blockBytes !== undefined)
+        throw new LoopbackError('INVALID_INPUT', '--block-size is for ext2; FAT takes --cluster-size BYTES');
       await formatFat(device, {
         type: request.fs,
         ...(request.label !== undefined ? { label: request.label } : {}),
@@ -297,7 +350,9 @@ export async function formatVolume(ref: VolumeRef, request: FormatRequest): Prom
         ...progress,
       });
     }
-    const type = partition ? await settleType(image, ref, disk, partition, request.fs, request.partitionType ?? 'match') : { partitionType: null, warnings: [] };
+    const type = partition
+      ? await settleType(image, ref, disk, partition, request.fs, request.partitionType ?? 'match')
+      : { partitionType: null, warnings: [] };
     const usage = await usageOf(device);
     if (!usage) throw new LoopbackError('INTERNAL', `formatted ${describeVolume(ref)} but cannot read the new filesystem back`);
     return { volume: describeVolume(ref), fs: request.fs, usage, ...type };

@@ -30,7 +30,10 @@ function sha(path: string, outsidePartition1 = false): string {
   const bytes = readFileSync(path);
   const hash = createHash('sha256');
   if (!outsidePartition1) return hash.update(bytes).digest('hex');
-  return hash.update(bytes.subarray(0, P1.offset)).update(bytes.subarray(P1.offset + P1.size)).digest('hex');
+  return hash
+    .update(bytes.subarray(0, P1.offset))
+    .update(bytes.subarray(P1.offset + P1.size))
+    .digest('hex');
 }
 
 /**
@@ -76,9 +79,15 @@ describe.skipIf(skip)(skipTitle('writes under a mount or an attached loop device
     payload = join(dir, 'a.txt');
     writeFileSync(payload, 'through the guard\n');
     recipe = join(dir, 'recipe.json');
-    writeFileSync(recipe, JSON.stringify({ image: { size: '20M' }, table: 'mbr', partitions: [{ size: '8M', filesystem: { type: 'ext2' } }] }));
+    writeFileSync(
+      recipe,
+      JSON.stringify({ image: { size: '20M' }, table: 'mbr', partitions: [{ size: '8M', filesystem: { type: 'ext2' } }] }),
+    );
     expect((await cli('create', image, '--size', '20M')).code).toBe(0);
-    expect((await cli('partition', image, '--table', 'mbr', '--add', 'start=2048,size=16384,type=83', '--add', 'start=18432,size=rest,type=83')).code).toBe(0);
+    expect(
+      (await cli('partition', image, '--table', 'mbr', '--add', 'start=2048,size=16384,type=83', '--add', 'start=18432,size=rest,type=83'))
+        .code,
+    ).toBe(0);
     for (const p of ['1', '2']) expect((await cli('format', image, '-p', p, '--fs', 'ext2')).code).toBe(0);
     expect((await cli('put', image, '-p', '1', payload, '/keep.txt')).code).toBe(0);
   });

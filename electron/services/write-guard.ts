@@ -34,7 +34,10 @@ function overlaps(a: ByteRange, b: ByteRange): boolean {
 /** What holds the bytes, and how to let go of them, for a person. */
 export function heldMessage(image: string, holder: ImageHolder, fileBytes: number, action: string): string {
   const range = heldRange(holder, fileBytes);
-  const where = range.offsetBytes === 0 && range.sizeBytes >= fileBytes ? 'the whole image' : `bytes ${range.offsetBytes}–${range.offsetBytes + range.sizeBytes - 1} (${formatBytes(range.sizeBytes)} from offset ${range.offsetBytes})`;
+  const where =
+    range.offsetBytes === 0 && range.sizeBytes >= fileBytes
+      ? 'the whole image'
+      : `bytes ${range.offsetBytes}–${range.offsetBytes + range.sizeBytes - 1} (${formatBytes(range.sizeBytes)} from offset ${range.offsetBytes})`;
   const mount = holder.mounts[0];
   if (mount) {
     return (
@@ -79,7 +82,11 @@ export class WriteGuard {
   declare(ranges: readonly ByteRange[], action: string): void {
     for (const holder of this.holders) {
       if (ranges.some((range) => overlaps(range, heldRange(holder, this.fileBytes)))) {
-        throw new LoopbackError('IN_USE', heldMessage(this.image, holder, this.fileBytes, action), { image: this.image, device: holder.device, mountPoint: holder.mounts[0]?.mountPoint ?? null });
+        throw new LoopbackError('IN_USE', heldMessage(this.image, holder, this.fileBytes, action), {
+          image: this.image,
+          device: holder.device,
+          mountPoint: holder.mounts[0]?.mountPoint ?? null,
+        });
       }
     }
     this.declared = [...(this.declared ?? []), ...ranges];
@@ -94,7 +101,11 @@ export class WriteGuard {
     const range = this.declared === null ? { offsetBytes: 0, sizeBytes: Number.MAX_SAFE_INTEGER } : write;
     for (const holder of this.holders) {
       if (overlaps(range, heldRange(holder, this.fileBytes))) {
-        throw new LoopbackError('IN_USE', heldMessage(this.image, holder, this.fileBytes, action), { image: this.image, device: holder.device, mountPoint: holder.mounts[0]?.mountPoint ?? null });
+        throw new LoopbackError('IN_USE', heldMessage(this.image, holder, this.fileBytes, action), {
+          image: this.image,
+          device: holder.device,
+          mountPoint: holder.mounts[0]?.mountPoint ?? null,
+        });
       }
     }
   }

@@ -9,7 +9,11 @@ import { GRUB2_FIRMWARES, type Grub2Firmware } from '../boot/grub2';
 import type { FsType } from '../fs/types';
 import { menuSchema } from '../recipe/schema';
 
-const hostPath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
+const hostPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
 
 export const bootloaderInstallSchema = z
   .object({
@@ -22,7 +26,10 @@ export const bootloaderInstallSchema = z
     /** GRUB: a host file copied to the default entry's kernel path. */
     kernelFile: hostPath.optional(),
     /** GRUB 2: modules built into core.img. */
-    coreModules: z.array(z.string().regex(/^[\w.-]+$/)).max(64).optional(),
+    coreModules: z
+      .array(z.string().regex(/^[\w.-]+$/))
+      .max(64)
+      .optional(),
     /** GRUB 2: boot with BIOS (core.img after the MBR), UEFI (BOOTX64.EFI on a FAT volume), or both. */
     firmware: z.enum(GRUB2_FIRMWARES).optional(),
     /** GRUB legacy: the folder with stage1 and stage2. */
@@ -36,7 +43,8 @@ export const bootloaderInstallSchema = z
   .strict()
   .superRefine((v, ctx) => {
     const only = (fields: Array<keyof typeof v>, loader: string) => {
-      for (const field of fields) if (v[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `is for ${loader} only` });
+      for (const field of fields)
+        if (v[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `is for ${loader} only` });
     };
     if (v.loader === 'boot-sector') {
       if (v.bootSector === undefined) ctx.addIssue({ code: 'custom', path: ['bootSector'], message: 'name the boot sector file' });
@@ -45,7 +53,8 @@ export const bootloaderInstallSchema = z
       only(['bootSector', 'overwriteBpb', 'overwriteTable', 'force'], 'boot-sector');
       if (v.loader === 'grub2') only(['stageDir'], 'grub-legacy');
       else only(['coreModules', 'firmware'], 'grub2');
-      if (v.kernelFile !== undefined && v.menu === undefined) ctx.addIssue({ code: 'custom', path: ['kernelFile'], message: 'needs a menu whose default entry says where the kernel goes' });
+      if (v.kernelFile !== undefined && v.menu === undefined)
+        ctx.addIssue({ code: 'custom', path: ['kernelFile'], message: 'needs a menu whose default entry says where the kernel goes' });
     }
   });
 
@@ -54,7 +63,9 @@ const allowOutside = z.array(hostPath).max(64).optional();
 export const recipeValidateSchema = z.object({ path: hostPath, allowOutside }).strict();
 /** Write a recipe file (the wizard saves one beside the image it made); `recipe` is checked by the recipe schema. */
 export const recipeSaveSchema = z.object({ path: hostPath, recipe: z.unknown(), force: z.boolean().optional() }).strict();
-export const recipeBuildSchema = z.object({ path: hostPath, output: hostPath.optional(), force: z.boolean().optional(), allowOutside }).strict();
+export const recipeBuildSchema = z
+  .object({ path: hostPath, output: hostPath.optional(), force: z.boolean().optional(), allowOutside })
+  .strict();
 
 export interface SectorsWritten {
   what: string;
@@ -90,7 +101,15 @@ export interface RecipeSummary {
   sizeBytes: number;
   floppy: string | null;
   table: 'mbr' | 'gpt' | null;
-  volumes: Array<{ partition: number | null; fs: FsType; label: string | null; startSector: number; sizeBytes: number; capacityBytes: number; neededBytes: number }>;
+  volumes: Array<{
+    partition: number | null;
+    fs: FsType;
+    label: string | null;
+    startSector: number;
+    sizeBytes: number;
+    capacityBytes: number;
+    neededBytes: number;
+  }>;
   files: number;
   fileBytes: number;
   /** 'boot-image': an ISO's El Torito image of the user's own. */

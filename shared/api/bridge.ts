@@ -53,10 +53,7 @@ function splitName(name: MethodName): [string, string] {
   return [name.slice(0, dot), name.slice(dot + 1)];
 }
 
-function build<T>(
-  callFor: (name: MethodName) => (input: unknown) => Promise<unknown>,
-  subscribe: Transport['subscribe'],
-): T {
+function build<T>(callFor: (name: MethodName) => (input: unknown) => Promise<unknown>, subscribe: Transport['subscribe']): T {
   const api: Record<string, unknown> = {};
   for (const name of methodNames) {
     const [ns, member] = splitName(name);
@@ -89,7 +86,6 @@ export function createClient(bridge: LoopbackBridge): LoopbackClient {
         return result.value;
       };
     },
-    (event, listener) =>
-      (bridge as unknown as Record<string, (l: (p: unknown) => void) => () => void>)[listenerName(event)]!(listener),
+    (event, listener) => (bridge as unknown as Record<string, (l: (p: unknown) => void) => () => void>)[listenerName(event)]!(listener),
   );
 }

@@ -28,7 +28,15 @@ import {
   type MountVia,
   type PutResult,
 } from './files';
-import { bootloaderInstallSchema, recipeBuildSchema, recipeSaveSchema, recipeValidateSchema, type BootloaderResult, type BuildResult, type RecipeValidation } from './boot';
+import {
+  bootloaderInstallSchema,
+  recipeBuildSchema,
+  recipeSaveSchema,
+  recipeValidateSchema,
+  type BootloaderResult,
+  type BuildResult,
+  type RecipeValidation,
+} from './boot';
 import { loopsStateSchema, type LoopActionResult, type LoopsState } from './loops';
 import {
   qemuExitedEventSchema,
@@ -95,7 +103,11 @@ export interface AppVersion {
 }
 
 /** An image file's path on the host: absolute, or relative to the services' working folder. */
-const imagePath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
+const imagePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
 
 /** A QEMU session's id, as qemu.start answered it. */
 const qemuSessionId = z.string().min(1).max(64);
@@ -135,7 +147,12 @@ export const methods = {
         path: imagePath,
         table: z.enum(['mbr', 'gpt']).optional(),
         fresh: z.boolean().optional(),
-        alignmentSectors: z.number().int().min(1).max(2 ** 32).optional(),
+        alignmentSectors: z
+          .number()
+          .int()
+          .min(1)
+          .max(2 ** 32)
+          .optional(),
         /** Validate the edits and answer what the disk would look like, writing nothing. */
         dryRun: z.boolean().optional(),
         steps: z
@@ -155,9 +172,15 @@ export const methods = {
     imageFormatSchema,
   ),
   // Every fs.* result has `via` when it went through the volume's mount (see MountVia).
-  'fs.list': method<{ path: string; entries: DirEntry[]; via?: MountVia }>()('A folder of a volume: names, types, sizes, dates', fsListSchema),
+  'fs.list': method<{ path: string; entries: DirEntry[]; via?: MountVia }>()(
+    'A folder of a volume: names, types, sizes, dates',
+    fsListSchema,
+  ),
   'fs.mkdir': method<{ path: string; via?: MountVia }>()('Make a folder in a volume (and its parents with `parents`)', fsMkdirSchema),
-  'fs.remove': method<{ path: string; via?: MountVia }>()('Delete a file, an empty folder, or with `recursive` a whole tree, from a volume', fsRemoveSchema),
+  'fs.remove': method<{ path: string; via?: MountVia }>()(
+    'Delete a file, an empty folder, or with `recursive` a whole tree, from a volume',
+    fsRemoveSchema,
+  ),
   'fs.rename': method<{ from: string; to: string; via?: MountVia }>()('Rename or move a file or folder within a volume', fsRenameSchema),
   'fs.put': method<PutResult>()(
     'Copy host files and folders into a volume (a job, like `cp -r`); checked before the first byte: names, space',
@@ -181,15 +204,32 @@ export const methods = {
   ),
   'loops.attach': method<LoopActionResult>()(
     'Attach an image, or one partition of it, to a loop device (as root, after one password prompt)',
-    z.object({ path: imagePath, partition: partitionNumber.optional(), partscan: z.boolean().optional(), readOnly: z.boolean().optional() }).strict(),
+    z
+      .object({
+        path: imagePath,
+        partition: partitionNumber.optional(),
+        partscan: z.boolean().optional(),
+        readOnly: z.boolean().optional(),
+      })
+      .strict(),
   ),
   'loops.detach': method<LoopActionResult>()(
     'Detach a loop device that Loopback Studio attached (not one that is mounted)',
-    z.object({ device: z.string().min(1).max(256).regex(/^\/dev\/[A-Za-z0-9]+$/, 'a device path like /dev/loop0') }).strict(),
+    z
+      .object({
+        device: z
+          .string()
+          .min(1)
+          .max(256)
+          .regex(/^\/dev\/[A-Za-z0-9]+$/, 'a device path like /dev/loop0'),
+      })
+      .strict(),
   ),
   'loops.mount': method<LoopActionResult>()(
     'Attach and mount an image or partition for the user, under the mount root unless a folder is given',
-    z.object({ path: imagePath, partition: partitionNumber.optional(), dir: imagePath.optional(), readOnly: z.boolean().optional() }).strict(),
+    z
+      .object({ path: imagePath, partition: partitionNumber.optional(), dir: imagePath.optional(), readOnly: z.boolean().optional() })
+      .strict(),
   ),
   'loops.unmount': method<LoopActionResult>()(
     'sync, unmount and detach what Loopback Studio mounted at a folder, or from an image',
@@ -219,10 +259,21 @@ export const methods = {
     'One QEMU session: its state, command and exit, and the end of its console output',
     z.object({ sessionId: qemuSessionId }).strict(),
   ),
-  'qemu.list': method<{ sessions: QemuSession[] }>()('The QEMU sessions of this run: running ones and recently exited ones', z.object({}).strict()),
+  'qemu.list': method<{ sessions: QemuSession[] }>()(
+    'The QEMU sessions of this run: running ones and recently exited ones',
+    z.object({}).strict(),
+  ),
   'qemu.sendSerial': method<{ bytes: number }>()(
     'Type into a running session’s serial port (the console’s input)',
-    z.object({ sessionId: qemuSessionId, data: z.string().min(1).max(64 * 1024) }).strict(),
+    z
+      .object({
+        sessionId: qemuSessionId,
+        data: z
+          .string()
+          .min(1)
+          .max(64 * 1024),
+      })
+      .strict(),
   ),
   'bootloader.install': method<BootloaderResult>()(
     'Make an image bootable without root: GRUB 2 (core.img after the MBR), GRUB legacy (stage1/stage2, setup done natively) or your own boot sector',
@@ -269,9 +320,7 @@ export const jobProgressSchema = z.object({
   itemsDone: z.number().nonnegative().optional(),
   itemsTotal: z.number().nonnegative().optional(),
   /** Set when state is "failed". */
-  error: z
-    .object({ code: z.string(), message: z.string() })
-    .optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 export type JobProgress = z.infer<typeof jobProgressSchema>;
 

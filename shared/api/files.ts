@@ -10,9 +10,17 @@ import { UPLOAD_MAX_BYTES } from './files-plain';
 
 export { copyJobTitle, UPLOAD_MAX_BYTES } from './files-plain';
 
-const hostPath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
+const hostPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
 /** A path inside the filesystem: "/", "/boot/grub" (made absolute and normalized by the service). */
-const volumePath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
+const volumePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
 
 /** Which volume: the image, and the partition for a partitioned one (leave it out for a floppy). */
 const volume = {
@@ -46,7 +54,10 @@ export const fsUploadSchema = z
         z
           .object({
             name: relativeName,
-            base64: z.string().max(UPLOAD_MAX_BASE64).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64'),
+            base64: z
+              .string()
+              .max(UPLOAD_MAX_BASE64)
+              .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64'),
             /** The file's modification time, as the browser's File.lastModified gives it. */
             modifiedMs: z.number().int().nonnegative().optional(),
           })
@@ -65,7 +76,12 @@ export const imageFormatSchema = z
     ...volume,
     fs: z.enum(FS_TYPES),
     label: z.string().max(32).optional(),
-    clusterBytes: z.number().int().min(512).max(64 * 1024).optional(),
+    clusterBytes: z
+      .number()
+      .int()
+      .min(512)
+      .max(64 * 1024)
+      .optional(),
     blockBytes: z.union([z.literal(1024), z.literal(4096)]).optional(),
     /**
      * The partition's type afterwards: 'match' (default) sets the type that says what the

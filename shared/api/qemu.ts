@@ -16,7 +16,11 @@ export {
   type QemuArch,
 } from './qemu-plain';
 
-const hostPath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
+const hostPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
 
 /**
  * Where a character device of the guest (the COM1 serial port, the port-0xE9 debug console) goes:
@@ -49,8 +53,12 @@ export const qemuLaunchSchema = z
       .array(
         z
           .object({
-            path: hostPath.refine((p) => !/\s/.test(p), 'QEMU ends a module\'s path at its first space: rename the file'),
-            cmdline: z.string().max(4096).refine((c) => !/[\n\r]/.test(c), 'one line').optional(),
+            path: hostPath.refine((p) => !/\s/.test(p), "QEMU ends a module's path at its first space: rename the file"),
+            cmdline: z
+              .string()
+              .max(4096)
+              .refine((c) => !/[\n\r]/.test(c), 'one line')
+              .optional(),
           })
           .strict(),
       )

@@ -30,7 +30,9 @@ describe('mergeBootSector', () => {
   it('refuses a sector without 55 AA unless forced, and anything under 512 bytes', () => {
     const unsigned = code.slice();
     unsigned[511] = 0;
-    expect(() => mergeBootSector(unsigned, { oldSector: old, keepBpbEnd: null, keepTable: false })).toThrow(/does not end in 55 AA \(bytes 510–511 are 55 00\)/);
+    expect(() => mergeBootSector(unsigned, { oldSector: old, keepBpbEnd: null, keepTable: false })).toThrow(
+      /does not end in 55 AA \(bytes 510–511 are 55 00\)/,
+    );
     expect(mergeBootSector(unsigned, { oldSector: old, keepBpbEnd: null, keepTable: false, force: true })[511]).toBe(0);
     expect(() => mergeBootSector(new Uint8Array(511), { oldSector: old, keepBpbEnd: null, keepTable: false })).toThrow(/511 bytes/);
   });

@@ -39,7 +39,11 @@ export function hasBootSignature(sector: Uint8Array): boolean {
  */
 export function mergeBootSector(code: Uint8Array, plan: BootSectorPlan): Uint8Array {
   if (code.length < SECTOR_BYTES) {
-    throw new LoopbackError('VALIDATION', `the boot sector is ${code.length} bytes; it must be at least one 512-byte sector (pad it: times 510-($-$$) db 0 / dw 0xAA55)`, { sizeBytes: code.length });
+    throw new LoopbackError(
+      'VALIDATION',
+      `the boot sector is ${code.length} bytes; it must be at least one 512-byte sector (pad it: times 510-($-$$) db 0 / dw 0xAA55)`,
+      { sizeBytes: code.length },
+    );
   }
   const sector = code.slice(0, SECTOR_BYTES);
   if (!hasBootSignature(sector) && !plan.force) {

@@ -68,7 +68,9 @@ describe('the stage2 block list', () => {
       { fileOffsetBytes: 2048, deviceOffsetBytes: 8192, lengthBytes: 700 },
     ];
     expect(fileSectors(extents, 2748, 63, 'f')).toEqual([65, 66, 67, 68, 79, 80]);
-    expect(() => fileSectors([{ fileOffsetBytes: 1024, deviceOffsetBytes: 0, lengthBytes: 10 }], 1034, 0, 'holey')).toThrow(/hole at byte 0/);
+    expect(() => fileSectors([{ fileOffsetBytes: 1024, deviceOffsetBytes: 0, lengthBytes: 10 }], 1034, 0, 'holey')).toThrow(
+      /hole at byte 0/,
+    );
     expect(() => fileSectors(extents, 5000, 0, 'short')).toThrow(/cover 2748 of its 5000/);
   });
 
@@ -92,16 +94,21 @@ describe('the stage2 block list', () => {
 
   it('has room for 24 entries below start.S’s code (which ends at 0x137), and refuses a 25th', () => {
     expect(blockListCapacity(fakeStage2())).toBe(24);
-    const pieces = (n: number) => Array.from({ length: n }, (_, i) => ({ startSector: 1000 + 10 * i, sectorCount: 1, segment: 0x820 + 0x20 * i }));
+    const pieces = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ startSector: 1000 + 10 * i, sectorCount: 1, segment: 0x820 + 0x20 * i }));
     expect(() => patchStage2(fakeStage2(), { entries: pieces(24), installPartition: 0xffffff })).not.toThrow();
-    expect(() => patchStage2(fakeStage2(), { entries: pieces(25), installPartition: 0xffffff })).toThrow(/25 pieces.*room for the block list of 24/);
+    expect(() => patchStage2(fakeStage2(), { entries: pieces(25), installPartition: 0xffffff })).toThrow(
+      /25 pieces.*room for the block list of 24/,
+    );
   });
 
   it('writes the config file name after the version string, and refuses one that runs into the code at 0x270', () => {
     const out = patchStage2(fakeStage2(), { entries: [], installPartition: 0xffffff, configFile: '/grub/menu.lst' });
     expect(readStage2(out).configFile).toBe('/grub/menu.lst');
     expect(new TextDecoder().decode(out.subarray(STAGE2.VER_STR_OFFS, STAGE2.VER_STR_OFFS + 4))).toBe('0.97');
-    expect(() => patchStage2(fakeStage2(), { entries: [], installPartition: 0xffffff, configFile: `/${'x'.repeat(90)}` })).toThrow(/does not fit/);
+    expect(() => patchStage2(fakeStage2(), { entries: [], installPartition: 0xffffff, configFile: `/${'x'.repeat(90)}` })).toThrow(
+      /does not fit/,
+    );
   });
 });
 
@@ -134,7 +141,9 @@ describe('stage1 in sector 0', () => {
   it('refuses what is not a GRUB legacy stage1', () => {
     const grub2ish = fakeStage1();
     grub2ish[STAGE1.VER_MAJ_OFFS] = 4;
-    expect(() => patchStage1(grub2ish, { oldSector: oldFloppy, hardDisk: false, stage2Sector: 1 })).toThrow(/not a GRUB legacy 0.9x stage1/);
+    expect(() => patchStage1(grub2ish, { oldSector: oldFloppy, hardDisk: false, stage2Sector: 1 })).toThrow(
+      /not a GRUB legacy 0.9x stage1/,
+    );
     expect(() => patchStage1(new Uint8Array(400), { oldSector: oldFloppy, hardDisk: false, stage2Sector: 1 })).toThrow(/exactly 512/);
   });
 });
@@ -162,19 +171,25 @@ describe.skipIf(!haveStages)(`Debian's grub-legacy stage files (${DEBIAN_STAGES}
     expect(blockListCapacity(stage2.subarray(0, 512))).toBe(24);
   });
 
-  it.skipIf(!hasTool('ndisasm'))('patch the hard-disk drive check the way ndisasm reads it: cli; jmp short → cli; nop; nop; test dl,0x80', () => {
-    const { dir, cleanup } = tempDir('stage1-');
-    try {
-      const disasm = (bytes: Uint8Array) => {
-        const file = join(dir, 'sector.bin');
-        writeFileSync(file, bytes);
-        return runToolOk('ndisasm', ['-b16', '-e', String(0x4a), file]).stdout.split('\n').slice(0, 4).map((line) => line.slice(28).trim());
-      };
-      expect(disasm(stage1)).toEqual(['cli', 'jmp short 0xa', 'test dl,0x80', 'jnz 0xa']);
-      const patched = patchStage1(stage1, { oldSector: new Uint8Array(512), hardDisk: true, stage2Sector: 100 });
-      expect(disasm(patched)).toEqual(['cli', 'nop', 'nop', 'test dl,0x80']);
-    } finally {
-      cleanup();
-    }
-  });
+  it.skipIf(!hasTool('ndisasm'))(
+    'patch the hard-disk drive check the way ndisasm reads it: cli; jmp short → cli; nop; nop; test dl,0x80',
+    () => {
+      const { dir, cleanup } = tempDir('stage1-');
+      try {
+        const disasm = (bytes: Uint8Array) => {
+          const file = join(dir, 'sector.bin');
+          writeFileSync(file, bytes);
+          return runToolOk('ndisasm', ['-b16', '-e', String(0x4a), file])
+            .stdout.split('\n')
+            .slice(0, 4)
+            .map((line) => line.slice(28).trim());
+        };
+        expect(disasm(stage1)).toEqual(['cli', 'jmp short 0xa', 'test dl,0x80', 'jnz 0xa']);
+        const patched = patchStage1(stage1, { oldSector: new Uint8Array(512), hardDisk: true, stage2Sector: 100 });
+        expect(disasm(patched)).toEqual(['cli', 'nop', 'nop', 'test dl,0x80']);
+      } finally {
+        cleanup();
+      }
+    },
+  );
 });

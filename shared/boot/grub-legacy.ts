@@ -105,17 +105,21 @@ function put32(bytes: Uint8Array, offset: number, value: number): void {
 
 /** Throws unless `bytes` is a GRUB legacy stage1 (version 3.2, 512 bytes, 55 AA). */
 export function checkStage1(bytes: Uint8Array, name = 'stage1'): void {
-  if (bytes.length !== SECTOR_BYTES) throw refuse(`${name} is ${bytes.length} bytes; GRUB legacy's stage1 is exactly 512`, { sizeBytes: bytes.length });
+  if (bytes.length !== SECTOR_BYTES)
+    throw refuse(`${name} is ${bytes.length} bytes; GRUB legacy's stage1 is exactly 512`, { sizeBytes: bytes.length });
   const major = bytes[STAGE1.VER_MAJ_OFFS];
   const minor = bytes[STAGE1.VER_MAJ_OFFS + 1];
   if (major !== COMPAT_VERSION_MAJOR || minor !== COMPAT_VERSION_MINOR || u16(bytes, STAGE1.SIGNATURE) !== BOOTSEC_SIGNATURE) {
-    throw refuse(`${name} is not a GRUB legacy 0.9x stage1 (it has version ${major}.${minor}, signature ${u16(bytes, STAGE1.SIGNATURE).toString(16)}; expected 3.2 and aa55)`);
+    throw refuse(
+      `${name} is not a GRUB legacy 0.9x stage1 (it has version ${major}.${minor}, signature ${u16(bytes, STAGE1.SIGNATURE).toString(16)}; expected 3.2 and aa55)`,
+    );
   }
 }
 
 /** Throws unless `bytes` is a GRUB legacy stage2 (not a stage1.5): version 3.2 in its second sector, id 0. */
 export function checkStage2(bytes: Uint8Array, name = 'stage2'): void {
-  if (bytes.length <= STAGE2.CONFIG_FILE_END) throw refuse(`${name} is only ${bytes.length} bytes: too short for GRUB legacy's stage2`, { sizeBytes: bytes.length });
+  if (bytes.length <= STAGE2.CONFIG_FILE_END)
+    throw refuse(`${name} is only ${bytes.length} bytes: too short for GRUB legacy's stage2`, { sizeBytes: bytes.length });
   const major = bytes[STAGE2.VER_MAJ_OFFS];
   const minor = bytes[STAGE2.VER_MAJ_OFFS + 1];
   if (major !== COMPAT_VERSION_MAJOR || minor !== COMPAT_VERSION_MINOR) {
@@ -151,7 +155,8 @@ export function fileSectors(extents: readonly FileExtent[], sizeBytes: number, v
   const sectors: number[] = [];
   let expected = 0;
   for (const extent of extents) {
-    if (extent.fileOffsetBytes !== expected) throw refuse(`${name} has a hole at byte ${expected}: GRUB can only load a file whose every block is on disk`, { name });
+    if (extent.fileOffsetBytes !== expected)
+      throw refuse(`${name} has a hole at byte ${expected}: GRUB can only load a file whose every block is on disk`, { name });
     if (extent.deviceOffsetBytes % SECTOR_BYTES !== 0) throw refuse(`${name}'s data is not sector-aligned on the volume`, { name });
     const count = Math.ceil(extent.lengthBytes / SECTOR_BYTES);
     for (let i = 0; i < count; i++) sectors.push(volumeStartSector + extent.deviceOffsetBytes / SECTOR_BYTES + i);
@@ -219,7 +224,8 @@ export function patchStage2(firstTwoSectors: Uint8Array, patch: Stage2Patch): Ui
   out.set(clearBlockList(out), 0);
   patch.entries.forEach((entry, k) => {
     const at = STAGE2.FIRST_LIST_ENTRY - k * STAGE2.LIST_ENTRY_BYTES;
-    if (entry.startSector > 0xffffffff || entry.sectorCount < 1 || entry.sectorCount > 0xffff) throw refuse(`block list entry ${k} is out of range`, { ...entry });
+    if (entry.startSector > 0xffffffff || entry.sectorCount < 1 || entry.sectorCount > 0xffff)
+      throw refuse(`block list entry ${k} is out of range`, { ...entry });
     put32(out, at, entry.startSector);
     put16(out, at + 4, entry.sectorCount);
     put16(out, at + 6, entry.segment);
@@ -231,7 +237,9 @@ export function patchStage2(firstTwoSectors: Uint8Array, patch: Stage2Patch): Ui
   const name = new TextEncoder().encode(patch.configFile ?? DEFAULT_CONFIG_FILE);
   const nameAt = versionEnd + 1;
   if (versionEnd < 0 || nameAt + name.length + 1 > STAGE2.CONFIG_FILE_END || name.includes(0)) {
-    throw refuse(`the config file name "${patch.configFile}" does not fit in stage2 (at most ${STAGE2.CONFIG_FILE_END - nameAt - 1} bytes)`);
+    throw refuse(
+      `the config file name "${patch.configFile}" does not fit in stage2 (at most ${STAGE2.CONFIG_FILE_END - nameAt - 1} bytes)`,
+    );
   }
   out.fill(0, nameAt, STAGE2.CONFIG_FILE_END);
   out.set(name, nameAt);
@@ -283,7 +291,11 @@ export function readStage1(sector: Uint8Array): { bootDrive: number; stage2Secto
 export function readStage2(firstTwoSectors: Uint8Array): { entries: BlockListEntry[]; installPartition: number; configFile: string } {
   const entries: BlockListEntry[] = [];
   for (let at = STAGE2.FIRST_LIST_ENTRY; at >= 0 && u16(firstTwoSectors, at + 4) !== 0; at -= STAGE2.LIST_ENTRY_BYTES) {
-    entries.push({ startSector: u32(firstTwoSectors, at), sectorCount: u16(firstTwoSectors, at + 4), segment: u16(firstTwoSectors, at + 6) });
+    entries.push({
+      startSector: u32(firstTwoSectors, at),
+      sectorCount: u16(firstTwoSectors, at + 4),
+      segment: u16(firstTwoSectors, at + 6),
+    });
   }
   const versionEnd = firstTwoSectors.indexOf(0, STAGE2.VER_STR_OFFS);
   const nameEnd = firstTwoSectors.indexOf(0, versionEnd + 1);

@@ -48,7 +48,8 @@ export function embeddingNote(disk: DiskInfo): EmbeddingNote | null {
   const holds = `${capitalize(area.description)} holds ${formatBytes(area.sectorCount * SECTOR_BYTES)}`;
   const smallest = formatBytes(GRUB2_SMALLEST_CORE_BYTES);
   if (area.sectorCount * SECTOR_BYTES < GRUB2_SMALLEST_CORE_BYTES) {
-    const fix = area.kind === 'mbr-gap' ? `for GRUB 2, start the first partition at sector ${MODERN_ALIGNMENT_SECTORS} (1 MiB)` : 'make it 1 MiB';
+    const fix =
+      area.kind === 'mbr-gap' ? `for GRUB 2, start the first partition at sector ${MODERN_ALIGNMENT_SECTORS} (1 MiB)` : 'make it 1 MiB';
     return {
       severity: 'warning',
       title: 'GRUB 2 does not fit',

@@ -8,7 +8,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasTool, runToolOk, tempDir } from '../../tests/support/host';
 import type { DiskInfo, PartitionInfo } from '../disk/disk-info';
-import { BIOS_BOOT_GUID, BOOT_IMG, bootImgCoreSector, checkCoreFits, coreModules, embeddingArea, grub2Device, moduleClosure, patchBootImg, patchCoreImg, readCoreBlockList } from './grub2';
+import {
+  BIOS_BOOT_GUID,
+  BOOT_IMG,
+  bootImgCoreSector,
+  checkCoreFits,
+  coreModules,
+  embeddingArea,
+  grub2Device,
+  moduleClosure,
+  patchBootImg,
+  patchCoreImg,
+  readCoreBlockList,
+} from './grub2';
 
 const GRUB_DIR = '/usr/lib/grub/i386-pc';
 const haveGrub = existsSync(join(GRUB_DIR, 'boot.img')) && hasTool('grub-mkimage');
@@ -33,11 +45,32 @@ function fakeCore(sectors: number): Uint8Array {
 }
 
 function partition(index: number, startSector: number, sectorCount: number, type = '83'): PartitionInfo {
-  return { index, startSector, endSector: startSector + sectorCount - 1, sectorCount, offsetBytes: startSector * 512, sizeBytes: sectorCount * 512, blocks1KiB: sectorCount / 2, type, typeName: '', bootable: false };
+  return {
+    index,
+    startSector,
+    endSector: startSector + sectorCount - 1,
+    sectorCount,
+    offsetBytes: startSector * 512,
+    sizeBytes: sectorCount * 512,
+    blocks1KiB: sectorCount / 2,
+    type,
+    typeName: '',
+    bootable: false,
+  };
 }
 
 function disk(table: DiskInfo['table'], partitions: PartitionInfo[], floppy: DiskInfo['floppy'] = null): DiskInfo {
-  return { sizeBytes: 64 << 20, totalSectors: 131072, geometry: { cylinders: 8, heads: 255, sectorsPerTrack: 63, sectorSize: 512 }, geometrySource: 'size', floppy, table, diskId: null, partitions, warnings: [] };
+  return {
+    sizeBytes: 64 << 20,
+    totalSectors: 131072,
+    geometry: { cylinders: 8, heads: 255, sectorsPerTrack: 63, sectorSize: 512 },
+    geometrySource: 'size',
+    floppy,
+    table,
+    diskId: null,
+    partitions,
+    warnings: [],
+  };
 }
 
 describe('boot.img in the MBR', () => {
@@ -77,13 +110,18 @@ describe('core.img’s block list', () => {
 describe('where core.img goes', () => {
   it('after the MBR, up to the first partition (sector 63 leaves 62 sectors)', () => {
     expect(embeddingArea(disk('mbr', [partition(1, 63, 1000)]))).toMatchObject({ kind: 'mbr-gap', firstSector: 1, sectorCount: 62 });
-    expect(embeddingArea(disk('mbr', [partition(2, 4096, 100), partition(1, 2048, 100)]))).toMatchObject({ firstSector: 1, sectorCount: 2047 });
+    expect(embeddingArea(disk('mbr', [partition(2, 4096, 100), partition(1, 2048, 100)]))).toMatchObject({
+      firstSector: 1,
+      sectorCount: 2047,
+    });
   });
 
   it('into the BIOS boot partition of a GPT disk, and nowhere without one', () => {
     const gpt = disk('gpt', [partition(1, 34, 2014, BIOS_BOOT_GUID), partition(2, 2048, 1000, 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7')]);
     expect(embeddingArea(gpt)).toMatchObject({ kind: 'bios-boot-partition', firstSector: 34, sectorCount: 2014 });
-    expect(() => embeddingArea(disk('gpt', [partition(1, 2048, 1000, 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7')]))).toThrow(/no BIOS boot partition/);
+    expect(() => embeddingArea(disk('gpt', [partition(1, 2048, 1000, 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7')]))).toThrow(
+      /no BIOS boot partition/,
+    );
   });
 
   it('nowhere on a floppy: GRUB legacy is the answer there', () => {
@@ -93,7 +131,9 @@ describe('where core.img goes', () => {
   it('says how big core.img is against the gap, and what to do', () => {
     const area = embeddingArea(disk('mbr', [partition(1, 63, 1000)]));
     expect(() => checkCoreFits(area, 62 * 512, 'hint')).not.toThrow();
-    expect(() => checkCoreFits(area, 62 * 512 + 1, 'Start at 2048.')).toThrow(/\(63 sectors\) but the gap between the MBR and partition 1 \(sectors 1–62\) holds 62 sectors.*Start at 2048/);
+    expect(() => checkCoreFits(area, 62 * 512 + 1, 'Start at 2048.')).toThrow(
+      /\(63 sectors\) but the gap between the MBR and partition 1 \(sectors 1–62\) holds 62 sectors.*Start at 2048/,
+    );
   });
 });
 
@@ -121,7 +161,10 @@ describe.skipIf(!haveGrub)(`the host's GRUB 2 (${GRUB_DIR})`, () => {
     try {
       const disasm = (bytes: Uint8Array) => {
         writeFileSync(join(dir, 'b.bin'), bytes);
-        return runToolOk('ndisasm', ['-b16', '-e', String(0x66), join(dir, 'b.bin')]).stdout.split('\n').slice(0, 3).map((l) => l.slice(28).trim());
+        return runToolOk('ndisasm', ['-b16', '-e', String(0x66), join(dir, 'b.bin')])
+          .stdout.split('\n')
+          .slice(0, 3)
+          .map((l) => l.slice(28).trim());
       };
       expect(disasm(bootImg)[0]).toBe('jmp short 0x7');
       expect(disasm(patchBootImg(bootImg, new Uint8Array(512), 1)).slice(0, 3)).toEqual(['nop', 'nop', 'test dl,0x80']);
@@ -134,7 +177,19 @@ describe.skipIf(!haveGrub)(`the host's GRUB 2 (${GRUB_DIR})`, () => {
     const { dir, cleanup } = tempDir('core-');
     try {
       const out = join(dir, 'core.img');
-      runToolOk('grub-mkimage', ['-d', GRUB_DIR, '-O', 'i386-pc', '-p', '(hd0,msdos1)/boot/grub', '-o', out, 'biosdisk', 'part_msdos', 'fat']);
+      runToolOk('grub-mkimage', [
+        '-d',
+        GRUB_DIR,
+        '-O',
+        'i386-pc',
+        '-p',
+        '(hd0,msdos1)/boot/grub',
+        '-o',
+        out,
+        'biosdisk',
+        'part_msdos',
+        'fat',
+      ]);
       const core = new Uint8Array(readFileSync(out));
       expect(readCoreBlockList(core)).toEqual({ startSector: 2, sectorCount: Math.ceil(core.length / 512) - 1, segment: 0x820 });
       // Small enough for the 31 KiB gap before a partition at sector 63

@@ -110,7 +110,9 @@ export function patchCoreImg(core: Uint8Array, firstSector: number): Uint8Array 
   const sectors = Math.ceil(core.length / SECTOR_BYTES);
   const list = readCoreBlockList(core);
   if (core.length < 2 * SECTOR_BYTES || list.segment !== CORE_IMG.FIRST_SEGMENT || list.sectorCount !== sectors - 1) {
-    throw refuse(`core.img is not an i386-pc core image from grub-mkimage (its block list says ${list.sectorCount} sectors at segment 0x${list.segment.toString(16)})`);
+    throw refuse(
+      `core.img is not an i386-pc core image from grub-mkimage (its block list says ${list.sectorCount} sectors at segment 0x${list.segment.toString(16)})`,
+    );
   }
   const out = new Uint8Array(sectors * SECTOR_BYTES);
   out.set(core);
@@ -142,10 +144,15 @@ export function embeddingArea(disk: DiskInfo): EmbeddingArea {
     const bios = disk.partitions.find((p) => p.type.toUpperCase() === BIOS_BOOT_GUID);
     if (!bios) {
       throw refuse(
-        'This GPT disk has no BIOS boot partition, so GRUB 2 has nowhere to put core.img (the sectors after a GPT header hold the partition entries). Add one: loopstudio partition IMAGE --add \'size=1MiB,type=bios\'',
+        "This GPT disk has no BIOS boot partition, so GRUB 2 has nowhere to put core.img (the sectors after a GPT header hold the partition entries). Add one: loopstudio partition IMAGE --add 'size=1MiB,type=bios'",
       );
     }
-    return { kind: 'bios-boot-partition', firstSector: bios.startSector, sectorCount: bios.sectorCount, description: `BIOS boot partition ${bios.index} (sectors ${bios.startSector}–${bios.endSector})` };
+    return {
+      kind: 'bios-boot-partition',
+      firstSector: bios.startSector,
+      sectorCount: bios.sectorCount,
+      description: `BIOS boot partition ${bios.index} (sectors ${bios.startSector}–${bios.endSector})`,
+    };
   }
   const first = Math.min(disk.totalSectors, ...disk.partitions.map((p: PartitionInfo) => p.startSector));
   const firstPartition = disk.partitions.find((p) => p.startSector === first);
@@ -153,7 +160,9 @@ export function embeddingArea(disk: DiskInfo): EmbeddingArea {
     kind: 'mbr-gap',
     firstSector: 1,
     sectorCount: Math.max(0, first - 1),
-    description: firstPartition ? `the gap between the MBR and partition ${firstPartition.index} (sectors 1–${first - 1})` : `the sectors after the MBR`,
+    description: firstPartition
+      ? `the gap between the MBR and partition ${firstPartition.index} (sectors 1–${first - 1})`
+      : `the sectors after the MBR`,
   };
 }
 
@@ -233,8 +242,25 @@ const EFI_SYSTEM_GUID: string = resolvePartitionType('esp').toUpperCase();
 export function efiModules(fs: 'fat' | 'ext2', extra: readonly string[] = []): string[] {
   return [
     ...new Set([
-      'part_gpt', 'part_msdos', fs, 'normal', 'configfile', 'echo', 'test', 'boot', 'ls', 'cat', 'search',
-      'serial', 'terminal', 'multiboot', 'multiboot2', 'linux', 'efi_gop', 'all_video', ...extra,
+      'part_gpt',
+      'part_msdos',
+      fs,
+      'normal',
+      'configfile',
+      'echo',
+      'test',
+      'boot',
+      'ls',
+      'cat',
+      'search',
+      'serial',
+      'terminal',
+      'multiboot',
+      'multiboot2',
+      'linux',
+      'efi_gop',
+      'all_video',
+      ...extra,
     ]),
   ];
 }
@@ -252,5 +278,9 @@ export function checkEfiVolume(table: DiskInfo['table'], partition: PartitionInf
   }
   if (!partition) return [];
   const esp = table === 'gpt' ? partition.type.toUpperCase() === EFI_SYSTEM_GUID : parseInt(partition.type, 16) === MBR_TYPE_EFI_SYSTEM;
-  return esp ? [] : [`partition ${partition.index} is type ${partition.typeName || partition.type}, not "EFI System": OVMF boots it, but some firmware only looks at EFI System partitions (set the type to esp)`];
+  return esp
+    ? []
+    : [
+        `partition ${partition.index} is type ${partition.typeName || partition.type}, not "EFI System": OVMF boots it, but some firmware only looks at EFI System partitions (set the type to esp)`,
+      ];
 }

@@ -16,9 +16,21 @@ const menu: BootMenu = {
   default: 1,
   serial: true,
   entries: [
-    { title: "Kernel's debug build", kernel: '/boot/kernel-debug.elf', type: 'multiboot', cmdline: 'debug=1 log=serial', modules: [{ path: '/boot/initrd.tar', cmdline: 'ramdisk' }, { path: '/boot/font.psf' }] },
+    {
+      title: "Kernel's debug build",
+      kernel: '/boot/kernel-debug.elf',
+      type: 'multiboot',
+      cmdline: 'debug=1 log=serial',
+      modules: [{ path: '/boot/initrd.tar', cmdline: 'ramdisk' }, { path: '/boot/font.psf' }],
+    },
     { title: 'My OS (multiboot2)', kernel: '/boot/kernel.elf', type: 'multiboot2' },
-    { title: 'Linux', kernel: '/boot/vmlinuz', type: 'linux', cmdline: 'console=ttyS0 root=/dev/sda1', modules: [{ path: '/boot/initrd.img' }] },
+    {
+      title: 'Linux',
+      kernel: '/boot/vmlinuz',
+      type: 'linux',
+      cmdline: 'console=ttyS0 root=/dev/sda1',
+      modules: [{ path: '/boot/initrd.img' }],
+    },
   ],
 };
 
@@ -26,11 +38,13 @@ describe('grub.cfg', () => {
   const cfg = grubCfg(menu, ['part_msdos', 'fat']);
 
   it('has the timeout, default, serial terminal, and per entry the insmods, the loader, its modules and boot', () => {
-    expect(cfg).toContain('set timeout=3\nset default=1\nserial --unit=0 --speed=115200\nterminal_input serial console\nterminal_output serial console\n');
+    expect(cfg).toContain(
+      'set timeout=3\nset default=1\nserial --unit=0 --speed=115200\nterminal_input serial console\nterminal_output serial console\n',
+    );
     expect(cfg).toContain(
       "menuentry 'Kernel'\\''s debug build' {\n\tinsmod part_msdos\n\tinsmod fat\n\tinsmod multiboot\n\tmultiboot /boot/kernel-debug.elf debug=1 log=serial\n\tmodule /boot/initrd.tar ramdisk\n\tmodule /boot/font.psf\n\tboot\n}",
     );
-    expect(cfg).toContain("\tinsmod multiboot2\n\tmultiboot2 /boot/kernel.elf\n\tboot\n");
+    expect(cfg).toContain('\tinsmod multiboot2\n\tmultiboot2 /boot/kernel.elf\n\tboot\n');
     expect(cfg).toContain('\tinsmod linux\n\tlinux /boot/vmlinuz console=ttyS0 root=/dev/sda1\n\tinitrd /boot/initrd.img\n\tboot\n');
   });
 
@@ -79,8 +93,16 @@ describe('refusals name the field', () => {
     [{ ...menu, default: 3 }, 'grub2', /^default: default is 3 but there are 3 entries/],
     [{ ...menu, entries: [] }, 'grub2', /^entries: /],
     [{ ...menu, default: 0, entries: [{ ...menu.entries[0]!, cmdline: 'a\nb' }] }, 'grub2', /^entries\[0\]\.cmdline: must be one line/],
-    [{ ...menu, default: 0, entries: [{ ...menu.entries[0]!, kernel: 'boot/k.elf' }] }, 'grub2', /^entries\[0\]\.kernel: "boot\/k.elf" must be an absolute path/],
-    [{ ...menu, default: 0, entries: [{ ...menu.entries[0]!, modules: [{ path: '/my file' }] }] }, 'grub2', /^entries\[0\]\.modules\[0\]\.path: .*cannot contain spaces/],
+    [
+      { ...menu, default: 0, entries: [{ ...menu.entries[0]!, kernel: 'boot/k.elf' }] },
+      'grub2',
+      /^entries\[0\]\.kernel: "boot\/k.elf" must be an absolute path/,
+    ],
+    [
+      { ...menu, default: 0, entries: [{ ...menu.entries[0]!, modules: [{ path: '/my file' }] }] },
+      'grub2',
+      /^entries\[0\]\.modules\[0\]\.path: .*cannot contain spaces/,
+    ],
     [menu, 'grub-legacy', /^entries\[1\]\.type: GRUB legacy cannot boot multiboot2/],
   ] as const)('%#', (bad, loader, message) => {
     expect(() => checkMenu(bad as BootMenu, loader)).toThrow(message);

@@ -52,7 +52,8 @@ export function checkMenu(menu: BootMenu, loader: 'grub2' | 'grub-legacy'): void
   if (!Number.isInteger(menu.default) || menu.default < 0 || menu.default >= menu.entries.length) {
     throw invalid(`default is ${menu.default} but there are ${menu.entries.length} entries (0–${menu.entries.length - 1})`, 'default');
   }
-  if (!Number.isInteger(menu.timeout) || menu.timeout < 0) throw invalid(`timeout must be a whole number of seconds, not ${menu.timeout}`, 'timeout');
+  if (!Number.isInteger(menu.timeout) || menu.timeout < 0)
+    throw invalid(`timeout must be a whole number of seconds, not ${menu.timeout}`, 'timeout');
   menu.entries.forEach((entry, i) => {
     const at = `entries[${i}]`;
     const lineFields: Array<[string, string | undefined]> = [
@@ -63,7 +64,10 @@ export function checkMenu(menu: BootMenu, loader: 'grub2' | 'grub-legacy'): void
     for (const [field, text] of lineFields) {
       if (text !== undefined && /[\n\r\0]/.test(text)) throw invalid('must be one line (no newline or NUL)', field);
     }
-    for (const [field, path] of [[`${at}.kernel`, entry.kernel], ...(entry.modules ?? []).map((m, j) => [`${at}.modules[${j}].path`, m.path])] as const) {
+    for (const [field, path] of [
+      [`${at}.kernel`, entry.kernel],
+      ...(entry.modules ?? []).map((m, j) => [`${at}.modules[${j}].path`, m.path]),
+    ] as const) {
       if (!path.startsWith('/')) throw invalid(`"${path}" must be an absolute path inside the image (/boot/kernel.elf)`, field);
       if (/[\s\n\0]/.test(path)) throw invalid(`"${path}": GRUB menu paths cannot contain spaces`, field);
     }
@@ -74,7 +78,7 @@ export function checkMenu(menu: BootMenu, loader: 'grub2' | 'grub-legacy'): void
       throw invalid('GRUB legacy loads one initrd per Linux kernel', `${at}.modules`);
     }
     if (entry.type === 'linux' && (entry.modules?.length ?? 0) > 0 && entry.modules!.some((m) => m.cmdline)) {
-      throw invalid('a Linux kernel\'s modules are initrd images: they take no command line', `${at}.modules`);
+      throw invalid("a Linux kernel's modules are initrd images: they take no command line", `${at}.modules`);
     }
   });
 }

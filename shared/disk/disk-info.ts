@@ -54,7 +54,12 @@ export interface DiskInfo {
   warnings: string[];
 }
 
-function geometryOf(totalSectors: number, sizeBytes: number, read: PartitionTableRead, sector0: Uint8Array | null): Pick<DiskInfo, 'geometry' | 'geometrySource' | 'floppy'> {
+function geometryOf(
+  totalSectors: number,
+  sizeBytes: number,
+  read: PartitionTableRead,
+  sector0: Uint8Array | null,
+): Pick<DiskInfo, 'geometry' | 'geometrySource' | 'floppy'> {
   const floppy = read.table === 'none' ? floppyPresetForSize(sizeBytes) : undefined;
   if (floppy) return { geometry: { ...floppy.geometry, sectorSize: SECTOR_BYTES }, geometrySource: 'floppy', floppy: floppy.name };
   if (read.table === 'mbr' && read.geometrySource === 'chs-fields') {
@@ -66,7 +71,11 @@ function geometryOf(totalSectors: number, sizeBytes: number, read: PartitionTabl
     };
   }
   const hint = sector0 ? qemuGeometryHint(parseMbrSector(sector0), totalSectors) : null;
-  return { geometry: { ...guessBiosGeometry(totalSectors, hint).physical, sectorSize: SECTOR_BYTES }, geometrySource: 'size', floppy: null };
+  return {
+    geometry: { ...guessBiosGeometry(totalSectors, hint).physical, sectorSize: SECTOR_BYTES },
+    geometrySource: 'size',
+    floppy: null,
+  };
 }
 
 function partition(

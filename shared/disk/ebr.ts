@@ -80,7 +80,9 @@ export async function readEbrChain(device: BlockDevice, extended: ExtendedArea):
       break;
     }
     if (ebrSector >= deviceSectors) {
-      warnings.push(`An EBR link points to sector ${ebrSector}, beyond the end of the disk (${deviceSectors} sectors); the chain ends there.`);
+      warnings.push(
+        `An EBR link points to sector ${ebrSector}, beyond the end of the disk (${deviceSectors} sectors); the chain ends there.`,
+      );
       break;
     }
     if (visited.size >= MAX_EBR_CHAIN_LENGTH) {
@@ -141,7 +143,14 @@ export interface SectorWrite {
   bytes: Uint8Array;
 }
 
-function entryFor(startSector: number, sectorCount: number, relativeTo: number, type: number, status: number, geometry: TrackGeometry): MbrPartitionEntry {
+function entryFor(
+  startSector: number,
+  sectorCount: number,
+  relativeTo: number,
+  type: number,
+  status: number,
+  geometry: TrackGeometry,
+): MbrPartitionEntry {
   return {
     status,
     firstChs: chsForEntry(startSector, geometry),

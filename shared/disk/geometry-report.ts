@@ -139,7 +139,9 @@ export function geometryReport(input: GeometryWizardInput): GeometryReport {
   let endSector = sectors - 1;
   if (endSector > MBR_MAX_LBA) {
     endSector = MBR_MAX_LBA;
-    notes.push(`The disk is larger than MBR can address (2^32 sectors, 2 TiB); the partition ends at sector ${MBR_MAX_LBA}. Use GPT for the rest.`);
+    notes.push(
+      `The disk is larger than MBR can address (2^32 sectors, 2 TiB); the partition ends at sector ${MBR_MAX_LBA}. Use GPT for the rest.`,
+    );
   }
   const sectorCount = endSector - startSector + 1;
   const chs = chsWall(sizeBytes);

@@ -90,13 +90,33 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: "the article's disk, 16/63 table, partition 63–1007999", diskSectors: 1008000, table: { geometry: { heads: 16, sectorsPerTrack: 63 }, startSector: 63, endSector: 1007999 } },
+  {
+    name: "the article's disk, 16/63 table, partition 63–1007999",
+    diskSectors: 1008000,
+    table: { geometry: { heads: 16, sectorsPerTrack: 63 }, startSector: 63, endSector: 1007999 },
+  },
   { name: "the article's disk, blank", diskSectors: 1008000, table: null },
   { name: '1 GiB, blank', diskSectors: GiB_SECTORS, table: null },
-  { name: '1 GiB, 255/63 table, partition to the last sector', diskSectors: GiB_SECTORS, table: { geometry: { heads: 255, sectorsPerTrack: 63 }, startSector: 2048, endSector: GiB_SECTORS - 1 } },
-  { name: '1 GiB, 16/63 table ending on a cylinder', diskSectors: GiB_SECTORS, table: { geometry: { heads: 16, sectorsPerTrack: 63 }, startSector: 63, endSector: 2080 * 1008 - 1 } },
-  { name: '100 MiB, 32/32 table ending on a cylinder', diskSectors: 204800, table: { geometry: { heads: 32, sectorsPerTrack: 32 }, startSector: 32, endSector: 200 * 1024 - 1 } },
-  { name: '10 GiB, 255/63 table (end CHS 1023/254/63)', diskSectors: 10 * GiB_SECTORS, table: { geometry: { heads: 255, sectorsPerTrack: 63 }, startSector: 2048, endSector: 10 * GiB_SECTORS - 1 } },
+  {
+    name: '1 GiB, 255/63 table, partition to the last sector',
+    diskSectors: GiB_SECTORS,
+    table: { geometry: { heads: 255, sectorsPerTrack: 63 }, startSector: 2048, endSector: GiB_SECTORS - 1 },
+  },
+  {
+    name: '1 GiB, 16/63 table ending on a cylinder',
+    diskSectors: GiB_SECTORS,
+    table: { geometry: { heads: 16, sectorsPerTrack: 63 }, startSector: 63, endSector: 2080 * 1008 - 1 },
+  },
+  {
+    name: '100 MiB, 32/32 table ending on a cylinder',
+    diskSectors: 204800,
+    table: { geometry: { heads: 32, sectorsPerTrack: 32 }, startSector: 32, endSector: 200 * 1024 - 1 },
+  },
+  {
+    name: '10 GiB, 255/63 table (end CHS 1023/254/63)',
+    diskSectors: 10 * GiB_SECTORS,
+    table: { geometry: { heads: 255, sectorsPerTrack: 63 }, startSector: 2048, endSector: 10 * GiB_SECTORS - 1 },
+  },
 ];
 
 describe.skipIf(skipReason)('BIOS geometry in QEMU (SeaBIOS INT 13h AH=08h)', () => {
@@ -119,7 +139,14 @@ describe.skipIf(skipReason)('BIOS geometry in QEMU (SeaBIOS INT 13h AH=08h)', ()
     const layout: MbrLayout = createMbrLayout(diskSectors, { bootCode: assembledBootCode(), diskSignature: 0x1234abcd });
     if (table) {
       layout.geometry = table.geometry;
-      layout.partitions.push({ number: 1, kind: 'primary', startSector: table.startSector, sectorCount: table.endSector - table.startSector + 1, type: 0x83, bootable: true });
+      layout.partitions.push({
+        number: 1,
+        kind: 'primary',
+        startSector: table.startSector,
+        sectorCount: table.endSector - table.startSector + 1,
+        type: 0x83,
+        bootable: true,
+      });
     }
     const [sector0] = encodeMbrLayout(layout);
     const image = join(dir, `${name.replace(/\W+/g, '-')}.img`);
@@ -135,11 +162,15 @@ describe.skipIf(skipReason)('BIOS geometry in QEMU (SeaBIOS INT 13h AH=08h)', ()
       '20',
       'qemu-system-i386',
       '-nodefaults',
-      '-display', 'none',
+      '-display',
+      'none',
       '-no-reboot',
-      '-drive', `file=${image},format=raw,if=ide`,
-      '-serial', `file:${serial}`,
-      '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
+      '-drive',
+      `file=${image},format=raw,if=ide`,
+      '-serial',
+      `file:${serial}`,
+      '-device',
+      'isa-debug-exit,iobase=0xf4,iosize=0x04',
     ]);
     // isa-debug-exit makes QEMU exit with (0 << 1) | 1.
     expect(run.status, run.stderr).toBe(1);

@@ -130,13 +130,18 @@ describe('LBA ↔ CHS', () => {
 
   it('round-trips any LBA for any geometry (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 1, max: 255 }), fc.integer({ min: 1, max: 63 }), (lba, heads, sectorsPerTrack) => {
-        const chs = lbaToChs(lba, { heads, sectorsPerTrack });
-        expect(chs.head).toBeLessThan(heads);
-        expect(chs.sector).toBeGreaterThanOrEqual(1);
-        expect(chs.sector).toBeLessThanOrEqual(sectorsPerTrack);
-        expect(chsToLba(chs, { heads, sectorsPerTrack })).toBe(lba);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.integer({ min: 1, max: 255 }),
+        fc.integer({ min: 1, max: 63 }),
+        (lba, heads, sectorsPerTrack) => {
+          const chs = lbaToChs(lba, { heads, sectorsPerTrack });
+          expect(chs.head).toBeLessThan(heads);
+          expect(chs.sector).toBeGreaterThanOrEqual(1);
+          expect(chs.sector).toBeLessThanOrEqual(sectorsPerTrack);
+          expect(chsToLba(chs, { heads, sectorsPerTrack })).toBe(lba);
+        },
+      ),
     );
   });
 
@@ -159,7 +164,12 @@ describe('CHS walls', () => {
   });
 
   it('reports which wall a size passes and the geometry to use', () => {
-    expect(chsWall(516096000)).toMatchObject({ passes: 'none', recommended: { heads: 16, sectorsPerTrack: 63 }, chsCylinders: 1000, lbaOnlyBeyondChs: false });
+    expect(chsWall(516096000)).toMatchObject({
+      passes: 'none',
+      recommended: { heads: 16, sectorsPerTrack: 63 },
+      chsCylinders: 1000,
+      lbaOnlyBeyondChs: false,
+    });
     expect(chsWall(CHS_WALL_504MIB_BYTES)).toMatchObject({ passes: 'none', chsCylinders: 1024 });
     expect(chsWall(CHS_WALL_504MIB_BYTES + 512)).toMatchObject({
       passes: '504MiB',
@@ -188,11 +198,46 @@ describe('CHS walls', () => {
 describe('guessBiosGeometry (QEMU hd_geometry_guess + SeaBIOS setup_translation)', () => {
   // The same cases are booted in QEMU in geometry.qemu.test.ts.
   it.each([
-    ['a blank 504 MiB-or-less image', 1008000, null, { cylinders: 1000, heads: 16, sectorsPerTrack: 63 }, 'none', { cylinders: 1000, heads: 16, sectorsPerTrack: 63 }],
-    ['a blank 1 GiB image', 2 ** 21, null, { cylinders: 2080, heads: 16, sectorsPerTrack: 63 }, 'lba', { cylinders: 1024, heads: 32, sectorsPerTrack: 63 }],
-    ['1 GiB with a 255-head table', 2 ** 21, { heads: 255, sectorsPerTrack: 63 }, { cylinders: 2080, heads: 16, sectorsPerTrack: 63 }, 'large', { cylinders: 520, heads: 64, sectorsPerTrack: 63 }],
-    ['1 GiB with a 16-head table', 2 ** 21, { heads: 16, sectorsPerTrack: 63 }, { cylinders: 2080, heads: 16, sectorsPerTrack: 63 }, 'none', { cylinders: 1024, heads: 16, sectorsPerTrack: 63 }],
-    ['10 GiB with a 255-head table', 10 * 2 ** 21, { heads: 255, sectorsPerTrack: 63 }, { cylinders: 16383, heads: 16, sectorsPerTrack: 63 }, 'lba', { cylinders: 1024, heads: 255, sectorsPerTrack: 63 }],
+    [
+      'a blank 504 MiB-or-less image',
+      1008000,
+      null,
+      { cylinders: 1000, heads: 16, sectorsPerTrack: 63 },
+      'none',
+      { cylinders: 1000, heads: 16, sectorsPerTrack: 63 },
+    ],
+    [
+      'a blank 1 GiB image',
+      2 ** 21,
+      null,
+      { cylinders: 2080, heads: 16, sectorsPerTrack: 63 },
+      'lba',
+      { cylinders: 1024, heads: 32, sectorsPerTrack: 63 },
+    ],
+    [
+      '1 GiB with a 255-head table',
+      2 ** 21,
+      { heads: 255, sectorsPerTrack: 63 },
+      { cylinders: 2080, heads: 16, sectorsPerTrack: 63 },
+      'large',
+      { cylinders: 520, heads: 64, sectorsPerTrack: 63 },
+    ],
+    [
+      '1 GiB with a 16-head table',
+      2 ** 21,
+      { heads: 16, sectorsPerTrack: 63 },
+      { cylinders: 2080, heads: 16, sectorsPerTrack: 63 },
+      'none',
+      { cylinders: 1024, heads: 16, sectorsPerTrack: 63 },
+    ],
+    [
+      '10 GiB with a 255-head table',
+      10 * 2 ** 21,
+      { heads: 255, sectorsPerTrack: 63 },
+      { cylinders: 16383, heads: 16, sectorsPerTrack: 63 },
+      'lba',
+      { cylinders: 1024, heads: 255, sectorsPerTrack: 63 },
+    ],
     ['a tiny image', 100, null, { cylinders: 2, heads: 16, sectorsPerTrack: 63 }, 'none', { cylinders: 2, heads: 16, sectorsPerTrack: 63 }],
   ])('%s', (_name, sectors, hint, physical, translation, logical) => {
     const guess = guessBiosGeometry(sectors, hint);
@@ -226,12 +271,17 @@ describe('floppy presets', () => {
     expect(findFloppyPreset('1200KiB')?.name).toBe('1.2M');
     expect(findFloppyPreset('2880k')?.name).toBe('2.88M');
     expect(findFloppyPreset('1.7M')).toBeUndefined();
-    expect(loopbackErrorOf(() => floppyPreset('1.7M')).message).toBe('"1.7M" is not a floppy format: use one of 360K, 720K, 1.2M, 1.44M, 2.88M');
+    expect(loopbackErrorOf(() => floppyPreset('1.7M')).message).toBe(
+      '"1.7M" is not a floppy format: use one of 360K, 720K, 1.2M, 1.44M, 2.88M',
+    );
   });
 
   it('gives the emulator lines', () => {
     expect(bochsFloppyLine('floppy.img', FLOPPY_PRESETS['1.44M'])).toBe('floppya: 1_44="floppy.img", status=inserted');
-    expect(qemuFloppyArgs('floppy.img')).toEqual({ drive: ['-drive', 'file=floppy.img,format=raw,if=floppy'], legacy: ['-fda', 'floppy.img'] });
+    expect(qemuFloppyArgs('floppy.img')).toEqual({
+      drive: ['-drive', 'file=floppy.img,format=raw,if=floppy'],
+      legacy: ['-fda', 'floppy.img'],
+    });
     expect(qemuHardDiskArgs('c.img').legacy).toEqual(['-hda', 'c.img']);
     expect(bochsHardDiskLine('c.img', ARTICLE)).toBe('ata0-master: type=disk, path="c.img", mode=flat, cylinders=1000, heads=16, spt=63');
     expect(loopbackErrorOf(() => bochsHardDiskLine('a"b.img', ARTICLE)).message).toBe(

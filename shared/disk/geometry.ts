@@ -193,7 +193,11 @@ export function chsWall(sizeBytes: number): ChsWallReport {
     };
   };
   if (sizeBytes <= CHS_WALL_504MIB_BYTES) {
-    return report('none', ARTICLE_TRACK_GEOMETRY, 'Fits under the 504 MiB limit (1024 cylinders × 16 heads × 63 sectors): plain CHS with 16 heads works everywhere.');
+    return report(
+      'none',
+      ARTICLE_TRACK_GEOMETRY,
+      'Fits under the 504 MiB limit (1024 cylinders × 16 heads × 63 sectors): plain CHS with 16 heads works everywhere.',
+    );
   }
   if (sizeBytes <= CHS_WALL_8GIB_BYTES) {
     return report(

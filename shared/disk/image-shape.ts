@@ -7,10 +7,7 @@ import { LoopbackError } from '../errors';
 import { checkGeometry, floppyPreset, geometrySizeBytes, guessBiosGeometry, type DiskGeometry, type FloppyPresetName } from './geometry';
 import { SECTOR_BYTES, formatBytes, parseSize } from './sizes';
 
-export type ImageShapeRequest =
-  | { size: string | number }
-  | { chs: DiskGeometry | string }
-  | { floppy: string };
+export type ImageShapeRequest = { size: string | number } | { chs: DiskGeometry | string } | { floppy: string };
 
 export interface ImageShape {
   sizeBytes: number;

@@ -11,7 +11,8 @@ function add(layout: MbrLayout, spec: string, alignmentSectors = 2048): MbrLayou
 
 function summary(layout: MbrLayout): string[] {
   return layout.partitions.map(
-    (p) => `${p.number} ${p.kind} ${p.startSector}+${p.sectorCount} ${p.type.toString(16)}${p.bootable ? ' *' : ''}${p.ebrSector !== undefined ? ` ebr ${p.ebrSector}` : ''}`,
+    (p) =>
+      `${p.number} ${p.kind} ${p.startSector}+${p.sectorCount} ${p.type.toString(16)}${p.bootable ? ' *' : ''}${p.ebrSector !== undefined ? ` ebr ${p.ebrSector}` : ''}`,
   );
 }
 
@@ -46,7 +47,7 @@ describe('addPartition', () => {
     expect(summary(layout)).toEqual(['3 primary 2048+1000 83', '1 primary 4096+1000 83']);
   });
 
-  it("places logical partitions and their EBRs where sfdisk does (sfdisk 2.38: 22528, 30720, 38912)", () => {
+  it('places logical partitions and their EBRs where sfdisk does (sfdisk 2.38: 22528, 30720, 38912)', () => {
     // sfdisk, given 'start=20480,size=100000,type=5' then three logicals of 5000, 6000 and 7000
     // sectors, put them at 22528, 30720 and 38912 with EBRs at 20480, 28672 and 36864.
     let layout = add(blank(131072), 'start=2048,size=10000,bootable');
@@ -87,26 +88,70 @@ describe('addPartition', () => {
   });
 
   it.each([
-    [(l: MbrLayout) => add(add(add(add(l, 'size=100'), 'size=100'), 'size=100'), 'size=100'), 'size=100', 'All four primary slots are in use (partitions 1–4): delete one, or use logical partitions inside an extended partition'],
+    [
+      (l: MbrLayout) => add(add(add(add(l, 'size=100'), 'size=100'), 'size=100'), 'size=100'),
+      'size=100',
+      'All four primary slots are in use (partitions 1–4): delete one, or use logical partitions inside an extended partition',
+    ],
     [(l: MbrLayout) => add(l, 'number=2,size=100'), 'number=2,size=100', 'Slot 2 is already used by partition 2'],
-    [(l: MbrLayout) => add(l, 'extended,size=10000'), 'extended', 'There is already an extended partition (partition 1); an MBR holds only one'],
+    [
+      (l: MbrLayout) => add(l, 'extended,size=10000'),
+      'extended',
+      'There is already an extended partition (partition 1); an MBR holds only one',
+    ],
     [(l: MbrLayout) => l, 'logical', 'A logical partition needs an extended partition; add one first (--add extended)'],
-    [(l: MbrLayout) => add(l, 'size=rest'), 'size=100', 'No room on the disk for a partition of 100 sectors: the largest free run is sectors 1–2047 (2047 sectors)'],
-    [(l: MbrLayout) => l, 'size=200000', 'No room on the disk for a partition of 200000 sectors: the largest free run is sectors 1–99999 (99999 sectors)'],
-    [(l: MbrLayout) => add(l, 'start=2048,size=1000'), 'start=2500,size=rest', 'Sector 2500 is not free: it belongs to partition 1 (sectors 2048–3047)'],
+    [
+      (l: MbrLayout) => add(l, 'size=rest'),
+      'size=100',
+      'No room on the disk for a partition of 100 sectors: the largest free run is sectors 1–2047 (2047 sectors)',
+    ],
+    [
+      (l: MbrLayout) => l,
+      'size=200000',
+      'No room on the disk for a partition of 200000 sectors: the largest free run is sectors 1–99999 (99999 sectors)',
+    ],
+    [
+      (l: MbrLayout) => add(l, 'start=2048,size=1000'),
+      'start=2500,size=rest',
+      'Sector 2500 is not free: it belongs to partition 1 (sectors 2048–3047)',
+    ],
     [(l: MbrLayout) => l, 'start=0,size=rest', 'Sector 0 holds the MBR; partitions start at sector 1 or later'],
     [(l: MbrLayout) => l, 'start=100000,size=rest', 'Sector 100000 is outside the disk (sectors 1–99999)'],
-    [(l: MbrLayout) => add(l, 'start=2048,size=1000'), 'start=2500,size=1000', 'Partition 2 (sectors 2500–3499) overlaps partition 1 (sectors 2048–3047)'],
-    [(l: MbrLayout) => l, 'start=99000,size=2000', 'Partition 1 (sectors 99000–100999) ends beyond sector 99999, the last usable sector of the disk'],
-    [(l: MbrLayout) => add(l, 'extended,start=2048,size=1000'), 'logical,start=2048', 'A logical partition must start inside extended partition 1 after its first sector 2048, which holds the EBR (sectors 2049–3047)'],
-    [(l: MbrLayout) => add(add(l, 'extended,start=2048,size=10000'), 'logical,size=1000'), 'logical,start=5096,size=100', 'A logical partition needs a free sector before its start for its EBR; sector 5095 is not free'],
-    [(l: MbrLayout) => add(l, 'extended,start=2048,size=3000'), 'logical,size=5000', 'No room in extended partition 1 for a partition of 5000 sectors: the largest free run is sectors 2049–5047 (2999 sectors)'],
+    [
+      (l: MbrLayout) => add(l, 'start=2048,size=1000'),
+      'start=2500,size=1000',
+      'Partition 2 (sectors 2500–3499) overlaps partition 1 (sectors 2048–3047)',
+    ],
+    [
+      (l: MbrLayout) => l,
+      'start=99000,size=2000',
+      'Partition 1 (sectors 99000–100999) ends beyond sector 99999, the last usable sector of the disk',
+    ],
+    [
+      (l: MbrLayout) => add(l, 'extended,start=2048,size=1000'),
+      'logical,start=2048',
+      'A logical partition must start inside extended partition 1 after its first sector 2048, which holds the EBR (sectors 2049–3047)',
+    ],
+    [
+      (l: MbrLayout) => add(add(l, 'extended,start=2048,size=10000'), 'logical,size=1000'),
+      'logical,start=5096,size=100',
+      'A logical partition needs a free sector before its start for its EBR; sector 5095 is not free',
+    ],
+    [
+      (l: MbrLayout) => add(l, 'extended,start=2048,size=3000'),
+      'logical,size=5000',
+      'No room in extended partition 1 for a partition of 5000 sectors: the largest free run is sectors 2049–5047 (2999 sectors)',
+    ],
   ])('refuses: %#', (prepare, spec, message) => {
     expectLoopbackError(() => add(prepare(blank(100_000)), spec), 'VALIDATION', message);
   });
 
   it('refuses an alignment that is not a positive whole number', () => {
-    expectLoopbackError(() => addPartition(blank(100_000), parsePartitionSpec('size=1'), { alignmentSectors: 0 }), 'INVALID_INPUT', 'Alignment must be a whole number of sectors, at least 1, not 0');
+    expectLoopbackError(
+      () => addPartition(blank(100_000), parsePartitionSpec('size=1'), { alignmentSectors: 0 }),
+      'INVALID_INPUT',
+      'Alignment must be a whole number of sectors, at least 1, not 0',
+    );
   });
 });
 
@@ -160,7 +205,9 @@ describe('deletePartition and setPartition', () => {
     const layout = setPartition(withLogicals(), 1, parsePartitionSettings('bootable=on'));
     expect(summary(setPartition(layout, 1, parsePartitionSettings('start=4096')))[0]).toBe('1 primary 4096+10000 83 *');
     expect(summary(setPartition(layout, 1, parsePartitionSettings('size=12000,type=0c')))[0]).toBe('1 primary 2048+12000 c *');
-    expect(summary(applyPartitionEdit(layout, { op: 'set', number: 1, settings: { startSector: 4096, sectorCount: 4096 } }))[0]).toBe('1 primary 4096+4096 83 *');
+    expect(summary(applyPartitionEdit(layout, { op: 'set', number: 1, settings: { startSector: 4096, sectorCount: 4096 } }))[0]).toBe(
+      '1 primary 4096+4096 83 *',
+    );
   });
 
   it('keeps a resized logical partition’s number and place in the chain, and its EBR while that comes before it', () => {
@@ -179,7 +226,11 @@ describe('deletePartition and setPartition', () => {
 
   it('resizes the extended partition around its logical partitions, but keeps its start', () => {
     expect(summary(resizePartition(withLogicals(), 2, { sectorCount: 50000 }))[1]).toBe('2 extended 20480+50000 5');
-    expectLoopbackError(() => resizePartition(withLogicals(), 2, { sectorCount: 20000 }), 'VALIDATION', /Logical partition 7 \(sectors 38912–45911\) lies outside extended partition 2/);
+    expectLoopbackError(
+      () => resizePartition(withLogicals(), 2, { sectorCount: 20000 }),
+      'VALIDATION',
+      /Logical partition 7 \(sectors 38912–45911\) lies outside extended partition 2/,
+    );
     expectLoopbackError(
       () => resizePartition(withLogicals(), 2, { startSector: 18432 }),
       'VALIDATION',
@@ -188,13 +239,25 @@ describe('deletePartition and setPartition', () => {
   });
 
   it('refuses a move onto another partition or an EBR', () => {
-    expectLoopbackError(() => resizePartition(withLogicals(), 1, { sectorCount: 20000 }), 'VALIDATION', 'Partition 2 (sectors 20480–120479) overlaps partition 1 (sectors 2048–22047)');
+    expectLoopbackError(
+      () => resizePartition(withLogicals(), 1, { sectorCount: 20000 }),
+      'VALIDATION',
+      'Partition 2 (sectors 20480–120479) overlaps partition 1 (sectors 2048–22047)',
+    );
     expectLoopbackError(() => resizePartition(withLogicals(), 5, { sectorCount: 7000 }), 'VALIDATION', /overlaps/);
   });
 
   it('refuses what would change the kind of a partition, and unknown numbers', () => {
-    expectLoopbackError(() => setPartition(withLogicals(), 1, { type: 0x05 }), 'VALIDATION', 'Partition 1 cannot become an extended partition by changing its type to 0x05; add an extended partition instead');
-    expectLoopbackError(() => setPartition(withLogicals(), 2, { type: 0x83 }), 'VALIDATION', 'Partition 2 is the extended partition; its type must stay an extended type (05, 0f, 85), not 0x83');
+    expectLoopbackError(
+      () => setPartition(withLogicals(), 1, { type: 0x05 }),
+      'VALIDATION',
+      'Partition 1 cannot become an extended partition by changing its type to 0x05; add an extended partition instead',
+    );
+    expectLoopbackError(
+      () => setPartition(withLogicals(), 2, { type: 0x83 }),
+      'VALIDATION',
+      'Partition 2 is the extended partition; its type must stay an extended type (05, 0f, 85), not 0x83',
+    );
     expectLoopbackError(() => deletePartition(withLogicals(), 9), 'NOT_FOUND', 'There is no partition 9 (the table has 1, 2, 5, 6, 7)');
     expectLoopbackError(() => setPartition(blank(100), 1, { bootable: true }), 'NOT_FOUND', 'There is no partition 1 (the table is empty)');
   });

@@ -63,7 +63,11 @@ function primaryArea(layout: MbrLayout): { first: number; last: number; occupied
     last: Math.min(layout.diskSectors - 1, MBR_MAX_LBA),
     occupied: layout.partitions
       .filter((p) => p.kind !== 'logical')
-      .map((p) => ({ startSector: p.startSector, endSector: partitionEndSector(p), what: `partition ${p.number} (${describeSectors(p.startSector, p.sectorCount)})` })),
+      .map((p) => ({
+        startSector: p.startSector,
+        endSector: partitionEndSector(p),
+        what: `partition ${p.number} (${describeSectors(p.startSector, p.sectorCount)})`,
+      })),
   };
 }
 
@@ -72,8 +76,13 @@ function logicalArea(layout: MbrLayout, extended: MbrPartition): { first: number
     { startSector: extended.startSector, endSector: extended.startSector, what: `the first EBR of extended partition ${extended.number}` },
   ];
   for (const p of logicalPartitions(layout)) {
-    occupied.push({ startSector: p.startSector, endSector: partitionEndSector(p), what: `partition ${p.number} (${describeSectors(p.startSector, p.sectorCount)})` });
-    if (p.ebrSector !== undefined) occupied.push({ startSector: p.ebrSector, endSector: p.ebrSector, what: `the EBR of partition ${p.number}` });
+    occupied.push({
+      startSector: p.startSector,
+      endSector: partitionEndSector(p),
+      what: `partition ${p.number} (${describeSectors(p.startSector, p.sectorCount)})`,
+    });
+    if (p.ebrSector !== undefined)
+      occupied.push({ startSector: p.ebrSector, endSector: p.ebrSector, what: `the EBR of partition ${p.number}` });
   }
   return { first: extended.startSector, last: Math.min(partitionEndSector(extended), layout.diskSectors - 1), occupied };
 }
@@ -95,13 +104,25 @@ function sizeText(spec: PartitionSpec): string {
 }
 
 /** Where a start sector the user gave falls: inside which free run, or on what. */
-function runContaining(runs: readonly FreeRun[], sector: number, occupied: readonly Occupied[], areaText: string, first: number, last: number): FreeRun {
+function runContaining(
+  runs: readonly FreeRun[],
+  sector: number,
+  occupied: readonly Occupied[],
+  areaText: string,
+  first: number,
+  last: number,
+): FreeRun {
   const run = runs.find((r) => sector >= r.startSector && sector <= r.endSector);
   if (run) return run;
   const user = occupied.find((o) => sector >= o.startSector && sector <= o.endSector);
   if (user) throw refuse(`Sector ${sector} is not free: it belongs to ${user.what}`, { startSector: sector });
-  if (sector < first && first === 1) throw refuse(`Sector ${sector} holds the MBR; partitions start at sector 1 or later`, { startSector: sector });
-  throw refuse(`Sector ${sector} is outside ${areaText} (sectors ${first}–${last})`, { startSector: sector, firstSector: first, lastSector: last });
+  if (sector < first && first === 1)
+    throw refuse(`Sector ${sector} holds the MBR; partitions start at sector 1 or later`, { startSector: sector });
+  throw refuse(`Sector ${sector} is outside ${areaText} (sectors ${first}–${last})`, {
+    startSector: sector,
+    firstSector: first,
+    lastSector: last,
+  });
 }
 
 function sectorCountIn(spec: PartitionSpec, startSector: number, run: FreeRun): number {
@@ -114,7 +135,9 @@ function fits(spec: PartitionSpec, startSector: number, run: FreeRun): boolean {
 
 function noRoom(spec: PartitionSpec, runs: readonly FreeRun[], where: string): LoopbackError {
   const largest = runs.reduce<FreeRun | undefined>((best, r) => (!best || r.sectorCount > best.sectorCount ? r : best), undefined);
-  const largestText = largest ? `the largest free run is ${describeSectors(largest.startSector, largest.sectorCount)} (${largest.sectorCount} sectors)` : 'there is no free space';
+  const largestText = largest
+    ? `the largest free run is ${describeSectors(largest.startSector, largest.sectorCount)} (${largest.sectorCount} sectors)`
+    : 'there is no free space';
   return refuse(`No room ${where} for a partition of ${sizeText(spec)}: ${largestText}`, { freeRuns: runs });
 }
 
@@ -134,7 +157,12 @@ function placePrimary(layout: MbrLayout, spec: PartitionSpec, alignment: number)
   throw noRoom(spec, runs, 'on the disk');
 }
 
-function placeLogical(layout: MbrLayout, extended: MbrPartition, spec: PartitionSpec, alignment: number): { ebrSector: number; startSector: number; sectorCount: number } {
+function placeLogical(
+  layout: MbrLayout,
+  extended: MbrPartition,
+  spec: PartitionSpec,
+  alignment: number,
+): { ebrSector: number; startSector: number; sectorCount: number } {
   const { first, last, occupied } = logicalArea(layout, extended);
   const areaText = `extended partition ${extended.number}`;
   if (logicalPartitions(layout).length === 0) {
@@ -142,9 +170,12 @@ function placeLogical(layout: MbrLayout, extended: MbrPartition, spec: Partition
     const run: FreeRun = { startSector: first + 1, endSector: last, sectorCount: last - first };
     const start = spec.startSector ?? alignUp(first + 1, alignment);
     if (start <= first || start > last) {
-      throw refuse(`A logical partition must start inside ${areaText} after its first sector ${first}, which holds the EBR (sectors ${first + 1}–${last})`, {
-        startSector: start,
-      });
+      throw refuse(
+        `A logical partition must start inside ${areaText} after its first sector ${first}, which holds the EBR (sectors ${first + 1}–${last})`,
+        {
+          startSector: start,
+        },
+      );
     }
     if (spec.startSector === undefined && !fits(spec, start, run)) throw noRoom(spec, [run], `in ${areaText}`);
     return { ebrSector: first, startSector: start, sectorCount: sectorCountIn(spec, start, run) };
@@ -155,7 +186,9 @@ function placeLogical(layout: MbrLayout, extended: MbrPartition, spec: Partition
     const run = runContaining(runs, start, occupied, areaText, first, last);
     const ebrSector = Math.max(run.startSector, start - alignment);
     if (ebrSector >= start) {
-      throw refuse(`A logical partition needs a free sector before its start for its EBR; sector ${start - 1} is not free`, { startSector: start });
+      throw refuse(`A logical partition needs a free sector before its start for its EBR; sector ${start - 1} is not free`, {
+        startSector: start,
+      });
     }
     return { ebrSector, startSector: start, sectorCount: sectorCountIn(spec, start, run) };
   }
@@ -163,7 +196,8 @@ function placeLogical(layout: MbrLayout, extended: MbrPartition, spec: Partition
     const alignedEbr = alignUp(run.startSector, alignment);
     for (const ebrSector of [alignedEbr, run.startSector]) {
       const start = alignUp(ebrSector + 1, alignment);
-      if (ebrSector <= run.endSector && fits(spec, start, run)) return { ebrSector, startSector: start, sectorCount: sectorCountIn(spec, start, run) };
+      if (ebrSector <= run.endSector && fits(spec, start, run))
+        return { ebrSector, startSector: start, sectorCount: sectorCountIn(spec, start, run) };
     }
   }
   throw noRoom(spec, runs, `in ${areaText}`);
@@ -201,16 +235,27 @@ export function addPartition(layout: MbrLayout, spec: PartitionSpec, options: Ed
   } else {
     const existing = extendedPartition(layout);
     if (spec.kind === 'extended' && existing) {
-      throw refuse(`There is already an extended partition (partition ${existing.number}); an MBR holds only one`, { number: existing.number });
+      throw refuse(`There is already an extended partition (partition ${existing.number}); an MBR holds only one`, {
+        number: existing.number,
+      });
     }
     const usedSlots = new Set(layout.partitions.filter((p) => p.kind !== 'logical').map((p) => p.number));
     const number = spec.number ?? [1, 2, 3, 4].find((slot) => !usedSlots.has(slot));
     if (number === undefined) {
-      throw refuse('All four primary slots are in use (partitions 1–4): delete one, or use logical partitions inside an extended partition');
+      throw refuse(
+        'All four primary slots are in use (partitions 1–4): delete one, or use logical partitions inside an extended partition',
+      );
     }
     if (usedSlots.has(number)) throw refuse(`Slot ${number} is already used by partition ${number}`, { number });
     const place = placePrimary(layout, spec, alignment);
-    partition = { number, kind: spec.kind, startSector: place.startSector, sectorCount: place.sectorCount, type: spec.type, bootable: spec.bootable };
+    partition = {
+      number,
+      kind: spec.kind,
+      startSector: place.startSector,
+      sectorCount: place.sectorCount,
+      type: spec.type,
+      bootable: spec.bootable,
+    };
   }
   const primaries = layout.partitions.filter((p) => p.kind !== 'logical');
   const logicals = logicalPartitions(layout);
@@ -224,10 +269,14 @@ function findPartition(layout: MbrLayout, number: number): MbrPartition {
   const partition = layout.partitions.find((p) => p.number === number);
   if (!partition) {
     const numbers = layout.partitions.map((p) => p.number).sort((a, b) => a - b);
-    throw new LoopbackError('NOT_FOUND', `There is no partition ${number}${numbers.length ? ` (the table has ${numbers.join(', ')})` : ' (the table is empty)'}`, {
-      number,
-      numbers,
-    });
+    throw new LoopbackError(
+      'NOT_FOUND',
+      `There is no partition ${number}${numbers.length ? ` (the table has ${numbers.join(', ')})` : ' (the table is empty)'}`,
+      {
+        number,
+        numbers,
+      },
+    );
   }
   return partition;
 }
@@ -265,23 +314,34 @@ export function deletePartition(layout: MbrLayout, number: number): MbrLayout {
 export function setPartition(layout: MbrLayout, number: number, settings: PartitionSettings, options: EditOptions = {}): MbrLayout {
   if (settings.startSector !== undefined || settings.sectorCount !== undefined) {
     const { startSector, sectorCount, ...rest } = settings;
-    const moved = resizePartition(layout, number, { ...(startSector !== undefined ? { startSector } : {}), ...(sectorCount !== undefined ? { sectorCount } : {}) }, options);
+    const moved = resizePartition(
+      layout,
+      number,
+      { ...(startSector !== undefined ? { startSector } : {}), ...(sectorCount !== undefined ? { sectorCount } : {}) },
+      options,
+    );
     return rest.type === undefined && rest.bootable === undefined ? moved : setPartition(moved, number, rest);
   }
   const target = findPartition(layout, number);
   const updated: MbrPartition = { ...target };
   if (settings.type !== undefined) {
     if (target.kind === 'extended' && !isExtendedType(settings.type)) {
-      throw refuse(`Partition ${number} is the extended partition; its type must stay an extended type (05, 0f, 85), not ${formatMbrType(settings.type)}`, {
-        number,
-        type: settings.type,
-      });
+      throw refuse(
+        `Partition ${number} is the extended partition; its type must stay an extended type (05, 0f, 85), not ${formatMbrType(settings.type)}`,
+        {
+          number,
+          type: settings.type,
+        },
+      );
     }
     if (target.kind !== 'extended' && isExtendedType(settings.type)) {
-      throw refuse(`Partition ${number} cannot become an extended partition by changing its type to ${formatMbrType(settings.type)}; add an extended partition instead`, {
-        number,
-        type: settings.type,
-      });
+      throw refuse(
+        `Partition ${number} cannot become an extended partition by changing its type to ${formatMbrType(settings.type)}; add an extended partition instead`,
+        {
+          number,
+          type: settings.type,
+        },
+      );
     }
     updated.type = settings.type;
   }
@@ -299,7 +359,12 @@ export function setPartition(layout: MbrLayout, number: number, settings: Partit
  * extended partition holding logical partitions keeps its start: its first sector is the chain's
  * first EBR.
  */
-export function resizePartition(layout: MbrLayout, number: number, extent: { startSector?: number; sectorCount?: number }, options: EditOptions = {}): MbrLayout {
+export function resizePartition(
+  layout: MbrLayout,
+  number: number,
+  extent: { startSector?: number; sectorCount?: number },
+  options: EditOptions = {},
+): MbrLayout {
   const alignment = options.alignmentSectors ?? MODERN_ALIGNMENT_SECTORS;
   requireAlignment(alignment);
   const target = findPartition(layout, number);
@@ -331,9 +396,7 @@ function ebrBefore(layout: MbrLayout, target: MbrPartition, startSector: number,
 }
 
 export type PartitionEdit =
-  | { op: 'add'; spec: PartitionSpec }
-  | { op: 'delete'; number: number }
-  | { op: 'set'; number: number; settings: PartitionSettings };
+  { op: 'add'; spec: PartitionSpec } | { op: 'delete'; number: number } | { op: 'set'; number: number; settings: PartitionSettings };
 
 /** One edit of any kind, for recipes that list them. */
 export function applyPartitionEdit(layout: MbrLayout, edit: PartitionEdit, options: EditOptions = {}): MbrLayout {

@@ -110,9 +110,15 @@ export function decodeChs(bytes: Uint8Array, offset: number): Chs {
 
 export function encodeChs(chs: Chs, bytes: Uint8Array, offset: number): void {
   if (
-    !Number.isInteger(chs.cylinder) || chs.cylinder < 0 || chs.cylinder > 1023 ||
-    !Number.isInteger(chs.head) || chs.head < 0 || chs.head > 255 ||
-    !Number.isInteger(chs.sector) || chs.sector < 0 || chs.sector > 63
+    !Number.isInteger(chs.cylinder) ||
+    chs.cylinder < 0 ||
+    chs.cylinder > 1023 ||
+    !Number.isInteger(chs.head) ||
+    chs.head < 0 ||
+    chs.head > 255 ||
+    !Number.isInteger(chs.sector) ||
+    chs.sector < 0 ||
+    chs.sector > 63
   ) {
     throw new LoopbackError(
       'INVALID_INPUT',

@@ -28,8 +28,15 @@ interface SfdiskPartition {
 
 function sfdiskJson(image: string): { id: string; partitions: SfdiskPartition[] } {
   const run = runToolOk('sfdisk', ['--json', image]);
-  const table = (JSON.parse(run.stdout) as { partitiontable: { label: string; id: string; partitions?: { node: string; start: number; size: number; type: string; bootable?: boolean }[] } })
-    .partitiontable;
+  const table = (
+    JSON.parse(run.stdout) as {
+      partitiontable: {
+        label: string;
+        id: string;
+        partitions?: { node: string; start: number; size: number; type: string; bootable?: boolean }[];
+      };
+    }
+  ).partitiontable;
   expect(table.label).toBe('dos');
   return {
     id: table.id,
@@ -104,7 +111,11 @@ function readSectorOfFile(path: string, lba: number): Uint8Array {
   }
 }
 
-function build(diskSectors: number, specs: string[], options: { diskSignature: number; geometry?: { heads: number; sectorsPerTrack: number } }): MbrLayout {
+function build(
+  diskSectors: number,
+  specs: string[],
+  options: { diskSignature: number; geometry?: { heads: number; sectorsPerTrack: number } },
+): MbrLayout {
   let layout = createMbrLayout(diskSectors, options);
   for (const spec of specs) layout = addPartition(layout, parsePartitionSpec(spec)).layout;
   return layout;
@@ -120,15 +131,29 @@ describe.skipIf(skipReason)('MBR against sfdisk', () => {
     const image = newImage(1008000);
     const layout = build(1008000, ['start=63,size=rest,type=83,bootable'], { diskSignature: 0x0badf00d });
     await withImage(image, true, (device) => writeMbr(device, layout));
-    expect(sfdiskJson(image)).toEqual({ id: '0x0badf00d', partitions: [{ number: 1, start: 63, size: 1007937, type: 0x83, bootable: true }] });
+    expect(sfdiskJson(image)).toEqual({
+      id: '0x0badf00d',
+      partitions: [{ number: 1, start: 63, size: 1007937, type: 0x83, bootable: true }],
+    });
     expectSfdiskVerifies(image, layout);
   });
 
   it('writes primary, extended and logical partitions as sfdisk reads them', async () => {
     const image = newImage(262144);
-    const layout = build(262144, ['size=8M,type=c,bootable', 'number=3,size=16M,type=82', 'extended', 'logical,size=10M', 'logical,size=20M,type=fat16', 'logical,size=rest,type=ef'], {
-      diskSignature: 0x00c0ffee,
-    });
+    const layout = build(
+      262144,
+      [
+        'size=8M,type=c,bootable',
+        'number=3,size=16M,type=82',
+        'extended',
+        'logical,size=10M',
+        'logical,size=20M,type=fat16',
+        'logical,size=rest,type=ef',
+      ],
+      {
+        diskSignature: 0x00c0ffee,
+      },
+    );
     await withImage(image, true, (device) => writeMbr(device, layout));
     const read = sfdiskJson(image);
     expect(read.id).toBe(formatDiskSignature(0x00c0ffee));
@@ -139,7 +164,11 @@ describe.skipIf(skipReason)('MBR against sfdisk', () => {
 
   it('keeps the numbers sfdisk shows when a logical partition is moved and resized in place', async () => {
     const image = newImage(131072);
-    let layout = build(131072, ['start=2048,size=10000', 'extended,start=20480,size=100000', 'logical,size=5000', 'logical,size=6000', 'logical,size=7000'], { diskSignature: 9 });
+    let layout = build(
+      131072,
+      ['start=2048,size=10000', 'extended,start=20480,size=100000', 'logical,size=5000', 'logical,size=6000', 'logical,size=7000'],
+      { diskSignature: 9 },
+    );
     layout = resizePartition(layout, 6, { startSector: 28672, sectorCount: 8048 });
     await withImage(image, true, (device) => writeMbr(device, layout));
     expect(sfdiskJson(image).partitions.map((p) => [p.number, p.start, p.size])).toEqual([
@@ -169,7 +198,13 @@ describe.skipIf(skipReason)('MBR against sfdisk', () => {
     const ours = newImage(131072);
     const layout = build(
       131072,
-      ['start=2048,size=10000,type=83,bootable', 'extended,start=20480,size=100000', 'logical,size=5000', 'logical,size=6000,type=c', 'logical,size=7000,type=82'],
+      [
+        'start=2048,size=10000,type=83,bootable',
+        'extended,start=20480,size=100000',
+        'logical,size=5000',
+        'logical,size=6000,type=c',
+        'logical,size=7000,type=82',
+      ],
       // sfdisk uses 255 heads × 63 sectors for the CHS fields of an image file.
       { diskSignature: 0x69f9d782, geometry: { heads: 255, sectorsPerTrack: 63 } },
     );
@@ -224,12 +259,20 @@ describe.skipIf(skipReason)('MBR against sfdisk', () => {
 
   it('writes nothing to the image file when the layout is invalid', async () => {
     const image = newImage(20000);
-    await withImage(image, true, (device) => writeMbr(device, build(20000, ['size=5000', 'extended', 'logical,size=1000'], { diskSignature: 7 })));
+    await withImage(image, true, (device) =>
+      writeMbr(device, build(20000, ['size=5000', 'extended', 'logical,size=1000'], { diskSignature: 7 })),
+    );
     const before = createHash('sha256').update(readFileSync(image)).digest('hex');
     const device = await FileBlockDevice.open(image, { writable: true });
     try {
       const valid = (await readMbr(device)).layout;
-      const overlapping: MbrLayout = { ...valid, partitions: [...valid.partitions, { number: 4, kind: 'primary', startSector: 4000, sectorCount: 3000, type: 0x83, bootable: false }] };
+      const overlapping: MbrLayout = {
+        ...valid,
+        partitions: [
+          ...valid.partitions,
+          { number: 4, kind: 'primary', startSector: 4000, sectorCount: 3000, type: 0x83, bootable: false },
+        ],
+      };
       const error = await loopbackErrorOfAsync(() => writeMbr(device, overlapping));
       expect(error.code).toBe('VALIDATION');
       expect(error.message).toBe('Partition 4 (sectors 4000–6999) overlaps partition 1 (sectors 2048–7047)');

@@ -23,7 +23,14 @@ async function writeAll(device: BlockDevice, writes: { lba: number; bytes: Uint8
 }
 
 function entry(startLBA: number, sectorCount: number, type: number, status = 0): MbrPartitionEntry {
-  return { status, firstChs: { cylinder: 0, head: 0, sector: 0 }, type, lastChs: { cylinder: 0, head: 0, sector: 0 }, startLBA, sectorCount };
+  return {
+    status,
+    firstChs: { cylinder: 0, head: 0, sector: 0 },
+    type,
+    lastChs: { cylinder: 0, head: 0, sector: 0 },
+    startLBA,
+    sectorCount,
+  };
 }
 
 function sector(entries: MbrPartitionEntry[], bootSignature = 0xaa55): Uint8Array {
@@ -36,14 +43,19 @@ function sector(entries: MbrPartitionEntry[], bootSignature = 0xaa55): Uint8Arra
 describe('writeMbr and readMbr', () => {
   it("write the article's table and read it back: partition 1, sectors 63–1007999, bootable, Linux", async () => {
     const device = new MemoryBlockDevice(1008000 * 512);
-    const layout = addPartition(createMbrLayout(1008000, { diskSignature: 0xcafe0001 }), parsePartitionSpec('start=63,size=rest,type=83,bootable')).layout;
+    const layout = addPartition(
+      createMbrLayout(1008000, { diskSignature: 0xcafe0001 }),
+      parsePartitionSpec('start=63,size=rest,type=83,bootable'),
+    ).layout;
     await writeMbr(device, layout);
     // The entry, byte by byte: active, CHS 0/1/1, type 83, CHS 999/15/63, LBA 63, 1007937 sectors.
     expect(hex(device.bytes.subarray(0x1be, 0x1ce))).toBe('80 01 01 00 83 0f ff e7 3f 00 00 00 41 61 0f 00');
     expect(hex(device.bytes.subarray(440, 444))).toBe('01 00 fe ca');
     expect(hex(device.bytes.subarray(510, 512))).toBe('55 aa');
     const read = await readMbr(device);
-    expect(read.layout.partitions).toEqual([{ number: 1, kind: 'primary', startSector: 63, sectorCount: 1007937, type: 0x83, bootable: true }]);
+    expect(read.layout.partitions).toEqual([
+      { number: 1, kind: 'primary', startSector: 63, sectorCount: 1007937, type: 0x83, bootable: true },
+    ]);
     expect(read.layout.geometry).toEqual({ heads: 16, sectorsPerTrack: 63 });
     expect(read.geometrySource).toBe('chs-fields');
     expect(read.warnings).toEqual([]);
@@ -102,11 +114,17 @@ describe('writeMbr and readMbr', () => {
   });
 
   it('recovers the geometry that explains every stored CHS value', () => {
-    const samples = [1008000 - 1, 63].map((lba) => ({ lba, chs: { cylinder: Math.floor(lba / (16 * 63)), head: Math.floor(lba / 63) % 16, sector: (lba % 63) + 1 } }));
+    const samples = [1008000 - 1, 63].map((lba) => ({
+      lba,
+      chs: { cylinder: Math.floor(lba / (16 * 63)), head: Math.floor(lba / 63) % 16, sector: (lba % 63) + 1 },
+    }));
     expect(recoverTrackGeometry(samples, 1008000)).toEqual({ heads: 16, sectorsPerTrack: 63 });
     expect(recoverTrackGeometry([{ lba: 100, chs: { cylinder: 200, head: 0, sector: 1 } }], 1008000)).toBeNull();
     // Blank CHS fields (sector 0) say nothing: the default for the size is used.
-    expect(recoverTrackGeometry([{ lba: 100, chs: { cylinder: 0, head: 0, sector: 0 } }], 1008000)).toEqual({ heads: 16, sectorsPerTrack: 63 });
+    expect(recoverTrackGeometry([{ lba: 100, chs: { cylinder: 0, head: 0, sector: 0 } }], 1008000)).toEqual({
+      heads: 16,
+      sectorsPerTrack: 63,
+    });
   });
 });
 
@@ -124,12 +142,18 @@ describe('reading odd EBR chains (never throws; warns)', () => {
       120: sector([entry(1, 10, 0x83), entry(0, 11, 0x05)]),
     });
     const read = await readMbr(device);
-    expect(read.layout.partitions.map((p) => `${p.number}:${p.startSector}+${p.sectorCount}@${p.ebrSector ?? '-'}`)).toEqual(['1:100+90@-', '5:101+10@100', '6:121+10@120']);
+    expect(read.layout.partitions.map((p) => `${p.number}:${p.startSector}+${p.sectorCount}@${p.ebrSector ?? '-'}`)).toEqual([
+      '1:100+90@-',
+      '5:101+10@100',
+      '6:121+10@120',
+    ]);
     expect(read.warnings).toEqual(['The EBR chain loops back to sector 100; logical partitions after that were ignored.']);
   });
 
   it('stops at a link beyond the disk, and at an EBR without 0x55AA', async () => {
-    const beyond = await readMbr(await chainDevice({ 0: sector([entry(100, 90, 0x05)]), 100: sector([entry(1, 10, 0x83), entry(5000, 11, 0x05)]) }));
+    const beyond = await readMbr(
+      await chainDevice({ 0: sector([entry(100, 90, 0x05)]), 100: sector([entry(1, 10, 0x83), entry(5000, 11, 0x05)]) }),
+    );
     expect(beyond.warnings).toEqual(['An EBR link points to sector 5100, beyond the end of the disk (200 sectors); the chain ends there.']);
     expect(beyond.layout.partitions).toHaveLength(2);
     const unsigned = await readMbr(await chainDevice({ 0: sector([entry(100, 90, 0x05)]), 100: sector([entry(1, 10, 0x83)], 0) }));
@@ -143,7 +167,10 @@ describe('reading odd EBR chains (never throws; warns)', () => {
         100: sector([entry(1, 10, 0x83), entry(12, 5, 0x0c)]),
       }),
     );
-    expect(read.warnings).toEqual(['Partition 2 has status byte 0x7f (neither 0x80 nor 0x00).', 'The EBR at sector 100 describes 2 partitions; only the first was read.']);
+    expect(read.warnings).toEqual([
+      'Partition 2 has status byte 0x7f (neither 0x80 nor 0x00).',
+      'The EBR at sector 100 describes 2 partitions; only the first was read.',
+    ]);
     expect(read.problems.map((p) => p.message)).toEqual(['Partition 2 (sectors 50–149) overlaps partition 1 (sectors 100–189)']);
   });
 
@@ -156,7 +183,10 @@ describe('reading odd EBR chains (never throws; warns)', () => {
 
 describe('readPartitionTable', () => {
   it('finds no table on a blank image or one smaller than a sector', async () => {
-    expect(await readPartitionTable(new MemoryBlockDevice(100))).toEqual({ table: 'none', reason: 'The image is 100 bytes, smaller than one 512-byte sector.' });
+    expect(await readPartitionTable(new MemoryBlockDevice(100))).toEqual({
+      table: 'none',
+      reason: 'The image is 100 bytes, smaller than one 512-byte sector.',
+    });
     expect(await readPartitionTable(new MemoryBlockDevice(4096))).toEqual({
       table: 'none',
       reason: 'Sector 0 does not end with the 0x55AA boot signature: there is no partition table.',
@@ -168,7 +198,8 @@ describe('readPartitionTable', () => {
     await device.write(0, sector([entry(1, 5, 0x83, 0x12)]));
     expect(await readPartitionTable(device)).toEqual({
       table: 'none',
-      reason: 'Sector 0 has the 0x55AA signature, but entry 1 has status byte 0x12 (only 0x00 and 0x80 are valid), so it is not a partition table.',
+      reason:
+        'Sector 0 has the 0x55AA signature, but entry 1 has status byte 0x12 (only 0x00 and 0x80 are valid), so it is not a partition table.',
     });
   });
 
@@ -186,7 +217,7 @@ describe('readPartitionTable', () => {
     expect(read.layout.partitions).toEqual(layout.partitions);
   });
 
-  it("hands a disk with a 0xEE entry to the GPT reader", async () => {
+  it('hands a disk with a 0xEE entry to the GPT reader', async () => {
     const device = new SparseMemoryDevice(65536 * 512);
     await writeGpt(device, addGptPartition(newGpt(65536), { type: 'linux', name: 'root' }));
     const read = await readPartitionTable(device);
@@ -211,7 +242,10 @@ describe('readPartitionTable', () => {
       const image = join(dir, 'floppy.img');
       runToolOk('mkfs.fat', ['-C', image, '1440']);
       const read = await readPartitionTable(new MemoryBlockDevice(new Uint8Array(readFileSync(image))));
-      expect(read).toEqual({ table: 'none', reason: 'Sector 0 is a FAT boot sector (a filesystem on the whole disk, as on a floppy), not a partition table.' });
+      expect(read).toEqual({
+        table: 'none',
+        reason: 'Sector 0 is a FAT boot sector (a filesystem on the whole disk, as on a floppy), not a partition table.',
+      });
     } finally {
       cleanup();
     }
@@ -231,27 +265,31 @@ describe('readPartitionTable', () => {
       signed: fc.boolean(),
     });
     await fc.assert(
-      fc.asyncProperty(arbitrarySector, fc.array(fc.tuple(fc.integer({ min: 1, max: disk - 1 }), arbitrarySector), { maxLength: 12 }), async (first, others) => {
-        const device = new MemoryBlockDevice(disk * 512);
-        for (const [lba, s] of [[0, first] as const, ...others]) {
-          const bytes = s.noise.slice();
-          s.entries.forEach((e, i) => {
-            const at = 446 + i * 16;
-            bytes[at] = e.status;
-            bytes[at + 4] = e.type;
-            new DataView(bytes.buffer).setUint32(at + 8, e.startLBA, true);
-            new DataView(bytes.buffer).setUint32(at + 12, e.sectorCount, true);
-          });
-          if (s.signed) bytes.set([0x55, 0xaa], 510);
-          await device.write(lba * 512, bytes);
-        }
-        try {
-          const read = await readPartitionTable(device);
-          expect(['none', 'mbr', 'gpt']).toContain(read.table);
-        } catch (error) {
-          expect(error).toBeInstanceOf(LoopbackError);
-        }
-      }),
+      fc.asyncProperty(
+        arbitrarySector,
+        fc.array(fc.tuple(fc.integer({ min: 1, max: disk - 1 }), arbitrarySector), { maxLength: 12 }),
+        async (first, others) => {
+          const device = new MemoryBlockDevice(disk * 512);
+          for (const [lba, s] of [[0, first] as const, ...others]) {
+            const bytes = s.noise.slice();
+            s.entries.forEach((e, i) => {
+              const at = 446 + i * 16;
+              bytes[at] = e.status;
+              bytes[at + 4] = e.type;
+              new DataView(bytes.buffer).setUint32(at + 8, e.startLBA, true);
+              new DataView(bytes.buffer).setUint32(at + 12, e.sectorCount, true);
+            });
+            if (s.signed) bytes.set([0x55, 0xaa], 510);
+            await device.write(lba * 512, bytes);
+          }
+          try {
+            const read = await readPartitionTable(device);
+            expect(['none', 'mbr', 'gpt']).toContain(read.table);
+          } catch (error) {
+            expect(error).toBeInstanceOf(LoopbackError);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -263,6 +301,14 @@ describe('MBR status byte', () => {
     await device.write(0, sector([entry(100, 90, 0x05)]));
     await device.write(100 * 512, sector([entry(1, 10, 0x83, MBR_STATUS_ACTIVE)]));
     const read = await readMbr(device);
-    expect(read.layout.partitions[1]).toEqual({ number: 5, kind: 'logical', startSector: 101, sectorCount: 10, type: 0x83, bootable: true, ebrSector: 100 });
+    expect(read.layout.partitions[1]).toEqual({
+      number: 5,
+      kind: 'logical',
+      startSector: 101,
+      sectorCount: 10,
+      type: 0x83,
+      bootable: true,
+      ebrSector: 100,
+    });
   });
 });

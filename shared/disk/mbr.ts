@@ -232,16 +232,14 @@ export async function readMbr(device: BlockDevice): Promise<MbrRead> {
   let extended: MbrPartition | undefined;
   mbr.entries.forEach((entry, i) => {
     if (!isEntryUsed(entry)) {
-      if (entry.type !== 0 || entry.startLBA !== 0) warnings.push(`Slot ${i + 1} has type 0x${entry.type.toString(16)} but a size of 0 sectors; it is treated as empty.`);
+      if (entry.type !== 0 || entry.startLBA !== 0)
+        warnings.push(`Slot ${i + 1} has type 0x${entry.type.toString(16)} but a size of 0 sectors; it is treated as empty.`);
       return;
     }
     if (entry.status !== MBR_STATUS_ACTIVE && entry.status !== MBR_STATUS_INACTIVE) {
       warnings.push(`Partition ${i + 1} has status byte 0x${entry.status.toString(16)} (neither 0x80 nor 0x00).`);
     }
-    chsSamples.push(
-      { lba: entry.startLBA, chs: entry.firstChs },
-      { lba: entry.startLBA + entry.sectorCount - 1, chs: entry.lastChs },
-    );
+    chsSamples.push({ lba: entry.startLBA, chs: entry.firstChs }, { lba: entry.startLBA + entry.sectorCount - 1, chs: entry.lastChs });
     const partition: MbrPartition = {
       number: i + 1,
       kind: isExtendedType(entry.type) ? 'extended' : 'primary',

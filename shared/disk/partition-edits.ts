@@ -24,9 +24,7 @@ import { SECTOR_BYTES } from './sizes';
 export type TableKind = 'mbr' | 'gpt';
 
 export type PartitionEditStep =
-  | { op: 'add'; spec: string }
-  | { op: 'delete'; number: string }
-  | { op: 'set'; number: string; settings: string };
+  { op: 'add'; spec: string } | { op: 'delete'; number: string } | { op: 'set'; number: string; settings: string };
 
 export interface PartitionEditPlan {
   /** The table to end up with; default: the one the image has. */
@@ -57,7 +55,12 @@ function applyStep(working: Working, step: PartitionEditStep, alignmentSectors: 
       case 'delete':
         return { kind: 'mbr', layout: deletePartition(working.layout, parsePartitionNumber(step.number)) };
       case 'set':
-        return { kind: 'mbr', layout: setPartition(working.layout, parsePartitionNumber(step.number), parsePartitionSettings(step.settings), { alignmentSectors }) };
+        return {
+          kind: 'mbr',
+          layout: setPartition(working.layout, parsePartitionNumber(step.number), parsePartitionSettings(step.settings), {
+            alignmentSectors,
+          }),
+        };
     }
   }
   let table = working.table;

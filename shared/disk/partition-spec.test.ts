@@ -33,7 +33,10 @@ describe('parsePartitionSpec (--add)', () => {
     ['', 'Nothing in the partition description ""'],
     [' , ', 'Nothing in the partition description " , "'],
     ['start=63,start=64', '"start" appears twice in the partition description "start=63,start=64"'],
-    ['colour=blue', 'Unknown item "colour=blue" in "colour=blue": use start=, size=, type=, number=, bootable, primary, extended or logical'],
+    [
+      'colour=blue',
+      'Unknown item "colour=blue" in "colour=blue": use start=, size=, type=, number=, bootable, primary, extended or logical',
+    ],
     ['size=', '"size=" in "size=" needs a value: size=…'],
     ['size=lots', /^In "size=lots", size: "lots" is not a size: expected a number/],
     ['size=0', 'In "size=0", size is 0: a partition needs at least one sector'],
@@ -65,9 +68,21 @@ describe('parsePartitionSettings (--set N)', () => {
   });
 
   it('refuses unknown settings and bad values', () => {
-    expectLoopbackError(() => parsePartitionSettings('colour=red'), 'INVALID_INPUT', 'Unknown setting "colour=red" in "colour=red": use bootable=on|off, type=…, start= and size=');
-    expectLoopbackError(() => parsePartitionSettings('size=rest'), 'INVALID_INPUT', 'In "size=rest", size=rest is for --add: give the new size');
-    expectLoopbackError(() => parsePartitionSettings('size=0'), 'INVALID_INPUT', 'In "size=0", size is 0: a partition needs at least one sector');
+    expectLoopbackError(
+      () => parsePartitionSettings('colour=red'),
+      'INVALID_INPUT',
+      'Unknown setting "colour=red" in "colour=red": use bootable=on|off, type=…, start= and size=',
+    );
+    expectLoopbackError(
+      () => parsePartitionSettings('size=rest'),
+      'INVALID_INPUT',
+      'In "size=rest", size=rest is for --add: give the new size',
+    );
+    expectLoopbackError(
+      () => parsePartitionSettings('size=0'),
+      'INVALID_INPUT',
+      'In "size=0", size is 0: a partition needs at least one sector',
+    );
     expectLoopbackError(() => parsePartitionSettings('type='), 'INVALID_INPUT', '"type=" in "type=" needs a value: type=…');
     expectLoopbackError(() => parsePartitionSettings(''), 'INVALID_INPUT', 'Nothing in the partition settings ""');
   });
@@ -78,7 +93,11 @@ describe('partition numbers and alignment', () => {
     expect(parsePartitionNumber('1')).toBe(1);
     expect(parsePartitionNumber(' 12 ')).toBe(12);
     for (const bad of ['0', '-1', 'one', '1.5', '']) {
-      expectLoopbackError(() => parsePartitionNumber(bad), 'INVALID_INPUT', `"${bad}" is not a partition number: use 1–4 for primary partitions, 5 and up for logical ones`);
+      expectLoopbackError(
+        () => parsePartitionNumber(bad),
+        'INVALID_INPUT',
+        `"${bad}" is not a partition number: use 1–4 for primary partitions, 5 and up for logical ones`,
+      );
     }
   });
 

@@ -143,7 +143,8 @@ export function parsePartitionSpec(text: string, sectorBytes = SECTOR_BYTES): Pa
       case 'primary':
       case 'extended':
       case 'logical':
-        if (item.value !== undefined) throw invalid(`"${item.text}" in "${text}": ${item.key} takes no value`, { value: text, item: item.text });
+        if (item.value !== undefined)
+          throw invalid(`"${item.text}" in "${text}": ${item.key} takes no value`, { value: text, item: item.text });
         if (kind !== undefined) throw invalid(`"${text}" names two kinds of partition (${kind} and ${item.key})`, { value: text });
         kind = item.key;
         break;
@@ -161,7 +162,8 @@ export function parsePartitionSpec(text: string, sectorBytes = SECTOR_BYTES): Pa
       }
       case 'number': {
         const value = requireValue(item, text);
-        if (!/^[1-4]$/.test(value)) throw invalid(`In "${text}", number=${value}: primary and extended partitions use slots 1–4`, { value: text });
+        if (!/^[1-4]$/.test(value))
+          throw invalid(`In "${text}", number=${value}: primary and extended partitions use slots 1–4`, { value: text });
         spec.number = Number(value);
         break;
       }
@@ -184,7 +186,10 @@ export function parsePartitionSpec(text: string, sectorBytes = SECTOR_BYTES): Pa
     throw invalid(`In "${text}": an extended partition needs type 05, 0f or 85, not ${type.toString(16)}`, { value: text });
   }
   if (resolvedKind !== 'extended' && isExtendedType(type)) {
-    throw invalid(`In "${text}": type ${type.toString(16).padStart(2, '0')} is an extended type; write "extended" to make an extended partition`, { value: text });
+    throw invalid(
+      `In "${text}": type ${type.toString(16).padStart(2, '0')} is an extended type; write "extended" to make an extended partition`,
+      { value: text },
+    );
   }
   const result: PartitionSpec = { kind: resolvedKind, size: spec.size ?? 'rest', type, bootable: spec.bootable ?? false };
   if (spec.startSector !== undefined) result.startSector = spec.startSector;
@@ -204,7 +209,10 @@ export function parsePartitionSettings(text: string): PartitionSettings {
     } else if (item.key === 'start' || item.key === 'size') {
       parseExtentSetting(item, text, settings);
     } else {
-      throw invalid(`Unknown setting "${item.text}" in "${text}": use bootable=on|off, type=…, start= and size=`, { value: text, item: item.text });
+      throw invalid(`Unknown setting "${item.text}" in "${text}": use bootable=on|off, type=…, start= and size=`, {
+        value: text,
+        item: item.text,
+      });
     }
   }
   return settings;
@@ -231,7 +239,9 @@ export const LEGACY_ALIGNMENT_SECTORS = 63;
  */
 export function layoutAlignment(startSectors: readonly number[]): number {
   const all = (alignment: number) => startSectors.every((sector) => sector % alignment === 0);
-  return startSectors.length > 0 && all(LEGACY_ALIGNMENT_SECTORS) && !all(MODERN_ALIGNMENT_SECTORS) ? LEGACY_ALIGNMENT_SECTORS : MODERN_ALIGNMENT_SECTORS;
+  return startSectors.length > 0 && all(LEGACY_ALIGNMENT_SECTORS) && !all(MODERN_ALIGNMENT_SECTORS)
+    ? LEGACY_ALIGNMENT_SECTORS
+    : MODERN_ALIGNMENT_SECTORS;
 }
 
 /** `--align`: `2048`, `63`, `1MiB`, `modern`, `legacy` (a number is sectors). */
@@ -272,7 +282,8 @@ export interface GptPartitionSettings {
 
 function parseGptIndex(item: Item, text: string): number {
   const value = requireValue(item, text);
-  if (!/^[1-9]\d{0,2}$/.test(value) || Number(value) > 128) throw invalid(`In "${text}", number=${value}: GPT entries are numbered 1–128`, { value: text });
+  if (!/^[1-9]\d{0,2}$/.test(value) || Number(value) > 128)
+    throw invalid(`In "${text}", number=${value}: GPT entries are numbered 1–128`, { value: text });
   return Number(value);
 }
 
@@ -320,7 +331,10 @@ export function parseGptPartitionSettings(text: string): GptPartitionSettings {
     } else if (item.key === 'start' || item.key === 'size') {
       parseExtentSetting(item, text, settings);
     } else {
-      throw invalid(`Unknown setting "${item.text}" in "${text}": for a GPT use type=, name=, bootable=on|off, start= and size=`, { value: text, item: item.text });
+      throw invalid(`Unknown setting "${item.text}" in "${text}": for a GPT use type=, name=, bootable=on|off, start= and size=`, {
+        value: text,
+        item: item.text,
+      });
     }
   }
   return settings;

@@ -27,7 +27,7 @@ describe('MBR partition types', () => {
     expect(mbrTypeName(id)).toBe(name);
   });
 
-  it.skipIf(missingTools('sfdisk'))("uses util-linux's names (sfdisk --list-types), except 0xEE, which we call \"GPT protective\"", () => {
+  it.skipIf(missingTools('sfdisk'))('uses util-linux\'s names (sfdisk --list-types), except 0xEE, which we call "GPT protective"', () => {
     const listed = new Map<number, string>();
     for (const line of runToolOk('sfdisk', ['--label', 'dos', '--list-types']).stdout.split('\n')) {
       const match = /^\s*([0-9a-f]{1,2})\s{2}(.+)$/.exec(line);
@@ -61,7 +61,11 @@ describe('MBR partition types', () => {
   });
 
   it('refuses what is neither hex nor a name, naming the text', () => {
-    expectLoopbackError(() => parseMbrType('fat64'), 'INVALID_INPUT', /^"fat64" is not an MBR partition type: give a hex id from 00 to ff \(83, 0x0c\) or a name \(empty, fat12, /);
+    expectLoopbackError(
+      () => parseMbrType('fat64'),
+      'INVALID_INPUT',
+      /^"fat64" is not an MBR partition type: give a hex id from 00 to ff \(83, 0x0c\) or a name \(empty, fat12, /,
+    );
     expectLoopbackError(() => parseMbrType('0x100'), 'INVALID_INPUT', /^"0x100" is not an MBR partition type/);
     expectLoopbackError(() => parseMbrType(''), 'INVALID_INPUT', /^"" is not an MBR partition type/);
   });

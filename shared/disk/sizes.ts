@@ -115,11 +115,11 @@ export function parseSectorOffset(text: string, sectorBytes = SECTOR_BYTES): num
   if (/^\d+$/.test(trimmed)) return parseSectorCount(trimmed, sectorBytes);
   const bytes = parseSize(trimmed);
   if (bytes % sectorBytes !== 0) {
-    throw new LoopbackError(
-      'INVALID_INPUT',
-      `"${text}" (${bytes} bytes) is not on a ${sectorBytes}-byte sector boundary`,
-      { value: text, bytes, sectorBytes },
-    );
+    throw new LoopbackError('INVALID_INPUT', `"${text}" (${bytes} bytes) is not on a ${sectorBytes}-byte sector boundary`, {
+      value: text,
+      bytes,
+      sectorBytes,
+    });
   }
   return bytes / sectorBytes;
 }

@@ -52,8 +52,12 @@ export class OverlayBlockDevice implements BlockDevice {
     return this.sectors.size;
   }
 
-  private eachSector(offsetBytes: number, lengthBytes: number, visit: (sector: number, within: number, at: number, piece: number) => void): void {
-    for (let at = offsetBytes; at < offsetBytes + lengthBytes; ) {
+  private eachSector(
+    offsetBytes: number,
+    lengthBytes: number,
+    visit: (sector: number, within: number, at: number, piece: number) => void,
+  ): void {
+    for (let at = offsetBytes; at < offsetBytes + lengthBytes;) {
       const sector = Math.floor(at / SECTOR_BYTES);
       const within = at % SECTOR_BYTES;
       const piece = Math.min(SECTOR_BYTES - within, offsetBytes + lengthBytes - at);

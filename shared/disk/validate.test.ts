@@ -63,16 +63,18 @@ describe('rangeProblems (generic, for MBR and GPT)', () => {
   });
 
   it('reports zero and malformed sizes', () => {
-    expect(messages(rangeProblems([{ index: 4, startSector: 100, sectorCount: 0 }], { firstUsableSector: 1, lastUsableSector: 999 }))).toEqual([
-      'Partition 4 (starting at sector 100) has a size of 0 sectors',
-    ]);
-    expect(messages(rangeProblems([{ index: 2, startSector: -5, sectorCount: 1.5 }], { firstUsableSector: 1, lastUsableSector: 999 }))).toEqual([
-      'Partition 2 has start -5 and size 1.5: both must be whole numbers of sectors, not negative',
-    ]);
+    expect(
+      messages(rangeProblems([{ index: 4, startSector: 100, sectorCount: 0 }], { firstUsableSector: 1, lastUsableSector: 999 })),
+    ).toEqual(['Partition 4 (starting at sector 100) has a size of 0 sectors']);
+    expect(
+      messages(rangeProblems([{ index: 2, startSector: -5, sectorCount: 1.5 }], { firstUsableSector: 1, lastUsableSector: 999 })),
+    ).toEqual(['Partition 2 has start -5 and size 1.5: both must be whole numbers of sectors, not negative']);
   });
 
   it('describes one-sector ranges as a sector', () => {
-    expect(describeRange({ index: 6, startSector: 30720, sectorCount: 1, label: 'the EBR of partition 6' })).toBe('the EBR of partition 6 (sector 30720)');
+    expect(describeRange({ index: 6, startSector: 30720, sectorCount: 1, label: 'the EBR of partition 6' })).toBe(
+      'the EBR of partition 6 (sector 30720)',
+    );
   });
 
   it('throws one VALIDATION error carrying every problem', () => {
@@ -150,8 +152,16 @@ describe('MBR layout rules', () => {
       layoutWith(DISK, [primary(1, 2048, 100, 0x00)]),
       ['Partition 1 has type 0: a type is a byte from 0x01 to 0xff (0x00 marks an empty slot)'],
     ],
-    ['a GPT protective type in an MBR layout', layoutWith(DISK, [primary(1, 1, DISK - 1, 0xee)]), ["Partition 1 has type 0xee, which marks a GPT disk's protective MBR; create a GPT instead"]],
-    ['a primary with an extended type', layoutWith(DISK, [primary(1, 2048, 100, 0x0f)]), ["Partition 1 is primary but has the extended type 0x0f (W95 Ext'd (LBA))"]],
+    [
+      'a GPT protective type in an MBR layout',
+      layoutWith(DISK, [primary(1, 1, DISK - 1, 0xee)]),
+      ["Partition 1 has type 0xee, which marks a GPT disk's protective MBR; create a GPT instead"],
+    ],
+    [
+      'a primary with an extended type',
+      layoutWith(DISK, [primary(1, 2048, 100, 0x0f)]),
+      ["Partition 1 is primary but has the extended type 0x0f (W95 Ext'd (LBA))"],
+    ],
     [
       'an extended partition with a Linux type',
       layoutWith(DISK, [{ ...extended(1, 2048, 100), type: 0x83 }]),
@@ -170,12 +180,15 @@ describe('MBR layout rules', () => {
     [
       'overlapping logical partitions',
       layoutWith(DISK, [extended(2, 20480, 50000), logical(5, 20480, 22528, 5000), logical(6, 27000, 27500, 1000)]),
-      ['The EBR of partition 6 (sector 27000) overlaps partition 5 (sectors 22528–27527)', 'Partition 6 (sectors 27500–28499) overlaps partition 5 (sectors 22528–27527)'],
+      [
+        'The EBR of partition 6 (sector 27000) overlaps partition 5 (sectors 22528–27527)',
+        'Partition 6 (sectors 27500–28499) overlaps partition 5 (sectors 22528–27527)',
+      ],
     ],
     [
       'an EBR after its partition',
       layoutWith(DISK, [extended(2, 20480, 50000), logical(5, 20480, 22528, 5000), logical(6, 40000, 30720, 1000)]),
-      ['The EBR of partition 6 (sector 40000) must come before the partition\'s first sector 30720'],
+      ["The EBR of partition 6 (sector 40000) must come before the partition's first sector 30720"],
     ],
     [
       'an EBR outside the extended partition',

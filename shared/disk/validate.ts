@@ -91,7 +91,12 @@ export function rangeProblems(ranges: readonly SectorRange[], area: UsableArea):
   const wellFormed: SectorRange[] = [];
   for (const range of ranges) {
     const name = capitalized(labelOf(range));
-    if (!Number.isSafeInteger(range.startSector) || range.startSector < 0 || !Number.isSafeInteger(range.sectorCount) || range.sectorCount < 0) {
+    if (
+      !Number.isSafeInteger(range.startSector) ||
+      range.startSector < 0 ||
+      !Number.isSafeInteger(range.sectorCount) ||
+      range.sectorCount < 0
+    ) {
       problems.push({
         code: 'BAD_FIELD',
         message: `${name} has start ${range.startSector} and size ${range.sectorCount}: both must be whole numbers of sectors, not negative`,
@@ -145,9 +150,7 @@ export function rangeProblems(ranges: readonly SectorRange[], area: UsableArea):
 export function throwIfProblems(problems: readonly ValidationProblem[]): void {
   if (problems.length === 0) return;
   const message =
-    problems.length === 1
-      ? problems[0]!.message
-      : `${problems.length} problems: ${problems.map((p) => p.message).join('; ')}`;
+    problems.length === 1 ? problems[0]!.message : `${problems.length} problems: ${problems.map((p) => p.message).join('; ')}`;
   throw new LoopbackError('VALIDATION', message, { problems: problems.map((p) => ({ ...p })) });
 }
 
@@ -172,7 +175,9 @@ export function mbrLayoutProblems(layout: MbrLayout, diskSectors = layout.diskSe
   };
 
   if (!Number.isSafeInteger(diskSectors) || diskSectors < 2) {
-    problem('BAD_FIELD', `The disk has ${diskSectors} sectors; an MBR disk needs at least 2 (the MBR and one sector to partition)`, { diskSectors });
+    problem('BAD_FIELD', `The disk has ${diskSectors} sectors; an MBR disk needs at least 2 (the MBR and one sector to partition)`, {
+      diskSectors,
+    });
     return problems;
   }
   try {
@@ -207,7 +212,9 @@ export function mbrLayoutProblems(layout: MbrLayout, diskSectors = layout.diskSe
   const seenSlots = new Set<number>();
   for (const p of primaries) {
     if (!Number.isInteger(p.number) || p.number < 1 || p.number > 4) {
-      problem('BAD_NUMBER', `Partition ${p.number} is ${p.kind}, but primary and extended partitions are numbered 1–4`, { number: p.number });
+      problem('BAD_NUMBER', `Partition ${p.number} is ${p.kind}, but primary and extended partitions are numbered 1–4`, {
+        number: p.number,
+      });
     } else if (seenSlots.has(p.number)) {
       problem('BAD_NUMBER', `Two partitions use number ${p.number}`, { number: p.number });
     }
@@ -215,10 +222,14 @@ export function mbrLayoutProblems(layout: MbrLayout, diskSectors = layout.diskSe
   }
   logicals.forEach((p, i) => {
     if (p.number !== 5 + i) {
-      problem('BAD_NUMBER', `Logical partition ${p.number} is number ${5 + i} in the EBR chain; logical partitions are numbered 5, 6, … in chain order`, {
-        number: p.number,
-        expected: 5 + i,
-      });
+      problem(
+        'BAD_NUMBER',
+        `Logical partition ${p.number} is number ${5 + i} in the EBR chain; logical partitions are numbered 5, 6, … in chain order`,
+        {
+          number: p.number,
+          expected: 5 + i,
+        },
+      );
     }
   });
 
@@ -234,10 +245,16 @@ export function mbrLayoutProblems(layout: MbrLayout, diskSectors = layout.diskSe
         type: p.type,
       });
     } else if (p.kind !== 'extended' && isExtendedType(p.type)) {
-      problem('BAD_TYPE', `Partition ${p.number} is ${p.kind} but has the extended type ${typeText(p.type)}`, { number: p.number, type: p.type });
+      problem('BAD_TYPE', `Partition ${p.number} is ${p.kind} but has the extended type ${typeText(p.type)}`, {
+        number: p.number,
+        type: p.type,
+      });
     } else if (p.type === MBR_TYPE_GPT_PROTECTIVE) {
       // Linux, sfdisk and firmware take a 0xEE entry to mean "this disk is GPT" and ignore the rest.
-      problem('BAD_TYPE', `Partition ${p.number} has type 0xee, which marks a GPT disk's protective MBR; create a GPT instead`, { number: p.number, type: p.type });
+      problem('BAD_TYPE', `Partition ${p.number} has type 0xee, which marks a GPT disk's protective MBR; create a GPT instead`, {
+        number: p.number,
+        type: p.type,
+      });
     }
     if (typeof p.bootable !== 'boolean') {
       problem('BAD_FIELD', `Partition ${p.number}: bootable must be true or false`, { number: p.number });
@@ -275,9 +292,13 @@ export function mbrLayoutProblems(layout: MbrLayout, diskSectors = layout.diskSe
 
   const extended = extendeds[0];
   if (logicals.length > 0 && !extended) {
-    problem('NO_EXTENDED', `Logical partitions ${logicals.map((p) => p.number).join(', ')} need an extended partition to hold them, and this layout has none`, {
-      numbers: logicals.map((p) => p.number),
-    });
+    problem(
+      'NO_EXTENDED',
+      `Logical partitions ${logicals.map((p) => p.number).join(', ')} need an extended partition to hold them, and this layout has none`,
+      {
+        numbers: logicals.map((p) => p.number),
+      },
+    );
   }
   if (extended && extendeds.length === 1) problems.push(...logicalProblems(extended, logicals, diskSectors));
   return problems;
@@ -293,7 +314,12 @@ function logicalProblems(extended: MbrPartition, logicals: readonly MbrPartition
   // The extended partition's first sector always holds an EBR (one without a partition when
   // the first logical partition's EBR is elsewhere, see ebr.ts).
   if (logicals[0]?.ebrSector !== extended.startSector) {
-    ranges.push({ index: extended.number, startSector: extended.startSector, sectorCount: 1, label: `the first EBR of extended partition ${extended.number}` });
+    ranges.push({
+      index: extended.number,
+      startSector: extended.startSector,
+      sectorCount: 1,
+      label: `the first EBR of extended partition ${extended.number}`,
+    });
   }
   for (const [i, p] of logicals.entries()) {
     const ebr = p.ebrSector;
@@ -305,7 +331,9 @@ function logicalProblems(extended: MbrPartition, logicals: readonly MbrPartition
     } else if (!isInside(ebr, 1)) {
       ebrProblem(`The EBR of partition ${p.number} (sector ${ebr}) lies outside extended ${describeRange(extendedRange)}`);
     } else if (ebr === extended.startSector && i !== 0) {
-      ebrProblem(`The EBR of partition ${p.number} is at sector ${ebr}, the start of extended partition ${extended.number}, which only the first logical partition's EBR may use`);
+      ebrProblem(
+        `The EBR of partition ${p.number} is at sector ${ebr}, the start of extended partition ${extended.number}, which only the first logical partition's EBR may use`,
+      );
     } else if (ebr >= p.startSector) {
       ebrProblem(`The EBR of partition ${p.number} (sector ${ebr}) must come before the partition's first sector ${p.startSector}`);
     } else {

@@ -21,7 +21,9 @@ afterAll(() => tmp.cleanup());
 /** The bytes of the image at the extents, in file order. */
 function readAt(image: string, extents: readonly FileExtent[], baseBytes = 0): Buffer {
   const bytes = readFileSync(image);
-  return Buffer.concat(extents.map((e) => bytes.subarray(baseBytes + e.deviceOffsetBytes, baseBytes + e.deviceOffsetBytes + e.lengthBytes)));
+  return Buffer.concat(
+    extents.map((e) => bytes.subarray(baseBytes + e.deviceOffsetBytes, baseBytes + e.deviceOffsetBytes + e.lengthBytes)),
+  );
 }
 
 /** debugfs `stat`'s BLOCKS section as [logical, physical] pairs of data blocks: (IND), (DIND), (TIND) left out. */
@@ -40,7 +42,10 @@ function debugfsDataBlocks(image: string, path: string): Array<[number, number]>
 /** Our extents as [logical, physical] block pairs. */
 function blockPairs(extents: readonly FileExtent[], blockBytes: number): Array<[number, number]> {
   return extents.flatMap((e) =>
-    Array.from({ length: Math.ceil(e.lengthBytes / blockBytes) }, (_, i): [number, number] => [e.fileOffsetBytes / blockBytes + i, e.deviceOffsetBytes / blockBytes + i]),
+    Array.from({ length: Math.ceil(e.lengthBytes / blockBytes) }, (_, i): [number, number] => [
+      e.fileOffsetBytes / blockBytes + i,
+      e.deviceOffsetBytes / blockBytes + i,
+    ]),
   );
 }
 
@@ -135,7 +140,9 @@ describe.skipIf(missingTools('mkfs.fat', 'fsck.fat', 'mcopy', 'mshowfat', 'trunc
       const dataStart = Number(/Data area starts at byte (\d+)/.exec(fsck)?.[1]);
       const clusterBytes = Number(/(\d+) bytes per cluster/.exec(fsck)?.[1]);
       const expected = mshowfatClusters(image, '/big.bin').map((c) => dataStart + (c - 2) * clusterBytes);
-      const ours = extents.flatMap((e) => Array.from({ length: Math.ceil(e.lengthBytes / clusterBytes) }, (_, i) => e.deviceOffsetBytes + i * clusterBytes));
+      const ours = extents.flatMap((e) =>
+        Array.from({ length: Math.ceil(e.lengthBytes / clusterBytes) }, (_, i) => e.deviceOffsetBytes + i * clusterBytes),
+      );
       expect(ours).toEqual(expected);
       expect(readAt(image, extents).equals(data)).toBe(true);
       expect(await volume.extents('/f1.bin')).toHaveLength(1);

@@ -57,7 +57,13 @@ export function printableName(name: string): string {
     else if (char === '\n') out += '\\n';
     else if (char === '\t') out += '\\t';
     else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
-    else if ((code >= 0x80 && code <= 0x9f) || code === 0x2028 || code === 0x2029 || (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)) {
+    else if (
+      (code >= 0x80 && code <= 0x9f) ||
+      code === 0x2028 ||
+      code === 0x2029 ||
+      (code >= 0x202a && code <= 0x202e) ||
+      (code >= 0x2066 && code <= 0x2069)
+    ) {
       // C1 controls, line separators and bidirectional overrides (which reorder what is shown).
       out += `\\u${code.toString(16).padStart(4, '0')}`;
     } else out += char;

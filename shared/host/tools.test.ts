@@ -40,7 +40,18 @@ describe('host tools', () => {
 
   it('lists every tool the foundation names, each with an install hint on the systems that use it', () => {
     const names = HOST_TOOLS.map((t) => t.name);
-    for (const required of ['losetup', 'mdconfig', 'vnconfig', 'mount', 'mkfs.fat', 'mke2fs', 'grub-mkimage', 'qemu-system-i386', 'qemu-system-x86_64', 'sfdisk']) {
+    for (const required of [
+      'losetup',
+      'mdconfig',
+      'vnconfig',
+      'mount',
+      'mkfs.fat',
+      'mke2fs',
+      'grub-mkimage',
+      'qemu-system-i386',
+      'qemu-system-x86_64',
+      'sfdisk',
+    ]) {
       expect(names).toContain(required);
     }
     const osFamily = { linux: 'debian', freebsd: 'freebsd', openbsd: 'openbsd', darwin: 'macos', win32: 'windows' } as const;

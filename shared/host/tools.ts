@@ -9,18 +9,7 @@ export const HOST_OSES = ['linux', 'freebsd', 'openbsd', 'darwin', 'win32'] as c
 export type HostOs = (typeof HOST_OSES)[number];
 
 /** Package families whose package names we know. `other` gets a generic hint. */
-export const DISTRO_FAMILIES = [
-  'debian',
-  'fedora',
-  'arch',
-  'suse',
-  'alpine',
-  'macos',
-  'freebsd',
-  'openbsd',
-  'windows',
-  'other',
-] as const;
+export const DISTRO_FAMILIES = ['debian', 'fedora', 'arch', 'suse', 'alpine', 'macos', 'freebsd', 'openbsd', 'windows', 'other'] as const;
 export type DistroFamily = (typeof DISTRO_FAMILIES)[number];
 
 export type ToolRole = 'loop' | 'mount' | 'format' | 'partition' | 'boot' | 'run' | 'verify';
@@ -180,7 +169,8 @@ export const HOST_TOOLS: readonly HostToolSpec[] = [
       // Ports' sysutils/grub2-pcbsd: GRUB 2.02 for PC BIOS, into /usr/local/lib/grub/i386-pc.
       freebsd: 'sudo pkg install grub2-pcbsd',
       // OpenBSD's ports have GRUB legacy only (the grub package, 0.97).
-      openbsd: 'OpenBSD has no GRUB 2 package (its grub package is GRUB legacy 0.97): build GRUB 2 from source (gmake; --target=i386 --with-platform=pc) into /usr/local, or make the GRUB step on another system',
+      openbsd:
+        'OpenBSD has no GRUB 2 package (its grub package is GRUB legacy 0.97): build GRUB 2 from source (gmake; --target=i386 --with-platform=pc) into /usr/local, or make the GRUB step on another system',
     },
   },
   {
@@ -302,10 +292,7 @@ export function distroFamily(os: string, osReleaseId = '', osReleaseIdLike = '')
 }
 
 export function installHint(spec: HostToolSpec, family: DistroFamily): string {
-  return (
-    spec.install[family] ??
-    `install ${spec.name} with your system’s package manager (it provides: ${spec.purpose})`
-  );
+  return spec.install[family] ?? `install ${spec.name} with your system’s package manager (it provides: ${spec.purpose})`;
 }
 
 /**

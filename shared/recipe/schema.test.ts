@@ -36,11 +36,21 @@ describe('recipes', () => {
 
   it('fills in the defaults: multiboot, timeout 5, default 0, no serial', () => {
     const recipe = parseRecipe(floppy);
-    expect(recipe.bootloader?.menu).toEqual({ timeout: 5, default: 0, serial: false, entries: [{ title: 'x', kernel: '/boot/kernel.elf', type: 'multiboot' }] });
+    expect(recipe.bootloader?.menu).toEqual({
+      timeout: 5,
+      default: 0,
+      serial: false,
+      entries: [{ title: 'x', kernel: '/boot/kernel.elf', type: 'multiboot' }],
+    });
   });
 
   it('refuses unknown fields, naming each with its path', () => {
-    const bad = { ...floppy, imagee: 1, filesystem: { type: 'fat12', lable: 'X' }, bootloader: { ...floppy.bootloader, menu: { entries: [{ title: 'x', kernel: '/k', cmdLine: '' }] } } };
+    const bad = {
+      ...floppy,
+      imagee: 1,
+      filesystem: { type: 'fat12', lable: 'X' },
+      bootloader: { ...floppy.bootloader, menu: { entries: [{ title: 'x', kernel: '/k', cmdLine: '' }] } },
+    };
     expect(problems(bad)).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^imagee: unknown field/),
@@ -57,30 +67,53 @@ describe('recipes', () => {
   });
 
   it('names the field of a bad value', () => {
-    expect(problems({ ...floppy, filesystem: { type: 'ntfs' } })).toEqual([expect.stringMatching(/^filesystem\.type: one of fat12, fat16, fat32, ext2/)]);
-    expect(problems({ ...floppy, files: [{ from: 'k', to: 'boot/k' }] })).toEqual([expect.stringMatching(/^files\[0\]\.to: must be an absolute path/)]);
+    expect(problems({ ...floppy, filesystem: { type: 'ntfs' } })).toEqual([
+      expect.stringMatching(/^filesystem\.type: one of fat12, fat16, fat32, ext2/),
+    ]);
+    expect(problems({ ...floppy, files: [{ from: 'k', to: 'boot/k' }] })).toEqual([
+      expect.stringMatching(/^files\[0\]\.to: must be an absolute path/),
+    ]);
     expect(problems({ image: { size: '64M' }, partitions: [{ start: 63, filesystem: { type: 'ext2', clusterSize: 4096 } }] })).toEqual([
       expect.stringMatching(/^partitions\[0\]\.filesystem\.clusterSize: is for FAT; ext2 takes blockSize/),
     ]);
-    expect(problems({ ...floppy, bootloader: { ...floppy.bootloader, menu: { default: 2, entries: [{ title: 'x', kernel: '/k' }] } } })).toEqual([
-      expect.stringMatching(/^bootloader\.menu\.default: is 2 but there is 1 entry/),
-    ]);
+    expect(
+      problems({ ...floppy, bootloader: { ...floppy.bootloader, menu: { default: 2, entries: [{ title: 'x', kernel: '/k' }] } } }),
+    ).toEqual([expect.stringMatching(/^bootloader\.menu\.default: is 2 but there is 1 entry/)]);
   });
 
   it('refuses fields that exclude each other', () => {
-    expect(problems({ image: { floppy: '1.44M', size: '2M' } })).toEqual([expect.stringMatching(/^image: give exactly one of floppy, size, chs, iso \(got floppy and size\)/)]);
-    expect(problems({ ...floppy, bootloader: { grub2: {}, grubLegacy: {} } })).toEqual([expect.stringMatching(/^bootloader: give exactly one of grub2, grubLegacy, bootSector/)]);
-    expect(problems({ image: { floppy: '1.44M' }, table: 'mbr', partitions: [{}] })).toEqual(expect.arrayContaining([expect.stringMatching(/^partitions: a floppy has no partition table/)]));
-    expect(problems({ image: { size: '64M' }, filesystem: { type: 'fat32' }, partitions: [{}] })).toEqual(expect.arrayContaining([expect.stringMatching(/^filesystem: a whole-disk filesystem and partitions exclude each other/)]));
-    expect(problems({ image: { size: '8M' }, partitions: [{}, {}, {}, {}, {}] })).toEqual([expect.stringMatching(/^partitions: an MBR recipe has at most 4/)]);
-    expect(problems({ ...floppy, bootloader: { bootSector: { file: 'b.bin' }, menu: floppy.bootloader.menu } })).toEqual([expect.stringMatching(/^bootloader\.menu: a boot sector has no menu/)]);
-    expect(problems({ image: { size: '64M' }, partitions: [{ filesystem: { type: 'fat32' } }, {}], files: [{ from: 'a', to: '/a', partition: 2 }] })).toEqual([
-      expect.stringMatching(/^files\[0\]\.partition: partition 2 has no filesystem/),
+    expect(problems({ image: { floppy: '1.44M', size: '2M' } })).toEqual([
+      expect.stringMatching(/^image: give exactly one of floppy, size, chs, iso \(got floppy and size\)/),
     ]);
+    expect(problems({ ...floppy, bootloader: { grub2: {}, grubLegacy: {} } })).toEqual([
+      expect.stringMatching(/^bootloader: give exactly one of grub2, grubLegacy, bootSector/),
+    ]);
+    expect(problems({ image: { floppy: '1.44M' }, table: 'mbr', partitions: [{}] })).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^partitions: a floppy has no partition table/)]),
+    );
+    expect(problems({ image: { size: '64M' }, filesystem: { type: 'fat32' }, partitions: [{}] })).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^filesystem: a whole-disk filesystem and partitions exclude each other/)]),
+    );
+    expect(problems({ image: { size: '8M' }, partitions: [{}, {}, {}, {}, {}] })).toEqual([
+      expect.stringMatching(/^partitions: an MBR recipe has at most 4/),
+    ]);
+    expect(problems({ ...floppy, bootloader: { bootSector: { file: 'b.bin' }, menu: floppy.bootloader.menu } })).toEqual([
+      expect.stringMatching(/^bootloader\.menu: a boot sector has no menu/),
+    ]);
+    expect(
+      problems({
+        image: { size: '64M' },
+        partitions: [{ filesystem: { type: 'fat32' } }, {}],
+        files: [{ from: 'a', to: '/a', partition: 2 }],
+      }),
+    ).toEqual([expect.stringMatching(/^files\[0\]\.partition: partition 2 has no filesystem/)]);
   });
 
   it('turns module paths into the menu’s module objects', () => {
-    const recipe = parseRecipe({ ...floppy, bootloader: { grubLegacy: {}, menu: { entries: [{ title: 'x', kernel: '/k', modules: ['/m1', { path: '/m2', cmdline: 'a' }] }] } } });
+    const recipe = parseRecipe({
+      ...floppy,
+      bootloader: { grubLegacy: {}, menu: { entries: [{ title: 'x', kernel: '/k', modules: ['/m1', { path: '/m2', cmdline: 'a' }] }] } },
+    });
     expect(toBootMenu(recipe.bootloader!.menu!).entries[0]!.modules).toEqual([{ path: '/m1' }, { path: '/m2', cmdline: 'a' }]);
   });
 
@@ -101,35 +134,73 @@ describe('recipes', () => {
       expect(parseRecipeDate('2024-01-02T03:04:05Z')).toBe(Date.UTC(2024, 0, 2, 3, 4, 5));
       expect(parseRecipeDate('2024-01-02T05:04:05+02:00')).toBe(Date.UTC(2024, 0, 2, 3, 4, 5));
       expect(parseRecipeDate('2024-01-02')).toBe(Date.UTC(2024, 0, 2));
-      expect(() => parseRecipe({ image: { iso: { hybrid: false, level: 2, nameCollisions: 'rename' } }, files: [{ from: 'a', to: '/a' }] })).not.toThrow();
-      expect(() => parseRecipe({ image: { iso: {} }, bootloader: { bootImage: { file: 'boot.bin', loadSectors: 4, bootInfoTable: true } } })).not.toThrow();
+      expect(() =>
+        parseRecipe({ image: { iso: { hybrid: false, level: 2, nameCollisions: 'rename' } }, files: [{ from: 'a', to: '/a' }] }),
+      ).not.toThrow();
+      expect(() =>
+        parseRecipe({ image: { iso: {} }, bootloader: { bootImage: { file: 'boot.bin', loadSectors: 4, bootInfoTable: true } } }),
+      ).not.toThrow();
     });
 
     it('names the field of a bad volume id, date or boot image', () => {
-      expect(problems({ ...iso, image: { iso: { volumeId: 'x'.repeat(33) } } })).toEqual([expect.stringMatching(/^image\.iso\.volumeId: at most 32 characters/)]);
-      expect(problems({ ...iso, image: { iso: { volumeId: 'Ü' } } })).toEqual([expect.stringMatching(/^image\.iso\.volumeId: printable ASCII/)]);
-      expect(problems({ ...iso, image: { iso: { date: '2024-01-02T03:04:05' } } })).toEqual([expect.stringMatching(/^image\.iso\.date: an ISO 8601 date with its time zone/)]);
-      expect(problems({ ...iso, image: { iso: { date: '2024-13-45' } } })).toEqual([expect.stringMatching(/^image\.iso\.date: is not a real date/)]);
-      expect(problems({ ...iso, image: { iso: { date: '1899-12-31' } } })).toEqual([expect.stringMatching(/^image\.iso\.date: ISO 9660 records dates from 1900 to 2155/)]);
+      expect(problems({ ...iso, image: { iso: { volumeId: 'x'.repeat(33) } } })).toEqual([
+        expect.stringMatching(/^image\.iso\.volumeId: at most 32 characters/),
+      ]);
+      expect(problems({ ...iso, image: { iso: { volumeId: 'Ü' } } })).toEqual([
+        expect.stringMatching(/^image\.iso\.volumeId: printable ASCII/),
+      ]);
+      expect(problems({ ...iso, image: { iso: { date: '2024-01-02T03:04:05' } } })).toEqual([
+        expect.stringMatching(/^image\.iso\.date: an ISO 8601 date with its time zone/),
+      ]);
+      expect(problems({ ...iso, image: { iso: { date: '2024-13-45' } } })).toEqual([
+        expect.stringMatching(/^image\.iso\.date: is not a real date/),
+      ]);
+      expect(problems({ ...iso, image: { iso: { date: '1899-12-31' } } })).toEqual([
+        expect.stringMatching(/^image\.iso\.date: ISO 9660 records dates from 1900 to 2155/),
+      ]);
       expect(problems({ ...iso, image: { iso: { lable: 'X' } } })).toEqual([expect.stringMatching(/^image\.iso\.lable: unknown field/)]);
       expect(problems({ image: { iso: {} }, bootloader: { bootImage: { loadSectors: 0 } } })).toEqual(
-        expect.arrayContaining([expect.stringMatching(/^bootloader\.bootImage: give "file"/), expect.stringMatching(/^bootloader\.bootImage\.loadSectors/)]),
+        expect.arrayContaining([
+          expect.stringMatching(/^bootloader\.bootImage: give "file"/),
+          expect.stringMatching(/^bootloader\.bootImage\.loadSectors/),
+        ]),
       );
-      expect(problems({ image: { iso: {}, size: '1M' } })).toEqual([expect.stringMatching(/^image: give exactly one of floppy, size, chs, iso \(got size and iso\)/)]);
+      expect(problems({ image: { iso: {}, size: '1M' } })).toEqual([
+        expect.stringMatching(/^image: give exactly one of floppy, size, chs, iso \(got size and iso\)/),
+      ]);
     });
 
     it('refuses what an ISO image cannot have: partitions, a filesystem, GRUB legacy, a boot sector, a hybrid MBR without GRUB for BIOS', () => {
       expect(problems({ ...iso, partitions: [{}], table: 'mbr' })).toEqual(
-        expect.arrayContaining([expect.stringMatching(/^partitions: an ISO image is one ISO 9660 filesystem/), expect.stringMatching(/^table: an ISO image/)]),
+        expect.arrayContaining([
+          expect.stringMatching(/^partitions: an ISO image is one ISO 9660 filesystem/),
+          expect.stringMatching(/^table: an ISO image/),
+        ]),
       );
-      expect(problems({ ...iso, filesystem: { type: 'fat12' } })).toEqual([expect.stringMatching(/^filesystem: an ISO image's filesystem is ISO 9660/)]);
-      expect(problems({ ...iso, files: [{ from: 'k', to: '/k', partition: 1 }] })).toEqual([expect.stringMatching(/^files\[0\]\.partition: an ISO image/)]);
-      expect(problems({ ...iso, bootloader: { grubLegacy: {} } })).toEqual([expect.stringMatching(/^bootloader\.grubLegacy: GRUB legacy boots a CD only through its stage2_eltorito/)]);
-      expect(problems({ ...iso, bootloader: { bootSector: { file: 'b.bin' } } })).toEqual([expect.stringMatching(/^bootloader\.bootSector: a CD has no boot sector.*bootImage/)]);
-      expect(problems({ image: { iso: { hybrid: true } }, bootloader: { bootImage: { file: 'b.bin' } } })).toEqual([expect.stringMatching(/^image\.iso\.hybrid: the hybrid MBR is GRUB's boot_hybrid\.img/)]);
-      expect(problems({ image: { iso: { hybrid: true } }, bootloader: { grub2: { firmware: 'uefi' } } })).toEqual([expect.stringMatching(/^image\.iso\.hybrid: the hybrid MBR starts GRUB for BIOS/)]);
-      expect(problems({ image: { iso: {} }, bootloader: { bootImage: { file: 'b.bin' }, menu: iso.bootloader.menu } })).toEqual([expect.stringMatching(/^bootloader\.menu: your own boot image has no menu/)]);
-      expect(problems({ image: { size: '8M' }, bootloader: { bootImage: { file: 'b.bin' } } })).toEqual([expect.stringMatching(/^bootloader\.bootImage: is for ISO images/)]);
+      expect(problems({ ...iso, filesystem: { type: 'fat12' } })).toEqual([
+        expect.stringMatching(/^filesystem: an ISO image's filesystem is ISO 9660/),
+      ]);
+      expect(problems({ ...iso, files: [{ from: 'k', to: '/k', partition: 1 }] })).toEqual([
+        expect.stringMatching(/^files\[0\]\.partition: an ISO image/),
+      ]);
+      expect(problems({ ...iso, bootloader: { grubLegacy: {} } })).toEqual([
+        expect.stringMatching(/^bootloader\.grubLegacy: GRUB legacy boots a CD only through its stage2_eltorito/),
+      ]);
+      expect(problems({ ...iso, bootloader: { bootSector: { file: 'b.bin' } } })).toEqual([
+        expect.stringMatching(/^bootloader\.bootSector: a CD has no boot sector.*bootImage/),
+      ]);
+      expect(problems({ image: { iso: { hybrid: true } }, bootloader: { bootImage: { file: 'b.bin' } } })).toEqual([
+        expect.stringMatching(/^image\.iso\.hybrid: the hybrid MBR is GRUB's boot_hybrid\.img/),
+      ]);
+      expect(problems({ image: { iso: { hybrid: true } }, bootloader: { grub2: { firmware: 'uefi' } } })).toEqual([
+        expect.stringMatching(/^image\.iso\.hybrid: the hybrid MBR starts GRUB for BIOS/),
+      ]);
+      expect(problems({ image: { iso: {} }, bootloader: { bootImage: { file: 'b.bin' }, menu: iso.bootloader.menu } })).toEqual([
+        expect.stringMatching(/^bootloader\.menu: your own boot image has no menu/),
+      ]);
+      expect(problems({ image: { size: '8M' }, bootloader: { bootImage: { file: 'b.bin' } } })).toEqual([
+        expect.stringMatching(/^bootloader\.bootImage: is for ISO images/),
+      ]);
     });
   });
 });

@@ -37,7 +37,9 @@ export const MAX_GPT_PARTITIONS = 128;
 const text = (max: number) => z.string().min(1, 'must not be empty').max(max);
 const hostPath = text(4096).refine((p) => !p.includes('\0'), 'a path cannot contain a NUL byte');
 const imagePath = text(4096).refine((p) => p.startsWith('/'), 'must be an absolute path inside the image, like /boot/kernel.elf');
-const sectorsOrSize = z.union([z.number().int().min(1), text(40)], { error: 'a number of 512-byte sectors, or a size with a unit ("1MiB", "60M")' });
+const sectorsOrSize = z.union([z.number().int().min(1), text(40)], {
+  error: 'a number of 512-byte sectors, or a size with a unit ("1MiB", "60M")',
+});
 
 export const filesystemSchema = z
   .object({
@@ -50,8 +52,10 @@ export const filesystemSchema = z
   })
   .strict()
   .superRefine((fs, ctx) => {
-    if (fs.type === 'ext2' && fs.clusterSize !== undefined) ctx.addIssue({ code: 'custom', path: ['clusterSize'], message: 'is for FAT; ext2 takes blockSize' });
-    if (fs.type !== 'ext2' && fs.blockSize !== undefined) ctx.addIssue({ code: 'custom', path: ['blockSize'], message: 'is for ext2; FAT takes clusterSize' });
+    if (fs.type === 'ext2' && fs.clusterSize !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['clusterSize'], message: 'is for FAT; ext2 takes blockSize' });
+    if (fs.type !== 'ext2' && fs.blockSize !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['blockSize'], message: 'is for ext2; FAT takes clusterSize' });
   });
 
 export const partitionSchema = z
@@ -105,8 +109,10 @@ export const isoImageSchema = z
         const [year, month, day] = d.slice(0, 10).split('-').map(Number) as [number, number, number];
         const ms = parseRecipeDate(d);
         const calendar = new Date(Date.UTC(year, month - 1, day));
-        if (Number.isNaN(ms) || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) ctx.addIssue({ code: 'custom', message: 'is not a real date' });
-        else if (ms < ISO_FIRST_DATE_MS || ms > ISO_LAST_DATE_MS) ctx.addIssue({ code: 'custom', message: 'ISO 9660 records dates from 1900 to 2155' });
+        if (Number.isNaN(ms) || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day)
+          ctx.addIssue({ code: 'custom', message: 'is not a real date' });
+        else if (ms < ISO_FIRST_DATE_MS || ms > ISO_LAST_DATE_MS)
+          ctx.addIssue({ code: 'custom', message: 'ISO 9660 records dates from 1900 to 2155' });
       })
       .optional(),
     /**
@@ -137,7 +143,11 @@ export const imageSchema = z
   .strict()
   .superRefine((image, ctx) => {
     const given = (['floppy', 'size', 'chs', 'iso'] as const).filter((k) => image[k] !== undefined);
-    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `give exactly one of floppy, size, chs, iso${given.length ? ` (got ${given.join(' and ')})` : ''}` });
+    if (given.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        message: `give exactly one of floppy, size, chs, iso${given.length ? ` (got ${given.join(' and ')})` : ''}`,
+      });
   });
 
 export const fileSchema = z
@@ -175,7 +185,11 @@ export const menuSchema = z
   .strict()
   .superRefine((menu, ctx) => {
     if (menu.default >= menu.entries.length) {
-      ctx.addIssue({ code: 'custom', path: ['default'], message: `is ${menu.default} but there ${menu.entries.length === 1 ? 'is 1 entry' : `are ${menu.entries.length} entries`} (counting from 0)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['default'],
+        message: `is ${menu.default} but there ${menu.entries.length === 1 ? 'is 1 entry' : `are ${menu.entries.length} entries`} (counting from 0)`,
+      });
     }
   });
 
@@ -188,7 +202,10 @@ export const bootloaderSchema = z
         /** The partition holding /boot/grub (default: the only one with a filesystem, or the bootable one). */
         partition: bootPartition,
         /** Extra modules built into core.img (grub-install --modules). */
-        coreModules: z.array(text(64).regex(/^[\w.-]+$/, 'a module name like "multiboot"')).max(64).optional(),
+        coreModules: z
+          .array(text(64).regex(/^[\w.-]+$/, 'a module name like "multiboot"'))
+          .max(64)
+          .optional(),
         /** "bios" (default): core.img after the MBR; "uefi": /EFI/BOOT/BOOTX64.EFI on a FAT partition; "both". */
         firmware: z.enum(GRUB2_FIRMWARES, { error: 'bios, uefi or both' }).optional(),
       })
@@ -231,7 +248,8 @@ export const bootloaderSchema = z
       })
       .strict()
       .superRefine((b, ctx) => {
-        if (b.file === undefined && b.path === undefined) ctx.addIssue({ code: 'custom', message: 'give "file" (a host file) or "path" (a file files[] copies into the image), or both' });
+        if (b.file === undefined && b.path === undefined)
+          ctx.addIssue({ code: 'custom', message: 'give "file" (a host file) or "path" (a file files[] copies into the image), or both' });
       })
       .optional(),
     menu: menuSchema.optional(),
@@ -239,9 +257,15 @@ export const bootloaderSchema = z
   .strict()
   .superRefine((b, ctx) => {
     const given = (['grub2', 'grubLegacy', 'bootSector', 'bootImage'] as const).filter((k) => b[k] !== undefined);
-    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `give exactly one of grub2, grubLegacy, bootSector, bootImage${given.length ? ` (got ${given.join(' and ')})` : ''}` });
-    if (b.bootSector && b.menu) ctx.addIssue({ code: 'custom', path: ['menu'], message: 'a boot sector has no menu: the menu is for grub2 and grubLegacy' });
-    if (b.bootImage && b.menu) ctx.addIssue({ code: 'custom', path: ['menu'], message: 'your own boot image has no menu: the menu is for grub2 and grubLegacy' });
+    if (given.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        message: `give exactly one of grub2, grubLegacy, bootSector, bootImage${given.length ? ` (got ${given.join(' and ')})` : ''}`,
+      });
+    if (b.bootSector && b.menu)
+      ctx.addIssue({ code: 'custom', path: ['menu'], message: 'a boot sector has no menu: the menu is for grub2 and grubLegacy' });
+    if (b.bootImage && b.menu)
+      ctx.addIssue({ code: 'custom', path: ['menu'], message: 'your own boot image has no menu: the menu is for grub2 and grubLegacy' });
   });
 
 const recipeObject = z
@@ -250,7 +274,11 @@ const recipeObject = z
     description: z.string().max(10_000).optional(),
     image: imageSchema,
     table: z.enum(['mbr', 'gpt'], { error: 'mbr or gpt' }).optional(),
-    partitions: z.array(partitionSchema).min(1, 'give at least one partition, or leave partitions out for a whole-disk filesystem').max(MAX_GPT_PARTITIONS).optional(),
+    partitions: z
+      .array(partitionSchema)
+      .min(1, 'give at least one partition, or leave partitions out for a whole-disk filesystem')
+      .max(MAX_GPT_PARTITIONS)
+      .optional(),
     filesystem: filesystemSchema.optional(),
     files: z.array(fileSchema).max(10_000).optional(),
     bootloader: bootloaderSchema.optional(),
@@ -258,41 +286,61 @@ const recipeObject = z
   .strict();
 
 export const recipeSchema = recipeObject.superRefine((r, ctx) => {
-    if (r.image.iso !== undefined) {
-      isoRecipeIssues(r, ctx);
-      return;
-    }
-    if (r.bootloader?.bootImage) ctx.addIssue({ code: 'custom', path: ['bootloader', 'bootImage'], message: 'is for ISO images ("image": {"iso": {…}}); a disk or floppy boots from a boot sector (bootSector) or GRUB' });
-    if (r.partitions && r.filesystem) {
-      ctx.addIssue({ code: 'custom', path: ['filesystem'], message: 'a whole-disk filesystem and partitions exclude each other: put the filesystem in a partition' });
-    }
-    if (r.image.floppy !== undefined && (r.partitions || r.table)) {
-      ctx.addIssue({ code: 'custom', path: [r.partitions ? 'partitions' : 'table'], message: 'a floppy has no partition table: give it a whole-disk "filesystem" instead' });
-    }
-    if (r.table && !r.partitions) ctx.addIssue({ code: 'custom', path: ['table'], message: 'a table needs partitions' });
-    if (r.partitions && (r.table ?? 'mbr') === 'mbr' && r.partitions.length > MAX_MBR_PARTITIONS) {
-      ctx.addIssue({ code: 'custom', path: ['partitions'], message: `an MBR recipe has at most ${MAX_MBR_PARTITIONS} (primary) partitions` });
-    }
-    const count = r.partitions?.length ?? 0;
-    r.partitions?.forEach((p, i) => {
-      if (p.name !== undefined && (r.table ?? 'mbr') !== 'gpt') ctx.addIssue({ code: 'custom', path: ['partitions', i, 'name'], message: 'only GPT partitions have names' });
+  if (r.image.iso !== undefined) {
+    isoRecipeIssues(r, ctx);
+    return;
+  }
+  if (r.bootloader?.bootImage)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['bootloader', 'bootImage'],
+      message: 'is for ISO images ("image": {"iso": {…}}); a disk or floppy boots from a boot sector (bootSector) or GRUB',
     });
-    const checkPartition = (value: number | undefined, path: (string | number)[], needsFilesystem: boolean) => {
-      if (value === undefined) return;
-      if (count === 0) ctx.addIssue({ code: 'custom', path, message: 'there are no partitions: leave it out for a whole-disk filesystem' });
-      else if (value > count) ctx.addIssue({ code: 'custom', path, message: `is ${value}, but the recipe has ${count} partition${count === 1 ? '' : 's'}` });
-      else if (needsFilesystem && !r.partitions?.[value - 1]?.filesystem) ctx.addIssue({ code: 'custom', path, message: `partition ${value} has no filesystem` });
-    };
-    r.files?.forEach((f, i) => checkPartition(f.partition, ['files', i, 'partition'], true));
-    if (r.bootloader) {
-      checkPartition(r.bootloader.grub2?.partition, ['bootloader', 'grub2', 'partition'], true);
-      checkPartition(r.bootloader.grubLegacy?.partition, ['bootloader', 'grubLegacy', 'partition'], true);
-      checkPartition(r.bootloader.bootSector?.partition, ['bootloader', 'bootSector', 'partition'], false);
-    }
-    if (r.files?.length && !r.filesystem && !r.partitions?.some((p) => p.filesystem)) {
-      ctx.addIssue({ code: 'custom', path: ['files'], message: 'files need a filesystem to go into: add "filesystem" (or one in a partition)' });
-    }
+  if (r.partitions && r.filesystem) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['filesystem'],
+      message: 'a whole-disk filesystem and partitions exclude each other: put the filesystem in a partition',
+    });
+  }
+  if (r.image.floppy !== undefined && (r.partitions || r.table)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [r.partitions ? 'partitions' : 'table'],
+      message: 'a floppy has no partition table: give it a whole-disk "filesystem" instead',
+    });
+  }
+  if (r.table && !r.partitions) ctx.addIssue({ code: 'custom', path: ['table'], message: 'a table needs partitions' });
+  if (r.partitions && (r.table ?? 'mbr') === 'mbr' && r.partitions.length > MAX_MBR_PARTITIONS) {
+    ctx.addIssue({ code: 'custom', path: ['partitions'], message: `an MBR recipe has at most ${MAX_MBR_PARTITIONS} (primary) partitions` });
+  }
+  const count = r.partitions?.length ?? 0;
+  r.partitions?.forEach((p, i) => {
+    if (p.name !== undefined && (r.table ?? 'mbr') !== 'gpt')
+      ctx.addIssue({ code: 'custom', path: ['partitions', i, 'name'], message: 'only GPT partitions have names' });
   });
+  const checkPartition = (value: number | undefined, path: (string | number)[], needsFilesystem: boolean) => {
+    if (value === undefined) return;
+    if (count === 0) ctx.addIssue({ code: 'custom', path, message: 'there are no partitions: leave it out for a whole-disk filesystem' });
+    else if (value > count)
+      ctx.addIssue({ code: 'custom', path, message: `is ${value}, but the recipe has ${count} partition${count === 1 ? '' : 's'}` });
+    else if (needsFilesystem && !r.partitions?.[value - 1]?.filesystem)
+      ctx.addIssue({ code: 'custom', path, message: `partition ${value} has no filesystem` });
+  };
+  r.files?.forEach((f, i) => checkPartition(f.partition, ['files', i, 'partition'], true));
+  if (r.bootloader) {
+    checkPartition(r.bootloader.grub2?.partition, ['bootloader', 'grub2', 'partition'], true);
+    checkPartition(r.bootloader.grubLegacy?.partition, ['bootloader', 'grubLegacy', 'partition'], true);
+    checkPartition(r.bootloader.bootSector?.partition, ['bootloader', 'bootSector', 'partition'], false);
+  }
+  if (r.files?.length && !r.filesystem && !r.partitions?.some((p) => p.filesystem)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['files'],
+      message: 'files need a filesystem to go into: add "filesystem" (or one in a partition)',
+    });
+  }
+});
 
 /** What an ISO recipe may not have: an ISO 9660 image is one filesystem, without partitions, booted through El Torito. */
 function isoRecipeIssues(r: z.output<typeof recipeObject>, ctx: z.core.$RefinementCtx): void {
@@ -300,24 +348,54 @@ function isoRecipeIssues(r: z.output<typeof recipeObject>, ctx: z.core.$Refineme
   const noPartitions = 'an ISO image is one ISO 9660 filesystem, without partitions: leave it out';
   if (r.partitions) ctx.addIssue({ code: 'custom', path: ['partitions'], message: noPartitions });
   if (r.table) ctx.addIssue({ code: 'custom', path: ['table'], message: noPartitions });
-  if (r.filesystem) ctx.addIssue({ code: 'custom', path: ['filesystem'], message: 'an ISO image\'s filesystem is ISO 9660 (with Rock Ridge and Joliet): leave it out' });
+  if (r.filesystem)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['filesystem'],
+      message: "an ISO image's filesystem is ISO 9660 (with Rock Ridge and Joliet): leave it out",
+    });
   r.files?.forEach((f, i) => {
     if (f.partition !== undefined) ctx.addIssue({ code: 'custom', path: ['files', i, 'partition'], message: noPartitions });
   });
   const b = r.bootloader;
   if (b?.grubLegacy) {
-    ctx.addIssue({ code: 'custom', path: ['bootloader', 'grubLegacy'], message: 'GRUB legacy boots a CD only through its stage2_eltorito, which current systems no longer ship: use grub2 (BIOS and UEFI), or your own bootImage' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['bootloader', 'grubLegacy'],
+      message:
+        'GRUB legacy boots a CD only through its stage2_eltorito, which current systems no longer ship: use grub2 (BIOS and UEFI), or your own bootImage',
+    });
   }
   if (b?.bootSector) {
-    ctx.addIssue({ code: 'custom', path: ['bootloader', 'bootSector'], message: 'a CD has no boot sector: give your boot program as an El Torito image instead, "bootImage": {"file": "…"}' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['bootloader', 'bootSector'],
+      message: 'a CD has no boot sector: give your boot program as an El Torito image instead, "bootImage": {"file": "…"}',
+    });
   }
-  if (b?.grub2?.partition !== undefined) ctx.addIssue({ code: 'custom', path: ['bootloader', 'grub2', 'partition'], message: noPartitions });
+  if (b?.grub2?.partition !== undefined)
+    ctx.addIssue({ code: 'custom', path: ['bootloader', 'grub2', 'partition'], message: noPartitions });
   if (iso.hybrid) {
-    if (!b) ctx.addIssue({ code: 'custom', path: ['image', 'iso', 'hybrid'], message: 'a hybrid MBR starts the boot loader from a USB stick: the recipe has no bootloader' });
+    if (!b)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['image', 'iso', 'hybrid'],
+        message: 'a hybrid MBR starts the boot loader from a USB stick: the recipe has no bootloader',
+      });
     else if (b.bootImage) {
-      ctx.addIssue({ code: 'custom', path: ['image', 'iso', 'hybrid'], message: "the hybrid MBR is GRUB's boot_hybrid.img, which starts GRUB's El Torito image only: with your own bootImage, leave hybrid out (or false)" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['image', 'iso', 'hybrid'],
+        message:
+          "the hybrid MBR is GRUB's boot_hybrid.img, which starts GRUB's El Torito image only: with your own bootImage, leave hybrid out (or false)",
+      });
     } else if (b.grub2 && (b.grub2.firmware ?? 'bios') === 'uefi') {
-      ctx.addIssue({ code: 'custom', path: ['image', 'iso', 'hybrid'], message: 'the hybrid MBR starts GRUB for BIOS: use "firmware": "both" (a USB stick then boots with UEFI through the EFI partition too), or leave hybrid out' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['image', 'iso', 'hybrid'],
+        message:
+          'the hybrid MBR starts GRUB for BIOS: use "firmware": "both" (a USB stick then boots with UEFI through the EFI partition too), or leave hybrid out',
+      });
     }
   }
 }
@@ -350,7 +428,9 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => `${fieldPath([...issue.path, key])}: unknown field (check its spelling; recipes refuse fields they do not know)`).join('\n');
+      return issue.keys
+        .map((key) => `${fieldPath([...issue.path, key])}: unknown field (check its spelling; recipes refuse fields they do not know)`)
+        .join('\n');
     }
     const where = fieldPath(issue.path) || '(recipe)';
     return `${where}: ${issue.message}`;
@@ -358,7 +438,12 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
 }
 
 /** An error about one field: its message starts with the field's path. */
-export function fieldError(code: 'INVALID_INPUT' | 'VALIDATION' | 'NOT_FOUND' | 'HOST_TOOL_MISSING' | 'FORBIDDEN', field: string, message: string, details: Record<string, unknown> = {}): LoopbackError {
+export function fieldError(
+  code: 'INVALID_INPUT' | 'VALIDATION' | 'NOT_FOUND' | 'HOST_TOOL_MISSING' | 'FORBIDDEN',
+  field: string,
+  message: string,
+  details: Record<string, unknown> = {},
+): LoopbackError {
   return new LoopbackError(code, `${field}: ${message}`, { ...details, field });
 }
 

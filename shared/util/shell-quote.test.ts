@@ -25,7 +25,21 @@ describe('shellQuote / shellLine', () => {
   });
 
   it('round-trips hostile file names through /bin/sh', () => {
-    const words = ['qemu', '-drive', "file=/tmp/a,,b c'd\"$(rm -rf /)`x`\\n.img,format=raw", '', ' ', '\n', '*', '~', 'é ü', '-', '#x', 'a;b&c|d>e<f', '!'];
+    const words = [
+      'qemu',
+      '-drive',
+      'file=/tmp/a,,b c\'d"$(rm -rf /)`x`\\n.img,format=raw',
+      '',
+      ' ',
+      '\n',
+      '*',
+      '~',
+      'é ü',
+      '-',
+      '#x',
+      'a;b&c|d>e<f',
+      '!',
+    ];
     expect(wordsFromShell(shellLine(words))).toEqual(words);
   });
 

@@ -46,5 +46,10 @@ export interface BootRun {
 export async function bootAndExpect(image: string, text: string, timeoutSeconds = 30, ...qemuArgs: string[]): Promise<BootRun> {
   const run = await cli('qemu', image, ...qemuArgs, '--expect', text, '--timeout', String(timeoutSeconds), '--json');
   const result = run.json();
-  return { matched: Boolean(result.expect?.matched), elapsedMs: result.expect?.elapsedMs ?? null, output: String(result.output ?? ''), commandLine: String(result.commandLine ?? '') };
+  return {
+    matched: Boolean(result.expect?.matched),
+    elapsedMs: result.expect?.elapsedMs ?? null,
+    output: String(result.output ?? ''),
+    commandLine: String(result.commandLine ?? ''),
+  };
 }

@@ -49,7 +49,13 @@ export class CliWorker {
       if (!pending) return;
       clearTimeout(pending.timer);
       this.pending.delete(message.id);
-      pending.resolve({ timedOut: false, code: message.code, stdout: message.stdout, stderr: message.stderr, json: () => JSON.parse(message.stdout) });
+      pending.resolve({
+        timedOut: false,
+        code: message.code,
+        stdout: message.stdout,
+        stderr: message.stderr,
+        json: () => JSON.parse(message.stdout),
+      });
     });
     worker.on('error', (error) => this.failAll(`the worker died: ${error.stack ?? String(error)}`));
     worker.on('exit', () => {

@@ -11,7 +11,9 @@ type Run = (argv: readonly string[], io: CliIo) => Promise<number>;
 
 let builtRun: Promise<Run> | null = null;
 const loadRun = (): Promise<Run> =>
-  (builtRun ??= import(/* @vite-ignore */ pathToFileURL(join(__dirname, '../../out/cli/main.mjs')).href).then((module: { run: Run }) => module.run));
+  (builtRun ??= import(/* @vite-ignore */ pathToFileURL(join(__dirname, '../../out/cli/main.mjs')).href).then(
+    (module: { run: Run }) => module.run,
+  ));
 
 export interface CliRun {
   code: number;

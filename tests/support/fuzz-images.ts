@@ -59,7 +59,9 @@ export interface FuzzCase {
 
 const SECTOR = 512;
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0x0c, 0x10, 0x1f, 0x20, 0x2e, 0x2f, 0x3f, 0x40, 0x5c, 0x7f, 0x80, 0xe5, 0xfe, 0xff];
-const INTERESTING_WIDE = [0, 1, 2, 0x7fff, 0x8000, 0xfff7, 0xfff8, 0xffff, 0x0ffffff7, 0x0ffffff8, 0x7fffffff, 0x80000000, 0xffffffff, 0x10000, 4096, 65536];
+const INTERESTING_WIDE = [
+  0, 1, 2, 0x7fff, 0x8000, 0xfff7, 0xfff8, 0xffff, 0x0ffffff7, 0x0ffffff8, 0x7fffffff, 0x80000000, 0xffffffff, 0x10000, 4096, 65536,
+];
 
 function writeFile(dir: string, name: string, data: string | Buffer): string {
   const path = join(dir, name);
@@ -99,7 +101,16 @@ function ext2Bytes(dir: string, sizeKiB: number): Buffer {
   runToolOk('mke2fs', ['-q', '-F', '-t', 'ext2', '-b', '1024', '-N', '64', image]);
   const big = writeFile(dir, 'fuzz-big', Buffer.from(Array.from({ length: 20_000 }, (_, i) => (i * 13) & 0xff)));
   const small = writeFile(dir, 'fuzz-small', 'hello\n');
-  const commands = ['mkdir sub', 'mkdir sub/deeper', `write ${small} readme.txt`, `write ${big} sub/big.bin`, `write ${small} sub/deeper/x`, 'symlink link sub/big.bin', 'symlink sub/up ../readme.txt', 'ln readme.txt sub/hard'];
+  const commands = [
+    'mkdir sub',
+    'mkdir sub/deeper',
+    `write ${small} readme.txt`,
+    `write ${big} sub/big.bin`,
+    `write ${small} sub/deeper/x`,
+    'symlink link sub/big.bin',
+    'symlink sub/up ../readme.txt',
+    'ln readme.txt sub/hard',
+  ];
   runToolOk('debugfs', ['-w', '-f', '-', image], { input: `${commands.join('\n')}\n` });
   return readFileSync(image);
 }
@@ -165,7 +176,12 @@ function ext2Regions(bytes: Buffer, base: number, volume: number, label: string)
 /** Each partition's first sector and, for a logical one, its EBR's, as our reader finds them (the base images must read cleanly). */
 async function layoutOf(bytes: Buffer): Promise<Map<number, { start: number; sectors: number; ebr?: number }>> {
   const disk = await describeDisk(new MemoryBlockDevice(new Uint8Array(bytes)));
-  return new Map(disk.partitions.map((p) => [p.index, { start: p.startSector, sectors: p.sectorCount, ...(p.ebrSector !== undefined ? { ebr: p.ebrSector } : {}) }]));
+  return new Map(
+    disk.partitions.map((p) => [
+      p.index,
+      { start: p.startSector, sectors: p.sectorCount, ...(p.ebrSector !== undefined ? { ebr: p.ebrSector } : {}) },
+    ]),
+  );
 }
 
 /** Builds the images (a second or two with the real tools); call once per run. */
@@ -177,7 +193,9 @@ export async function buildFuzzImages(dir: string): Promise<FuzzImage[]> {
   const mbr = join(dir, 'fuzz-mbr.img');
   // Small (4.5 MiB, 1 MiB volumes, the logical partitions packed): each mutant is written and read back whole.
   runToolOk('truncate', ['-s', '4608K', mbr]);
-  runToolOk('sfdisk', ['-q', mbr], { input: 'start=2048, size=2048, type=1\nstart=4096, type=5\nstart=4160, size=2048, type=83\nstart=6272, size=2048, type=b\n' });
+  runToolOk('sfdisk', ['-q', mbr], {
+    input: 'start=2048, size=2048, type=1\nstart=4096, type=5\nstart=4160, size=2048, type=83\nstart=6272, size=2048, type=b\n',
+  });
   runToolOk('mkfs.fat', ['-F', '12', '-s', '1', '--offset', '2048', mbr, '1024']);
   runToolOk('mkfs.fat', ['-F', '32', '-s', '1', '--offset', '6272', mbr, '1024']);
   fillFat(dir, mbr, 2048 * SECTOR);
@@ -207,7 +225,10 @@ export async function buildFuzzImages(dir: string): Promise<FuzzImage[]> {
   // GPT: 1 FAT16, 2 ext2.
   const gpt = join(dir, 'fuzz-gpt.img');
   runToolOk('truncate', ['-s', '4M', gpt]);
-  runToolOk('sfdisk', ['-q', gpt], { input: 'label: gpt\nstart=2048, size=5120, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\nstart=7168, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' });
+  runToolOk('sfdisk', ['-q', gpt], {
+    input:
+      'label: gpt\nstart=2048, size=5120, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\nstart=7168, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n',
+  });
   runToolOk('mkfs.fat', ['-F', '16', '-s', '1', '--offset', '2048', gpt, '2560']);
   fillFat(dir, gpt, 2048 * SECTOR);
   const gptBytes = readFileSync(gpt);
@@ -278,30 +299,35 @@ export function mutate(image: FuzzImage, c: FuzzCase): Buffer {
 
 /** Random cases over `images`: a region, one to four mutations inside it, the volume to look at. */
 export function caseArbitrary(images: readonly FuzzImage[]): fc.Arbitrary<FuzzCase> {
-  return fc
-    .integer({ min: 0, max: images.length - 1 })
-    .chain((image) =>
-      fc.integer({ min: 0, max: images[image]!.regions.length - 1 }).chain((region) => {
-        const length = images[image]!.regions[region]!.length;
-        const at = fc.integer({ min: 0, max: length - 1 });
-        const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-          fc.record({ op: fc.constant('byte' as const), at, value: fc.oneof(fc.constantFrom(...INTERESTING), fc.integer({ min: 0, max: 255 })) }),
-          fc.record({ op: fc.constant('flip' as const), at, bit: fc.integer({ min: 0, max: 7 }) }),
-          fc.record({ op: fc.constantFrom('u16' as const, 'u32' as const), at: at.map((n) => n & ~1), value: fc.oneof(fc.constantFrom(...INTERESTING_WIDE), fc.integer({ min: 0, max: 0xffffffff })) }),
-          fc.record({ op: fc.constant('zero' as const), at, length: fc.integer({ min: 1, max: 32 }) }),
-          fc.record({ op: fc.constant('copy' as const), from: at, at, length: fc.integer({ min: 1, max: 32 }) }),
-        );
-        return fc.record({
-          image: fc.constant(image),
-          region: fc.constant(region),
-          mutations: fc.array(mutation, { minLength: 1, maxLength: 4 }),
-          volume: fc.integer({ min: 0, max: images[image]!.volumes.length - 1 }),
-          fixCrc: fc.boolean(),
-        });
-      }),
-    );
+  return fc.integer({ min: 0, max: images.length - 1 }).chain((image) =>
+    fc.integer({ min: 0, max: images[image]!.regions.length - 1 }).chain((region) => {
+      const length = images[image]!.regions[region]!.length;
+      const at = fc.integer({ min: 0, max: length - 1 });
+      const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+        fc.record({
+          op: fc.constant('byte' as const),
+          at,
+          value: fc.oneof(fc.constantFrom(...INTERESTING), fc.integer({ min: 0, max: 255 })),
+        }),
+        fc.record({ op: fc.constant('flip' as const), at, bit: fc.integer({ min: 0, max: 7 }) }),
+        fc.record({
+          op: fc.constantFrom('u16' as const, 'u32' as const),
+          at: at.map((n) => n & ~1),
+          value: fc.oneof(fc.constantFrom(...INTERESTING_WIDE), fc.integer({ min: 0, max: 0xffffffff })),
+        }),
+        fc.record({ op: fc.constant('zero' as const), at, length: fc.integer({ min: 1, max: 32 }) }),
+        fc.record({ op: fc.constant('copy' as const), from: at, at, length: fc.integer({ min: 1, max: 32 }) }),
+      );
+      return fc.record({
+        image: fc.constant(image),
+        region: fc.constant(region),
+        mutations: fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        volume: fc.integer({ min: 0, max: images[image]!.volumes.length - 1 }),
+        fixCrc: fc.boolean(),
+      });
+    }),
+  );
 }
-
 
 /** Everything below `root` but OUT and the folders leading to it (links not followed). */
 function strays(root: string, out: string): string[] {
@@ -329,7 +355,9 @@ function codesOf(run: WorkerRun): string[] {
   } catch {
     return ['UNPARSABLE'];
   }
-  return [value.error?.code, value.filesystemError?.code, ...(value.partitions ?? []).map((p) => p.error?.code)].filter((c): c is string => c !== undefined);
+  return [value.error?.code, value.filesystemError?.code, ...(value.partitions ?? []).map((p) => p.error?.code)].filter(
+    (c): c is string => c !== undefined,
+  );
 }
 
 export interface CaseOutcome {
@@ -346,7 +374,13 @@ export interface CaseOutcome {
  * `sandbox`) and checks: each command ends within `timeoutMs`, exits 0, 1 or 2 with JSON, no
  * INTERNAL error anywhere, the image unchanged, nothing in the sandbox outside OUT.
  */
-export async function checkCase(worker: CliWorker, images: readonly FuzzImage[], c: FuzzCase, work: string, timeoutMs: number): Promise<CaseOutcome> {
+export async function checkCase(
+  worker: CliWorker,
+  images: readonly FuzzImage[],
+  c: FuzzCase,
+  work: string,
+  timeoutMs: number,
+): Promise<CaseOutcome> {
   const image = images[c.image]!;
   const region = image.regions[c.region]!;
   const volume = image.volumes[region.volume ?? c.volume]!;
@@ -358,7 +392,12 @@ export async function checkCase(worker: CliWorker, images: readonly FuzzImage[],
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(imagePath, bytes);
   const p = volume.partition === undefined ? [] : ['-p', String(volume.partition)];
-  const commands = [['info', imagePath], ['ls', imagePath, ...p, '/'], ['ls', imagePath, ...p, '/sub'], ['get', imagePath, ...p, '/', out]];
+  const commands = [
+    ['info', imagePath],
+    ['ls', imagePath, ...p, '/'],
+    ['ls', imagePath, ...p, '/sub'],
+    ['get', imagePath, ...p, '/', out],
+  ];
   const problems: string[] = [];
   let refused = 0;
   let slowest = { argv: '', ms: 0 };
@@ -373,7 +412,8 @@ export async function checkCase(worker: CliWorker, images: readonly FuzzImage[],
     else {
       if (run.code !== 0) refused++;
       const codes = codesOf(run);
-      if (codes.includes('UNPARSABLE')) problems.push(`${what}: output is not JSON: ${run.stdout.slice(0, 300)} ${run.stderr.slice(0, 300)}`);
+      if (codes.includes('UNPARSABLE'))
+        problems.push(`${what}: output is not JSON: ${run.stdout.slice(0, 300)} ${run.stderr.slice(0, 300)}`);
       if (codes.includes('INTERNAL')) problems.push(`${what}: INTERNAL: ${run.stdout.slice(0, 600)}`);
     }
     if (run.timedOut) break;

@@ -26,7 +26,11 @@ export interface ToolRun {
 }
 
 /** Runs a host tool with an argument array (no shell) and returns its output. */
-export function runTool(command: string, args: readonly string[], options: { input?: string | Buffer; env?: Record<string, string> } = {}): ToolRun {
+export function runTool(
+  command: string,
+  args: readonly string[],
+  options: { input?: string | Buffer; env?: Record<string, string> } = {},
+): ToolRun {
   const result: SpawnSyncReturns<string> = spawnSync(command, args, {
     env: toolEnv(options.env),
     input: options.input,
@@ -38,7 +42,11 @@ export function runTool(command: string, args: readonly string[], options: { inp
 }
 
 /** Like runTool, but throws with the tool's output when it exits non-zero. */
-export function runToolOk(command: string, args: readonly string[], options: { input?: string | Buffer; env?: Record<string, string> } = {}): ToolRun {
+export function runToolOk(
+  command: string,
+  args: readonly string[],
+  options: { input?: string | Buffer; env?: Record<string, string> } = {},
+): ToolRun {
   const run = runTool(command, args, options);
   if (run.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} exited ${run.status}\n${run.stdout}\n${run.stderr}`);

@@ -12,7 +12,10 @@ import { runToolOk } from './host';
 let counter = 0;
 
 /** A FAT image made by mkfs.fat (512-byte clusters), with `folders` made by mmd and `files` (image path → text) by mcopy. */
-export function makeFatImage(dir: string, options: { fat: 12 | 16 | 32; size: string; folders?: string[]; files?: Record<string, string> }): string {
+export function makeFatImage(
+  dir: string,
+  options: { fat: 12 | 16 | 32; size: string; folders?: string[]; files?: Record<string, string> },
+): string {
   const image = join(dir, `fat${options.fat}-${++counter}.img`);
   runToolOk('truncate', ['-s', options.size, image]);
   runToolOk('mkfs.fat', ['-F', String(options.fat), '-s', '1', image]);
@@ -79,7 +82,8 @@ const LFN_CHARS = [1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30];
  */
 export function patchLongName(bytes: Buffer, from: string, to: string): void {
   const pieces = Math.ceil(from.length / 13);
-  if (Math.max(1, Math.ceil(to.length / 13)) !== pieces) throw new Error(`"${to}" needs another number of long-name entries than "${from}"`);
+  if (Math.max(1, Math.ceil(to.length / 13)) !== pieces)
+    throw new Error(`"${to}" needs another number of long-name entries than "${from}"`);
   const head = Buffer.from(from.slice(0, 5), 'utf16le');
   let first = -1;
   for (let at = bytes.indexOf(head); at >= 0; at = bytes.indexOf(head, at + 1)) {
@@ -105,7 +109,8 @@ export function findExt2Record(bytes: Buffer, name: string): number {
   const found: number[] = [];
   for (let at = bytes.indexOf(stored); at >= 0; at = bytes.indexOf(stored, at + 1)) {
     const record = at - 8;
-    if (record >= 0 && record % 4 === 0 && bytes[record + 6] === stored.length && bytes.readUInt16LE(record + 4) >= 8 + stored.length) found.push(record);
+    if (record >= 0 && record % 4 === 0 && bytes[record + 6] === stored.length && bytes.readUInt16LE(record + 4) >= 8 + stored.length)
+      found.push(record);
   }
   if (found.length !== 1) throw new Error(`ext2 record ${name}: found ${found.length}`);
   return found[0]!;

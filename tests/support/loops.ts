@@ -21,7 +21,9 @@ export function skipTitle(title: string, reason: string | null | false): string 
 
 /** Why a FAT *mount* cannot run here: the kernel needs its vfat driver (built in or as a module). */
 export function vfatSkipReason(): string | null {
-  const builtIn = readFileSync('/proc/filesystems', 'utf8').split('\n').some((line) => line.trim().split(/\s+/).pop() === 'vfat');
+  const builtIn = readFileSync('/proc/filesystems', 'utf8')
+    .split('\n')
+    .some((line) => line.trim().split(/\s+/).pop() === 'vfat');
   if (builtIn) return null;
   const release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   const moduleDir = `/lib/modules/${release}/kernel/fs/fat`;

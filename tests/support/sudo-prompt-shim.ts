@@ -51,7 +51,13 @@ export async function withSudoPromptShim<T>(mode: 'grant' | 'dismiss', work: (ru
 }
 
 /** sudo-prompt's exec, loaded the way the app loads it. */
-export async function sudoPromptExec(): Promise<(command: string, options: { name: string }, callback: (error?: Error, stdout?: string | Buffer, stderr?: string | Buffer) => void) => void> {
+export async function sudoPromptExec(): Promise<
+  (
+    command: string,
+    options: { name: string },
+    callback: (error?: Error, stdout?: string | Buffer, stderr?: string | Buffer) => void,
+  ) => void
+> {
   const sudo = require('@vscode/sudo-prompt') as { exec: never };
   return sudo.exec;
 }

@@ -14,11 +14,11 @@ const usage =
   'with either engine; without it an existing menu is left as it is.\n' +
   '  --module PATH[ ARGS]  a multiboot module (GRUB 2 `module`/`module2`, GRUB legacy `module`), with its own\n' +
   '                        command line; for a Linux entry (--kernel-type linux) it becomes the `initrd` line.\n' +
-  '  --initrd PATH         a Linux entry\'s initrd image (the `initrd` line; repeat it for several: GRUB 2 loads\n' +
+  "  --initrd PATH         a Linux entry's initrd image (the `initrd` line; repeat it for several: GRUB 2 loads\n" +
   '                        them one after the other). The same as --module for Linux; not for multiboot kernels.\n' +
-  'Paths are inside the image\'s /boot volume; copy the files in first (loopstudio put IMAGE FILE PATH --parents),\n' +
+  "Paths are inside the image's /boot volume; copy the files in first (loopstudio put IMAGE FILE PATH --parents),\n" +
   'or let --kernel-file copy the kernel.\n' +
-  '--engine loop (GRUB 2, BIOS): the host\'s grub-install through a loop device, as root; the menu is written\n' +
+  "--engine loop (GRUB 2, BIOS): the host's grub-install through a loop device, as root; the menu is written\n" +
   'afterwards exactly as the rootless engine writes it.';
 
 function invalid(message: string): LoopbackError {
@@ -35,9 +35,14 @@ function wholeNumber(text: string | undefined, option: string): number | undefin
 function menuFromOptions(ctx: CommandContext): BootMenu | undefined {
   const v = ctx.values;
   const kernel = v.kernel as string | undefined;
-  const menuOnly = ['kernel-type', 'kernel-file', 'cmdline', 'module', 'initrd', 'title', 'timeout', 'serial'].filter((name) => v[name] !== undefined);
+  const menuOnly = ['kernel-type', 'kernel-file', 'cmdline', 'module', 'initrd', 'title', 'timeout', 'serial'].filter(
+    (name) => v[name] !== undefined,
+  );
   if (kernel === undefined) {
-    if (menuOnly.length) throw invalid(`${menuOnly.map((n) => `--${n}`).join(', ')} describe the menu entry: give --kernel PATH too (the kernel's path inside the image)`);
+    if (menuOnly.length)
+      throw invalid(
+        `${menuOnly.map((n) => `--${n}`).join(', ')} describe the menu entry: give --kernel PATH too (the kernel's path inside the image)`,
+      );
     return undefined;
   }
   const type = (v['kernel-type'] as string | undefined) ?? 'multiboot';
@@ -78,14 +83,20 @@ function request(ctx: CommandContext): BootloaderRequest {
   if (extra.length) throw invalid(`bootloader takes one image (usage: ${usage})`);
   const ref = volumeRef(ctx, image, usage);
   const chosen = (['grub2', 'grub-legacy', 'boot-sector'] as const).filter((name) => v[name] !== undefined);
-  if (chosen.length !== 1) throw invalid(`say which boot loader: exactly one of --grub2, --grub-legacy, --boot-sector FILE${chosen.length ? ` (got ${chosen.map((c) => `--${c}`).join(' and ')})` : ''}`);
+  if (chosen.length !== 1)
+    throw invalid(
+      `say which boot loader: exactly one of --grub2, --grub-legacy, --boot-sector FILE${chosen.length ? ` (got ${chosen.map((c) => `--${c}`).join(' and ')})` : ''}`,
+    );
   const misplaced = (names: string[], loader: string) => {
     const given = names.filter((n) => v[n] !== undefined);
     if (given.length) throw invalid(`${given.map((n) => `--${n}`).join(', ')} ${given.length === 1 ? 'goes' : 'go'} with ${loader} only`);
   };
   const kernelFile = v['kernel-file'] as string | undefined;
   if (chosen[0] === 'boot-sector') {
-    misplaced(['kernel', 'kernel-type', 'kernel-file', 'cmdline', 'module', 'initrd', 'title', 'timeout', 'serial'], '--grub2 or --grub-legacy (a boot sector has no menu)');
+    misplaced(
+      ['kernel', 'kernel-type', 'kernel-file', 'cmdline', 'module', 'initrd', 'title', 'timeout', 'serial'],
+      '--grub2 or --grub-legacy (a boot sector has no menu)',
+    );
     misplaced(['stage-dir'], '--grub-legacy');
     misplaced(['core-modules', 'firmware'], '--grub2');
     return {
@@ -104,8 +115,14 @@ function request(ctx: CommandContext): BootloaderRequest {
     misplaced(['stage-dir'], '--grub-legacy');
     const coreModules = ((v['core-modules'] as string | undefined) ?? '').split(/[\s,]+/).filter(Boolean);
     const firmware = v.firmware as string | undefined;
-    if (firmware !== undefined && !(GRUB2_FIRMWARES as readonly string[]).includes(firmware)) throw invalid(`--firmware is ${GRUB2_FIRMWARES.join(', ')}, not "${firmware}"`);
-    return { loader: 'grub2', ...common, ...(coreModules.length ? { coreModules } : {}), ...(firmware !== undefined ? { firmware: firmware as Grub2Firmware } : {}) };
+    if (firmware !== undefined && !(GRUB2_FIRMWARES as readonly string[]).includes(firmware))
+      throw invalid(`--firmware is ${GRUB2_FIRMWARES.join(', ')}, not "${firmware}"`);
+    return {
+      loader: 'grub2',
+      ...common,
+      ...(coreModules.length ? { coreModules } : {}),
+      ...(firmware !== undefined ? { firmware: firmware as Grub2Firmware } : {}),
+    };
   }
   misplaced(['core-modules', 'firmware'], '--grub2');
   return { loader: 'grub-legacy', ...common, ...(v['stage-dir'] !== undefined ? { stageDir: v['stage-dir'] as string } : {}) };
@@ -115,10 +132,16 @@ function describe(result: BootloaderResult): string {
   const name = { grub2: 'GRUB 2', 'grub-legacy': 'GRUB legacy', 'boot-sector': 'the boot sector' }[result.loader];
   const lines = [`Installed ${name} on ${result.volume}${result.device ? `, which it calls ${result.device}` : ''}`];
   for (const s of result.sectors) lines.push(`  sector ${s.sector}${s.count > 1 ? `–${s.sector + s.count - 1}` : ''}: ${s.what}`);
-  if (result.core) lines.push(`  core.img: ${result.core.bytes} bytes, prefix ${result.core.prefix}, modules ${result.core.modules.join(' ')}`);
-  if (result.efi) lines.push(`  ${result.efi.path} (UEFI): ${result.efi.bytes} bytes, prefix ${result.efi.prefix} on its own partition, modules ${result.efi.modules.join(' ')}`);
+  if (result.core)
+    lines.push(`  core.img: ${result.core.bytes} bytes, prefix ${result.core.prefix}, modules ${result.core.modules.join(' ')}`);
+  if (result.efi)
+    lines.push(
+      `  ${result.efi.path} (UEFI): ${result.efi.bytes} bytes, prefix ${result.efi.prefix} on its own partition, modules ${result.efi.modules.join(' ')}`,
+    );
   if (result.blockList) {
-    lines.push(`  stage2 block list: ${result.blockList.map((e) => `${e.sectorCount} sectors at ${e.startSector} → ${e.segment.toString(16)}:0`).join(', ')}`);
+    lines.push(
+      `  stage2 block list: ${result.blockList.map((e) => `${e.sectorCount} sectors at ${e.startSector} → ${e.segment.toString(16)}:0`).join(', ')}`,
+    );
   }
   if (result.modules) lines.push(`  copied ${result.modules} GRUB modules to /boot/grub/i386-pc`);
   for (const file of result.files) lines.push(`  wrote ${file}`);
@@ -137,10 +160,21 @@ async function runGrubInstall(ctx: CommandContext): Promise<number> {
   const v = ctx.values;
   const [image, ...extra] = ctx.positionals;
   if (extra.length) throw invalid(`bootloader takes one image (usage: ${usage})`);
-  if (!v.grub2) throw invalid('--engine loop installs GRUB 2 with the host’s grub-install: add --grub2 (GRUB legacy and boot sectors are rootless only)');
-  const rootlessOnly = ['core-modules', 'stage-dir', 'boot-sector', 'overwrite-bpb', 'overwrite-table', 'force'].filter((name) => v[name] !== undefined);
-  if (rootlessOnly.length) throw invalid(`${rootlessOnly.map((n) => `--${n}`).join(', ')} ${rootlessOnly.length === 1 ? 'is' : 'are'} for the rootless engine (grub-install chooses core.img's modules itself)`);
-  if (v.firmware !== undefined && v.firmware !== 'bios') throw invalid(`--engine loop runs grub-install --target=i386-pc (BIOS) only, not --firmware ${String(v.firmware)}: use the rootless engine for UEFI`);
+  if (!v.grub2)
+    throw invalid(
+      '--engine loop installs GRUB 2 with the host’s grub-install: add --grub2 (GRUB legacy and boot sectors are rootless only)',
+    );
+  const rootlessOnly = ['core-modules', 'stage-dir', 'boot-sector', 'overwrite-bpb', 'overwrite-table', 'force'].filter(
+    (name) => v[name] !== undefined,
+  );
+  if (rootlessOnly.length)
+    throw invalid(
+      `${rootlessOnly.map((n) => `--${n}`).join(', ')} ${rootlessOnly.length === 1 ? 'is' : 'are'} for the rootless engine (grub-install chooses core.img's modules itself)`,
+    );
+  if (v.firmware !== undefined && v.firmware !== 'bios')
+    throw invalid(
+      `--engine loop runs grub-install --target=i386-pc (BIOS) only, not --firmware ${String(v.firmware)}: use the rootless engine for UEFI`,
+    );
   const ref = volumeRef(ctx, image, usage);
   const menu = menuFromOptions(ctx);
   const kernelFile = v['kernel-file'] as string | undefined;
@@ -151,9 +185,16 @@ async function runGrubInstall(ctx: CommandContext): Promise<number> {
     ...(kernelFile !== undefined ? { kernelFile } : {}),
   });
   output(ctx, result, () => {
-    const lines = [`Installed GRUB 2 on ${result.volume} with the host's grub-install through a loop device.`, 'Ran as root:', ...result.commands.map((c) => `  ${c}`)];
+    const lines = [
+      `Installed GRUB 2 on ${result.volume} with the host's grub-install through a loop device.`,
+      'Ran as root:',
+      ...result.commands.map((c) => `  ${c}`),
+    ];
     for (const file of result.files) lines.push(`  wrote ${file}`);
-    if (result.menu) lines.push(`  menu: ${result.menu.entries.map((e) => `"${e.title}" (${e.type} ${e.kernel})`).join(', ')}, timeout ${result.menu.timeout} s${result.menu.serial ? ', on COM1 too' : ''}`);
+    if (result.menu)
+      lines.push(
+        `  menu: ${result.menu.entries.map((e) => `"${e.title}" (${e.type} ${e.kernel})`).join(', ')}, timeout ${result.menu.timeout} s${result.menu.serial ? ', on COM1 too' : ''}`,
+      );
     for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
     return `${lines.join('\n')}\n`;
   });

@@ -21,7 +21,9 @@ function describeIso(summary: RecipeSummary): string[] {
     `  ISO 9660 "${iso.volumeId}" (UUID ${iso.uuid}), level ${iso.level}, Rock Ridge and Joliet: ${summary.files} file${summary.files === 1 ? '' : 's'}, ${formatBytes(summary.fileBytes)}`,
     `  date: ${iso.date}${iso.dateFixed ? ' (from the recipe: the same recipe gives the same bytes)' : ' (now: set "date" in image.iso for the same bytes each time)'}`,
     `  boot: ${boot.length ? boot.join(', ') : 'none (not bootable)'}${iso.hybrid ? '; hybrid MBR (boots from a USB stick, qemu -hda)' : ''}`,
-    ...(iso.renamed ? [`  ${iso.renamed} ISO 9660 or Joliet name${iso.renamed === 1 ? ' was' : 's were'} shortened (Rock Ridge keeps every real name)`] : []),
+    ...(iso.renamed
+      ? [`  ${iso.renamed} ISO 9660 or Joliet name${iso.renamed === 1 ? ' was' : 's were'} shortened (Rock Ridge keeps every real name)`]
+      : []),
   ];
 }
 
@@ -35,11 +37,15 @@ function describeVolumes(summary: RecipeSummary): string[] {
 }
 
 function describeBuild(result: BuildResult): string {
-  const lines = [`Built ${result.image} (${formatBytes(result.sizeBytes)}${result.iso ? ', ISO 9660' : result.floppy ? `, ${result.floppy} floppy` : result.table ? `, ${result.table.toUpperCase()}` : ''}) in ${result.totalMs} ms`];
+  const lines = [
+    `Built ${result.image} (${formatBytes(result.sizeBytes)}${result.iso ? ', ISO 9660' : result.floppy ? `, ${result.floppy} floppy` : result.table ? `, ${result.table.toUpperCase()}` : ''}) in ${result.totalMs} ms`,
+  ];
   lines.push(...describeVolumes(result));
   if (result.bootloaderResult) {
     const b = result.bootloaderResult;
-    lines.push(`  boot: ${b.loader}${b.device ? ` on ${b.device}` : ''}${b.core ? `, core.img ${b.core.bytes} bytes in ${b.core.area}` : ''}${b.blockList ? `, stage2 in ${b.blockList.length} piece${b.blockList.length === 1 ? '' : 's'}` : ''}`);
+    lines.push(
+      `  boot: ${b.loader}${b.device ? ` on ${b.device}` : ''}${b.core ? `, core.img ${b.core.bytes} bytes in ${b.core.area}` : ''}${b.blockList ? `, stage2 in ${b.blockList.length} piece${b.blockList.length === 1 ? '' : 's'}` : ''}`,
+    );
     for (const warning of b.warnings) lines.push(`  warning: ${warning}`);
   }
   for (const step of result.steps) lines.push(`    ${String(step.ms).padStart(6)} ms  ${step.step}`);
@@ -63,12 +69,14 @@ export const build: Command = {
   async run(ctx) {
     const [recipe, ...extra] = ctx.positionals;
     if (!recipe || extra.length) throw new LoopbackError('INVALID_INPUT', `name one recipe file (usage: ${usage})`);
-    if (ctx.values.check && ctx.values['print-commands']) throw new LoopbackError('INVALID_INPUT', '--check and --print-commands exclude each other');
+    if (ctx.values.check && ctx.values['print-commands'])
+      throw new LoopbackError('INVALID_INPUT', '--check and --print-commands exclude each other');
     const allowed = (ctx.values['allow-outside'] as string[] | undefined) ?? [];
     const allowOutside = allowed.length ? { allowOutside: allowed } : {};
     if (ctx.values.full && !ctx.values.update) throw new LoopbackError('INVALID_INPUT', '--full goes with --update');
     if (ctx.values.update) {
-      if (ctx.values.check || ctx.values['print-commands']) throw new LoopbackError('INVALID_INPUT', '--update builds: it does not go with --check or --print-commands');
+      if (ctx.values.check || ctx.values['print-commands'])
+        throw new LoopbackError('INVALID_INPUT', '--update builds: it does not go with --check or --print-commands');
       // Only the rebuild code: this is the Makefile's `mcopy` replacement, started once per change.
       const { updateImage } = await import('../../services/rebuild');
       const { lockImage } = await import('../../services/image-lock');
@@ -77,8 +85,17 @@ export const build: Command = {
       const image = resolve((ctx.values.output as string | undefined) ?? defaultOutput(resolve(recipe)));
       const lock = await lockImage(image, `loopstudio build --update ${recipe}`);
       try {
-        const result = await updateImage(recipe, { output: image, force: Boolean(ctx.values.force), full: Boolean(ctx.values.full), ...allowOutside });
-        output(ctx, result, () => `${result.kind === 'none' ? `${image} is ` : result.kind === 'full' ? `${image}: ` : ''}${result.summary}\n`);
+        const result = await updateImage(recipe, {
+          output: image,
+          force: Boolean(ctx.values.force),
+          full: Boolean(ctx.values.full),
+          ...allowOutside,
+        });
+        output(
+          ctx,
+          result,
+          () => `${result.kind === 'none' ? `${image} is ` : result.kind === 'full' ? `${image}: ` : ''}${result.summary}\n`,
+        );
       } finally {
         await lock.release();
       }
@@ -94,7 +111,12 @@ export const build: Command = {
         output(ctx, { script, ...summarizePlan(plan) }, () => script);
       } else {
         const summary = summarizePlan(plan);
-        output(ctx, summary, () => `${summary.recipe} is valid: it builds a ${formatBytes(summary.sizeBytes)} ${summary.iso ? 'ISO ' : ''}image\n${describeVolumes(summary).join('\n')}\n`);
+        output(
+          ctx,
+          summary,
+          () =>
+            `${summary.recipe} is valid: it builds a ${formatBytes(summary.sizeBytes)} ${summary.iso ? 'ISO ' : ''}image\n${describeVolumes(summary).join('\n')}\n`,
+        );
       }
       return 0;
     }

@@ -36,7 +36,9 @@ export const create: Command = {
     const image = await createImage({ path, shape: shapeFromOptions(ctx), force: Boolean(ctx.values.force) });
     output(ctx, image, () => {
       const g = image.geometry;
-      const source = { floppy: `${image.floppy} floppy`, chs: 'as given', size: 'what QEMU will assume for this size' }[image.geometrySource];
+      const source = { floppy: `${image.floppy} floppy`, chs: 'as given', size: 'what QEMU will assume for this size' }[
+        image.geometrySource
+      ];
       // A floppy has no partition table: it is formatted whole.
       const next = image.floppy ? '' : `Next: loopstudio partition ${path} --table mbr --add 'start=63,size=rest,type=83,bootable'\n`;
       return (

@@ -59,7 +59,7 @@ export const put: Command = {
   summary: 'Copy files and folders into an image (recursive, like cp -r), no root needed',
   usage:
     'loopstudio put IMAGE [-p N] SRC… DEST [--parents] [--json]\n\n' +
-    '--parents makes DEST\'s missing folders first, like mkdir -p (DEST itself too when it ends in / or takes\n' +
+    "--parents makes DEST's missing folders first, like mkdir -p (DEST itself too when it ends in / or takes\n" +
     'several sources): put disk.img -p 1 --parents initrd.gz /boot/initrd.gz on a fresh filesystem.',
   options: { ...partitionOption, parents: { type: 'boolean' } },
   async run(ctx) {
@@ -70,8 +70,16 @@ export const put: Command = {
     const progress = progressFor(ctx, 'put');
     try {
       const { putFiles } = await import('../../services/files');
-      const result = await putFiles(volumeRef(ctx, image, usage), rest, dest, { ...progress, ...(ctx.values.parents ? { parents: true } : {}) });
-      output(ctx, result, () => `Copied ${result.files} file(s), ${formatBytes(result.bytes)}, and ${result.folders} folder(s) into ${result.volume}:${dest}${through(result)}\n`);
+      const result = await putFiles(volumeRef(ctx, image, usage), rest, dest, {
+        ...progress,
+        ...(ctx.values.parents ? { parents: true } : {}),
+      });
+      output(
+        ctx,
+        result,
+        () =>
+          `Copied ${result.files} file(s), ${formatBytes(result.bytes)}, and ${result.folders} folder(s) into ${result.volume}:${dest}${through(result)}\n`,
+      );
     } finally {
       progress.done();
     }
@@ -84,13 +92,14 @@ export const get: Command = {
   summary: 'Copy a file or folder out of an image (existing files are replaced only with --force); `-` writes a file to stdout',
   usage:
     'loopstudio get IMAGE [-p N] PATH OUT|- [--force] [--json]\n\n' +
-    'OUT - writes the one file PATH to stdout, byte for byte (like mcopy\'s -), and nothing else goes there.\n' +
+    "OUT - writes the one file PATH to stdout, byte for byte (like mcopy's -), and nothing else goes there.\n" +
     'What get says (what it copied, warnings, progress) always goes to stderr; with --json its result goes to stdout.',
   options: { ...partitionOption, force: { type: 'boolean' } },
   async run(ctx) {
     const [image, path, out, ...extra] = ctx.positionals;
     const usage = get.usage.split('\n')[0]!;
-    if (!path || !out || extra.length) throw new LoopbackError('INVALID_INPUT', `name the path in the image and where to put it (usage: ${usage})`);
+    if (!path || !out || extra.length)
+      throw new LoopbackError('INVALID_INPUT', `name the path in the image and where to put it (usage: ${usage})`);
     const progress = progressFor(ctx, 'get');
     try {
       const { streamFile, streamTarget } = await import('../../services/files');
@@ -98,8 +107,12 @@ export const get: Command = {
       // file's bytes are written into it, never a file made (or replaced) there.
       const target = await streamTarget(out);
       if (target) {
-        if (ctx.json && target.kind === 'stdout') throw new LoopbackError('INVALID_INPUT', '--json prints its result on stdout, where the file goes: leave out one of them');
-        const write = target.kind === 'stdout' ? (ctx.io.stdoutBytes ?? (async (data: Uint8Array) => ctx.io.stdout(Buffer.from(data).toString('latin1')))) : target.write;
+        if (ctx.json && target.kind === 'stdout')
+          throw new LoopbackError('INVALID_INPUT', '--json prints its result on stdout, where the file goes: leave out one of them');
+        const write =
+          target.kind === 'stdout'
+            ? (ctx.io.stdoutBytes ?? (async (data: Uint8Array) => ctx.io.stdout(Buffer.from(data).toString('latin1'))))
+            : target.write;
         try {
           const result = await streamFile(volumeRef(ctx, image, usage), path, write, progress);
           if (ctx.json) output(ctx, result, () => '');
@@ -116,8 +129,11 @@ export const get: Command = {
       const result = await getFiles(volumeRef(ctx, image, usage), path, out, { ...progress, overwrite: Boolean(ctx.values.force) });
       progress.done();
       // Names come from the image: printed quoted and escaped, never raw to a terminal.
-      if (!ctx.json) for (const s of result.skipped) ctx.io.stderr(`loopstudio get: warning: skipped ${printableName(s.path)}: ${s.reason}\n`);
-      const skipped = result.skipped.length ? `; skipped ${result.skipped.length} entr${result.skipped.length === 1 ? 'y' : 'ies'} (see the warnings)` : '';
+      if (!ctx.json)
+        for (const s of result.skipped) ctx.io.stderr(`loopstudio get: warning: skipped ${printableName(s.path)}: ${s.reason}\n`);
+      const skipped = result.skipped.length
+        ? `; skipped ${result.skipped.length} entr${result.skipped.length === 1 ? 'y' : 'ies'} (see the warnings)`
+        : '';
       // stdout is for data: OUT may be /dev/stdout or a pipe. The message goes to stderr.
       if (ctx.json) output(ctx, result, () => '');
       else ctx.io.stderr(`Copied ${result.files} file(s), ${formatBytes(result.bytes)}, to ${out}${through(result)}${skipped}\n`);

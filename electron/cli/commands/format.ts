@@ -17,8 +17,8 @@ export const format: Command = {
   usage:
     'loopstudio format IMAGE [-p N] --fs fat12|fat16|fat32|ext2 [--label L] [--cluster-size BYTES | --block-size 1024|4096] [--set-type] [--engine rootless|loop] [--json]\n\n' +
     '--label, --cluster-size (FAT) and --block-size (ext2) go to either engine: the loop engine passes them to the\n' +
-    'host\'s mkfs.fat (-n, -s) or mke2fs (-L, -b); without --block-size it runs the article\'s mke2fs -b 1024.\n' +
-    'The partition\'s type is yours: format keeps it, and warns when it does not say what the filesystem is\n' +
+    "host's mkfs.fat (-n, -s) or mke2fs (-L, -b); without --block-size it runs the article's mke2fs -b 1024.\n" +
+    "The partition's type is yours: format keeps it, and warns when it does not say what the filesystem is\n" +
     '(83 for ext2; 01, 04/06/0e, 0b/0c for FAT12/16/32; GPT: Linux filesystem, Microsoft basic data, EFI System).\n' +
     '--set-type sets a matching type instead when the type does not match (0b or 0c for FAT32, by whether the\n' +
     'partition ends within CHS; a FAT32 partition already 0b or 0c keeps its type). An empty type is always set.\n' +
@@ -46,11 +46,13 @@ export const format: Command = {
     const clusterBytes = positiveInteger(ctx.values['cluster-size'] as string | undefined, 'cluster-size');
     const ref = volumeRef(ctx, image, format.usage.split('\n')[0]!);
     const engine = (ctx.values.engine as string | undefined) ?? 'rootless';
-    if (engine !== 'rootless' && engine !== 'loop') throw new LoopbackError('INVALID_INPUT', `--engine is rootless or loop, not "${engine}"`);
+    if (engine !== 'rootless' && engine !== 'loop')
+      throw new LoopbackError('INVALID_INPUT', `--engine is rootless or loop, not "${engine}"`);
     const policy = ctx.values['set-type'] ? 'match' : 'keep';
     const typeLines = (result: { partitionType: { from: string; to: string } | null; warnings: string[] }) =>
-      (result.partitionType ? `  partition type ${result.partitionType.from} → ${result.partitionType.to}, to match the filesystem\n` : '') +
-      result.warnings.map((w) => `  warning: ${w}\n`).join('');
+      (result.partitionType
+        ? `  partition type ${result.partitionType.from} → ${result.partitionType.to}, to match the filesystem\n`
+        : '') + result.warnings.map((w) => `  warning: ${w}\n`).join('');
     const { formatVolume, settlePartitionType } = await import('../../services/volumes');
     if (engine === 'loop') {
       // The host's mkfs on a loop device, as root (one prompt): the article's own way.
@@ -62,9 +64,12 @@ export const format: Command = {
         loops: (await ctx.services()).loops,
       });
       const type = await settlePartitionType(ref, fs as FsType, policy);
-      output(ctx, { ...result, ...type }, () =>
-        `Formatted ${result.volume} as ${fs.toUpperCase()} with the host's tools through a loop device.\nRan as root:\n${result.commands.map((c) => `  ${c}`).join('\n')}\n` +
-        typeLines(type),
+      output(
+        ctx,
+        { ...result, ...type },
+        () =>
+          `Formatted ${result.volume} as ${fs.toUpperCase()} with the host's tools through a loop device.\nRan as root:\n${result.commands.map((c) => `  ${c}`).join('\n')}\n` +
+          typeLines(type),
       );
       return 0;
     }

@@ -13,4 +13,26 @@ import { partition } from './partition';
 import { qemu } from './qemu';
 import { run } from './run';
 
-export const COMMANDS: readonly Command[] = [create, geometry, partition, format, info, ls, put, get, mkdir, rm, bootloader, build, attach, detach, mount, umount, loops, cleanup, qemu, run, doctor];
+export const COMMANDS: readonly Command[] = [
+  create,
+  geometry,
+  partition,
+  format,
+  info,
+  ls,
+  put,
+  get,
+  mkdir,
+  rm,
+  bootloader,
+  build,
+  attach,
+  detach,
+  mount,
+  umount,
+  loops,
+  cleanup,
+  qemu,
+  run,
+  doctor,
+];

@@ -22,9 +22,11 @@ type Described = Omit<DiskInfo, 'partitions'> & {
 
 export function describeInfo(info: Described): string {
   const g = info.geometry;
-  const source = { floppy: `${info.floppy} floppy`, 'partition-table': 'from the partition table', size: 'guessed from the size, as QEMU does' }[
-    info.geometrySource
-  ];
+  const source = {
+    floppy: `${info.floppy} floppy`,
+    'partition-table': 'from the partition table',
+    size: 'guessed from the size, as QEMU does',
+  }[info.geometrySource];
   const lines = [
     `  size      ${info.sizeBytes} bytes (${formatBytes(info.sizeBytes)}), ${info.totalSectors} sectors`,
     `  geometry  ${g.cylinders}/${g.heads}/${g.sectorsPerTrack} (C/H/S, ${source})`,
@@ -43,11 +45,18 @@ export function describeInfo(info: Described): string {
       `${p.typeName}${p.name ? ` "${p.name}"` : ''}`,
       fsText(p.filesystem, p.error),
     ]);
-    lines.push('', table([['  #', 'BOOT', 'START', 'END', 'SECTORS', 'OFFSET', 'SIZE', 'TYPE', 'NAME', 'FILESYSTEM'], ...rows.map((r) => [`  ${r[0]}`, ...r.slice(1)])]));
+    lines.push(
+      '',
+      table([
+        ['  #', 'BOOT', 'START', 'END', 'SECTORS', 'OFFSET', 'SIZE', 'TYPE', 'NAME', 'FILESYSTEM'],
+        ...rows.map((r) => [`  ${r[0]}`, ...r.slice(1)]),
+      ]),
+    );
   }
   if (info.filesystem) lines.push(`  filesystem ${fsText(info.filesystem)}`);
   // What is wrong with a volume that cannot be read: the rest of the disk is shown all the same.
-  for (const p of info.partitions) if (p.error) lines.push(`  partition ${p.index}: the filesystem cannot be read (${p.error.code}): ${p.error.message}`);
+  for (const p of info.partitions)
+    if (p.error) lines.push(`  partition ${p.index}: the filesystem cannot be read (${p.error.code}): ${p.error.message}`);
   if (info.filesystemError) lines.push(`  filesystem cannot be read (${info.filesystemError.code}): ${info.filesystemError.message}`);
   for (const warning of info.warnings) if (!(info.filesystem && info.table === 'none')) lines.push(`  note: ${warning}`);
   return `${lines.join('\n')}\n`;
@@ -56,7 +65,12 @@ export function describeInfo(info: Described): string {
 /** The ISO part of `info` (issue 16): the volume, its names, its El Torito entries and its hybrid MBR. */
 export function describeIso(iso: IsoImageInfo): string {
   const dated = iso.modificationMs ?? iso.creationMs;
-  const names = iso.names === 'rock-ridge' ? `Rock Ridge${iso.jolietLevel ? ', Joliet' : ''}` : iso.names === 'joliet' ? 'Joliet (no Rock Ridge)' : 'plain ISO 9660 names only';
+  const names =
+    iso.names === 'rock-ridge'
+      ? `Rock Ridge${iso.jolietLevel ? ', Joliet' : ''}`
+      : iso.names === 'joliet'
+        ? 'Joliet (no Rock Ridge)'
+        : 'plain ISO 9660 names only';
   const lines = [
     `  ISO 9660  "${iso.volumeIdentifier}"${iso.uuid ? ` (UUID ${iso.uuid})` : ''}, ${formatBytes(iso.sizeBytes)}${dated !== null ? `, dated ${new Date(dated).toISOString()}` : ''}`,
     `  names     ${names}`,
@@ -65,11 +79,16 @@ export function describeIso(iso: IsoImageInfo): string {
   if (iso.bootCatalog) lines.push(`  boot      El Torito catalog at block ${iso.bootCatalog.block}${entries.length ? '' : ', no entries'}`);
   for (const e of entries) {
     const platform = e.platform === 'bios' ? 'BIOS' : e.platform === 'efi' ? 'UEFI' : e.platform;
-    lines.push(`            ${platform}${e.bootable ? '' : ' (not bootable)'}, ${e.media}, ${e.sectorCount} sectors from block ${e.loadRba}: ${e.path ?? 'outside the tree (an appended partition)'}`);
+    lines.push(
+      `            ${platform}${e.bootable ? '' : ' (not bootable)'}, ${e.media}, ${e.sectorCount} sectors from block ${e.loadRba}: ${e.path ?? 'outside the tree (an appended partition)'}`,
+    );
   }
   if (!iso.bootCatalog) lines.push('  boot      none (no El Torito boot record)');
   if (iso.mbrPartitions) {
-    const parts = iso.mbrPartitions.map((p) => `${p.number}: type ${p.type.toString(16).padStart(2, '0')}${p.bootable ? ' (active)' : ''}, sectors ${p.startSector}–${p.startSector + p.sectorCount - 1}`);
+    const parts = iso.mbrPartitions.map(
+      (p) =>
+        `${p.number}: type ${p.type.toString(16).padStart(2, '0')}${p.bootable ? ' (active)' : ''}, sectors ${p.startSector}–${p.startSector + p.sectorCount - 1}`,
+    );
     lines.push(`  hybrid    an MBR for booting as a disk (USB stick, qemu -hda): ${parts.join('; ')}`);
   }
   lines.push('  read only: ls and get read its files (no -p), qemu boots it as a CD; build it again to change it');

@@ -12,7 +12,10 @@ import { partitionOption, volumeRef } from '../volume-options';
 export function describeAction(result: LoopActionResult): string {
   const lines: string[] = [];
   if (result.commands.length) {
-    lines.push(`Commands run as root${result.elevation === 'sudo-prompt' ? ' (after your password)' : ''}:`, ...result.commands.map((c) => `  ${c}`));
+    lines.push(
+      `Commands run as root${result.elevation === 'sudo-prompt' ? ' (after your password)' : ''}:`,
+      ...result.commands.map((c) => `  ${c}`),
+    );
   }
   const eq = result.equivalent;
   if (eq) {
@@ -40,12 +43,19 @@ export const attach: Command = {
   async run(ctx) {
     const [image] = oneImage(ctx, attach.usage);
     const ref = volumeRef(ctx, image, attach.usage);
-    const result = await (await ctx.services()).loops.attach(ref.image, {
+    const result = await (
+      await ctx.services()
+    ).loops.attach(ref.image, {
       ...(ref.partition !== undefined ? { partition: ref.partition } : {}),
       ...(ctx.values.partscan ? { partscan: true } : {}),
       ...(ctx.values['read-only'] ? { readOnly: true } : {}),
     });
-    output(ctx, result, () => `Attached ${where(result.entries[0]!)} as ${result.device}\n${describeAction(result)}When done: loopstudio detach ${result.device}\n`);
+    output(
+      ctx,
+      result,
+      () =>
+        `Attached ${where(result.entries[0]!)} as ${result.device}\n${describeAction(result)}When done: loopstudio detach ${result.device}\n`,
+    );
     return 0;
   },
 };
@@ -71,7 +81,9 @@ export const mount: Command = {
   async run(ctx) {
     const [image, dir] = oneImage(ctx, mount.usage, 2);
     const ref = volumeRef(ctx, image, mount.usage);
-    const result = await (await ctx.services()).loops.mount(ref.image, {
+    const result = await (
+      await ctx.services()
+    ).loops.mount(ref.image, {
       ...(ref.partition !== undefined ? { partition: ref.partition } : {}),
       ...(dir !== undefined ? { dir } : {}),
       ...(ctx.values['read-only'] ? { readOnly: true } : {}),
@@ -80,7 +92,8 @@ export const mount: Command = {
     output(
       ctx,
       result,
-      () => `Mounted ${where(entry)} (${entry.family}) at ${result.mountDir}\n  through ${result.device}\n${describeAction(result)}When done: loopstudio umount ${result.mountDir}\n`,
+      () =>
+        `Mounted ${where(entry)} (${entry.family}) at ${result.mountDir}\n  through ${result.device}\n${describeAction(result)}When done: loopstudio umount ${result.mountDir}\n`,
     );
     return 0;
   },
@@ -94,7 +107,11 @@ export const umount: Command = {
   async run(ctx) {
     const [target] = oneImage(ctx, umount.usage);
     const result = await (await ctx.services()).loops.unmount(target!);
-    output(ctx, result, () => `Unmounted ${result.entries.map((e) => `${e.mountDir} (${where(e)})`).join(', ')}\n${describeAction(result)}`);
+    output(
+      ctx,
+      result,
+      () => `Unmounted ${result.entries.map((e) => `${e.mountDir} (${where(e)})`).join(', ')}\n${describeAction(result)}`,
+    );
     return 0;
   },
 };
@@ -129,7 +146,9 @@ export const loops: Command = {
       return (
         `${table([['DEVICE', 'MOUNTED AT', 'PART', 'IMAGE', 'MADE BY', 'STATUS'], ...rows], '  ')}\n` +
         (kept.length ? `Kept for you (never cleaned up):\n${kept.map((e) => `  ${name(e)}: ${e.reason}`).join('\n')}\n` : '') +
-        (leftovers.length ? `${leftovers.length} leftover(s): loopstudio cleanup releases them.\n${leftovers.map((e) => `  ${name(e)}: ${e.reason}`).join('\n')}\n` : '')
+        (leftovers.length
+          ? `${leftovers.length} leftover(s): loopstudio cleanup releases them.\n${leftovers.map((e) => `  ${name(e)}: ${e.reason}`).join('\n')}\n`
+          : '')
       );
     });
     return 0;
@@ -145,15 +164,21 @@ export const cleanup: Command = {
     if (ctx.positionals.length) throw new LoopbackError('INVALID_INPUT', `usage: ${cleanup.usage}`);
     const result = await (await ctx.services()).loops.cleanup();
     const left = result.notReleased ?? [];
-    output(ctx, result, () =>
-      (result.entries.length === 0 && left.length === 0
-        ? 'Nothing to clean up.\n'
-        : result.entries.length
-          ? `Released ${result.entries.map((e) => `${e.mountDir ?? e.device ?? e.id} (${where(e)})`).join(', ')}\n${describeAction(result)}`
-          : '') +
-      left
-        .map((e) => `Not released: ${e.mountDir ?? e.device ?? e.id}: ${e.reason}. The helper checks each device against its image, so release it by hand, as root:\n${e.byHand.map((l) => `  ${l}`).join('\n')}\n`)
-        .join(''),
+    output(
+      ctx,
+      result,
+      () =>
+        (result.entries.length === 0 && left.length === 0
+          ? 'Nothing to clean up.\n'
+          : result.entries.length
+            ? `Released ${result.entries.map((e) => `${e.mountDir ?? e.device ?? e.id} (${where(e)})`).join(', ')}\n${describeAction(result)}`
+            : '') +
+        left
+          .map(
+            (e) =>
+              `Not released: ${e.mountDir ?? e.device ?? e.id}: ${e.reason}. The helper checks each device against its image, so release it by hand, as root:\n${e.byHand.map((l) => `  ${l}`).join('\n')}\n`,
+          )
+          .join(''),
     );
     return left.length ? 1 : 0;
   },

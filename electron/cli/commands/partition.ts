@@ -18,7 +18,10 @@ export function editSteps(ctx: CommandContext): { steps: PartitionEditStep[]; po
     if (token.name === 'set') {
       const next = tokens[i + 1];
       if (next?.kind !== 'positional') {
-        throw new LoopbackError('INVALID_INPUT', `--set ${token.value} needs the settings after the number, e.g. --set ${token.value} bootable=on,type=0c`);
+        throw new LoopbackError(
+          'INVALID_INPUT',
+          `--set ${token.value} needs the settings after the number, e.g. --set ${token.value} bootable=on,type=0c`,
+        );
       }
       steps.push({ op: 'set', number: token.value, settings: next.value });
       i++;

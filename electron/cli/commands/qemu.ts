@@ -61,7 +61,13 @@ function launchOptions(ctx: CommandContext): QemuLaunchOptions {
     ...(str('initrd') !== undefined ? { initrd: str('initrd') } : {}),
     ...(modules.length ? { modules } : {}),
     ...(arch !== undefined ? { arch } : {}),
-    ...(flag('floppy') ? { media: 'floppy' as const } : flag('disk') ? { media: 'disk' as const } : flag('cdrom') ? { media: 'cdrom' as const } : {}),
+    ...(flag('floppy')
+      ? { media: 'floppy' as const }
+      : flag('disk')
+        ? { media: 'disk' as const }
+        : flag('cdrom')
+          ? { media: 'cdrom' as const }
+          : {}),
     ...(memory !== undefined ? { memoryMiB: memory } : {}),
     ...(cpus !== undefined ? { cpus } : {}),
     ...(flag('gdb') ? { gdb: true } : {}),
@@ -141,8 +147,8 @@ export const qemu: Command = {
     'The exact QEMU command line is printed first (on stderr; in the JSON with --json), and why that machine.\n' +
     'A kernel (an ELF, or a Linux bzImage) given in place of IMAGE is booted with -kernel, like --kernel.\n' +
     '--initrd FILE is a Linux kernel\'s initrd; --module "FILE ARGS" (repeatable) a multiboot kernel\'s modules,\n' +
-    'each with its own command line (QEMU\'s -initrd \'FILE ARGS,FILE2\'). Defaults: qemu-system-x86_64 when\n' +
-    'what is booted is 64-bit (an x86-64 ELF or Linux kernel, given or named by the image\'s GRUB menu, an EFI\n' +
+    "each with its own command line (QEMU's -initrd 'FILE ARGS,FILE2'). Defaults: qemu-system-x86_64 when\n" +
+    "what is booted is 64-bit (an x86-64 ELF or Linux kernel, given or named by the image's GRUB menu, an EFI\n" +
     'loader on the image, --uefi), else qemu-system-i386; 512 MiB of memory, which a distribution kernel with\n' +
     'its initrd needs under SeaBIOS and OVMF alike. An ISO image boots as a CD; --disk boots a hybrid one as a\n' +
     'hard disk (a USB stick).\n' +
@@ -152,7 +158,7 @@ export const qemu: Command = {
     'or nothing at all. Without --expect, QEMU’s own exit status is returned\n' +
     '(with --debug-exit, a guest that writes V to port 0xF4 ends QEMU with status V*2+1).\n' +
     'An image the host has mounted (or attached read-write) is refused: QEMU writing under a mount\n' +
-    'corrupts both. --snapshot boots it without writing: the guest\'s writes go to a temporary file.',
+    "corrupts both. --snapshot boots it without writing: the guest's writes go to a temporary file.",
   options: {
     arch: { type: 'string' },
     floppy: { type: 'boolean' },
@@ -229,20 +235,35 @@ export const qemu: Command = {
       const qemuSaid = typeof finished === 'number' ? final.stderrTail : finished.stderr;
       const hints = result && !result.matched && command ? await expectHints(command, result.output, options) : [];
       if (ctx.json) {
-        output(ctx, {
-          ...(command ?? {}),
-          sessionId,
-          exitCode: final.exitCode,
-          signal: final.signal,
-          ...(result ? { expect: { text: expectText, matched: result.matched, reason: result.reason, elapsedMs: result.elapsedMs, ...(result.matched ? {} : { hints }) } } : {}),
-          output: final.consoleTail,
-          stderr: qemuSaid,
-        }, () => '');
+        output(
+          ctx,
+          {
+            ...(command ?? {}),
+            sessionId,
+            exitCode: final.exitCode,
+            signal: final.signal,
+            ...(result
+              ? {
+                  expect: {
+                    text: expectText,
+                    matched: result.matched,
+                    reason: result.reason,
+                    elapsedMs: result.elapsedMs,
+                    ...(result.matched ? {} : { hints }),
+                  },
+                }
+              : {}),
+            output: final.consoleTail,
+            stderr: qemuSaid,
+          },
+          () => '',
+        );
       }
       if (interruptedWith !== null) return interruptedWith;
       if (result) {
         if (result.matched) {
-          if (!ctx.json) ctx.io.stderr(`\nloopstudio qemu: "${expectText}" appeared on the console ${seconds(result.elapsedMs)} after start\n`);
+          if (!ctx.json)
+            ctx.io.stderr(`\nloopstudio qemu: "${expectText}" appeared on the console ${seconds(result.elapsedMs)} after start\n`);
           return 0;
         }
         if (!ctx.json) {
@@ -251,7 +272,9 @@ export const qemu: Command = {
               ? `did not appear within ${seconds(timeoutMs!)}`
               : `did not appear before QEMU exited (${final.signal ?? `status ${final.exitCode}`})`;
           const said = qemuSaid.trim() ? `\nQEMU said:\n${qemuSaid.trimEnd()}` : '';
-          const printed = result.output ? `the console output is above (${result.output.length} characters)` : 'nothing was printed on the console';
+          const printed = result.output
+            ? `the console output is above (${result.output.length} characters)`
+            : 'nothing was printed on the console';
           const change = hints.length ? `\nWhat to change:\n${hints.map((h) => `  - ${h}`).join('\n')}` : '';
           ctx.io.stderr(`\nloopstudio qemu: "${expectText}" ${why}; ${printed}.${said}${change}\n`);
         }

@@ -33,7 +33,16 @@ describe('mkfs options, the same on every system', () => {
     const fat = { device: '/dev/x', fs: 'fat32' as const, clusterBytes: 4096, label: 'MYOS' };
     expect(argv(linuxBackend.mkfs(fat))).toEqual(['mkfs.fat', '-F', '32', '-s', '8', '-n', 'MYOS', '--mbr=n', '/dev/x']);
     expect(argv(freebsdBackend.mkfs(fat))).toEqual(['newfs_msdos', '-F', '32', '-c', '8', '-L', 'MYOS', '/dev/x']);
-    expect(argv(openbsdBackend.mkfs({ ...fat, device: '/dev/vnd0c' }))).toEqual(['newfs_msdos', '-F', '32', '-c', '8', '-L', 'MYOS', '/dev/rvnd0c']);
+    expect(argv(openbsdBackend.mkfs({ ...fat, device: '/dev/vnd0c' }))).toEqual([
+      'newfs_msdos',
+      '-F',
+      '32',
+      '-c',
+      '8',
+      '-L',
+      'MYOS',
+      '/dev/rvnd0c',
+    ]);
     expect(argv(freebsd4Backend.mkfs(fat))).toEqual(['newfs_msdos', '-F', '32', '-c', '8', '-L', 'MYOS', '/dev/x']);
   });
 });
@@ -41,32 +50,83 @@ describe('mkfs options, the same on every system', () => {
 describe('Linux (losetup, mount, mke2fs, mkfs.fat): commands', () => {
   it('attaches a partition by offset and size, as the article does with -o32256', () => {
     expect(argv(linuxBackend.attach({ image: '/i/c.img', offsetBytes: 32256, sizeBytes: 516063744 }))).toEqual([
-      'losetup', '--find', '--show', '--offset', '32256', '--sizelimit', '516063744', '--', '/i/c.img',
+      'losetup',
+      '--find',
+      '--show',
+      '--offset',
+      '32256',
+      '--sizelimit',
+      '516063744',
+      '--',
+      '/i/c.img',
     ]);
     expect(argv(linuxBackend.attach({ image: '/i/--x.img', partscan: true, readOnly: true }))).toEqual([
-      'losetup', '--find', '--show', '--partscan', '--read-only', '--', '/i/--x.img',
+      'losetup',
+      '--find',
+      '--show',
+      '--partscan',
+      '--read-only',
+      '--',
+      '/i/--x.img',
     ]);
     expect(linuxBackend.parseAttach('/dev/loop7\n')).toBe('/dev/loop7');
     expect(() => linuxBackend.parseAttach('losetup: cannot find an unused loop device')).toThrow(/not a loop device name/);
   });
 
   it('formats with the article’s mke2fs -b1024 DEV BLOCKS, and FAT without a fake MBR', () => {
-    expect(argv(linuxBackend.mkfs({ device: '/dev/loop0', fs: 'ext2', blocks1KiB: 503968 }))).toEqual(['mke2fs', '-t', 'ext2', '-b', '1024', '--', '/dev/loop0', '503968']);
-    expect(argv(linuxBackend.mkfs({ device: '/dev/loop0', fs: 'fat16', label: 'BOOT', hiddenSectors: 63, heads: 16, sectorsPerTrack: 63 }))).toEqual([
-      'mkfs.fat', '-F', '16', '-n', 'BOOT', '-h', '63', '-g', '16/63', '--mbr=n', '/dev/loop0',
+    expect(argv(linuxBackend.mkfs({ device: '/dev/loop0', fs: 'ext2', blocks1KiB: 503968 }))).toEqual([
+      'mke2fs',
+      '-t',
+      'ext2',
+      '-b',
+      '1024',
+      '--',
+      '/dev/loop0',
+      '503968',
     ]);
+    expect(
+      argv(linuxBackend.mkfs({ device: '/dev/loop0', fs: 'fat16', label: 'BOOT', hiddenSectors: 63, heads: 16, sectorsPerTrack: 63 })),
+    ).toEqual(['mkfs.fat', '-F', '16', '-n', 'BOOT', '-h', '63', '-g', '16/63', '--mbr=n', '/dev/loop0']);
   });
 
   it('mounts FAT with the user’s uid/gid and ext2 plainly', () => {
-    expect(argv(linuxBackend.mount({ device: '/dev/loop0', dir: '/m', family: 'fat', uid: 1000, gid: 100 }))).toEqual(['mount', '-t', 'vfat', '-o', 'uid=1000,gid=100', '--', '/dev/loop0', '/m']);
-    expect(argv(linuxBackend.mount({ device: '/dev/loop0', dir: '/m', family: 'ext2', uid: 1000, gid: 100, readOnly: true }))).toEqual(['mount', '-t', 'ext2', '-o', 'ro', '--', '/dev/loop0', '/m']);
+    expect(argv(linuxBackend.mount({ device: '/dev/loop0', dir: '/m', family: 'fat', uid: 1000, gid: 100 }))).toEqual([
+      'mount',
+      '-t',
+      'vfat',
+      '-o',
+      'uid=1000,gid=100',
+      '--',
+      '/dev/loop0',
+      '/m',
+    ]);
+    expect(argv(linuxBackend.mount({ device: '/dev/loop0', dir: '/m', family: 'ext2', uid: 1000, gid: 100, readOnly: true }))).toEqual([
+      'mount',
+      '-t',
+      'ext2',
+      '-o',
+      'ro',
+      '--',
+      '/dev/loop0',
+      '/m',
+    ]);
     expect(argv(linuxBackend.unmount('/m'))).toEqual(['umount', '--', '/m']);
     expect(argv(linuxBackend.detach('/dev/loop0'))).toEqual(['losetup', '--detach', '/dev/loop0']);
   });
 
   it('knows loop device names, their partitions and whole devices (loop1 is not "loo" + p1)', () => {
     for (const name of ['/dev/loop0', '/dev/loop12', '/dev/loop3p1']) expect(linuxBackend.isDeviceName(name)).toBe(true);
-    for (const name of ['/dev/vda', '/dev/sda1', '/dev/nvme0n1p1', '/dev/mmcblk0', '/dev/hda', '/tmp/loop0', '/dev/loop', '/dev/loop0/../vda', '/dev/loop-control']) {
+    for (const name of [
+      '/dev/vda',
+      '/dev/sda1',
+      '/dev/nvme0n1p1',
+      '/dev/mmcblk0',
+      '/dev/hda',
+      '/tmp/loop0',
+      '/dev/loop',
+      '/dev/loop0/../vda',
+      '/dev/loop-control',
+    ]) {
       expect(linuxBackend.isDeviceName(name), name).toBe(false);
     }
     expect(linuxBackend.wholeDevice('/dev/loop1')).toBe('/dev/loop1');
@@ -86,7 +146,14 @@ describe('Linux (losetup, mount, mke2fs, mkfs.fat): commands', () => {
 
   it('shows the article’s lines, its one-step mount and an fstab line with escaped blanks', () => {
     const eq = mountEquivalent(linuxBackend, {
-      image: '/home/me/my os/c.img', device: '/dev/loop0', offsetBytes: 32256, sizeBytes: 516063744, dir: '/mnt/wherever', family: 'ext2', uid: 1000, gid: 1000,
+      image: '/home/me/my os/c.img',
+      device: '/dev/loop0',
+      offsetBytes: 32256,
+      sizeBytes: 516063744,
+      dir: '/mnt/wherever',
+      family: 'ext2',
+      uid: 1000,
+      gid: 1000,
     });
     expect(eq.lines).toEqual([
       "losetup -o 32256 --sizelimit 516063744 /dev/loop0 '/home/me/my os/c.img'",
@@ -143,16 +210,50 @@ describe.skipIf(skip)(skipTitle('Linux, for real: the parsers read what losetup 
 // The BSD parsers against outputs reconstructed from each release's sources: bsd.test.ts.
 describe('FreeBSD 5+ (mdconfig)', () => {
   it('builds the article’s commands', () => {
-    expect(argv(freebsdBackend.attach({ image: '/home/u/floppy.img' }))).toEqual(['mdconfig', '-a', '-t', 'vnode', '-f', '/home/u/floppy.img']);
+    expect(argv(freebsdBackend.attach({ image: '/home/u/floppy.img' }))).toEqual([
+      'mdconfig',
+      '-a',
+      '-t',
+      'vnode',
+      '-f',
+      '/home/u/floppy.img',
+    ]);
     expect(() => freebsdBackend.attach({ image: '/i', offsetBytes: 32256 })).toThrow(/whole images only/);
     // mdconfig(8): "If the -u unit option is not provided, the newly created device name will be printed on stdout."
     expect(freebsdBackend.parseAttach('md0\n')).toBe('/dev/md0');
     expect(argv(freebsdBackend.detach('/dev/md0'))).toEqual(['mdconfig', '-d', '-u', 'md0']);
     expect(argv(freebsdBackend.mkfs({ device: '/dev/md0', fs: 'fat12' }))).toEqual(['newfs_msdos', '-F', '12', '/dev/md0']);
-    expect(argv(freebsdBackend.mkfs({ device: '/dev/md0', fs: 'fat12', floppyKiB: 1440, heads: 2, sectorsPerTrack: 18 }))).toEqual(['newfs_msdos', '-F', '12', '-f', '1440', '/dev/md0']);
-    expect(argv(freebsdBackend.mount({ device: '/dev/md0', dir: '/mnt/myfloppy', family: 'fat', uid: 0, gid: 0 }))).toEqual(['mount', '-t', 'msdosfs', '/dev/md0', '/mnt/myfloppy']);
-    expect(argv(freebsdBackend.mount({ device: '/dev/md0s1', dir: '/m', family: 'fat', uid: 1001, gid: 1001 }))).toEqual(['mount_msdosfs', '-u', '1001', '-g', '1001', '/dev/md0s1', '/m']);
-    expect(argv(freebsdBackend.mount({ device: '/dev/md0s1', dir: '/m', family: 'ext2', uid: 1001, gid: 1001 }))).toEqual(['mount', '-t', 'ext2fs', '/dev/md0s1', '/m']);
+    expect(argv(freebsdBackend.mkfs({ device: '/dev/md0', fs: 'fat12', floppyKiB: 1440, heads: 2, sectorsPerTrack: 18 }))).toEqual([
+      'newfs_msdos',
+      '-F',
+      '12',
+      '-f',
+      '1440',
+      '/dev/md0',
+    ]);
+    expect(argv(freebsdBackend.mount({ device: '/dev/md0', dir: '/mnt/myfloppy', family: 'fat', uid: 0, gid: 0 }))).toEqual([
+      'mount',
+      '-t',
+      'msdosfs',
+      '/dev/md0',
+      '/mnt/myfloppy',
+    ]);
+    expect(argv(freebsdBackend.mount({ device: '/dev/md0s1', dir: '/m', family: 'fat', uid: 1001, gid: 1001 }))).toEqual([
+      'mount_msdosfs',
+      '-u',
+      '1001',
+      '-g',
+      '1001',
+      '/dev/md0s1',
+      '/m',
+    ]);
+    expect(argv(freebsdBackend.mount({ device: '/dev/md0s1', dir: '/m', family: 'ext2', uid: 1001, gid: 1001 }))).toEqual([
+      'mount',
+      '-t',
+      'ext2fs',
+      '/dev/md0s1',
+      '/m',
+    ]);
     expect(freebsdBackend.partitionDevice('/dev/md0', 1)).toBe('/dev/md0s1');
     expect(freebsdBackend.partitionIndexOf('/dev/md0s1')).toBe(1);
     expect(freebsdBackend.wholeDevice('/dev/md10s2')).toBe('/dev/md10');
@@ -179,23 +280,63 @@ describe('OpenBSD (vnconfig, vnd)', () => {
     // There is no /dev/vnd0: the whole disk is partition c.
     expect(openbsdBackend.parseAttach('', 0)).toBe('/dev/vnd0c');
     expect(argv(openbsdBackend.list()!)).toEqual(['vnconfig', '-l']);
-    expect(argv(openbsdBackend.mkfs({ device: '/dev/vnd0c', fs: 'fat12', floppyKiB: 1440 }))).toEqual(['newfs_msdos', '-F', '12', '-f', '1440', '/dev/rvnd0c']);
+    expect(argv(openbsdBackend.mkfs({ device: '/dev/vnd0c', fs: 'fat12', floppyKiB: 1440 }))).toEqual([
+      'newfs_msdos',
+      '-F',
+      '12',
+      '-f',
+      '1440',
+      '/dev/rvnd0c',
+    ]);
     expect(openbsdBackend.partitionDevice('/dev/vnd0c', 1)).toBe('/dev/vnd0i');
     expect(openbsdBackend.partitionIndexOf('/dev/vnd0j')).toBe(2);
     expect(openbsdBackend.partitionIndexOf('/dev/vnd0c')).toBeNull();
     expect(openbsdBackend.rawDevice('/dev/vnd0i')).toBe('/dev/rvnd0i');
     // A FAT volume on the whole disk is mounted through the 'i' the kernel spoofs for it.
-    expect(argv(openbsdBackend.mount({ device: '/dev/vnd0c', dir: '/mnt/floppy', family: 'fat', uid: 0, gid: 0 }))).toEqual(['mount', '-t', 'msdos', '/dev/vnd0i', '/mnt/floppy']);
-    expect(argv(openbsdBackend.mount({ device: '/dev/vnd0c', dir: '/m', family: 'ext2', uid: 0, gid: 0 }))).toEqual(['mount', '-t', 'ext2fs', '/dev/vnd0c', '/m']);
-    expect(argv(openbsdBackend.mount({ device: '/dev/vnd0i', dir: '/m', family: 'fat', uid: 1000, gid: 1000 }))).toEqual(['mount_msdos', '-u', '1000', '-g', '1000', '/dev/vnd0i', '/m']);
+    expect(argv(openbsdBackend.mount({ device: '/dev/vnd0c', dir: '/mnt/floppy', family: 'fat', uid: 0, gid: 0 }))).toEqual([
+      'mount',
+      '-t',
+      'msdos',
+      '/dev/vnd0i',
+      '/mnt/floppy',
+    ]);
+    expect(argv(openbsdBackend.mount({ device: '/dev/vnd0c', dir: '/m', family: 'ext2', uid: 0, gid: 0 }))).toEqual([
+      'mount',
+      '-t',
+      'ext2fs',
+      '/dev/vnd0c',
+      '/m',
+    ]);
+    expect(argv(openbsdBackend.mount({ device: '/dev/vnd0i', dir: '/m', family: 'fat', uid: 1000, gid: 1000 }))).toEqual([
+      'mount_msdos',
+      '-u',
+      '1000',
+      '-g',
+      '1000',
+      '/dev/vnd0i',
+      '/m',
+    ]);
     expect(argv(openbsdBackend.detach('/dev/vnd0i'))).toEqual(['vnconfig', '-u', 'vnd0']);
     expect(openbsdBackend.wholeDevice('/dev/rvnd3i')).toBe('/dev/vnd3c');
     for (const name of ['/dev/wd0a', '/dev/vnd0', '/dev/vnd0q', '/dev/svnd0c']) expect(openbsdBackend.isDeviceName(name), name).toBe(false);
   });
 
   it('shows the vnconfig sequence as the equivalent lines (no one-step mount, no fstab loop option)', () => {
-    const eq = mountEquivalent(openbsdBackend, { image: '/f.img', device: '/dev/vnd0i', offsetBytes: 0, sizeBytes: null, dir: '/mnt/floppy', family: 'fat', uid: 0, gid: 0 });
-    expect(eq).toEqual({ lines: ['vnconfig vnd0 /f.img', 'mount -t msdos /dev/vnd0i /mnt/floppy', 'sync', 'umount /mnt/floppy', 'vnconfig -u vnd0'], oneStep: null, fstab: null });
+    const eq = mountEquivalent(openbsdBackend, {
+      image: '/f.img',
+      device: '/dev/vnd0i',
+      offsetBytes: 0,
+      sizeBytes: null,
+      dir: '/mnt/floppy',
+      family: 'fat',
+      uid: 0,
+      gid: 0,
+    });
+    expect(eq).toEqual({
+      lines: ['vnconfig vnd0 /f.img', 'mount -t msdos /dev/vnd0i /mnt/floppy', 'sync', 'umount /mnt/floppy', 'vnconfig -u vnd0'],
+      oneStep: null,
+      fstab: null,
+    });
   });
 });
 

@@ -43,7 +43,8 @@ function fixture(name: string): string {
   return text.slice(cut + '\n# ----\n'.length);
 }
 
-const files = (entries: readonly LoopDeviceEntry[]) => Object.fromEntries(entries.map((e) => [e.device, e.unreadable ? 'unreadable' : e.backingFile]));
+const files = (entries: readonly LoopDeviceEntry[]) =>
+  Object.fromEntries(entries.map((e) => [e.device, e.unreadable ? 'unreadable' : e.backingFile]));
 const argv = (c: HostCommand) => [c.program, ...c.args];
 
 describe('the fixtures', () => {
@@ -62,18 +63,40 @@ describe('the fixtures', () => {
 
 describe('FreeBSD mdconfig -l -v, release by release', () => {
   it('chooses the columns by release: none before 7, the file last to 10, a label column from 12, options from 15', () => {
-    expect(['4.11-RELEASE', '5.5-RELEASE', '6.4-RELEASE', '7.4-RELEASE', '10.4-RELEASE', '11.4-RELEASE', '12.0-RELEASE', '14.1-RELEASE', '15.0-RELEASE', ''].map(mdconfigListingFor)).toEqual([
-      'none', 'none', 'none', 'file', 'file', 'auto', 'label', 'label', 'label-options', 'auto',
-    ]);
+    expect(
+      [
+        '4.11-RELEASE',
+        '5.5-RELEASE',
+        '6.4-RELEASE',
+        '7.4-RELEASE',
+        '10.4-RELEASE',
+        '11.4-RELEASE',
+        '12.0-RELEASE',
+        '14.1-RELEASE',
+        '15.0-RELEASE',
+        '',
+      ].map(mdconfigListingFor),
+    ).toEqual(['none', 'none', 'none', 'file', 'file', 'auto', 'label', 'label', 'label-options', 'auto']);
     expect(freebsdBackendFor('6.4-RELEASE').list()).toBeNull();
   });
 
   it('5.x and 6.x print no file in `-l`, and `-l -u` one unit: no listing to check a device by (refused)', () => {
     expect(parseMdconfigList(fixture('freebsd-5-mdconfig-l-u.txt'))).toEqual([
-      { device: '/dev/md0', inUse: true, backingFile: null, offsetBytes: 0, sizeLimitBytes: null, inode: null, unreadable: 'mdconfig cannot tell which file md0 covers: mdconfig printed no file for it' },
+      {
+        device: '/dev/md0',
+        inUse: true,
+        backingFile: null,
+        offsetBytes: 0,
+        sizeLimitBytes: null,
+        inode: null,
+        unreadable: 'mdconfig cannot tell which file md0 covers: mdconfig printed no file for it',
+      },
     ]);
     // 6.x's query() has the 7–10 columns, one unit at a time.
-    expect(files(parseMdconfigList(fixture('freebsd-6-mdconfig-l-u.txt'), 'file'))).toEqual({ '/dev/md0': '/home/u/floppy.img', '/dev/md1': null });
+    expect(files(parseMdconfigList(fixture('freebsd-6-mdconfig-l-u.txt'), 'file'))).toEqual({
+      '/dev/md0': '/home/u/floppy.img',
+      '/dev/md1': null,
+    });
   });
 
   it('8.3 and 10.4: the file is the last column, so blanks, tabs and a trailing tab are part of it; malloc and swap have none', () => {
@@ -136,7 +159,9 @@ describe('FreeBSD mdconfig -l -v, release by release', () => {
     });
     expect(parseMdconfigList(fixture('freebsd-15-mdconfig-l-v.txt'))).toEqual(fifteen);
     // A 14 userland on a 15 kernel (a jail) prints the 14 columns: its lines are still read right.
-    expect(files(freebsdBackendFor('15.0-RELEASE').parseList(fixture('freebsd-12.0-mdconfig-l-v.txt')))['/dev/md0']).toBe('/home/u/floppy.img');
+    expect(files(freebsdBackendFor('15.0-RELEASE').parseList(fixture('freebsd-12.0-mdconfig-l-v.txt')))['/dev/md0']).toBe(
+      '/home/u/floppy.img',
+    );
   });
 
   it('refuses to guess when the release is unknown and only ambiguous lines are listed', () => {
@@ -148,18 +173,35 @@ describe('FreeBSD mdconfig -l -v, release by release', () => {
 
   it('reads `mdconfig -a` (the new unit) and `mdconfig -l -f FILE` (the devices of one file)', () => {
     expect(freebsdBackendFor('14.1-RELEASE').parseAttach(fixture('freebsd-mdconfig-a.txt'))).toBe('/dev/md12');
-    expect(() => freebsdBackendFor('14.1-RELEASE').parseAttach('mdconfig: ioctl(/dev/mdctl): Device busy\n')).toThrow(/not an md device name/);
+    expect(() => freebsdBackendFor('14.1-RELEASE').parseAttach('mdconfig: ioctl(/dev/mdctl): Device busy\n')).toThrow(
+      /not an md device name/,
+    );
     expect(parseMdconfigNames(fixture('freebsd-10.4-mdconfig-l-f.txt'))).toEqual(['/dev/md0', '/dev/md7']);
   });
 
   it('refuses to attach an image whose name mdconfig -l would not show as it is', () => {
     const backend = freebsdBackendFor('14.1-RELEASE');
-    expect(argv(backend.attach({ image: '/home/u/my floppy (copy).img' }))).toEqual(['mdconfig', '-a', '-t', 'vnode', '-f', '/home/u/my floppy (copy).img']);
-    for (const image of ['/home/u/tab\there.img', '/home/u/line\nbreak.img', '/home/u/floppy.img ', '/home/u/café.img', '/home/u/a & b.img', "/home/u/it' s.img"]) {
+    expect(argv(backend.attach({ image: '/home/u/my floppy (copy).img' }))).toEqual([
+      'mdconfig',
+      '-a',
+      '-t',
+      'vnode',
+      '-f',
+      '/home/u/my floppy (copy).img',
+    ]);
+    for (const image of [
+      '/home/u/tab\there.img',
+      '/home/u/line\nbreak.img',
+      '/home/u/floppy.img ',
+      '/home/u/café.img',
+      '/home/u/a & b.img',
+      "/home/u/it' s.img",
+    ]) {
       expect(mdconfigShowsFaithfully(image), JSON.stringify(image)).not.toBeNull();
       expect(() => backend.attach({ image }), JSON.stringify(image)).toThrow(/mdconfig -l could not show this file name as it is/);
     }
-    for (const image of ['/home/u/a&b.img', "/home/u/bob's.img", '/home/u/my floppy.img']) expect(mdconfigShowsFaithfully(image), image).toBeNull();
+    for (const image of ['/home/u/a&b.img', "/home/u/bob's.img", '/home/u/my floppy.img'])
+      expect(mdconfigShowsFaithfully(image), image).toBeNull();
   });
 
   it('parses `mount` (prmount: "DEV on DIR (TYPE, flags)"), a mount point with " on " and " (" in it included', () => {
@@ -167,7 +209,12 @@ describe('FreeBSD mdconfig -l -v, release by release', () => {
       { source: '/dev/ada0p2', mountPoint: '/', type: 'ufs', options: ['local', 'soft-updates'] },
       { source: 'devfs', mountPoint: '/dev', type: 'devfs', options: [] },
       { source: '/dev/md0', mountPoint: '/mnt/myfloppy', type: 'msdosfs', options: ['local'] },
-      { source: '/dev/md1s1', mountPoint: '/home/u/.cache/loopback-studio/mnt/c-p1', type: 'ext2fs', options: ['local', 'nosuid', 'mounted by u'] },
+      {
+        source: '/dev/md1s1',
+        mountPoint: '/home/u/.cache/loopback-studio/mnt/c-p1',
+        type: 'ext2fs',
+        options: ['local', 'nosuid', 'mounted by u'],
+      },
       { source: '/dev/md2', mountPoint: '/mnt/dir on (x)', type: 'msdosfs', options: ['local'] },
     ]);
   });
@@ -176,7 +223,14 @@ describe('FreeBSD mdconfig -l -v, release by release', () => {
 describe('OpenBSD vnconfig -l, release by release', () => {
   it('3.6 ("inode %d") and 5.7 ("inode %llu"): names as given, blanks and " on " in them, files on other disks', () => {
     const old = parseVnconfigList(fixture('openbsd-3.6-vnconfig-l.txt'));
-    expect(old[0]).toEqual({ device: '/dev/vnd0c', inUse: true, backingFile: 'floppy.img', offsetBytes: 0, sizeLimitBytes: null, inode: 270473 });
+    expect(old[0]).toEqual({
+      device: '/dev/vnd0c',
+      inUse: true,
+      backingFile: 'floppy.img',
+      offsetBytes: 0,
+      sizeLimitBytes: null,
+      inode: 270473,
+    });
     expect(firstFreeUnit(old)).toBe(1);
     expect(parseVnconfigList(fixture('openbsd-5.7-vnconfig-l.txt'))).toEqual([
       { device: '/dev/vnd0c', inUse: true, backingFile: '/home/u/floppy.img', offsetBytes: 0, sizeLimitBytes: null, inode: 5242881 },
@@ -220,7 +274,12 @@ describe('OpenBSD vnconfig -l, release by release', () => {
     expect(parseOpenbsdMountOutput(fixture('openbsd-mount.txt'))).toEqual([
       { source: '/dev/sd0a', mountPoint: '/', type: 'ffs', options: ['local'] },
       { source: '/dev/vnd0i', mountPoint: '/mnt/floppy', type: 'msdos', options: ['local'] },
-      { source: '/dev/vnd1i', mountPoint: '/home/u/.cache/loopback-studio/mnt/floppy', type: 'msdos', options: ['local', 'uid=1000', 'gid=1000'] },
+      {
+        source: '/dev/vnd1i',
+        mountPoint: '/home/u/.cache/loopback-studio/mnt/floppy',
+        type: 'msdos',
+        options: ['local', 'uid=1000', 'gid=1000'],
+      },
       { source: '/dev/vnd2i', mountPoint: '/mnt/ext', type: 'ext2fs', options: ['local'] },
       { source: 'server:/export', mountPoint: '/mnt/nfs', type: 'nfs', options: [] },
     ]);
@@ -244,7 +303,11 @@ interface Correspondence {
 
 const ARTICLE_FREEBSD_5: Correspondence[] = [
   { article: 'mdconfig -a -t vnode -f floppy.img', ours: 'mdconfig -a -t vnode -f floppy.img' },
-  { article: 'newfs_msdos -f 1440 /dev/md0', ours: 'newfs_msdos -F 12 -f 1440 /dev/md0', why: '-F 12 said outright; the 1440 format is FAT12 anyway' },
+  {
+    article: 'newfs_msdos -f 1440 /dev/md0',
+    ours: 'newfs_msdos -F 12 -f 1440 /dev/md0',
+    why: '-F 12 said outright; the 1440 format is FAT12 anyway',
+  },
   { article: 'mount -t msdosfs /dev/md0 /mnt/myfloppy', ours: 'mount -t msdosfs /dev/md0 /mnt/myfloppy' },
   { article: 'umount /mnt/myfloppy', ours: 'umount /mnt/myfloppy' },
   { article: 'mdconfig -d -u md0', ours: 'mdconfig -d -u md0' },
@@ -260,9 +323,17 @@ const ARTICLE_OPENBSD: Correspondence[] = [
 ];
 
 const ARTICLE_FREEBSD_4: Correspondence[] = [
-  { article: 'vnconfig vn0 floppy.img', ours: 'vnconfig -c vn0 floppy.img', why: '-c (configure) said outright: it is what vnconfig does with no flag' },
+  {
+    article: 'vnconfig vn0 floppy.img',
+    ours: 'vnconfig -c vn0 floppy.img',
+    why: '-c (configure) said outright: it is what vnconfig does with no flag',
+  },
   { article: 'newfs_msdos -f 1440 /dev/vn0', ours: 'newfs_msdos -F 12 -f 1440 /dev/vn0', why: '-F 12 said outright' },
-  { article: 'mount -t msdosfs /dev/vn0 /mnt/myfloppy', ours: 'mount -t msdos /dev/vn0 /mnt/myfloppy', why: 'FreeBSD 4 calls the filesystem msdos (mount_msdos)' },
+  {
+    article: 'mount -t msdosfs /dev/vn0 /mnt/myfloppy',
+    ours: 'mount -t msdos /dev/vn0 /mnt/myfloppy',
+    why: 'FreeBSD 4 calls the filesystem msdos (mount_msdos)',
+  },
   { article: 'umount /mnt/myfloppy', ours: 'umount /mnt/myfloppy' },
   { article: 'vnconfig -c /dev/vn0', ours: 'vnconfig -u vn0', why: 'vnconfig.c: -c configures, -u unconfigures' },
 ];
@@ -284,12 +355,25 @@ describe('the article’s BSD floppy recipes, as the plans the app builds', () =
   const floppy = { sizeBytes: 1474560, partition: null, fs: 'fat12' as const, uid: 0, gid: 0, files: ['kernel.bin'] };
 
   it('knows newfs_msdos’ standard floppy formats by size', () => {
-    expect([368640, 737280, 1228800, 1474560, 2949120, 1474561, 10485760].map(floppyKiBOf)).toEqual([360, 720, 1200, 1440, 2880, undefined, undefined]);
+    expect([368640, 737280, 1228800, 1474560, 2949120, 1474561, 10485760].map(floppyKiBOf)).toEqual([
+      360,
+      720,
+      1200,
+      1440,
+      2880,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('FreeBSD 5 and later (a host that says it is 14.1-RELEASE): mdconfig, newfs_msdos, mount -t msdosfs, cp, umount, mdconfig -d', () => {
     const backend = loopBackendFor('freebsd', '14.1-RELEASE')!;
-    const plan = imageRecipeEquivalent(backend, { ...floppy, image: 'floppy.img', device: backend.parseAttach('md0\n'), dir: '/mnt/myfloppy' });
+    const plan = imageRecipeEquivalent(backend, {
+      ...floppy,
+      image: 'floppy.img',
+      device: backend.parseAttach('md0\n'),
+      dir: '/mnt/myfloppy',
+    });
     expect(plan.lines).toEqual([
       'mdconfig -a -t vnode -f floppy.img',
       'newfs_msdos -F 12 -f 1440 /dev/md0',
@@ -305,7 +389,12 @@ describe('the article’s BSD floppy recipes, as the plans the app builds', () =
   it('OpenBSD (a host that says it is 7.6): vnconfig -l, vnconfig vnd0, newfs_msdos on the raw rvnd0c, mount the spoofed vnd0i, umount, vnconfig -u', () => {
     const backend = loopBackendFor('openbsd', '7.6')!;
     const unit = firstFreeUnit(backend.parseList(fixture('openbsd-7.2-vnconfig-l.txt').replace(/^vnd0: .*$/m, 'vnd0: not in use')))!;
-    const plan = imageRecipeEquivalent(backend, { ...floppy, image: '/path/to/floppy.img', device: backend.parseAttach('', unit), dir: '/mnt/floppy' });
+    const plan = imageRecipeEquivalent(backend, {
+      ...floppy,
+      image: '/path/to/floppy.img',
+      device: backend.parseAttach('', unit),
+      dir: '/mnt/floppy',
+    });
     const lines = [argv(backend.list()!).join(' '), ...plan.lines];
     expect(lines).toEqual([
       'vnconfig -l',
@@ -322,13 +411,26 @@ describe('the article’s BSD floppy recipes, as the plans the app builds', () =
 
   it('FreeBSD 4 (a host that says it is 4.11-RELEASE): the article’s lines, with -u to unconfigure and msdos for the type', () => {
     const backend = loopBackendFor('freebsd', '4.11-RELEASE')!;
-    const plan = imageRecipeEquivalent(backend, { ...floppy, image: 'floppy.img', device: backend.parseAttach('', 0), dir: '/mnt/myfloppy' });
+    const plan = imageRecipeEquivalent(backend, {
+      ...floppy,
+      image: 'floppy.img',
+      device: backend.parseAttach('', 0),
+      dir: '/mnt/myfloppy',
+    });
     compareWithArticle(plan.lines, ARTICLE_FREEBSD_4);
   });
 
   it('as a user: the filesystem’s own mount program with -u/-g, and image names quoted for the shell', () => {
     const backend = loopBackendFor('openbsd', '7.6')!;
-    const plan = imageRecipeEquivalent(backend, { ...floppy, uid: 1000, gid: 1000, image: '/home/u/my os/floppy.img', device: '/dev/vnd2c', dir: '/home/u/mnt', files: ['boot/kernel.bin', 'it’s here.txt'] });
+    const plan = imageRecipeEquivalent(backend, {
+      ...floppy,
+      uid: 1000,
+      gid: 1000,
+      image: '/home/u/my os/floppy.img',
+      device: '/dev/vnd2c',
+      dir: '/home/u/mnt',
+      files: ['boot/kernel.bin', 'it’s here.txt'],
+    });
     expect(plan.lines).toEqual([
       "vnconfig vnd2 '/home/u/my os/floppy.img'",
       'newfs_msdos -F 12 -f 1440 /dev/rvnd2c',
@@ -343,14 +445,15 @@ describe('the article’s BSD floppy recipes, as the plans the app builds', () =
 
   it('a partitioned disk: the slice (FreeBSD) or the spoofed letter (OpenBSD), with no floppy format', () => {
     const disk = { sizeBytes: 516096000, partition: 1, fs: 'fat16' as const, uid: 0, gid: 0, files: [], dir: '/mnt/wherever' };
-    expect(imageRecipeEquivalent(loopBackendFor('freebsd', '13.3-RELEASE')!, { ...disk, image: '/i/c.img', device: '/dev/md0' }).lines.slice(1, 3)).toEqual([
-      'newfs_msdos -F 16 /dev/md0s1',
-      'mount -t msdosfs /dev/md0s1 /mnt/wherever',
-    ]);
-    expect(imageRecipeEquivalent(loopBackendFor('openbsd', '7.6')!, { ...disk, image: '/i/c.img', device: '/dev/vnd0c' }).lines.slice(1, 3)).toEqual([
-      'newfs_msdos -F 16 /dev/rvnd0i',
-      'mount -t msdos /dev/vnd0i /mnt/wherever',
-    ]);
+    expect(
+      imageRecipeEquivalent(loopBackendFor('freebsd', '13.3-RELEASE')!, { ...disk, image: '/i/c.img', device: '/dev/md0' }).lines.slice(
+        1,
+        3,
+      ),
+    ).toEqual(['newfs_msdos -F 16 /dev/md0s1', 'mount -t msdosfs /dev/md0s1 /mnt/wherever']);
+    expect(
+      imageRecipeEquivalent(loopBackendFor('openbsd', '7.6')!, { ...disk, image: '/i/c.img', device: '/dev/vnd0c' }).lines.slice(1, 3),
+    ).toEqual(['newfs_msdos -F 16 /dev/rvnd0i', 'mount -t msdos /dev/vnd0i /mnt/wherever']);
   });
 });
 
@@ -374,12 +477,31 @@ describe('loopstudio mount on a host that says it is a BSD (the loop service, a 
         const ran = (c: HostCommand) => ({ argv: [c.program, ...c.args], exitCode: 0 });
         const lookup = backend.attachNeedsUnit ? [ran(backend.list()!)] : [];
         const steps = [
-          { step: 0, op: 'attach' as const, ok: true, commands: [...lookup, ran(backend.attach({ image: attach.image }, 0))], device: made },
-          { step: 1, op: 'mount' as const, ok: true, commands: [ran(backend.mount({ device: made, dir: mount.dir, family: mount.family, ...request.owner }))], device: made, dir: mount.dir },
+          {
+            step: 0,
+            op: 'attach' as const,
+            ok: true,
+            commands: [...lookup, ran(backend.attach({ image: attach.image }, 0))],
+            device: made,
+          },
+          {
+            step: 1,
+            op: 'mount' as const,
+            ok: true,
+            commands: [ran(backend.mount({ device: made, dir: mount.dir, family: mount.family, ...request.owner }))],
+            device: made,
+            dir: mount.dir,
+          },
         ];
         return { ok: true, steps, final: { done: true, ok: true }, elevation: 'root' } as HelperOutcome;
       };
-      const loops = new LoopService({ shell: 'cli', stateDir: join(dir, 'state'), mountRoot: join(dir, 'mnt'), backend, privileged: standIn });
+      const loops = new LoopService({
+        shell: 'cli',
+        stateDir: join(dir, 'state'),
+        mountRoot: join(dir, 'mnt'),
+        backend,
+        privileged: standIn,
+      });
       const result = await loops.mount(image);
       return { image: realpathSync(image), result, printed: describeAction(result), requests };
     } finally {
@@ -394,16 +516,30 @@ describe('loopstudio mount on a host that says it is a BSD (the loop service, a 
     // The whole floppy is attached (no offset on the BSDs) and mounted as the whole device.
     expect(requests[0]!.steps[0]).toEqual({ op: 'attach', image });
     expect(result.device).toBe('/dev/vnd0c');
-    const mount = uid === 0 && gid === 0 ? `mount -t msdos /dev/vnd0i ${result.mountDir}` : `mount_msdos -u ${uid} -g ${gid} /dev/vnd0i ${result.mountDir}`;
+    const mount =
+      uid === 0 && gid === 0
+        ? `mount -t msdos /dev/vnd0i ${result.mountDir}`
+        : `mount_msdos -u ${uid} -g ${gid} /dev/vnd0i ${result.mountDir}`;
     expect(result.commands).toEqual(['vnconfig -l', `vnconfig vnd0 ${image}`, mount]);
-    expect(printed).toContain(`The same by hand, as root:\n  vnconfig vnd0 ${image}\n  ${mount}\n  sync\n  umount ${result.mountDir}\n  vnconfig -u vnd0\n`);
+    expect(printed).toContain(
+      `The same by hand, as root:\n  vnconfig vnd0 ${image}\n  ${mount}\n  sync\n  umount ${result.mountDir}\n  vnconfig -u vnd0\n`,
+    );
     expect(result.equivalent?.oneStep).toBeNull();
   });
 
   it('FreeBSD 14: mdconfig -a, mount -t msdosfs /dev/md0, and mdconfig -d -u md0 by hand', async () => {
     const { image, result } = await mountAs(loopBackendFor('freebsd', '14.1-RELEASE')!, '/dev/md0');
-    const mount = uid === 0 && gid === 0 ? `mount -t msdosfs /dev/md0 ${result.mountDir}` : `mount_msdosfs -u ${uid} -g ${gid} /dev/md0 ${result.mountDir}`;
+    const mount =
+      uid === 0 && gid === 0
+        ? `mount -t msdosfs /dev/md0 ${result.mountDir}`
+        : `mount_msdosfs -u ${uid} -g ${gid} /dev/md0 ${result.mountDir}`;
     expect(result.commands).toEqual([`mdconfig -a -t vnode -f ${image}`, mount]);
-    expect(result.equivalent?.lines).toEqual([`mdconfig -a -t vnode -f ${image}`, mount, 'sync', `umount ${result.mountDir}`, 'mdconfig -d -u md0']);
+    expect(result.equivalent?.lines).toEqual([
+      `mdconfig -a -t vnode -f ${image}`,
+      mount,
+      'sync',
+      `umount ${result.mountDir}`,
+      'mdconfig -d -u md0',
+    ]);
   });
 });

@@ -45,7 +45,10 @@ const FAT_BITS = { fat12: '12', fat16: '16', fat32: '32' } as const;
 
 function refuseRange(spec: AttachSpec, tool: string): void {
   if (spec.offsetBytes || spec.sizeBytes) {
-    throw new LoopbackError('INVALID_INPUT', `${tool} attaches whole images only; mount a partition through its device node (slice) instead of an offset`);
+    throw new LoopbackError(
+      'INVALID_INPUT',
+      `${tool} attaches whole images only; mount a partition through its device node (slice) instead of an offset`,
+    );
   }
 }
 
@@ -155,7 +158,8 @@ interface MdLine {
   rest: string[];
 }
 
-const TAB_AMBIGUITY = 'its line has more tab-separated fields than mdconfig prints, so a tab is in its file name or label and which file it covers cannot be read';
+const TAB_AMBIGUITY =
+  'its line has more tab-separated fields than mdconfig prints, so a tab is in its file name or label and which file it covers cannot be read';
 
 /** The listing's format from lines that only one format could print. */
 function mdListingFromShapes(lines: readonly MdLine[]): Exclude<MdconfigListing, 'auto'> | null {
@@ -180,7 +184,9 @@ function mdFileOf(line: MdLine, listing: MdconfigListing): { file: string } | { 
     case 'label-options':
       return rest.length === 3 && MD_OPTIONS.test(rest[2]!) ? { file: rest[0]! } : { unreadable: TAB_AMBIGUITY };
     case 'auto':
-      return rest.length === 1 ? { file: rest[0]! } : { unreadable: `${TAB_AMBIGUITY} (this FreeBSD release's mdconfig columns are not known)` };
+      return rest.length === 1
+        ? { file: rest[0]! }
+        : { unreadable: `${TAB_AMBIGUITY} (this FreeBSD release's mdconfig columns are not known)` };
   }
 }
 
@@ -204,7 +210,9 @@ export function parseMdconfigList(stdout: string, listing: MdconfigListing = 'au
     const device = `/dev/${line.name}`;
     if (line.type !== 'vnode') return entry(device);
     const read = mdFileOf(line, format);
-    return 'file' in read ? entry(device, { backingFile: read.file }) : entry(device, { unreadable: `mdconfig cannot tell which file ${line.name} covers: ${read.unreadable}` });
+    return 'file' in read
+      ? entry(device, { backingFile: read.file })
+      : entry(device, { unreadable: `mdconfig cannot tell which file ${line.name} covers: ${read.unreadable}` });
   });
 }
 
@@ -259,7 +267,10 @@ export function freebsdBackendFor(osRelease = ''): LoopBackend {
       refuseRange(spec, 'mdconfig');
       const why = mdconfigShowsFaithfully(spec.image);
       if (why) {
-        throw new LoopbackError('INVALID_INPUT', `${spec.image}: mdconfig -l could not show this file name as it is (${why}), so the helper could not check the device later; rename or move the image`);
+        throw new LoopbackError(
+          'INVALID_INPUT',
+          `${spec.image}: mdconfig -l could not show this file name as it is (${why}), so the helper could not check the device later; rename or move the image`,
+        );
       }
       return { program: 'mdconfig', args: ['-a', '-t', 'vnode', ...(spec.readOnly ? ['-o', 'readonly'] : []), '-f', spec.image] };
     },
@@ -325,7 +336,8 @@ export function parseVnconfigList(stdout: string): LoopDeviceEntry[] {
     else entries.push(entry(device, { unreadable: `vnconfig -l printed "${head[2]!.slice(0, 80)}" for it` }));
   }
   if (!broken) return entries;
-  const why = 'vnconfig -l printed lines that are not one line per unit in order: a file name with a newline in it breaks the listing, so no line can be trusted to say which file a unit covers';
+  const why =
+    'vnconfig -l printed lines that are not one line per unit in order: a file name with a newline in it breaks the listing, so no line can be trusted to say which file a unit covers';
   return entries.map((e) => (e.inUse ? { ...e, backingFile: null, inode: null, unreadable: why } : e));
 }
 
@@ -360,9 +372,16 @@ export const openbsdBackend: LoopBackend = {
     refuseRange(spec, 'vnconfig');
     if (unit === undefined) throw new LoopbackError('INTERNAL', 'vnconfig needs a free vnd unit (from vnconfig -l)');
     if (Buffer.byteLength(spec.image) > VND_NAME_MAX) {
-      throw new LoopbackError('INVALID_INPUT', `${spec.image}: OpenBSD's vnd keeps at most ${VND_NAME_MAX} bytes of a file name (VNDNLEN), and this path is ${Buffer.byteLength(spec.image)}; move the image to a shorter path`);
+      throw new LoopbackError(
+        'INVALID_INPUT',
+        `${spec.image}: OpenBSD's vnd keeps at most ${VND_NAME_MAX} bytes of a file name (VNDNLEN), and this path is ${Buffer.byteLength(spec.image)}; move the image to a shorter path`,
+      );
     }
-    if (/\n/.test(spec.image)) throw new LoopbackError('INVALID_INPUT', `${spec.image}: a file name with a newline would break vnconfig -l's listing; rename the image`);
+    if (/\n/.test(spec.image))
+      throw new LoopbackError(
+        'INVALID_INPUT',
+        `${spec.image}: a file name with a newline would break vnconfig -l's listing; rename the image`,
+      );
     return { program: 'vnconfig', args: [`vnd${unit}`, spec.image] };
   },
   parseAttach: (_stdout, unit) => `/dev/vnd${unit}c`,

@@ -34,7 +34,9 @@ const line = (command: HostCommand): string => shellLine([command.program, ...co
 /** The article's form: `losetup -o OFFSET [--sizelimit SIZE] /dev/loopN IMAGE`, or the BSD attach. */
 function attachLine(backend: LoopBackend, recipe: AttachRecipe): string {
   if (backend.system === 'linux') {
-    const range = recipe.offsetBytes ? ['-o', String(recipe.offsetBytes), ...(recipe.sizeBytes !== null ? ['--sizelimit', String(recipe.sizeBytes)] : [])] : [];
+    const range = recipe.offsetBytes
+      ? ['-o', String(recipe.offsetBytes), ...(recipe.sizeBytes !== null ? ['--sizelimit', String(recipe.sizeBytes)] : [])]
+      : [];
     return shellLine(['losetup', ...range, recipe.device, recipe.image]);
   }
   const unit = Number(/(\d+)/.exec(backend.wholeDevice(recipe.device))?.[1] ?? 0);
@@ -42,7 +44,9 @@ function attachLine(backend: LoopBackend, recipe: AttachRecipe): string {
 }
 
 function detachLine(backend: LoopBackend, recipe: AttachRecipe): string {
-  return backend.system === 'linux' ? shellLine(['losetup', '-d', recipe.device]) : line(backend.detach(backend.wholeDevice(recipe.device)));
+  return backend.system === 'linux'
+    ? shellLine(['losetup', '-d', recipe.device])
+    : line(backend.detach(backend.wholeDevice(recipe.device)));
 }
 
 export function attachEquivalent(backend: LoopBackend, recipe: AttachRecipe): ShellEquivalent {

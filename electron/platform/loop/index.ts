@@ -9,7 +9,17 @@ import { freebsd4Backend, freebsdBackendFor, openbsdBackend } from './bsd';
 import { linuxBackend } from './linux';
 import type { LoopBackend } from './types';
 
-export type { AttachSpec, HostCommand, LoopBackend, LoopDeviceEntry, LoopSystem, MkfsSpec, MountEntry, MountFamily, MountSpec } from './types';
+export type {
+  AttachSpec,
+  HostCommand,
+  LoopBackend,
+  LoopDeviceEntry,
+  LoopSystem,
+  MkfsSpec,
+  MountEntry,
+  MountFamily,
+  MountSpec,
+} from './types';
 export { linuxBackend, parseProcMounts, partxAdd, LOSETUP_COLUMNS } from './linux';
 export {
   freebsdBackend,
@@ -29,7 +39,17 @@ export {
   VND_NAME_MAX,
   type MdconfigListing,
 } from './bsd';
-export { attachEquivalent, floppyKiBOf, formatEquivalent, imageRecipeEquivalent, mountEquivalent, type AttachRecipe, type ImageRecipe, type MountRecipe, type ShellEquivalent } from './equivalents';
+export {
+  attachEquivalent,
+  floppyKiBOf,
+  formatEquivalent,
+  imageRecipeEquivalent,
+  mountEquivalent,
+  type AttachRecipe,
+  type ImageRecipe,
+  type MountRecipe,
+  type ShellEquivalent,
+} from './equivalents';
 
 export function loopBackendFor(platform: NodeJS.Platform | string, osRelease = ''): LoopBackend | null {
   if (platform === 'linux') return linuxBackend;

@@ -17,4 +17,3 @@ export function mke2fsBlocks(spec: MkfsSpec): string[] {
 export function sectorsPerCluster(clusterBytes: number): string {
   return String(clusterBytes / 512);
 }
-

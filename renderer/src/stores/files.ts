@@ -8,7 +8,16 @@
 import { create } from 'zustand';
 import type { MountVia } from '../../../shared/api/files';
 import { UPLOAD_MAX_BYTES } from '../../../shared/api/files-plain';
-import { fsFamily, getCommands, mkdirCommands, putCommands, removeCommands, renameCommands, type FsFamily, type VolumeAt } from '../../../shared/commands/equivalents';
+import {
+  fsFamily,
+  getCommands,
+  mkdirCommands,
+  putCommands,
+  removeCommands,
+  renameCommands,
+  type FsFamily,
+  type VolumeAt,
+} from '../../../shared/commands/equivalents';
 import type { DirEntry } from '../../../shared/fs/types';
 import { printableName } from '../../../shared/fs/host-names';
 import { LoopbackError } from '../../../shared/errors';
@@ -45,7 +54,17 @@ export interface FilesState {
   via: MountVia | null;
 }
 
-export const initialFilesState: FilesState = { volume: null, cwd: '/', entries: [], loading: false, error: null, selected: null, copying: false, notice: null, via: null };
+export const initialFilesState: FilesState = {
+  volume: null,
+  cwd: '/',
+  entries: [],
+  loading: false,
+  error: null,
+  selected: null,
+  copying: false,
+  notice: null,
+  via: null,
+};
 
 export const useFilesStore = create<FilesState>()(() => initialFilesState);
 
@@ -69,7 +88,12 @@ function commandsFor(volume: VolumeSelection, build: (at: VolumeAt, family: FsFa
   if (!info) return [];
   const partition = volume.partition === null ? null : info.partitions.find((p) => p.index === volume.partition);
   if (partition === undefined) return [];
-  const at = volumeAt(volume.image, partition ? { partition: partition.index, startSector: partition.startSector, sizeBytes: partition.sizeBytes } : { partition: null, startSector: 0, sizeBytes: info.sizeBytes });
+  const at = volumeAt(
+    volume.image,
+    partition
+      ? { partition: partition.index, startSector: partition.startSector, sizeBytes: partition.sizeBytes }
+      : { partition: null, startSector: 0, sizeBytes: info.sizeBytes },
+  );
   const fs = partition ? partition.filesystem : info.filesystem;
   return build(at, fsFamily(fs?.type ?? 'fat12'));
 }
@@ -79,7 +103,9 @@ export function joinPath(dir: string, name: string): string {
 }
 
 function sortEntries(entries: DirEntry[]): DirEntry[] {
-  return [...entries].sort((a, b) => (a.type === 'directory') !== (b.type === 'directory') ? (a.type === 'directory' ? -1 : 1) : a.name.localeCompare(b.name));
+  return [...entries].sort((a, b) =>
+    (a.type === 'directory') !== (b.type === 'directory') ? (a.type === 'directory' ? -1 : 1) : a.name.localeCompare(b.name),
+  );
 }
 
 export async function listDir(dir: string): Promise<void> {
@@ -88,7 +114,13 @@ export async function listDir(dir: string): Promise<void> {
   try {
     const listing = await api().fs.list({ ...ref(volume), dir });
     if (useFilesStore.getState().volume !== volume) return; // another volume was chosen meanwhile
-    useFilesStore.setState({ cwd: listing.path, entries: sortEntries(listing.entries), loading: false, selected: null, via: listing.via ?? null });
+    useFilesStore.setState({
+      cwd: listing.path,
+      entries: sortEntries(listing.entries),
+      loading: false,
+      selected: null,
+      via: listing.via ?? null,
+    });
   } catch (error) {
     if (useFilesStore.getState().volume !== volume) return;
     useFilesStore.setState({ loading: false, error: errorText(error), entries: [] });
@@ -137,7 +169,10 @@ export async function makeFolder(name: string): Promise<void> {
   const volume = current();
   const path = joinPath(useFilesStore.getState().cwd, name);
   await api().fs.mkdir({ ...ref(volume), dir: path });
-  logInfo(`Made folder ${path} in ${basename(volume.image)}`, commandsFor(volume, (at, family) => mkdirCommands(at, family, path)));
+  logInfo(
+    `Made folder ${path} in ${basename(volume.image)}`,
+    commandsFor(volume, (at, family) => mkdirCommands(at, family, path)),
+  );
   await afterChange({ level: 'info', text: `Made folder ${name}.` });
 }
 
@@ -147,7 +182,10 @@ export async function renameEntry(from: string, to: string): Promise<void> {
   const volume = current();
   const cwd = useFilesStore.getState().cwd;
   await api().fs.rename({ ...ref(volume), from: joinPath(cwd, from), to: joinPath(cwd, to) });
-  logInfo(`Renamed ${joinPath(cwd, from)} to ${to} in ${basename(volume.image)}`, commandsFor(volume, (at, family) => renameCommands(at, family, joinPath(cwd, from), joinPath(cwd, to))));
+  logInfo(
+    `Renamed ${joinPath(cwd, from)} to ${to} in ${basename(volume.image)}`,
+    commandsFor(volume, (at, family) => renameCommands(at, family, joinPath(cwd, from), joinPath(cwd, to))),
+  );
   await afterChange({ level: 'info', text: `Renamed ${from} to ${to}.` });
 }
 
@@ -156,7 +194,10 @@ export async function removeEntry(entry: DirEntry): Promise<void> {
   const path = joinPath(useFilesStore.getState().cwd, entry.name);
   try {
     await api().fs.remove({ ...ref(volume), target: path, recursive: entry.type === 'directory' });
-    logInfo(`Deleted ${path} from ${basename(volume.image)}`, commandsFor(volume, (at, family) => removeCommands(at, family, path, entry.type === 'directory')));
+    logInfo(
+      `Deleted ${path} from ${basename(volume.image)}`,
+      commandsFor(volume, (at, family) => removeCommands(at, family, path, entry.type === 'directory')),
+    );
     await afterChange({ level: 'info', text: `Deleted ${entry.name}.` });
   } catch (error) {
     useFilesStore.setState({ notice: { level: 'error', text: logError(error, `Deleting ${entry.name}`).text } });
@@ -185,7 +226,10 @@ export async function extractEntry(name: string, outDir: string, overwrite = fal
     : '';
   for (const s of result.skipped) logInfo(`Skipped ${printableName(s.path)} of ${basename(volume.image)}: ${s.reason}`);
   useFilesStore.setState({
-    notice: { level: result.skipped.length ? 'error' : 'info', text: `Extracted ${name} to ${outDir} (${result.files} file${result.files === 1 ? '' : 's'}, ${formatBytes(result.bytes)}).${skipped}` },
+    notice: {
+      level: result.skipped.length ? 'error' : 'info',
+      text: `Extracted ${name} to ${outDir} (${result.files} file${result.files === 1 ? '' : 's'}, ${formatBytes(result.bytes)}).${skipped}`,
+    },
   });
 }
 
@@ -273,7 +317,11 @@ export function uploadDropped(files: DroppedFile[]): Promise<void> {
     const total: CopyResult = { files: 0, folders: 0, bytes: 0 };
     for (const batch of batches) {
       const payload = await Promise.all(
-        batch.map(async (f) => ({ name: f.name, base64: toBase64(new Uint8Array(await f.file.arrayBuffer())), modifiedMs: Math.max(0, Math.round(f.file.lastModified)) })),
+        batch.map(async (f) => ({
+          name: f.name,
+          base64: toBase64(new Uint8Array(await f.file.arrayBuffer())),
+          modifiedMs: Math.max(0, Math.round(f.file.lastModified)),
+        })),
       );
       const result = await api().fs.upload({ ...ref(volume), dest, files: payload });
       total.files += result.files;

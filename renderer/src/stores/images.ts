@@ -130,7 +130,11 @@ export async function openDroppedImages(data: DataTransfer): Promise<void> {
   const host = hostBridge();
   const files = [...data.files];
   if (!host) {
-    logError(new Error(`${files[0]?.name ?? 'The file'} was dropped on the window: in a browser the app cannot see where it lives; use Open image… and type its path`));
+    logError(
+      new Error(
+        `${files[0]?.name ?? 'The file'} was dropped on the window: in a browser the app cannot see where it lives; use Open image… and type its path`,
+      ),
+    );
     return;
   }
   for (const file of files) {
@@ -150,10 +154,20 @@ export function volumeAt(path: string, volume: { partition: number | null; start
 }
 
 /** Formats a volume of an image (a job), then reads the image again. Throws the refusal, logged. */
-export async function formatImageVolume(path: string, volume: { partition: number | null; startSector: number; sizeBytes: number }, fs: FsType, label: string): Promise<FormatResult> {
+export async function formatImageVolume(
+  path: string,
+  volume: { partition: number | null; startSector: number; sizeBytes: number },
+  fs: FsType,
+  label: string,
+): Promise<FormatResult> {
   const { partition } = volume;
   try {
-    const result = await api().image.format({ path, ...(partition === null ? {} : { partition }), fs, ...(label.trim() ? { label: label.trim() } : {}) });
+    const result = await api().image.format({
+      path,
+      ...(partition === null ? {} : { partition }),
+      fs,
+      ...(label.trim() ? { label: label.trim() } : {}),
+    });
     logInfo(
       `Formatted ${result.volume} as ${result.fs.toUpperCase()}: ${formatBytes(result.usage.freeBytes)} free` +
         (result.partitionType ? `; partition type ${result.partitionType.from} → ${result.partitionType.to}` : ''),
@@ -172,10 +186,22 @@ export async function installBootloader(input: MethodInput<'bootloader.install'>
   try {
     const installed = await api().bootloader.install(input);
     const volume = info ? (input.partition === undefined ? null : info.partitions.find((p) => p.index === input.partition)) : undefined;
-    const where = info && volume !== undefined ? volumeAt(input.path, volume ? { partition: volume.index, startSector: volume.startSector, sizeBytes: volume.sizeBytes } : { partition: null, startSector: 0, sizeBytes: info.sizeBytes }) : null;
+    const where =
+      info && volume !== undefined
+        ? volumeAt(
+            input.path,
+            volume
+              ? { partition: volume.index, startSector: volume.startSector, sizeBytes: volume.sizeBytes }
+              : { partition: null, startSector: 0, sizeBytes: info.sizeBytes },
+          )
+        : null;
     logInfo(`Installed ${installed.loader} on ${installed.volume}${installed.device ? ` as ${installed.device}` : ''}`, [
       ...(where && info
-        ? bootloaderCommands(where, input, { table: info.table, floppy: info.floppy !== null, fs: (volume ? volume.filesystem?.type : info.filesystem?.type) ?? null })
+        ? bootloaderCommands(where, input, {
+            table: info.table,
+            floppy: info.floppy !== null,
+            fs: (volume ? volume.filesystem?.type : info.filesystem?.type) ?? null,
+          })
         : []),
       ...installed.sectors.map((s) => `# ${s.what}: sector ${s.sector}, ${s.count} sector(s)`),
     ]);

@@ -65,12 +65,18 @@ async function act(what: string, work: () => Promise<LoopActionResult>, cli: str
 
 export function mountVolume(image: string, partition: number | null): Promise<LoopActionResult | null> {
   const name = partition === null ? basename(image) : `partition ${partition} of ${basename(image)}`;
-  return act(`Mount ${name}`, () => api().loops.mount({ path: image, ...(partition === null ? {} : { partition }) }), mountCommands(image, partition));
+  return act(
+    `Mount ${name}`,
+    () => api().loops.mount({ path: image, ...(partition === null ? {} : { partition }) }),
+    mountCommands(image, partition),
+  );
 }
 
 export function unmountVolume(entry: LoopEntry): Promise<LoopActionResult | null> {
   const target = entry.mountDir ?? entry.image;
-  return act(`Unmount ${entry.mountDir ?? entry.device ?? basename(entry.image)}`, () => api().loops.unmount({ target }), [`loopstudio umount ${shellQuote(target)}`]);
+  return act(`Unmount ${entry.mountDir ?? entry.device ?? basename(entry.image)}`, () => api().loops.unmount({ target }), [
+    `loopstudio umount ${shellQuote(target)}`,
+  ]);
 }
 
 export function cleanupLeftovers(): Promise<LoopActionResult | null> {

@@ -49,15 +49,26 @@ export async function createFromPlan(plan: CreatePlan): Promise<CreateOutcome> {
     } catch (error) {
       const { text, code } = explainError(error);
       logError(error, `Creating ${name}`);
-      return { ok: false, field: code === 'ALREADY_EXISTS' || code === 'NOT_FOUND' || code === 'IO' || code === 'INVALID_INPUT' ? 'path' : null, message: text };
+      return {
+        ok: false,
+        field: code === 'ALREADY_EXISTS' || code === 'NOT_FOUND' || code === 'IO' || code === 'INVALID_INPUT' ? 'path' : null,
+        message: text,
+      };
     }
     let failed: string | null = null;
     if (plan.partition) {
       useNewImageStore.setState({ step: 'Writing the partition table' });
       try {
-        const request = { table: plan.partition.table, alignmentSectors: plan.partition.alignmentSectors, steps: [{ op: 'add' as const, spec: plan.partition.spec }] };
+        const request = {
+          table: plan.partition.table,
+          alignmentSectors: plan.partition.alignmentSectors,
+          steps: [{ op: 'add' as const, spec: plan.partition.spec }],
+        };
         const { after } = await api().image.partition({ path: plan.path, ...request });
-        logInfo(`Partitioned ${name}: ${plan.partition.table.toUpperCase()}, ${plan.partition.spec}`, partitionCommands(plan.path, request, after));
+        logInfo(
+          `Partitioned ${name}: ${plan.partition.table.toUpperCase()}, ${plan.partition.spec}`,
+          partitionCommands(plan.path, request, after),
+        );
         const first = after.partitions[0];
         if (first) volume = { image: plan.path, partition: 1, startSector: first.startSector, sectorCount: first.sectorCount };
       } catch (error) {
@@ -75,20 +86,32 @@ export async function createFromPlan(plan: CreatePlan): Promise<CreateOutcome> {
         });
         logInfo(
           `Formatted ${plan.partition ? `partition 1 of ${name}` : name} as ${plan.filesystem.fs.toUpperCase()}`,
-          formatCommands(volume, { fs: plan.filesystem.fs, ...(plan.filesystem.label.trim() ? { label: plan.filesystem.label.trim() } : {}) }),
+          formatCommands(volume, {
+            fs: plan.filesystem.fs,
+            ...(plan.filesystem.label.trim() ? { label: plan.filesystem.label.trim() } : {}),
+          }),
         );
       } catch (error) {
         failed = `${name} was created, but formatting failed: ${logError(error, `Formatting ${name}`).text}`;
       }
     }
     if (plan.bootloader && !failed) {
-      const loader = plan.bootloader.loader === 'grub2' ? 'GRUB 2' : plan.bootloader.loader === 'grub-legacy' ? 'GRUB legacy' : 'the boot sector';
+      const loader =
+        plan.bootloader.loader === 'grub2' ? 'GRUB 2' : plan.bootloader.loader === 'grub-legacy' ? 'GRUB legacy' : 'the boot sector';
       useNewImageStore.setState({ step: `Installing ${loader}` });
       try {
-        const result = await api().bootloader.install({ ...plan.bootloader, path: plan.path, ...(plan.partition ? { partition: 1 } : {}) } as MethodInput<'bootloader.install'>);
+        const result = await api().bootloader.install({
+          ...plan.bootloader,
+          path: plan.path,
+          ...(plan.partition ? { partition: 1 } : {}),
+        } as MethodInput<'bootloader.install'>);
         logInfo(
           `Installed ${loader} on ${result.volume}${result.files.length ? `: ${result.files.join(', ')}` : ''}`,
-          bootloaderCommands(volume, plan.bootloader, { table: plan.partition?.table ?? 'none', floppy: 'floppy' in plan.shape && !!plan.shape.floppy, fs: plan.filesystem?.fs ?? null }),
+          bootloaderCommands(volume, plan.bootloader, {
+            table: plan.partition?.table ?? 'none',
+            floppy: 'floppy' in plan.shape && !!plan.shape.floppy,
+            fs: plan.filesystem?.fs ?? null,
+          }),
         );
       } catch (error) {
         failed = `${name} was created and formatted, but installing ${loader} failed: ${logError(error, `Installing ${loader}`).text}`;

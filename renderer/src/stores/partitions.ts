@@ -56,7 +56,11 @@ export function resetPartitionsStore(): void {
  */
 export function editImage(info: Pick<ImageInfo, 'path' | 'partitions'>): void {
   if (usePartitionsStore.getState().image !== info.path) {
-    usePartitionsStore.setState({ ...initialPartitionsState, image: info.path, alignmentSectors: layoutAlignment(info.partitions.map((p) => p.startSector)) });
+    usePartitionsStore.setState({
+      ...initialPartitionsState,
+      image: info.path,
+      alignmentSectors: layoutAlignment(info.partitions.map((p) => p.startSector)),
+    });
   }
 }
 
@@ -73,7 +77,12 @@ function plan(state: Pick<PartitionsState, 'newTable' | 'alignmentSectors'>, edi
   };
 }
 
-async function dryRun(path: string, table: TableKind, edits: readonly StagedEdit[], state = usePartitionsStore.getState()): Promise<DiskInfo> {
+async function dryRun(
+  path: string,
+  table: TableKind,
+  edits: readonly StagedEdit[],
+  state = usePartitionsStore.getState(),
+): Promise<DiskInfo> {
   const result = await api().image.partition({ path, dryRun: true, ...plan(state, edits, table) });
   return result.after;
 }
@@ -139,7 +148,10 @@ export async function undoLastEdit(info: ImageInfo): Promise<void> {
   const edits = state.staged.slice(0, -1);
   const table = tableKind(info, state);
   if (edits.length === 0 || !table) {
-    usePartitionsStore.setState({ staged: [], preview: state.newTable && table ? await dryRun(info.path, table, []).catch(() => null) : null });
+    usePartitionsStore.setState({
+      staged: [],
+      preview: state.newTable && table ? await dryRun(info.path, table, []).catch(() => null) : null,
+    });
     return;
   }
   usePartitionsStore.setState({ staged: edits, preview: await dryRun(info.path, table, edits).catch(() => null) });

@@ -15,7 +15,15 @@ import { logError, logInfo } from './activity';
 /** What the panel lets a person choose (the image comes from the view). */
 export type LaunchChoices = Omit<QemuLaunchOptions, 'image' | 'kernel' | 'append'>;
 
-export const DEFAULT_CHOICES: LaunchChoices = { memoryMiB: QEMU_DEFAULT_MEMORY_MIB, media: 'auto', accel: 'auto', gdb: false, waitForGdb: false, guestErrors: false, noReboot: true };
+export const DEFAULT_CHOICES: LaunchChoices = {
+  memoryMiB: QEMU_DEFAULT_MEMORY_MIB,
+  media: 'auto',
+  accel: 'auto',
+  gdb: false,
+  waitForGdb: false,
+  guestErrors: false,
+  noReboot: true,
+};
 
 export interface QemuState {
   choices: Record<string, LaunchChoices>;
@@ -30,7 +38,16 @@ export interface QemuState {
   error: string | null;
 }
 
-export const initialQemuState: QemuState = { choices: {}, sessions: {}, sessionOf: {}, logs: {}, command: {}, commandError: {}, busy: false, error: null };
+export const initialQemuState: QemuState = {
+  choices: {},
+  sessions: {},
+  sessionOf: {},
+  logs: {},
+  command: {},
+  commandError: {},
+  busy: false,
+  error: null,
+};
 
 export const useQemuStore = create<QemuState>()(() => initialQemuState);
 
@@ -90,7 +107,10 @@ export async function refreshCommandLine(image: string): Promise<void> {
   } catch (error) {
     // A launch that started while the preview was asked for: not a problem with the options.
     if (imageInQemu(image)) return;
-    useQemuStore.setState((s) => ({ command: { ...s.command, [image]: null }, commandError: { ...s.commandError, [image]: errorText(error) } }));
+    useQemuStore.setState((s) => ({
+      command: { ...s.command, [image]: null },
+      commandError: { ...s.commandError, [image]: errorText(error) },
+    }));
   }
 }
 

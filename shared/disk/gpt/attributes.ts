@@ -44,15 +44,17 @@ function checkBit(bit: number): void {
 export function hasAttribute(attributes: GptAttributes, bit: number): boolean {
   checkBit(bit);
   const half = bit < 32 ? attributes.low32 : attributes.high32;
-  return ((half >>> bit % 32) & 1) === 1;
+  return ((half >>> (bit % 32)) & 1) === 1;
 }
 
 /** A copy of `attributes` with `bit` set (on) or cleared. */
 export function withAttribute(attributes: GptAttributes, bit: number, on: boolean): GptAttributes {
   checkBit(bit);
-  const mask = (1 << bit % 32) >>> 0;
+  const mask = (1 << (bit % 32)) >>> 0;
   const change = (half: number): number => (on ? (half | mask) >>> 0 : (half & ~mask) >>> 0);
-  return bit < 32 ? { low32: change(attributes.low32), high32: attributes.high32 } : { low32: attributes.low32, high32: change(attributes.high32) };
+  return bit < 32
+    ? { low32: change(attributes.low32), high32: attributes.high32 }
+    : { low32: attributes.low32, high32: change(attributes.high32) };
 }
 
 export function attributesToBigInt(attributes: GptAttributes): bigint {

@@ -41,7 +41,16 @@ describe('addPartition', () => {
   it("does what `--add 'start=2048,size=rest,type=linux,name=root'` asks", () => {
     const table = addPartition(empty, { startingLBA: 2048, sizeSectors: 'rest', type: 'linux', name: 'root' });
     expect(table.partitions).toEqual([
-      { index: 1, typeGuid: LINUX, typeName: 'Linux filesystem', uniqueGuid: expect.any(String), startingLBA: 2048, endingLBA: 64 * MIB - 34, attributes: { low32: 0, high32: 0 }, name: 'root' },
+      {
+        index: 1,
+        typeGuid: LINUX,
+        typeName: 'Linux filesystem',
+        uniqueGuid: expect.any(String),
+        startingLBA: 2048,
+        endingLBA: 64 * MIB - 34,
+        attributes: { low32: 0, high32: 0 },
+        name: 'root',
+      },
     ]);
   });
 
@@ -94,29 +103,44 @@ describe('addPartition', () => {
   it('refuses a start sector inside another partition, naming it', () => {
     const table = addPartition(empty, { startingLBA: 2048, sizeSectors: MIB });
     expect(() => addPartition(table, { startingLBA: 3000 })).toThrow(
-      expect.objectContaining({ code: 'VALIDATION', message: 'Cannot add partition 2 at sector 3000: sector 3000 is inside partition 1 (sectors 2048–4095)' }),
+      expect.objectContaining({
+        code: 'VALIDATION',
+        message: 'Cannot add partition 2 at sector 3000: sector 3000 is inside partition 1 (sectors 2048–4095)',
+      }),
     );
-    expect(() => addPartition(table, { startingLBA: 10 })).toThrow(expect.objectContaining({ message: expect.stringContaining('sector 10 is outside the usable sectors 34–131038') }));
+    expect(() => addPartition(table, { startingLBA: 10 })).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('sector 10 is outside the usable sectors 34–131038') }),
+    );
   });
 
   it('refuses a size that runs into the next partition', () => {
     const table = addPartition(empty, { startingLBA: 8192, sizeSectors: MIB });
     expect(() => addPartition(table, { startingLBA: 2048, sizeSectors: 8 * MIB })).toThrow(
-      expect.objectContaining({ code: 'VALIDATION', message: expect.stringContaining('partition 2 (sectors 2048–18431) overlaps partition 1 (sectors 8192–10239)') }),
+      expect.objectContaining({
+        code: 'VALIDATION',
+        message: expect.stringContaining('partition 2 (sectors 2048–18431) overlaps partition 1 (sectors 8192–10239)'),
+      }),
     );
   });
 
   it('refuses a partition that does not fit anywhere aligned, and says where space is', () => {
     expect(() => addPartition(newGpt(200), {})).toThrow(
-      expect.objectContaining({ code: 'VALIDATION', message: expect.stringContaining('no free space for a partition starting at a multiple of 2048 sectors (free sectors: 34–166)') }),
+      expect.objectContaining({
+        code: 'VALIDATION',
+        message: expect.stringContaining('no free space for a partition starting at a multiple of 2048 sectors (free sectors: 34–166)'),
+      }),
     );
     expect(addPartition(newGpt(200), { alignmentSectors: 1 }).partitions[0]).toMatchObject({ startingLBA: 34, endingLBA: 166 });
   });
 
   it('refuses a name that is too long, a taken number and contradictory sizes', () => {
-    expect(() => addPartition(empty, { name: 'x'.repeat(37) })).toThrow(expect.objectContaining({ code: 'VALIDATION', message: expect.stringContaining('GPT stores at most 36') }));
+    expect(() => addPartition(empty, { name: 'x'.repeat(37) })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', message: expect.stringContaining('GPT stores at most 36') }),
+    );
     const one = addPartition(empty, { sizeSectors: MIB });
-    expect(() => addPartition(one, { index: 1 })).toThrow(expect.objectContaining({ message: expect.stringContaining('partition 1 (sectors 2048–4095) already exists') }));
+    expect(() => addPartition(one, { index: 1 })).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('partition 1 (sectors 2048–4095) already exists') }),
+    );
     expect(() => addPartition(empty, { sizeSectors: 10, endingLBA: 5000 })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
     expect(() => addPartition(empty, { sizeSectors: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
     expect(() => addPartition(empty, { type: 'ntfs-please' })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
@@ -143,7 +167,10 @@ describe('changing a partition', () => {
     const bootable = setLegacyBiosBootable(table, 2, true);
     expect(bootable.partitions[1]!.attributes).toEqual({ low32: 4, high32: 0 });
     expect(hasAttribute(setLegacyBiosBootable(bootable, 2, false).partitions[1]!.attributes, 2)).toBe(false);
-    expect(setPartitionAttributes(table, 1, { low32: 1, high32: 0x10000000 }).partitions[0]!.attributes).toEqual({ low32: 1, high32: 0x10000000 });
+    expect(setPartitionAttributes(table, 1, { low32: 1, high32: 0x10000000 }).partitions[0]!.attributes).toEqual({
+      low32: 1,
+      high32: 0x10000000,
+    });
     expect(() => setPartitionAttributes(table, 1, { low32: -1, high32: 0 })).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
   });
 
@@ -152,14 +179,21 @@ describe('changing a partition', () => {
     const moved = resizePartition(bootable, 2, { startingLBA: 4 * MIB, sizeSectors: 2 * MIB });
     expect(moved.partitions[1]).toEqual({ ...bootable.partitions[1], startingLBA: 4 * MIB, endingLBA: 6 * MIB - 1 });
     expect(resizePartition(table, 2, { sizeSectors: MIB }).partitions[1]).toMatchObject({ startingLBA: 2 * MIB, endingLBA: 3 * MIB - 1 });
-    expect(() => resizePartition(table, 2, { startingLBA: MIB + 10 })).toThrow(expect.objectContaining({ code: 'VALIDATION', message: expect.stringContaining('Cannot move or resize partition 2: partition 1 (sectors 2048–4095) overlaps partition 2') }));
+    expect(() => resizePartition(table, 2, { startingLBA: MIB + 10 })).toThrow(
+      expect.objectContaining({
+        code: 'VALIDATION',
+        message: expect.stringContaining('Cannot move or resize partition 2: partition 1 (sectors 2048–4095) overlaps partition 2'),
+      }),
+    );
     expect(() => resizePartition(table, 2, { sizeSectors: 16 * MIB })).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
     expect(() => resizePartition(table, 2, { sizeSectors: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
   });
 
   it('deletes by number, and says which numbers exist when asked for a missing one', () => {
     expect(deletePartition(table, 1).partitions.map((p) => p.index)).toEqual([2]);
-    expect(() => deletePartition(table, 5)).toThrow(expect.objectContaining({ code: 'NOT_FOUND', message: 'there is no partition 5 (existing partitions: 1, 2)' }));
+    expect(() => deletePartition(table, 5)).toThrow(
+      expect.objectContaining({ code: 'NOT_FOUND', message: 'there is no partition 5 (existing partitions: 1, 2)' }),
+    );
     expect(() => setPartitionName(table, 9, 'x')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 });

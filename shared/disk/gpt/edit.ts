@@ -96,17 +96,27 @@ function where(table: GptTable, sector: number): string {
 /** Adds a partition; see NewGptPartition for the defaults. */
 export function addPartition(table: GptTable, spec: NewGptPartition = {}): GptTable {
   const alignment = spec.alignmentSectors ?? DEFAULT_ALIGNMENT_SECTORS;
-  if (!Number.isSafeInteger(alignment) || alignment < 1) throw invalidInput(`alignment must be a positive number of sectors, got ${alignment}`);
+  if (!Number.isSafeInteger(alignment) || alignment < 1)
+    throw invalidInput(`alignment must be a positive number of sectors, got ${alignment}`);
   if (spec.sizeSectors !== undefined && spec.endingLBA !== undefined) throw invalidInput('give either a size or an end sector, not both');
   const size = spec.endingLBA !== undefined ? undefined : (spec.sizeSectors ?? 'rest');
-  if (typeof size === 'number' && (!Number.isSafeInteger(size) || size < 1)) throw invalidInput(`size must be a positive number of sectors, got ${size}`);
-  for (const [field, value] of [['start', spec.startingLBA], ['end', spec.endingLBA]] as const) {
-    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) throw invalidInput(`${field} must be a sector number, got ${value}`);
+  if (typeof size === 'number' && (!Number.isSafeInteger(size) || size < 1))
+    throw invalidInput(`size must be a positive number of sectors, got ${size}`);
+  for (const [field, value] of [
+    ['start', spec.startingLBA],
+    ['end', spec.endingLBA],
+  ] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0))
+      throw invalidInput(`${field} must be a sector number, got ${value}`);
   }
 
   const index = spec.index ?? firstUnusedIndex(table);
   if (table.partitions.some((p) => p.index === index)) {
-    throw new LoopbackError('VALIDATION', `Cannot add partition ${index}: ${describePartition(findPartition(table, index))} already exists`, { index });
+    throw new LoopbackError(
+      'VALIDATION',
+      `Cannot add partition ${index}: ${describePartition(findPartition(table, index))} already exists`,
+      { index },
+    );
   }
   const gaps = freeRanges(table);
   let startingLBA: number;
@@ -114,7 +124,11 @@ export function addPartition(table: GptTable, spec: NewGptPartition = {}): GptTa
   if (spec.startingLBA !== undefined) {
     startingLBA = spec.startingLBA;
     const gap = gaps.find((g) => g.startingLBA <= startingLBA && startingLBA <= g.endingLBA);
-    if (!gap) throw new LoopbackError('VALIDATION', `Cannot add partition ${index} at sector ${startingLBA}: ${where(table, startingLBA)}`, { index, startingLBA });
+    if (!gap)
+      throw new LoopbackError('VALIDATION', `Cannot add partition ${index} at sector ${startingLBA}: ${where(table, startingLBA)}`, {
+        index,
+        startingLBA,
+      });
     gapEnd = gap.endingLBA;
   } else {
     const fits = gaps
@@ -125,7 +139,12 @@ export function addPartition(table: GptTable, spec: NewGptPartition = {}): GptTa
       });
     if (!fits) {
       const free = gaps.map((g) => `${g.startingLBA}–${g.endingLBA}`).join(', ') || 'none';
-      const wanted = typeof size === 'number' ? `${size} sectors` : spec.endingLBA !== undefined ? `a partition ending at sector ${spec.endingLBA}` : 'a partition';
+      const wanted =
+        typeof size === 'number'
+          ? `${size} sectors`
+          : spec.endingLBA !== undefined
+            ? `a partition ending at sector ${spec.endingLBA}`
+            : 'a partition';
       throw new LoopbackError(
         'VALIDATION',
         `Cannot add partition ${index}: no free space for ${wanted} starting at a multiple of ${alignment} sectors (free sectors: ${free}); ` +
@@ -154,7 +173,10 @@ export function addPartition(table: GptTable, spec: NewGptPartition = {}): GptTa
 /** Removes partition `index` (1-based); the other partitions keep their numbers. */
 export function deletePartition(table: GptTable, index: number): GptTable {
   findPartition(table, index);
-  return withPartitions(table, table.partitions.filter((p) => p.index !== index));
+  return withPartitions(
+    table,
+    table.partitions.filter((p) => p.index !== index),
+  );
 }
 
 function changePartition(table: GptTable, index: number, change: Partial<GptPartition>, action: string): GptTable {
@@ -171,7 +193,8 @@ export function resizePartition(table: GptTable, index: number, extent: { starti
   const startingLBA = extent.startingLBA ?? partition.startingLBA;
   const sizeSectors = extent.sizeSectors ?? partition.endingLBA - partition.startingLBA + 1;
   if (!Number.isSafeInteger(startingLBA) || startingLBA < 0) throw invalidInput(`start must be a sector number, got ${startingLBA}`);
-  if (!Number.isSafeInteger(sizeSectors) || sizeSectors < 1) throw invalidInput(`size must be a positive number of sectors, got ${sizeSectors}`);
+  if (!Number.isSafeInteger(sizeSectors) || sizeSectors < 1)
+    throw invalidInput(`size must be a positive number of sectors, got ${sizeSectors}`);
   return changePartition(table, index, { startingLBA, endingLBA: startingLBA + sizeSectors - 1 }, `move or resize partition ${index}`);
 }
 

@@ -41,7 +41,9 @@ describe('parseGuid', () => {
     'refuses %j with INVALID_INPUT',
     (text) => {
       expect(isGuid(text)).toBe(false);
-      expect(() => parseGuid(text)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringContaining('is not a GUID') }));
+      expect(() => parseGuid(text)).toThrow(
+        expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringContaining('is not a GUID') }),
+      );
     },
   );
 });

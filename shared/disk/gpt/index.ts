@@ -27,10 +27,31 @@ export {
 export type { GptProblem, GptProblemKind } from './validate';
 export { findGptProblems } from './validate';
 export type { GptAttributes } from './attributes';
-export { GPT_ATTRIBUTE_BITS, NO_ATTRIBUTES, hasAttribute, withAttribute, attributesToBigInt, attributesFromBigInt, formatAttributes } from './attributes';
+export {
+  GPT_ATTRIBUTE_BITS,
+  NO_ATTRIBUTES,
+  hasAttribute,
+  withAttribute,
+  attributesToBigInt,
+  attributesFromBigInt,
+  formatAttributes,
+} from './attributes';
 export type { Guid } from './guid';
 export { parseGuid, isGuid, randomGuid, guidToBytes, guidFromBytes, ZERO_GUID } from './guid';
 export type { GptPartitionType } from './types';
-export { GPT_PARTITION_TYPES, resolvePartitionType, partitionTypeName, sgdiskTypeCode, partitionTypeByGuid, UNKNOWN_TYPE_NAME } from './types';
+export {
+  GPT_PARTITION_TYPES,
+  resolvePartitionType,
+  partitionTypeName,
+  sgdiskTypeCode,
+  partitionTypeByGuid,
+  UNKNOWN_TYPE_NAME,
+} from './types';
 export { PARTITION_NAME_MAX_CODE_UNITS } from './entries';
-export { SECTOR_SIZE_BYTES, DEFAULT_NUMBER_OF_PARTITION_ENTRIES, DEFAULT_SIZE_OF_PARTITION_ENTRY, minimumDiskSectors, entryArraySectors } from './layout';
+export {
+  SECTOR_SIZE_BYTES,
+  DEFAULT_NUMBER_OF_PARTITION_ENTRIES,
+  DEFAULT_SIZE_OF_PARTITION_ENTRY,
+  minimumDiskSectors,
+  entryArraySectors,
+} from './layout';

@@ -57,18 +57,25 @@ describe('GPT properties', () => {
 
   it('any one damaged byte of the primary header or its entries is noticed, and the backup gives the same table', async () => {
     await fc.assert(
-      fc.asyncProperty(arbitraryGptTable({ maxDiskSectors: 1 << 16 }), fc.nat(), fc.integer({ min: 1, max: 255 }), async (table, where, flip) => {
-        const device = await written(table);
-        // Byte 0–91 of the header, or any byte of the 16 KiB entry array (LBA 2–33).
-        const offset = where % (92 + 16384);
-        const at = offset < 92 ? 512 + offset : 1024 + (offset - 92);
-        const [byte] = await device.read(at, 1);
-        await device.write(at, Uint8Array.of(byte! ^ flip));
-        const { warnings, ...read } = await readGpt(device);
-        const { warnings: _, ...expected } = table;
-        expect(read).toEqual(expected);
-        expect(warnings).toEqual([expect.stringMatching(/^The primary GPT \(LBA 1\) is unusable: .* The backup at LBA \d+ was read instead/)]);
-      }),
+      fc.asyncProperty(
+        arbitraryGptTable({ maxDiskSectors: 1 << 16 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        async (table, where, flip) => {
+          const device = await written(table);
+          // Byte 0–91 of the header, or any byte of the 16 KiB entry array (LBA 2–33).
+          const offset = where % (92 + 16384);
+          const at = offset < 92 ? 512 + offset : 1024 + (offset - 92);
+          const [byte] = await device.read(at, 1);
+          await device.write(at, Uint8Array.of(byte! ^ flip));
+          const { warnings, ...read } = await readGpt(device);
+          const { warnings: _, ...expected } = table;
+          expect(read).toEqual(expected);
+          expect(warnings).toEqual([
+            expect.stringMatching(/^The primary GPT \(LBA 1\) is unusable: .* The backup at LBA \d+ was read instead/),
+          ]);
+        },
+      ),
       { numRuns: 100 },
     );
   });

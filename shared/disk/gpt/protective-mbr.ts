@@ -83,7 +83,11 @@ export function summarizeMbr(sector0: Uint8Array): { hasBootSignature: boolean; 
     const at = MBR_PARTITION_RECORD_OFFSET + i * MBR_PARTITION_RECORD_SIZE_BYTES;
     const osType = sector0[at + MBR_RECORD.osType]!;
     if (osType === 0) continue;
-    records.push({ osType, startingLBA: view.getUint32(at + MBR_RECORD.startingLBA, true), sizeInLBA: view.getUint32(at + MBR_RECORD.sizeInLBA, true) });
+    records.push({
+      osType,
+      startingLBA: view.getUint32(at + MBR_RECORD.startingLBA, true),
+      sizeInLBA: view.getUint32(at + MBR_RECORD.sizeInLBA, true),
+    });
   }
   return { hasBootSignature, records };
 }
@@ -97,14 +101,20 @@ export function protectiveMbrWarnings(sector0: Uint8Array, diskSectors: number):
   const protective = records.filter((r) => r.osType === GPT_PROTECTIVE_OS_TYPE);
   const others = records.filter((r) => r.osType !== GPT_PROTECTIVE_OS_TYPE);
   if (protective.length === 0) {
-    return ['The MBR in sector 0 has no protective 0xEE record, so MBR-only tools may treat the disk as free; writing the table will replace it with a protective MBR.'];
+    return [
+      'The MBR in sector 0 has no protective 0xEE record, so MBR-only tools may treat the disk as free; writing the table will replace it with a protective MBR.',
+    ];
   }
   if (others.length > 0) {
     const types = others.map((r) => `0x${r.osType.toString(16).padStart(2, '0')}`).join(', ');
-    return [`Sector 0 holds a hybrid MBR (records of type ${types} besides 0xEE); writing the table will replace it with a plain protective MBR.`];
+    return [
+      `Sector 0 holds a hybrid MBR (records of type ${types} besides 0xEE); writing the table will replace it with a plain protective MBR.`,
+    ];
   }
   const expectedSize = Math.min(diskSectors - 1, 0xffffffff);
   const record = protective[0]!;
   if (protective.length === 1 && record.startingLBA === 1 && record.sizeInLBA === expectedSize) return [];
-  return [`The protective MBR record covers sectors ${record.startingLBA} + ${record.sizeInLBA}, not 1 + ${expectedSize}; writing the table will correct it.`];
+  return [
+    `The protective MBR record covers sectors ${record.startingLBA} + ${record.sizeInLBA}, not 1 + ${expectedSize}; writing the table will correct it.`,
+  ];
 }

@@ -32,7 +32,10 @@ function flip(bytes: Uint8Array, offset: number, mask: number): void {
  */
 function patchEntriesOnDisk(device: MemoryBlockDevice, patch: (view: DataView, arrayAt: number) => void): void {
   const view = new DataView(device.bytes.buffer);
-  for (const [headerLBA, arrayLBA] of [[1, 2], [LAST, LAST - 32]] as const) {
+  for (const [headerLBA, arrayLBA] of [
+    [1, 2],
+    [LAST, LAST - 32],
+  ] as const) {
     patch(view, arrayLBA * 512);
     const header = headerLBA * 512;
     view.setUint32(header + 88, zlibCrc32(device.bytes.subarray(arrayLBA * 512, arrayLBA * 512 + 16384)), true);
@@ -67,7 +70,9 @@ describe('readGpt', () => {
     const read = await readGpt(device);
     expect(essence(read)).toEqual(essence(table));
     expect(read.warnings).toEqual([
-      expect.stringMatching(/^The primary GPT \(LBA 1\) is unusable: header CRC32 is 0x[0-9a-f]{8} but .*The backup at LBA 8191 was read instead; writing the table will repair the primary\.$/),
+      expect.stringMatching(
+        /^The primary GPT \(LBA 1\) is unusable: header CRC32 is 0x[0-9a-f]{8} but .*The backup at LBA 8191 was read instead; writing the table will repair the primary\.$/,
+      ),
     ]);
   });
 
@@ -92,7 +97,11 @@ describe('readGpt', () => {
     flip(device.bytes, LAST * 512 + 3, 1);
     const read = await readGpt(device);
     expect(essence(read)).toEqual(essence(sampleTable()));
-    expect(read.warnings).toEqual([expect.stringMatching(/^The backup GPT header \(LBA 8191\) is unusable: no "EFI PART" signature\. Writing the table will rebuild it\.$/)]);
+    expect(read.warnings).toEqual([
+      expect.stringMatching(
+        /^The backup GPT header \(LBA 8191\) is unusable: no "EFI PART" signature\. Writing the table will rebuild it\.$/,
+      ),
+    ]);
   });
 
   it('repairs a damaged primary when the table it read is written back', async () => {
@@ -113,7 +122,9 @@ describe('readGpt', () => {
     expect(read.partitions).toEqual(sampleTable().partitions);
     expect(read.warnings).toEqual([
       'The protective MBR record covers sectors 1 + 8191, not 1 + 16383; writing the table will correct it.',
-      expect.stringMatching(/primary header places the backup at LBA 8191, not at the disk's last sector 16383 \(was the image resized\?\)/),
+      expect.stringMatching(
+        /primary header places the backup at LBA 8191, not at the disk's last sector 16383 \(was the image resized\?\)/,
+      ),
     ]);
     await writeGpt(grown, read);
     expect((await readGpt(grown)).warnings).toEqual([]);
@@ -154,7 +165,9 @@ describe('readGpt', () => {
     flip(device.bytes, LAST * 512 + 40, 1);
     const error = await readError(device);
     expect(error.code).toBe('INVALID_INPUT');
-    expect(error.message).toMatch(/^the GPT is damaged beyond repair: primary \(LBA 1\): header CRC32 .*; backup \(LBA 8191\): header CRC32/);
+    expect(error.message).toMatch(
+      /^the GPT is damaged beyond repair: primary \(LBA 1\): header CRC32 .*; backup \(LBA 8191\): header CRC32/,
+    );
   });
 
   it('turns an entry with a sector number beyond 2^53 into INVALID_INPUT, not a wrong number', async () => {
@@ -181,12 +194,16 @@ describe('readGpt on garbage never throws anything but LoopbackError', () => {
   it('random bytes in LBA 1 and the entries', async () => {
     await ready;
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ minLength: 512, maxLength: 512 }), fc.uint8Array({ minLength: 0, maxLength: 16384 }), async (header, entries) => {
-        const bytes = base.bytes.slice();
-        bytes.set(header, 512);
-        bytes.set(entries, 1024);
-        await expectOnlyLoopbackErrors(bytes);
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 512, maxLength: 512 }),
+        fc.uint8Array({ minLength: 0, maxLength: 16384 }),
+        async (header, entries) => {
+          const bytes = base.bytes.slice();
+          bytes.set(header, 512);
+          bytes.set(entries, 1024);
+          await expectOnlyLoopbackErrors(bytes);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -195,18 +212,26 @@ describe('readGpt on garbage never throws anything but LoopbackError', () => {
     await ready;
     const headerFields = fc.uint8Array({ minLength: 92 - 16, maxLength: 92 - 16 });
     await fc.assert(
-      fc.asyncProperty(headerFields, headerFields, fc.uint8Array({ minLength: 16384, maxLength: 16384 }), async (primary, backup, entries) => {
-        const bytes = base.bytes.slice();
-        const view = new DataView(bytes.buffer);
-        for (const [lba, fields] of [[1, primary], [LAST, backup]] as const) {
-          const at = lba * 512;
-          bytes.set(fields, at + 16 + 4); // everything after signature, revision, size and CRC
-          view.setUint32(at + 16, 0, true);
-          view.setUint32(at + 16, zlibCrc32(bytes.subarray(at, at + 92)), true);
-        }
-        bytes.set(entries, 1024);
-        await expectOnlyLoopbackErrors(bytes);
-      }),
+      fc.asyncProperty(
+        headerFields,
+        headerFields,
+        fc.uint8Array({ minLength: 16384, maxLength: 16384 }),
+        async (primary, backup, entries) => {
+          const bytes = base.bytes.slice();
+          const view = new DataView(bytes.buffer);
+          for (const [lba, fields] of [
+            [1, primary],
+            [LAST, backup],
+          ] as const) {
+            const at = lba * 512;
+            bytes.set(fields, at + 16 + 4); // everything after signature, revision, size and CRC
+            view.setUint32(at + 16, 0, true);
+            view.setUint32(at + 16, zlibCrc32(bytes.subarray(at, at + 92)), true);
+          }
+          bytes.set(entries, 1024);
+          await expectOnlyLoopbackErrors(bytes);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -240,7 +265,9 @@ describe('readGpt on garbage never throws anything but LoopbackError', () => {
         view.setUint32(512 + 16, zlibCrc32(bytes.subarray(512, 512 + 92)), true);
         const table = await readGpt(new MemoryBlockDevice(bytes));
         expect(table.partitions.map((p) => p.index)).toEqual(entries.flatMap((e, slot) => (e.used ? [slot + 1] : [])));
-        expect(table.warnings).toContain('The backup GPT (LBA 8191) differs from the primary; the primary is used, and writing the table will make them equal.');
+        expect(table.warnings).toContain(
+          'The backup GPT (LBA 8191) differs from the primary; the primary is used, and writing the table will make them equal.',
+        );
       }),
       { numRuns: 100 },
     );

@@ -35,7 +35,11 @@ async function readSectors(device: BlockDevice, lba: number, count: number): Pro
     return await device.read(lba * SECTOR_SIZE_BYTES, count * SECTOR_SIZE_BYTES);
   } catch (error) {
     if (error instanceof LoopbackError) throw error;
-    throw new LoopbackError('IO', `reading sectors ${lba}–${lba + count - 1} failed: ${error instanceof Error ? error.message : String(error)}`, { lba, count });
+    throw new LoopbackError(
+      'IO',
+      `reading sectors ${lba}–${lba + count - 1} failed: ${error instanceof Error ? error.message : String(error)}`,
+      { lba, count },
+    );
   }
 }
 
@@ -49,18 +53,29 @@ async function readCopy(device: BlockDevice, lba: number, diskSectors: number, w
     if (!(error instanceof LoopbackError)) throw error;
     return { ok: false, reason: error.message, hasSignature: error.details?.reason !== 'signature' };
   }
-  const bad = (reason: string, keepHeader = false): GptCopy => ({ ok: false, reason, hasSignature: true, ...(keepHeader ? { header } : {}) });
+  const bad = (reason: string, keepHeader = false): GptCopy => ({
+    ok: false,
+    reason,
+    hasSignature: true,
+    ...(keepHeader ? { header } : {}),
+  });
   if (header.myLBA !== lba) return bad(`the header says it is at LBA ${header.myLBA} but was found at LBA ${lba}`);
   const arrayBytes = header.numberOfPartitionEntries * header.sizeOfPartitionEntry;
   if (arrayBytes === 0 || arrayBytes > MAX_PARTITION_ENTRY_ARRAY_BYTES) {
-    return bad(`its entry array of ${header.numberOfPartitionEntries} × ${header.sizeOfPartitionEntry} bytes is empty or larger than ${MAX_PARTITION_ENTRY_ARRAY_BYTES} bytes`);
+    return bad(
+      `its entry array of ${header.numberOfPartitionEntries} × ${header.sizeOfPartitionEntry} bytes is empty or larger than ${MAX_PARTITION_ENTRY_ARRAY_BYTES} bytes`,
+    );
   }
   const arraySectors = entryArraySectors(header.numberOfPartitionEntries, header.sizeOfPartitionEntry);
   const arrayEnd = header.partitionEntryLBA + arraySectors - 1;
   const arrayPlacedWell =
-    which === 'primary' ? header.partitionEntryLBA > PRIMARY_HEADER_LBA && arrayEnd < diskSectors : header.partitionEntryLBA > PRIMARY_HEADER_LBA && arrayEnd < lba;
+    which === 'primary'
+      ? header.partitionEntryLBA > PRIMARY_HEADER_LBA && arrayEnd < diskSectors
+      : header.partitionEntryLBA > PRIMARY_HEADER_LBA && arrayEnd < lba;
   if (!arrayPlacedWell) {
-    return bad(`its entry array (sectors ${header.partitionEntryLBA}–${arrayEnd}) is not between LBA 2 and ${which === 'primary' ? 'the end of the disk' : 'the backup header'}`);
+    return bad(
+      `its entry array (sectors ${header.partitionEntryLBA}–${arrayEnd}) is not between LBA 2 and ${which === 'primary' ? 'the end of the disk' : 'the backup header'}`,
+    );
   }
   const arrayWithPadding = await readSectors(device, header.partitionEntryLBA, arraySectors);
   const array = arrayWithPadding.subarray(0, arrayBytes);
@@ -77,7 +92,14 @@ async function readCopy(device: BlockDevice, lba: number, diskSectors: number, w
 }
 
 function sameTable(a: { header: GptHeader; entries: IndexedGptEntry[] }, b: { header: GptHeader; entries: IndexedGptEntry[] }): boolean {
-  const fields = ['firstUsableLBA', 'lastUsableLBA', 'diskGuid', 'numberOfPartitionEntries', 'sizeOfPartitionEntry', 'partitionEntryArrayCRC32'] as const;
+  const fields = [
+    'firstUsableLBA',
+    'lastUsableLBA',
+    'diskGuid',
+    'numberOfPartitionEntries',
+    'sizeOfPartitionEntry',
+    'partitionEntryArrayCRC32',
+  ] as const;
   return fields.every((field) => a.header[field] === b.header[field]);
 }
 
@@ -90,7 +112,11 @@ function sameTable(a: { header: GptHeader; entries: IndexedGptEntry[] }, b: { he
 export async function readGpt(device: BlockDevice): Promise<GptTable> {
   const diskSectors = deviceSectors(device.sizeBytes);
   if (diskSectors < 3) {
-    throw new LoopbackError('NOT_FOUND', `no GPT: the device holds ${diskSectors} sectors, too few for a protective MBR and two GPT headers`, { diskSectors });
+    throw new LoopbackError(
+      'NOT_FOUND',
+      `no GPT: the device holds ${diskSectors} sectors, too few for a protective MBR and two GPT headers`,
+      { diskSectors },
+    );
   }
   const lastLBA = backupHeaderLBA(diskSectors);
   const warnings = protectiveMbrWarnings(await readSectors(device, PROTECTIVE_MBR_LBA, 1), diskSectors);
@@ -109,7 +135,9 @@ export async function readGpt(device: BlockDevice): Promise<GptTable> {
     if (!backup.ok) {
       warnings.push(`The backup GPT header (LBA ${backupAt}) is unusable: ${backup.reason}. Writing the table will rebuild it.`);
     } else if (!sameTable(primary, backup)) {
-      warnings.push(`The backup GPT (LBA ${backupAt}) differs from the primary; the primary is used, and writing the table will make them equal.`);
+      warnings.push(
+        `The backup GPT (LBA ${backupAt}) differs from the primary; the primary is used, and writing the table will make them equal.`,
+      );
     }
     if (primary.header.alternateLBA !== lastLBA) {
       warnings.push(
@@ -119,18 +147,28 @@ export async function readGpt(device: BlockDevice): Promise<GptTable> {
     }
   } else if (backup.ok) {
     chosen = backup;
-    warnings.push(`The primary GPT (LBA 1) is unusable: ${primary.reason}. The backup at LBA ${backupAt} was read instead; writing the table will repair the primary.`);
+    warnings.push(
+      `The primary GPT (LBA 1) is unusable: ${primary.reason}. The backup at LBA ${backupAt} was read instead; writing the table will repair the primary.`,
+    );
     if (backup.header.myLBA !== lastLBA) {
-      warnings.push(`The backup header is at LBA ${backup.header.myLBA}, not at the disk's last sector ${lastLBA}; writing the table will move it to the end.`);
+      warnings.push(
+        `The backup header is at LBA ${backup.header.myLBA}, not at the disk's last sector ${lastLBA}; writing the table will move it to the end.`,
+      );
     }
   } else if (!primary.hasSignature && !backup.hasSignature) {
-    throw new LoopbackError('NOT_FOUND', `no GPT on this disk: neither LBA 1 nor LBA ${backupAt} holds an "EFI PART" header`, { diskSectors });
-  } else {
-    throw new LoopbackError('INVALID_INPUT', `the GPT is damaged beyond repair: primary (LBA 1): ${primary.reason}; backup (LBA ${backupAt}): ${backup.reason}`, {
+    throw new LoopbackError('NOT_FOUND', `no GPT on this disk: neither LBA 1 nor LBA ${backupAt} holds an "EFI PART" header`, {
       diskSectors,
-      primary: primary.reason,
-      backup: backup.reason,
     });
+  } else {
+    throw new LoopbackError(
+      'INVALID_INPUT',
+      `the GPT is damaged beyond repair: primary (LBA 1): ${primary.reason}; backup (LBA ${backupAt}): ${backup.reason}`,
+      {
+        diskSectors,
+        primary: primary.reason,
+        backup: backup.reason,
+      },
+    );
   }
 
   const { header } = chosen;

@@ -7,7 +7,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, type TestContext
 import { missingTools, runTool, runToolOk, tempDir } from '../../../tests/support/host';
 import type { BlockDevice } from '../block-device';
 import { parseGptHeader } from './header';
-import { addPartition, formatAttributes, GPT_PARTITION_TYPES, newGpt, readGpt, setLegacyBiosBootable, sgdiskTypeCode, writeGpt, type GptTable } from './index';
+import {
+  addPartition,
+  formatAttributes,
+  GPT_PARTITION_TYPES,
+  newGpt,
+  readGpt,
+  setLegacyBiosBootable,
+  sgdiskTypeCode,
+  writeGpt,
+  type GptTable,
+} from './index';
 import { arbitraryGptTable, SparseMemoryDevice } from './test-support';
 
 const missing = missingTools('sgdisk', 'sfdisk');
@@ -108,13 +118,27 @@ function expectToolsList(image: string, table: GptTable, options: { checkEachPar
       uniqueGuid: p.uuid,
       name: p.name ?? '',
     })),
-  ).toEqual(table.partitions.map(({ index, startingLBA, endingLBA, typeGuid, uniqueGuid, name }) => ({ index, startingLBA, endingLBA, typeGuid, uniqueGuid, name })));
+  ).toEqual(
+    table.partitions.map(({ index, startingLBA, endingLBA, typeGuid, uniqueGuid, name }) => ({
+      index,
+      startingLBA,
+      endingLBA,
+      typeGuid,
+      uniqueGuid,
+      name,
+    })),
+  );
 
   const print = runToolOk('sgdisk', ['-p', image]).stdout;
   expect(print).toContain(`Disk identifier (GUID): ${table.diskGuid}`);
   const rows = [...print.matchAll(/^\s*(\d+)\s+(\d+)\s+(\d+)\s+[\d.]+ \S+\s+([0-9A-F]{4}) {2}/gm)].map((m) => m.slice(1, 5));
   expect(rows).toEqual(
-    table.partitions.map((p) => [String(p.index), String(p.startingLBA), String(p.endingLBA), (sgdiskTypeCode(p.typeGuid) ?? 'ffff').toUpperCase()]),
+    table.partitions.map((p) => [
+      String(p.index),
+      String(p.startingLBA),
+      String(p.endingLBA),
+      (sgdiskTypeCode(p.typeGuid) ?? 'ffff').toUpperCase(),
+    ]),
   );
 
   if (!options.checkEachPartitionWithSgdisk) return;
@@ -136,7 +160,13 @@ describe('GPTs we write, checked by sgdisk and sfdisk', () => {
     table = addPartition(table, { sizeSectors: 32 * 2048, type: 'efi', name: 'EFI system' });
     table = addPartition(table, { index: 5, startingLBA: 40 * 2048, type: 'linux', name: 'root ✓ système 日本' });
     table = setLegacyBiosBootable(table, 5, true);
-    table = addPartition(table, { index: 4, startingLBA: 36 * 2048, sizeSectors: 2048, type: 'swap', attributes: { low32: 1, high32: 0x90000000 } });
+    table = addPartition(table, {
+      index: 4,
+      startingLBA: 36 * 2048,
+      sizeSectors: 2048,
+      type: 'swap',
+      attributes: { low32: 1, high32: 0x90000000 },
+    });
     const image = sparseImage(sectors);
     // Boot code and disk signature already in sector 0 must survive.
     const bootCode = Uint8Array.from({ length: 444 }, (_, i) => (i * 13 + 1) & 0xff);
@@ -235,7 +265,13 @@ describe('GPTs sgdisk writes, read by us', () => {
     const { image, sfdisk } = sgdiskImage();
     const table = await withDevice(image, (device) => readGpt(device));
     expectSameAsSfdisk(table, sfdisk);
-    expect(table).toMatchObject({ diskSectors: SECTORS, firstUsableLBA: 34, lastUsableLBA: SECTORS - 34, partitionEntryLBA: 2, warnings: [] });
+    expect(table).toMatchObject({
+      diskSectors: SECTORS,
+      firstUsableLBA: 34,
+      lastUsableLBA: SECTORS - 34,
+      partitionEntryLBA: 2,
+      warnings: [],
+    });
     const primary = parseGptHeader(readBytes(image, 512, 512));
     const backup = parseGptHeader(readBytes(image, (SECTORS - 1) * 512, 512));
     expect(backup).toMatchObject({ myLBA: SECTORS - 1, alternateLBA: 1, partitionEntryLBA: SECTORS - 33, diskGuid: sfdisk.id });
@@ -249,7 +285,9 @@ describe('GPTs sgdisk writes, read by us', () => {
     expect(verify.stdout + verify.stderr).toContain('Main header: ERROR'); // the corruption is real
     const table = await withDevice(image, (device) => readGpt(device));
     expectSameAsSfdisk(table, sfdisk);
-    expect(table.warnings).toEqual([expect.stringMatching(/^The primary GPT \(LBA 1\) is unusable: header CRC32 .* The backup at LBA 16383 was read instead/)]);
+    expect(table.warnings).toEqual([
+      expect.stringMatching(/^The primary GPT \(LBA 1\) is unusable: header CRC32 .* The backup at LBA 16383 was read instead/),
+    ]);
     await withDevice(image, (device) => writeGpt(device, table));
     expectSgdiskVerifies(image);
     expect(JSON.parse(runToolOk('sfdisk', ['--json', image]).stdout).partitiontable.partitions).toEqual(sfdisk.partitions);
@@ -260,7 +298,8 @@ describe('GPTs sgdisk writes, read by us', () => {
     const args = GPT_PARTITION_TYPES.flatMap((type, i) => ['-n', `${i + 1}:0:+8`, '-t', `${i + 1}:${type.sgdiskCode}`]);
     runToolOk('sgdisk', ['-a', '8', ...args, image]);
     const table = await withDevice(image, (device) => readGpt(device));
-    expect(table.partitions.map((p) => [p.index, p.typeGuid, p.typeName])).toEqual(GPT_PARTITION_TYPES.map((type, i) => [i + 1, type.guid, type.name]));
+    expect(table.partitions.map((p) => [p.index, p.typeGuid, p.typeName])).toEqual(
+      GPT_PARTITION_TYPES.map((type, i) => [i + 1, type.guid, type.name]),
+    );
   });
 });
-

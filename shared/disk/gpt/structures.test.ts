@@ -3,7 +3,15 @@
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LoopbackError } from '../../errors';
-import { GPT_ATTRIBUTE_BITS, hasAttribute, NO_ATTRIBUTES, withAttribute, attributesFromBigInt, attributesToBigInt, formatAttributes } from './attributes';
+import {
+  GPT_ATTRIBUTE_BITS,
+  hasAttribute,
+  NO_ATTRIBUTES,
+  withAttribute,
+  attributesFromBigInt,
+  attributesToBigInt,
+  formatAttributes,
+} from './attributes';
 import { encodeGptEntry, encodeGptEntryArray, parseGptEntry, parseGptEntryArray, type IndexedGptEntry } from './entries';
 import { encodeGptHeader, parseGptHeader, type GptHeaderFields } from './header';
 import { encodeProtectiveMbr, protectiveMbrWarnings } from './protective-mbr';
@@ -68,12 +76,24 @@ describe('GPT header (UEFI 5.3.2)', () => {
     ['a header size below 92', (_: Uint8Array, v: DataView) => v.setUint32(12, 91, true), false, /header size 91 bytes/],
     ['a header size beyond the sector', (_: Uint8Array, v: DataView) => v.setUint32(12, 513, true), false, /header size 513 bytes/],
     ['one flipped bit', (s: Uint8Array) => (s[45] = s[45]! ^ 0x10), false, /header CRC32 is 0x[0-9a-f]{8} but the header's bytes give/],
-    ['an entry size of 100 bytes', (_: Uint8Array, v: DataView) => v.setUint32(84, 100, true), true, /entry size 100 bytes is not 128 × 2\^n/],
-    ['a LastUsableLBA beyond 2^53', (_: Uint8Array, v: DataView) => v.setBigUint64(48, 1n << 60n, true), true, /LastUsableLBA is 1152921504606846976, beyond/],
+    [
+      'an entry size of 100 bytes',
+      (_: Uint8Array, v: DataView) => v.setUint32(84, 100, true),
+      true,
+      /entry size 100 bytes is not 128 × 2\^n/,
+    ],
+    [
+      'a LastUsableLBA beyond 2^53',
+      (_: Uint8Array, v: DataView) => v.setBigUint64(48, 1n << 60n, true),
+      true,
+      /LastUsableLBA is 1152921504606846976, beyond/,
+    ],
   ] as const)('refuses a header with %s', (_, change, fixCrc, message) => {
     const sector = corrupt(change, fixCrc);
     expect(() => parseGptHeader(sector)).toThrow(LoopbackError);
-    expect(() => parseGptHeader(sector)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(message) }));
+    expect(() => parseGptHeader(sector)).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(message) }),
+    );
   });
 
   it('accepts a longer header whose CRC covers the longer size', () => {
@@ -97,7 +117,9 @@ describe('GPT partition entry (UEFI 5.3.3)', () => {
     const bytes = new Uint8Array(128);
     encodeGptEntry(ENTRY, bytes, 0);
     const view = new DataView(bytes.buffer);
-    expect([...bytes.subarray(0, 16)]).toEqual([0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11, 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b]);
+    expect([...bytes.subarray(0, 16)]).toEqual([
+      0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11, 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b,
+    ]);
     expect([...bytes.subarray(16, 24)]).toEqual([0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x66]);
     expect(view.getBigUint64(32, true)).toBe(2048n);
     expect(view.getBigUint64(40, true)).toBe(4095n);
@@ -124,7 +146,10 @@ describe('GPT partition entry (UEFI 5.3.3)', () => {
     const bytes = new Uint8Array(128);
     const name = `${'x'.repeat(35)}\u{1F680}`;
     expect(() => encodeGptEntry({ ...ENTRY, name }, bytes, 0)).toThrow(
-      expect.objectContaining({ code: 'VALIDATION', message: expect.stringContaining('is 37 UTF-16 code units long; GPT stores at most 36') }),
+      expect.objectContaining({
+        code: 'VALIDATION',
+        message: expect.stringContaining('is 37 UTF-16 code units long; GPT stores at most 36'),
+      }),
     );
     expect(bytes.every((b) => b === 0)).toBe(true);
   });

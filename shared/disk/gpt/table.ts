@@ -123,8 +123,14 @@ export function encodeGpt(table: GptTable, existingSector0?: Uint8Array): Sector
   return [
     { lba: PROTECTIVE_MBR_LBA, bytes: encodeProtectiveMbr(table.diskSectors, existingSector0) },
     { lba: table.partitionEntryLBA, bytes: entryArray },
-    { lba: PRIMARY_HEADER_LBA, bytes: encodeGptHeader({ ...shared, myLBA: PRIMARY_HEADER_LBA, alternateLBA: lastLBA, partitionEntryLBA: table.partitionEntryLBA }) },
+    {
+      lba: PRIMARY_HEADER_LBA,
+      bytes: encodeGptHeader({ ...shared, myLBA: PRIMARY_HEADER_LBA, alternateLBA: lastLBA, partitionEntryLBA: table.partitionEntryLBA }),
+    },
     { lba: backupArrayLBA, bytes: entryArray },
-    { lba: lastLBA, bytes: encodeGptHeader({ ...shared, myLBA: lastLBA, alternateLBA: PRIMARY_HEADER_LBA, partitionEntryLBA: backupArrayLBA }) },
+    {
+      lba: lastLBA,
+      bytes: encodeGptHeader({ ...shared, myLBA: lastLBA, alternateLBA: PRIMARY_HEADER_LBA, partitionEntryLBA: backupArrayLBA }),
+    },
   ];
 }

@@ -20,7 +20,7 @@ export class SparseMemoryDevice implements BlockDevice {
   async read(offsetBytes: number, lengthBytes: number): Promise<Uint8Array> {
     checkRange(this, offsetBytes, lengthBytes, 'read');
     const out = new Uint8Array(lengthBytes);
-    for (let done = 0; done < lengthBytes; ) {
+    for (let done = 0; done < lengthBytes;) {
       const at = offsetBytes + done;
       const pageOffset = at % PAGE_BYTES;
       const n = Math.min(PAGE_BYTES - pageOffset, lengthBytes - done);
@@ -33,7 +33,7 @@ export class SparseMemoryDevice implements BlockDevice {
 
   async write(offsetBytes: number, data: Uint8Array): Promise<void> {
     checkRange(this, offsetBytes, data.length, 'write');
-    for (let done = 0; done < data.length; ) {
+    for (let done = 0; done < data.length;) {
       const at = offsetBytes + done;
       const pageIndex = Math.floor(at / PAGE_BYTES);
       const pageOffset = at % PAGE_BYTES;
@@ -118,7 +118,10 @@ export function arbitraryGptTable(options: ArbitraryGptOptions = {}): fc.Arbitra
           bounds: fc.uniqueArray(fc.integer({ min: firstUsableLBA, max: lastUsableLBA }), { minLength: 2 * count, maxLength: 2 * count }),
           indexes: fc.uniqueArray(fc.integer({ min: 1, max: numberOfPartitionEntries }), { minLength: count, maxLength: count }),
           uniqueGuids: fc.uniqueArray(arbitraryGuid, { minLength: count, maxLength: count }),
-          types: fc.array(fc.oneof(fc.constantFrom(...GPT_PARTITION_TYPES.map((t) => t.guid)), arbitraryGuid), { minLength: count, maxLength: count }),
+          types: fc.array(fc.oneof(fc.constantFrom(...GPT_PARTITION_TYPES.map((t) => t.guid)), arbitraryGuid), {
+            minLength: count,
+            maxLength: count,
+          }),
           names: fc.array(arbitraryName(names), { minLength: count, maxLength: count }),
           attributes: fc.array(fc.record({ low32: fc.nat({ max: 0xffffffff }), high32: fc.nat({ max: 0xffffffff }) }), {
             minLength: count,

@@ -41,9 +41,14 @@ describe('partition types', () => {
 
   it('refuses unknown aliases and codes, listing what it knows', () => {
     expect(() => resolvePartitionType('ext9')).toThrow(
-      expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/"ext9" is not a partition type\. Known types: efi \(ef00, EFI System\)/) }),
+      expect.objectContaining({
+        code: 'INVALID_INPUT',
+        message: expect.stringMatching(/"ext9" is not a partition type\. Known types: efi \(ef00, EFI System\)/),
+      }),
     );
-    expect(() => resolvePartitionType('a505')).toThrow(expect.objectContaining({ message: expect.stringContaining('sgdisk type code a505 is not one') }));
+    expect(() => resolvePartitionType('a505')).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('sgdisk type code a505 is not one') }),
+    );
   });
 
   it('has no alias or code that means two types', () => {

@@ -28,7 +28,12 @@ export const GPT_PARTITION_TYPES: readonly GptPartitionType[] = [
   { guid: 'E6D6D379-F507-44C2-A23C-238F2A3DF928', name: 'Linux LVM', sgdiskCode: '8e00', aliases: ['lvm'] },
   { guid: 'A19D880F-05FC-4D3B-A006-743F0F84911E', name: 'Linux RAID', sgdiskCode: 'fd00', aliases: ['raid'] },
   // FAT volumes on GPT use Microsoft basic data, hence the fat* aliases.
-  { guid: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7', name: 'Microsoft basic data', sgdiskCode: '0700', aliases: ['msdata', 'fat32', 'fat16', 'fat12'] },
+  {
+    guid: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7',
+    name: 'Microsoft basic data',
+    sgdiskCode: '0700',
+    aliases: ['msdata', 'fat32', 'fat16', 'fat12'],
+  },
   { guid: 'E3C9E316-0B5C-4DB8-817D-F92DF00215AE', name: 'Microsoft reserved', sgdiskCode: '0c01', aliases: ['msreserved'] },
   { guid: '83BD6B9D-7F41-11DC-BE0B-001560B84F0F', name: 'FreeBSD boot', sgdiskCode: 'a501', aliases: ['freebsd-boot'] },
   { guid: '516E7CB5-6ECF-11D6-8FF8-00022D09712B', name: 'FreeBSD swap', sgdiskCode: 'a502', aliases: ['freebsd-swap'] },

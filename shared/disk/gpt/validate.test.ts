@@ -101,7 +101,10 @@ describe('writeGpt refuses invalid tables and writes nothing', () => {
   });
 
   it('refuses a name with a NUL in it', async () => {
-    await expectRefused(table([partition(1, 2048, 3000, { name: 'ab\u0000cd' })]), /partition 1: the name "ab\\u0000cd" contains a NUL character/);
+    await expectRefused(
+      table([partition(1, 2048, 3000, { name: 'ab\u0000cd' })]),
+      /partition 1: the name "ab\\u0000cd" contains a NUL character/,
+    );
   });
 
   it('refuses two partitions with the same unique GUID', async () => {
@@ -121,19 +124,31 @@ describe('writeGpt refuses invalid tables and writes nothing', () => {
 
   it('refuses a partition number outside the entry array and a number used twice', async () => {
     await expectRefused(table([partition(129, 2048, 3000)]), /partition number 129 is outside 1\.\.128/);
-    await expectRefused(table([partition(1, 2048, 2999), partition(1, 3000, 4000, { uniqueGuid: 'ABCDEF01-2345-4678-9ABC-DEF012345678' })]), /partition number 1 is used by two partitions/);
+    await expectRefused(
+      table([partition(1, 2048, 2999), partition(1, 3000, 4000, { uniqueGuid: 'ABCDEF01-2345-4678-9ABC-DEF012345678' })]),
+      /partition number 1 is used by two partitions/,
+    );
   });
 
   it('refuses a table laid out for a disk of another size', async () => {
-    await expectRefused(table([], { diskSectors: 8192, lastUsableLBA: 8158 }), /the table is laid out for a disk of 8192 sectors but the device has 4096 sectors/);
+    await expectRefused(
+      table([], { diskSectors: 8192, lastUsableLBA: 8158 }),
+      /the table is laid out for a disk of 8192 sectors but the device has 4096 sectors/,
+    );
   });
 
   it('refuses a usable range that runs into the backup entry array', async () => {
-    await expectRefused(table([], { lastUsableLBA: 4063 }), /the last usable sector 4063 must come before the backup entry array \(sectors 4063–4094\)/);
+    await expectRefused(
+      table([], { lastUsableLBA: 4063 }),
+      /the last usable sector 4063 must come before the backup entry array \(sectors 4063–4094\)/,
+    );
   });
 
   it('refuses an entry array smaller than the 16 KiB UEFI minimum', async () => {
-    await expectRefused(table([], { numberOfPartitionEntries: 64 }), /64 entries of 128 bytes make a 8192-byte entry array; it must hold 16384/);
+    await expectRefused(
+      table([], { numberOfPartitionEntries: 64 }),
+      /64 entries of 128 bytes make a 8192-byte entry array; it must hold 16384/,
+    );
   });
 
   it('reports every problem at once', async () => {
@@ -147,7 +162,9 @@ describe('writeGpt refuses invalid tables and writes nothing', () => {
 
 describe('newGpt', () => {
   it('refuses a disk too small for a GPT', () => {
-    expect(() => newGpt(67)).toThrow(expect.objectContaining({ code: 'VALIDATION', message: expect.stringContaining('a disk of 67 sectors is too small') }));
+    expect(() => newGpt(67)).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', message: expect.stringContaining('a disk of 67 sectors is too small') }),
+    );
     expect(newGpt(68)).toMatchObject({ firstUsableLBA: 34, lastUsableLBA: 34 });
   });
 });

@@ -22,7 +22,8 @@ import {
 } from './layout';
 import type { GptPartition, GptTable } from './table';
 
-export type GptProblemKind = 'layout' | 'disk-too-small' | 'index' | 'guid' | 'duplicate-guid' | 'range' | 'outside-usable' | 'overlap' | 'name' | 'attributes';
+export type GptProblemKind =
+  'layout' | 'disk-too-small' | 'index' | 'guid' | 'duplicate-guid' | 'range' | 'outside-usable' | 'overlap' | 'name' | 'attributes';
 
 export interface GptProblem {
   kind: GptProblemKind;
@@ -41,9 +42,14 @@ function layoutProblems(table: GptTable): GptProblem[] {
   const problem = (kind: GptProblemKind, message: string): GptProblem[] => [{ kind, message, partitions: [] }];
   const { diskSectors, numberOfPartitionEntries, sizeOfPartitionEntry, partitionEntryLBA, firstUsableLBA, lastUsableLBA } = table;
   if (!isSector(diskSectors)) return problem('layout', `the disk size ${diskSectors} is not a whole number of sectors`);
-  if (!isValidEntrySize(sizeOfPartitionEntry)) return problem('layout', `the partition entry size ${sizeOfPartitionEntry} bytes is not 128 × 2^n`);
+  if (!isValidEntrySize(sizeOfPartitionEntry))
+    return problem('layout', `the partition entry size ${sizeOfPartitionEntry} bytes is not 128 × 2^n`);
   const arrayBytes = numberOfPartitionEntries * sizeOfPartitionEntry;
-  if (!Number.isInteger(numberOfPartitionEntries) || arrayBytes < MIN_PARTITION_ENTRY_ARRAY_BYTES || arrayBytes > MAX_PARTITION_ENTRY_ARRAY_BYTES) {
+  if (
+    !Number.isInteger(numberOfPartitionEntries) ||
+    arrayBytes < MIN_PARTITION_ENTRY_ARRAY_BYTES ||
+    arrayBytes > MAX_PARTITION_ENTRY_ARRAY_BYTES
+  ) {
     return problem(
       'layout',
       `${numberOfPartitionEntries} entries of ${sizeOfPartitionEntry} bytes make a ${arrayBytes}-byte entry array; it must hold ` +
@@ -114,12 +120,14 @@ function partitionProblems(table: GptTable): GptProblem[] {
     } else {
       const guid = parseGuid(p.uniqueGuid);
       const first = byGuid.get(guid);
-      if (first) add('duplicate-guid', [first.index, p.index], `partitions ${first.index} and ${p.index} have the same unique GUID ${guid}`);
+      if (first)
+        add('duplicate-guid', [first.index, p.index], `partitions ${first.index} and ${p.index} have the same unique GUID ${guid}`);
       else byGuid.set(guid, p);
     }
     const nameProblem = partitionNameProblem(p.name);
     if (nameProblem) add('name', [p.index], `partition ${p.index}: ${nameProblem}`);
-    if (!isValidAttributes(p.attributes)) add('attributes', [p.index], `partition ${p.index}: attributes must be two unsigned 32-bit halves`);
+    if (!isValidAttributes(p.attributes))
+      add('attributes', [p.index], `partition ${p.index}: attributes must be two unsigned 32-bit halves`);
     if (!isSector(p.startingLBA) || !isSector(p.endingLBA)) {
       add('range', [p.index], `partition ${p.index}: start ${p.startingLBA} and end ${p.endingLBA} must be sector numbers`);
       continue;

@@ -70,7 +70,13 @@ export class Allocator {
     private readonly g: Geometry,
     private readonly gdt: GroupDescTable,
   ) {
-    this.groups = Array.from({ length: g.groupCount }, () => ({ blockBitmap: null, inodeBitmap: null, diskBlocks: null, blockHint: 0, inodeHint: 0 }));
+    this.groups = Array.from({ length: g.groupCount }, () => ({
+      blockBitmap: null,
+      inodeBitmap: null,
+      diskBlocks: null,
+      blockHint: 0,
+      inodeHint: 0,
+    }));
     let blocks = 0;
     let inodes = 0;
     for (let group = 0; group < g.groupCount; group++) {
@@ -93,7 +99,11 @@ export class Allocator {
   /** Throws unless `blocks` and `inodes` are free (counting `reclaimedBlocks` the operation frees first). */
   requireSpace(path: string, what: string, blocks: number, inodes: number, reclaimedBlocks = 0): void {
     if (inodes > this.free.inodes) {
-      throw new LoopbackError('VALIDATION', `${path}: no free inodes left in the ext2 filesystem for ${what}; remove files or format with a smaller inode ratio`, { path, freeInodes: this.free.inodes });
+      throw new LoopbackError(
+        'VALIDATION',
+        `${path}: no free inodes left in the ext2 filesystem for ${what}; remove files or format with a smaller inode ratio`,
+        { path, freeInodes: this.free.inodes },
+      );
     }
     const free = this.free.blocks + reclaimedBlocks;
     if (blocks > free) {
@@ -228,7 +238,7 @@ export class Allocator {
       const g = (goalGroup + i) % groupCount;
       if (this.gdt.get16(g, FREE) < count) continue;
       const bitmap = (await this.blockBitmap(g)).data;
-      for (let at = i === 0 ? goalBit : 0; ; ) {
+      for (let at = i === 0 ? goalBit : 0; ;) {
         const run = this.findRun(g, bitmap, at, count);
         if (!run) break;
         if (run.length >= count) {
@@ -245,7 +255,7 @@ export class Allocator {
       const g = (goalGroup + i) % groupCount;
       if (this.gdt.get16(g, FREE) === 0) continue;
       const bitmap = (await this.blockBitmap(g)).data;
-      for (let at = i === 0 ? goalBit : 0; remaining > 0; ) {
+      for (let at = i === 0 ? goalBit : 0; remaining > 0;) {
         const run = this.findRun(g, bitmap, at, remaining);
         if (!run) break;
         this.take(g, run);
@@ -254,7 +264,12 @@ export class Allocator {
         at = run.start + run.length - this.groupFirstBlock(g);
       }
     }
-    if (remaining > 0) throw new LoopbackError('INTERNAL', 'the ext2 block counters promised more free blocks than the bitmaps have: run e2fsck on the image', {});
+    if (remaining > 0)
+      throw new LoopbackError(
+        'INTERNAL',
+        'the ext2 block counters promised more free blocks than the bitmaps have: run e2fsck on the image',
+        {},
+      );
     return runs;
   }
 

@@ -47,7 +47,11 @@ class Ext2Reader {
     this.blockBytes = blockSizeOf(sb);
     this.inodeBytes = sb.s_rev_level === 0 ? EXT2_GOOD_OLD_INODE_SIZE : sb.s_inode_size;
     if (sb.s_feature_incompat & EXT4_FEATURE_INCOMPAT_64BIT) {
-      throw new LoopbackError('VALIDATION', 'this is an ext4 with the 64bit feature: block maps are read from ext2 (and ext3) volumes only', {});
+      throw new LoopbackError(
+        'VALIDATION',
+        'this is an ext4 with the 64bit feature: block maps are read from ext2 (and ext3) volumes only',
+        {},
+      );
     }
   }
 
@@ -155,7 +159,11 @@ export function appendBlockExtent(extents: FileExtent[], logical: number, physic
   const lengthBytes = Math.min(blockBytes, fileBytes - fileOffsetBytes);
   const deviceOffsetBytes = physical * blockBytes;
   const last = extents[extents.length - 1];
-  if (last && last.fileOffsetBytes + last.lengthBytes === fileOffsetBytes && last.deviceOffsetBytes + last.lengthBytes === deviceOffsetBytes) {
+  if (
+    last &&
+    last.fileOffsetBytes + last.lengthBytes === fileOffsetBytes &&
+    last.deviceOffsetBytes + last.lengthBytes === deviceOffsetBytes
+  ) {
     last.lengthBytes += lengthBytes;
   } else {
     extents.push({ fileOffsetBytes, deviceOffsetBytes, lengthBytes });

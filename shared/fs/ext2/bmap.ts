@@ -10,7 +10,15 @@ import { LoopbackError } from '../../errors';
 import type { FileExtent } from '../types';
 import type { Allocator, Run } from './alloc';
 import { appendBlockExtent } from './block-map';
-import { EXT2_N_BLOCKS, EXT2_NDIR_BLOCKS, EXT4_EXTENTS_FL, EXT4_INLINE_DATA_FL, LINUX_S_IFDIR, LINUX_S_IFLNK, LINUX_S_IFREG } from './inode';
+import {
+  EXT2_N_BLOCKS,
+  EXT2_NDIR_BLOCKS,
+  EXT4_EXTENTS_FL,
+  EXT4_INLINE_DATA_FL,
+  LINUX_S_IFDIR,
+  LINUX_S_IFLNK,
+  LINUX_S_IFREG,
+} from './inode';
 import type { InodeRef } from './inode-table';
 import type { MetaCache } from './meta-cache';
 import type { Geometry } from './openfs';
@@ -18,7 +26,10 @@ import type { Geometry } from './openfs';
 /** Throws CORRUPT unless `block` is inside the volume (a damaged map must not send us elsewhere). */
 export function checkBlock(g: Geometry, block: number, what: string): void {
   if (block < g.firstDataBlock || block >= g.blocksCount) {
-    throw new LoopbackError('CORRUPT', `${what}: block number ${block} is outside the filesystem: run e2fsck on the image`, { path: what, block });
+    throw new LoopbackError('CORRUPT', `${what}: block number ${block} is outside the filesystem: run e2fsck on the image`, {
+      path: what,
+      block,
+    });
   }
 }
 
@@ -41,7 +52,13 @@ export class BlockMap {
    * blocks over and over: only a damaged or crafted map does) is refused (CORRUPT) as soon as
    * it does, so a walk is bounded by the volume's size whatever i_size claims.
    */
-  async walk(inode: InodeRef, limit: number, what: string, onData: (logical: number, block: number) => void, onMeta?: (block: number) => void): Promise<void> {
+  async walk(
+    inode: InodeRef,
+    limit: number,
+    what: string,
+    onData: (logical: number, block: number) => void,
+    onMeta?: (block: number) => void,
+  ): Promise<void> {
     if (inode.flags & (EXT4_EXTENTS_FL | EXT4_INLINE_DATA_FL)) {
       throw new LoopbackError('VALIDATION', `${what} uses ext4 extents or inline data, not the ext2 block map`, { path: what });
     }
@@ -49,7 +66,11 @@ export class BlockMap {
     let named = 0;
     const count = (): void => {
       if (++named > this.g.blocksCount) {
-        throw new LoopbackError('CORRUPT', `${what}: its block map names more blocks than the filesystem has (${this.g.blocksCount}): run e2fsck on the image`, { path: what });
+        throw new LoopbackError(
+          'CORRUPT',
+          `${what}: its block map names more blocks than the filesystem has (${this.g.blocksCount}): run e2fsck on the image`,
+          { path: what },
+        );
       }
     };
     for (let i = 0; i < EXT2_NDIR_BLOCKS && i < limit; i++) {
@@ -102,7 +123,13 @@ export class BlockMap {
   async freeData(inode: InodeRef): Promise<void> {
     if (this.hasBlockMap(inode)) {
       const blocks: number[] = [];
-      await this.walk(inode, Infinity, `inode ${inode.ino}`, (_, block) => blocks.push(block), (block) => blocks.push(block));
+      await this.walk(
+        inode,
+        Infinity,
+        `inode ${inode.ino}`,
+        (_, block) => blocks.push(block),
+        (block) => blocks.push(block),
+      );
       await this.alloc.releaseBlocks(blocks);
     }
     for (let i = 0; i < EXT2_N_BLOCKS; i++) inode.setBlock(i, 0);

@@ -51,12 +51,16 @@ export function setRecLen(view: DataView, offset: number, length: number, blockB
 }
 
 function damaged(what: string, logical: number, offset: number, recLen: number, why = `rec_len ${recLen}`): LoopbackError {
-  return new LoopbackError('CORRUPT', `${what}: directory block ${logical} has a damaged record at byte ${offset} (${why}): run e2fsck on the image`, {
-    path: what,
-    block: logical,
-    offset,
-    recLen,
-  });
+  return new LoopbackError(
+    'CORRUPT',
+    `${what}: directory block ${logical} has a damaged record at byte ${offset} (${why}): run e2fsck on the image`,
+    {
+      path: what,
+      block: logical,
+      offset,
+      recLen,
+    },
+  );
 }
 
 export class DirIndex {
@@ -86,13 +90,14 @@ export class DirIndex {
   scan(logical: number, data: Uint8Array): void {
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     let gap = 0;
-    for (let offset = 0; offset < this.blockBytes; ) {
+    for (let offset = 0; offset < this.blockBytes;) {
       const recLen = offset + F.name <= this.blockBytes ? getRecLen(view, offset, this.blockBytes) : 0;
       if (recLen < F.name || recLen % 4 !== 0 || offset + recLen > this.blockBytes) throw damaged(this.what, logical, offset, recLen);
       const ino = view.getUint32(offset + F.inode, true);
       const nameLen = view.getUint8(offset + F.name_len);
       if (ino !== 0) {
-        if (F.name + nameLen > recLen) throw damaged(this.what, logical, offset, recLen, `a name of ${nameLen} bytes in a record of ${recLen}`);
+        if (F.name + nameLen > recLen)
+          throw damaged(this.what, logical, offset, recLen, `a name of ${nameLen} bytes in a record of ${recLen}`);
         if (nameLen === 0) throw damaged(this.what, logical, offset, recLen, 'an entry with an empty name');
         const nameBytes = data.slice(offset + F.name, offset + F.name + nameLen);
         this.slots.set(nameKey(nameBytes), { ino, fileType: view.getUint8(offset + F.file_type), logical, offset, nameBytes });
@@ -138,7 +143,7 @@ export class DirIndex {
   insert(logical: number, data: Uint8Array, nameBytes: Uint8Array, ino: number, fileType: number): DirSlot {
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const need = dirRecordLength(nameBytes.length);
-    for (let offset = 0; offset < this.blockBytes; ) {
+    for (let offset = 0; offset < this.blockBytes;) {
       const recLen = getRecLen(view, offset, this.blockBytes);
       const used = view.getUint32(offset + F.inode, true) !== 0;
       const own = used ? dirRecordLength(view.getUint8(offset + F.name_len)) : 0;
@@ -171,7 +176,7 @@ export class DirIndex {
     if (!slot) return;
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     let previous = -1;
-    for (let offset = 0; offset < slot.offset; ) {
+    for (let offset = 0; offset < slot.offset;) {
       previous = offset;
       offset += getRecLen(view, offset, this.blockBytes);
     }
@@ -201,7 +206,7 @@ export class DirIndex {
   private rescanGap(logical: number, data: Uint8Array): void {
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     let gap = 0;
-    for (let offset = 0; offset < this.blockBytes; ) {
+    for (let offset = 0; offset < this.blockBytes;) {
       const recLen = getRecLen(view, offset, this.blockBytes);
       const used = view.getUint32(offset + F.inode, true) !== 0;
       gap = Math.max(gap, used ? recLen - dirRecordLength(view.getUint8(offset + F.name_len)) : recLen);

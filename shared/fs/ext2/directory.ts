@@ -4,7 +4,16 @@
  * of the block. An unused record has inode 0.
  */
 import { LoopbackError } from '../../errors';
-import { LINUX_S_IFBLK, LINUX_S_IFCHR, LINUX_S_IFDIR, LINUX_S_IFIFO, LINUX_S_IFLNK, LINUX_S_IFMT, LINUX_S_IFREG, LINUX_S_IFSOCK } from './inode';
+import {
+  LINUX_S_IFBLK,
+  LINUX_S_IFCHR,
+  LINUX_S_IFDIR,
+  LINUX_S_IFIFO,
+  LINUX_S_IFLNK,
+  LINUX_S_IFMT,
+  LINUX_S_IFREG,
+  LINUX_S_IFSOCK,
+} from './inode';
 
 /** Byte offsets inside one directory entry. */
 export const EXT2_DIR_ENTRY = {
@@ -91,15 +100,21 @@ export function parseDirectoryBlock(block: Uint8Array): DirRecord[] {
   const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
   const F = EXT2_DIR_ENTRY;
   const records: DirRecord[] = [];
-  for (let offset = 0; offset + F.name <= block.length; ) {
+  for (let offset = 0; offset + F.name <= block.length;) {
     const recLen = view.getUint16(offset + F.rec_len, true);
     if (recLen < F.name || recLen % 4 !== 0 || offset + recLen > block.length) {
-      throw new LoopbackError('CORRUPT', `a directory block has a damaged record at byte ${offset} (rec_len ${recLen}): run e2fsck`, { offset, recLen });
+      throw new LoopbackError('CORRUPT', `a directory block has a damaged record at byte ${offset} (rec_len ${recLen}): run e2fsck`, {
+        offset,
+        recLen,
+      });
     }
     const inode = view.getUint32(offset + F.inode, true);
     const nameLen = view.getUint8(offset + F.name_len);
     if (inode !== 0 && nameLen === 0) {
-      throw new LoopbackError('CORRUPT', `a directory block has an entry with an empty name at byte ${offset}: run e2fsck`, { offset, recLen });
+      throw new LoopbackError('CORRUPT', `a directory block has an entry with an empty name at byte ${offset}: run e2fsck`, {
+        offset,
+        recLen,
+      });
     }
     if (inode !== 0 && F.name + nameLen <= recLen) {
       const name = new TextDecoder().decode(block.subarray(offset + F.name, offset + F.name + nameLen));

@@ -40,9 +40,16 @@ export class FileData {
     const P = this.g.perBlock;
     const maxBlocks = EXT2_NDIR_BLOCKS + P + P * P + P * P * P;
     const rev0 = this.g.rev0;
-    const tooLarge = dataBlocks > maxBlocks || (blocksWithIndirect(dataBlocks, this.g.blockBytes) * this.g.blockBytes) / 512 >= 2 ** 32 || (rev0 && bytes >= 2 ** 31);
+    const tooLarge =
+      dataBlocks > maxBlocks ||
+      (blocksWithIndirect(dataBlocks, this.g.blockBytes) * this.g.blockBytes) / 512 >= 2 ** 32 ||
+      (rev0 && bytes >= 2 ** 31);
     if (tooLarge) {
-      throw new LoopbackError('INVALID_INPUT', `${path}: a file of ${bytes} bytes is larger than this ext2 (${this.g.blockBytes}-byte blocks${rev0 ? ', revision 0' : ''}) can hold`, { path, sizeBytes: bytes });
+      throw new LoopbackError(
+        'INVALID_INPUT',
+        `${path}: a file of ${bytes} bytes is larger than this ext2 (${this.g.blockBytes}-byte blocks${rev0 ? ', revision 0' : ''}) can hold`,
+        { path, sizeBytes: bytes },
+      );
     }
   }
 
@@ -54,10 +61,14 @@ export class FileData {
     const size = inode.size;
     const max = maxMappedBlocks(this.g.perBlock) * this.g.blockBytes;
     if (size > max) {
-      throw new LoopbackError('CORRUPT', `${what} claims ${size} bytes, more than a file of this ext2 (${this.g.blockBytes}-byte blocks) can hold (${max}): run e2fsck on the image`, {
-        path: what,
-        sizeBytes: size,
-      });
+      throw new LoopbackError(
+        'CORRUPT',
+        `${what} claims ${size} bytes, more than a file of this ext2 (${this.g.blockBytes}-byte blocks) can hold (${max}): run e2fsck on the image`,
+        {
+          path: what,
+          sizeBytes: size,
+        },
+      );
     }
     return size;
   }
@@ -79,7 +90,11 @@ export class FileData {
     const B = this.g.blockBytes;
     const size = this.sizeOf(inode, what);
     if (size > READ_WHOLE_MAX_BYTES) {
-      throw new LoopbackError('VALIDATION', `${what} is ${size} bytes, too large to read into memory at once: copy it out (loopstudio get) instead`, { path: what, sizeBytes: size });
+      throw new LoopbackError(
+        'VALIDATION',
+        `${what} is ${size} bytes, too large to read into memory at once: copy it out (loopstudio get) instead`,
+        { path: what, sizeBytes: size },
+      );
     }
     const runs = await this.runsOf(inode, size, what);
     const first = runs[0];
@@ -101,7 +116,7 @@ export class FileData {
       const start = run.logical * B;
       if (start > at) await onChunk({ offsetBytes: at, lengthBytes: start - at, data: null });
       const end = Math.min(start + run.count * B, size);
-      for (let offset = start; offset < end; ) {
+      for (let offset = start; offset < end;) {
         const length = Math.min(READ_CHUNK_BYTES, end - offset);
         await onChunk({ offsetBytes: offset, lengthBytes: length, data: await this.device.read(run.block * B + (offset - start), length) });
         offset += length;
@@ -141,7 +156,8 @@ export class FileData {
     const B = this.g.blockBytes;
     const last = dataRuns[dataRuns.length - 1];
     const firstMeta = metaRuns[0];
-    const appended = last !== undefined && firstMeta !== undefined && firstMeta.start === last.start + last.length ? firstMeta.length * B : 0;
+    const appended =
+      last !== undefined && firstMeta !== undefined && firstMeta.start === last.start + last.length ? firstMeta.length * B : 0;
     let offset = 0;
     for (let r = 0; r < dataRuns.length; r++) {
       const run = dataRuns[r]!;

@@ -49,7 +49,8 @@ function dumpe2fs(image: string, extra: string[] = []): Record<string, string> {
 
 /** `dumpe2fs` (with groups) without what differs between two formats of the same geometry. */
 function geometry(image: string): string {
-  const volatile = /^(Filesystem (UUID|created|flags|volume name)|Directory Hash Seed|Default directory hash|Default mount options|Last .*|Lifetime writes)/;
+  const volatile =
+    /^(Filesystem (UUID|created|flags|volume name)|Directory Hash Seed|Default directory hash|Default mount options|Last .*|Lifetime writes)/;
   return runToolOk('dumpe2fs', [image])
     .stdout.split('\n')
     .filter((line) => !volatile.test(line))

@@ -81,11 +81,17 @@ function encodeLabel(label: string | undefined): Uint8Array {
   if (label === undefined) return bytes;
   const encoded = new TextEncoder().encode(label);
   if (encoded.length > EXT2_LABEL_LEN) {
-    throw new LoopbackError('INVALID_INPUT', `ext2 label "${label}" is ${encoded.length} bytes: ext2 allows at most ${EXT2_LABEL_LEN} bytes (UTF-8); shorten it`, { label, labelBytes: encoded.length });
+    throw new LoopbackError(
+      'INVALID_INPUT',
+      `ext2 label "${label}" is ${encoded.length} bytes: ext2 allows at most ${EXT2_LABEL_LEN} bytes (UTF-8); shorten it`,
+      { label, labelBytes: encoded.length },
+    );
   }
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(label)) {
-    throw new LoopbackError('INVALID_INPUT', `ext2 label ${JSON.stringify(label)} contains control characters: use printable text`, { label });
+    throw new LoopbackError('INVALID_INPUT', `ext2 label ${JSON.stringify(label)} contains control characters: use printable text`, {
+      label,
+    });
   }
   bytes.set(encoded);
   return bytes;
@@ -126,14 +132,19 @@ function makePlan(layout: Ext2Layout): Plan {
 
 function isAllZero(bytes: Uint8Array): boolean {
   // Word-wise where the view allows (device reads are fresh, aligned buffers), else bytewise.
-  const words = bytes.byteOffset % 4 === 0 && bytes.length % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : bytes;
+  const words =
+    bytes.byteOffset % 4 === 0 && bytes.length % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : bytes;
   for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
   return true;
 }
 
 function checkCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
-    throw new LoopbackError('CANCELLED', 'ext2 format cancelled: the volume no longer holds a valid filesystem (its old superblock is cleared); format it again before use', {});
+    throw new LoopbackError(
+      'CANCELLED',
+      'ext2 format cancelled: the volume no longer holds a valid filesystem (its old superblock is cleared); format it again before use',
+      {},
+    );
   }
 }
 
@@ -154,7 +165,8 @@ export async function formatExt2(device: BlockDevice, options: Ext2FormatOptions
   const { blockBytes: B, inodeBytes } = layout;
   const superGroups = plan.groups.filter((group) => group.hasSuperblock);
   const bytesTotal =
-    (ZAP_END_BYTES - SUPERBLOCK_OFFSET_BYTES) +
+    ZAP_END_BYTES -
+    SUPERBLOCK_OFFSET_BYTES +
     layout.groupCount * (layout.inodeTableBlocks + 2) * B +
     (1 + layout.lostFoundBlocks) * B +
     2 * inodeBytes + // root and lost+found inodes

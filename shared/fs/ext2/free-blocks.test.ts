@@ -32,7 +32,19 @@ describe.skipIf(missingTools('dumpe2fs', 'mke2fs', 'truncate'))('free blocks aft
     expect(freeBlocksAfterFormat(layout)).toBe(free(ours));
     const theirs = join(tmp.dir, `mke2fs-${size}.img`);
     runToolOk('truncate', ['-s', String(size), theirs]);
-    runToolOk('mke2fs', ['-q', '-F', '-t', 'ext2', '-O', '^resize_inode,^dir_index,^ext_attr,^large_file', '-I', '128', '-b', String(blockBytes), theirs]);
+    runToolOk('mke2fs', [
+      '-q',
+      '-F',
+      '-t',
+      'ext2',
+      '-O',
+      '^resize_inode,^dir_index,^ext_attr,^large_file',
+      '-I',
+      '128',
+      '-b',
+      String(blockBytes),
+      theirs,
+    ]);
     expect(freeBlocksAfterFormat(layout)).toBe(free(theirs));
   });
 });

@@ -39,23 +39,35 @@ describe.skipIf(skip)('ext2: damaged and crafted volumes', () => {
     const fs = await open(image);
     const error = await failure(fs.list('/dir'));
     expect(error.code).toBe('CORRUPT');
-    expect(error.message).toBe('/dir: directory block 0 has a damaged record at byte 24 (an entry with an empty name): run e2fsck on the image');
+    expect(error.message).toBe(
+      '/dir: directory block 0 has a damaged record at byte 24 (an entry with an empty name): run e2fsck on the image',
+    );
     expect(error.details).toMatchObject({ path: '/dir' });
     // The rest of the volume still reads.
     expect((await fs.list('/')).map((e) => e.name).sort()).toEqual(['dir', 'lost+found']);
   });
 
   it('a hard link to a folder above it is a directory cycle: CORRUPT naming both paths', async () => {
-    const image = makeExt2Image(tmp.dir, { size: '4M', commands: ['mkdir tree', 'mkdir tree/sub', 'link tree tree/sub/loop'], files: { '/tree/sub/f': 'x' } });
+    const image = makeExt2Image(tmp.dir, {
+      size: '4M',
+      commands: ['mkdir tree', 'mkdir tree/sub', 'link tree tree/sub/loop'],
+      files: { '/tree/sub/f': 'x' },
+    });
     expect(e2fsck(image)).toContain("Entry 'loop' in /tree/sub (13) is a link to directory /tree (12).");
     const fs = await open(image);
     expect((await fs.list('/tree/sub/loop')).map((e) => e.name)).toEqual(['sub']); // one step is not a loop yet
     const error = await failure(fs.list('/tree/sub/loop/sub'));
     expect(error.code).toBe('CORRUPT');
-    expect(error.message).toBe('/tree/sub/loop is the folder /tree again: a folder that contains itself (a directory cycle); run e2fsck on the image');
+    expect(error.message).toBe(
+      '/tree/sub/loop is the folder /tree again: a folder that contains itself (a directory cycle); run e2fsck on the image',
+    );
     expect((await failure(fs.readFile('/tree/sub/loop/sub/f'))).code).toBe('CORRUPT');
     // A symlink back up is not damage: followed as usual.
-    const linked = makeExt2Image(tmp.dir, { size: '4M', commands: ['mkdir a', 'mkdir a/b', 'symlink a/b/up ../../a', 'symlink a/b/again /a/b'], files: { '/a/b/f': 'y' } });
+    const linked = makeExt2Image(tmp.dir, {
+      size: '4M',
+      commands: ['mkdir a', 'mkdir a/b', 'symlink a/b/up ../../a', 'symlink a/b/again /a/b'],
+      files: { '/a/b/f': 'y' },
+    });
     expect(e2fsck(linked)).toBe('');
     const fs2 = await open(linked);
     expect(new TextDecoder().decode(await fs2.readFile('/a/b/up/b/up/b/f'))).toBe('y');
@@ -70,7 +82,11 @@ describe.skipIf(skip)('ext2: damaged and crafted volumes', () => {
     expect((await fs.stat('/big')).sizeBytes).toBe(2 ** 32 + 5);
     const chunks: Array<Omit<FileChunk, 'data'> & { text: string | null }> = [];
     const size = await fs.readChunks('/big', async (chunk) => {
-      chunks.push({ offsetBytes: chunk.offsetBytes, lengthBytes: chunk.lengthBytes, text: chunk.data ? new TextDecoder().decode(chunk.data.subarray(0, 5)) : null });
+      chunks.push({
+        offsetBytes: chunk.offsetBytes,
+        lengthBytes: chunk.lengthBytes,
+        text: chunk.data ? new TextDecoder().decode(chunk.data.subarray(0, 5)) : null,
+      });
     });
     expect(size).toBe(2 ** 32 + 5);
     expect(chunks).toEqual([

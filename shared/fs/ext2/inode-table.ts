@@ -211,6 +211,9 @@ export class InodeTable {
     }
     const group = Math.floor((ino - 1) / this.g.inodesPerGroup);
     const byte = ((ino - 1) % this.g.inodesPerGroup) * this.g.inodeBytes;
-    return { block: this.gdt.get32(group, EXT2_GROUP_DESC.bg_inode_table) + Math.floor(byte / this.g.blockBytes), offset: byte % this.g.blockBytes };
+    return {
+      block: this.gdt.get32(group, EXT2_GROUP_DESC.bg_inode_table) + Math.floor(byte / this.g.blockBytes),
+      offset: byte % this.g.blockBytes,
+    };
   }
 }

@@ -139,7 +139,10 @@ function checkOptions(options: Ext2LayoutOptions): void {
     throw invalid(`ext2 inode size ${String(inodeBytes)} is not supported: use 128 or 256`, { inodeBytes });
   }
   if (inodeRatio !== undefined && (!Number.isSafeInteger(inodeRatio) || inodeRatio < MIN_INODE_RATIO || inodeRatio > MAX_INODE_RATIO)) {
-    throw invalid(`inode ratio ${String(inodeRatio)} is out of range: give whole bytes per inode from ${MIN_INODE_RATIO} to ${MAX_INODE_RATIO}`, { inodeRatio });
+    throw invalid(
+      `inode ratio ${String(inodeRatio)} is out of range: give whole bytes per inode from ${MIN_INODE_RATIO} to ${MAX_INODE_RATIO}`,
+      { inodeRatio },
+    );
   }
   if (reservedPercent !== undefined && (!Number.isFinite(reservedPercent) || reservedPercent < 0 || reservedPercent > 50)) {
     throw invalid(`reserved blocks percentage ${String(reservedPercent)} is out of range: give 0 to 50`, { reservedPercent });
@@ -162,14 +165,21 @@ export function planExt2Layout(sizeBytes: number, options: Ext2LayoutOptions = {
   if (inodeRatio < blockBytes) {
     // mke2fs would shrink the groups below 8 × block size to fit the inode bitmap; we keep the
     // classic geometry instead and say so.
-    throw invalid(`inode ratio ${inodeRatio} is below the block size ${blockBytes}: one inode bitmap block cannot cover that many inodes per group; use an inode ratio of at least ${blockBytes}`, { inodeRatio, blockBytes });
+    throw invalid(
+      `inode ratio ${inodeRatio} is below the block size ${blockBytes}: one inode bitmap block cannot cover that many inodes per group; use an inode ratio of at least ${blockBytes}`,
+      { inodeRatio, blockBytes },
+    );
   }
   // mke2fs, taking the size from the device, rounds it down to whole pages (4 KiB); so do we,
   // so that a volume gets the same geometry from either tool.
   const requestedBlocks = Math.floor(sizeBytes / PAGE_BYTES) * (PAGE_BYTES / blockBytes);
   if (requestedBlocks > MAX_U32) {
     const hint = blockBytes === 1024 ? 'use 4096-byte blocks' : 'ext2 without the 64bit feature cannot be larger; use a smaller partition';
-    throw new LoopbackError('VALIDATION', `a volume of ${sizeText} is too large for ext2 with ${blockBytes}-byte blocks (at most ${MAX_U32} blocks, ${(MAX_U32 * blockBytes / TIB).toFixed(1)} TiB): ${hint}`, { sizeBytes, blockBytes });
+    throw new LoopbackError(
+      'VALIDATION',
+      `a volume of ${sizeText} is too large for ext2 with ${blockBytes}-byte blocks (at most ${MAX_U32} blocks, ${((MAX_U32 * blockBytes) / TIB).toFixed(1)} TiB): ${hint}`,
+      { sizeBytes, blockBytes },
+    );
   }
 
   const firstDataBlock = blockBytes === 1024 ? 1 : 0;
@@ -179,13 +189,21 @@ export function planExt2Layout(sizeBytes: number, options: Ext2LayoutOptions = {
   // whole volume; lib/ext2fs/initialize.c then keeps the inode count if it drops a group.
   const requestedInodes = Math.max(Math.floor((requestedBlocks * blockBytes) / inodeRatio), EXT2_GOOD_OLD_FIRST_INO + 1);
   if (requestedInodes * inodeBytes >= requestedBlocks * blockBytes) {
-    throw new LoopbackError('VALIDATION', `a volume of ${sizeText} is too small for ext2: its ${requestedInodes} inodes of ${inodeBytes} bytes would not leave room for data; make it larger`, { sizeBytes });
+    throw new LoopbackError(
+      'VALIDATION',
+      `a volume of ${sizeText} is too small for ext2: its ${requestedInodes} inodes of ${inodeBytes} bytes would not leave room for data; make it larger`,
+      { sizeBytes },
+    );
   }
   const requestedReserved = Math.floor((reservedPercent * requestedBlocks) / 100);
   const tooSmall = (overheadBlocks: number) => {
     const minimumBytes = Math.ceil(((firstDataBlock + overheadBlocks + LAST_GROUP_SLACK_BLOCKS) * blockBytes) / PAGE_BYTES) * PAGE_BYTES;
     const hint = blockBytes === 4096 ? ', or use 1024-byte blocks' : '';
-    return new LoopbackError('VALIDATION', `a volume of ${sizeText} is too small for ext2 with ${blockBytes}-byte blocks: it needs at least ${minimumBytes} bytes (${Math.ceil(minimumBytes / KIB)} KiB); make the image or partition larger${hint}`, { sizeBytes, blockBytes, minimumBytes });
+    return new LoopbackError(
+      'VALIDATION',
+      `a volume of ${sizeText} is too small for ext2 with ${blockBytes}-byte blocks: it needs at least ${minimumBytes} bytes (${Math.ceil(minimumBytes / KIB)} KiB); make the image or partition larger${hint}`,
+      { sizeBytes, blockBytes, minimumBytes },
+    );
   };
 
   let blocksCount = requestedBlocks;
@@ -206,11 +224,17 @@ export function planExt2Layout(sizeBytes: number, options: Ext2LayoutOptions = {
     inodesPerGroup = Math.max(inodesPerGroup, MIN_INODES_PER_GROUP);
     inodeTableBlocks = Math.ceil((inodesPerGroup * inodeBytes) / blockBytes);
     if (inodesPerGroup > 8 * blockBytes || inodesPerGroup * groupCount > MAX_U32) {
-      throw invalid(`inode ratio ${inodeRatio} asks for more inodes than ext2 can hold on ${sizeText}; use a larger inode ratio`, { inodeRatio });
+      throw invalid(`inode ratio ${inodeRatio} asks for more inodes than ext2 can hold on ${sizeText}; use a larger inode ratio`, {
+        inodeRatio,
+      });
     }
     // Beyond 3/4 of a group mke2fs switches to meta_bg, which a plain ext2 does not have.
     if (descBlocks > (blocksPerGroup * 3) / 4 || 3 + descBlocks + inodeTableBlocks > blocksPerGroup) {
-      throw new LoopbackError('VALIDATION', `a volume of ${sizeText} is too large for ext2 with ${blockBytes}-byte blocks: its ${groupCount} group descriptors would not fit in a block group; use 4096-byte blocks`, { sizeBytes, blockBytes });
+      throw new LoopbackError(
+        'VALIDATION',
+        `a volume of ${sizeText} is too large for ext2 with ${blockBytes}-byte blocks: its ${groupCount} group descriptors would not fit in a block group; use 4096-byte blocks`,
+        { sizeBytes, blockBytes },
+      );
     }
     const lastGroupOverhead = 2 + inodeTableBlocks + (groupHasSuperblock(groupCount - 1) ? 1 + descBlocks : 0);
     const rem = (blocksCount - firstDataBlock) % blocksPerGroup;

@@ -58,12 +58,20 @@ export class Directories {
     // Callers reach folders through entries and checks of their own; one that is not a folder
     // here is the root inode, or an entry whose file_type says folder, on a damaged volume.
     if (!inode.isDir) {
-      throw new LoopbackError('CORRUPT', `${what || `inode ${ino}`} should be a folder but its inode (${ino}) is not one: run e2fsck on the image`, { path: what, ino });
+      throw new LoopbackError(
+        'CORRUPT',
+        `${what || `inode ${ino}`} should be a folder but its inode (${ino}) is not one: run e2fsck on the image`,
+        { path: what, ino },
+      );
     }
     const B = this.g.blockBytes;
     const count = Math.ceil(inode.size / B);
     if (count > this.g.blocksCount) {
-      throw new LoopbackError('CORRUPT', `${what || `folder inode ${ino}`}: the folder's size ${inode.size} is larger than the volume: run e2fsck on the image`, { path: what, ino });
+      throw new LoopbackError(
+        'CORRUPT',
+        `${what || `folder inode ${ino}`}: the folder's size ${inode.size} is larger than the volume: run e2fsck on the image`,
+        { path: what, ino },
+      );
     }
     const blocks: number[] = new Array<number>(count).fill(0);
     await this.bmap.walk(inode, count, what || `folder inode ${ino}`, (logical, block) => {

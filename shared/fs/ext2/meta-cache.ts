@@ -65,7 +65,7 @@ export class MetaCache {
   /** Loads the missing ones of `blocks`, reading adjacent blocks in one device read. */
   async load(blocks: readonly number[]): Promise<void> {
     const missing = [...new Set(blocks.filter((b) => b !== 0 && !this.entries.has(b)))].sort((a, b) => a - b);
-    for (let i = 0; i < missing.length; ) {
+    for (let i = 0; i < missing.length;) {
       let j = i;
       while (j + 1 < missing.length && missing[j + 1] === missing[j]! + 1 && (j + 2 - i) * this.blockBytes <= MAX_RUN_BYTES) j++;
       const first = missing[i]!;
@@ -96,10 +96,13 @@ export class MetaCache {
    * write succeeded, so a failed write-out can be retried.
    */
   async writeDirty(): Promise<number> {
-    const dirty = [...this.entries].filter(([, entry]) => entry.dirty).map(([block]) => block).sort((a, b) => a - b);
+    const dirty = [...this.entries]
+      .filter(([, entry]) => entry.dirty)
+      .map(([block]) => block)
+      .sort((a, b) => a - b);
     const maxBlocks = Math.max(1, Math.floor(MAX_RUN_BYTES / this.blockBytes));
     let writes = 0;
-    for (let i = 0; i < dirty.length; ) {
+    for (let i = 0; i < dirty.length;) {
       let j = i;
       while (j + 1 < dirty.length && dirty[j + 1] === dirty[j]! + 1 && j + 1 - i < maxBlocks) j++;
       const run = dirty.slice(i, j + 1).map((block) => this.entries.get(block)!);

@@ -27,7 +27,11 @@ export interface FsPath {
 
 export function parsePath(path: string): FsPath {
   if (typeof path !== 'string' || !path.startsWith('/')) {
-    throw new LoopbackError('INVALID_INPUT', `${JSON.stringify(path)} is not an absolute path inside the filesystem (it must start with "/")`, { path });
+    throw new LoopbackError(
+      'INVALID_INPUT',
+      `${JSON.stringify(path)} is not an absolute path inside the filesystem (it must start with "/")`,
+      { path },
+    );
   }
   if (path.includes('\0')) throw new LoopbackError('INVALID_INPUT', `${JSON.stringify(path)} contains a NUL character`, { path });
   const parts = path.split('/').filter((part) => part !== '');
@@ -38,7 +42,11 @@ export function parsePath(path: string): FsPath {
     // eslint-disable-next-line no-control-regex
     const bytes = /^[\u0000-\u007f]*$/.test(part) ? part.length : encoder.encode(part).length;
     if (bytes > EXT2_NAME_LEN) {
-      throw new LoopbackError('INVALID_INPUT', `${path}: the name "${part.slice(0, 40)}…" is ${bytes} bytes; ext2 names are at most ${EXT2_NAME_LEN} bytes`, { path });
+      throw new LoopbackError(
+        'INVALID_INPUT',
+        `${path}: the name "${part.slice(0, 40)}…" is ${bytes} bytes; ext2 names are at most ${EXT2_NAME_LEN} bytes`,
+        { path },
+      );
     }
   }
   return { path: `/${parts.join('/')}`, parts };

@@ -65,7 +65,11 @@ export interface OpenedExt2 {
 export async function openExt2Metadata(device: BlockDevice): Promise<OpenedExt2> {
   const sb = await readSuperblock(device);
   if (sb.s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER) {
-    throw new LoopbackError('VALIDATION', 'this ext3/ext4 filesystem has a journal that needs recovery: run e2fsck on it first (writing now would lose data)', {});
+    throw new LoopbackError(
+      'VALIDATION',
+      'this ext3/ext4 filesystem has a journal that needs recovery: run e2fsck on it first (writing now would lose data)',
+      {},
+    );
   }
   const damaged = (what: string) => new LoopbackError('CORRUPT', `this ext2 filesystem looks damaged (${what}): run e2fsck on it`, {});
   const rev0 = sb.s_rev_level === 0;
@@ -98,7 +102,8 @@ export async function openExt2Metadata(device: BlockDevice): Promise<OpenedExt2>
   }
   if (blocksPerGroup > 8 * blockBytes || inodesPerGroup > 8 * blockBytes) throw damaged('a group is larger than its bitmap');
   if (groupCount * inodesPerGroup !== sb.s_inodes_count) throw damaged('the inode count does not match the groups');
-  if (inodeBytes < EXT2_GOOD_OLD_INODE_SIZE || inodeBytes > blockBytes || (inodeBytes & (inodeBytes - 1)) !== 0) throw damaged(`inode size ${inodeBytes}`);
+  if (inodeBytes < EXT2_GOOD_OLD_INODE_SIZE || inodeBytes > blockBytes || (inodeBytes & (inodeBytes - 1)) !== 0)
+    throw damaged(`inode size ${inodeBytes}`);
   if (firstDataBlock >= blocksCount) throw damaged('the first data block is past the end');
   const descBlocks = Math.ceil((groupCount * EXT2_GROUP_DESC_SIZE_BYTES) / blockBytes);
   const gdt = await device.read((firstDataBlock + 1) * blockBytes, descBlocks * blockBytes);
@@ -109,7 +114,13 @@ export async function openExt2Metadata(device: BlockDevice): Promise<OpenedExt2>
     const blockBitmap = gdtView.getUint32(at + EXT2_GROUP_DESC.bg_block_bitmap, true);
     const inodeBitmap = gdtView.getUint32(at + EXT2_GROUP_DESC.bg_inode_bitmap, true);
     const inodeTable = gdtView.getUint32(at + EXT2_GROUP_DESC.bg_inode_table, true);
-    if (blockBitmap >= blocksCount || inodeBitmap >= blocksCount || inodeTable + tableBlocks > blocksCount || blockBitmap === 0 || inodeTable === 0) {
+    if (
+      blockBitmap >= blocksCount ||
+      inodeBitmap >= blocksCount ||
+      inodeTable + tableBlocks > blocksCount ||
+      blockBitmap === 0 ||
+      inodeTable === 0
+    ) {
       throw damaged(`group ${g}'s descriptor points outside the volume`);
     }
   }

@@ -87,7 +87,8 @@ export function featureNames(features: number, mask: number, names: Readonly<Rec
   const out: string[] = [];
   for (let bit = 0; bit < 32; bit++) {
     const value = 2 ** bit;
-    if (Math.floor(features / value) % 2 === 1 && Math.floor(mask / value) % 2 === 1) out.push(names[value] ?? `feature 0x${value.toString(16)}`);
+    if (Math.floor(features / value) % 2 === 1 && Math.floor(mask / value) % 2 === 1)
+      out.push(names[value] ?? `feature 0x${value.toString(16)}`);
   }
   return out;
 }
@@ -344,7 +345,9 @@ export function detectExt2(bytes1024to2048: Uint8Array): boolean {
 /** Reads and checks the primary superblock of the ext2 on `device`; throws when there is none. */
 export async function readSuperblock(device: BlockDevice): Promise<Ext2Superblock> {
   if (device.sizeBytes < SUPERBLOCK_OFFSET_BYTES + SUPERBLOCK_SIZE_BYTES) {
-    throw new LoopbackError('VALIDATION', `no ext2 filesystem here: the volume is only ${device.sizeBytes} bytes`, { sizeBytes: device.sizeBytes });
+    throw new LoopbackError('VALIDATION', `no ext2 filesystem here: the volume is only ${device.sizeBytes} bytes`, {
+      sizeBytes: device.sizeBytes,
+    });
   }
   const bytes = await device.read(SUPERBLOCK_OFFSET_BYTES, SUPERBLOCK_SIZE_BYTES);
   if (!detectExt2(bytes)) {

@@ -26,7 +26,6 @@ let counter = 0;
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-
 function e2fsckProblemsOf(image: string): string[] {
   const run = runTool('e2fsck', ['-fn', image]);
   const problems = e2fsckProblems(run.stdout);
@@ -41,7 +40,10 @@ function rdump(image: string): string {
 }
 
 /** What the test expects to find, path → node. */
-type Node = { type: 'file'; data: Uint8Array; mode: number; mtimeS: number | null } | { type: 'directory'; mode: number } | { type: 'symlink'; target: string };
+type Node =
+  | { type: 'file'; data: Uint8Array; mode: number; mtimeS: number | null }
+  | { type: 'directory'; mode: number }
+  | { type: 'symlink'; target: string };
 type Model = Map<string, Node>;
 
 const opName = fc
@@ -79,7 +81,10 @@ const operation = fc.oneof(
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('mkdir' as const), dir: fc.nat(), name: opName }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('symlink' as const), dir: fc.nat(), name: opName, target: symlinkTarget }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('chmod' as const), entry: fc.nat(), mode: fc.constantFrom(0o700, 0o755, 0o750, 0o711) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('chmod' as const), entry: fc.nat(), mode: fc.constantFrom(0o700, 0o755, 0o750, 0o711) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('rename' as const), entry: fc.nat(), dir: fc.nat(), name: opName }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), entry: fc.nat(), recursive: fc.boolean() }) },
 );
@@ -111,7 +116,7 @@ async function fitsOrRefused(fs: Ext2FileSystem, change: Promise<void>, dataByte
 async function apply(fs: Ext2FileSystem, model: Model, op: Operation): Promise<void> {
   const dirs = ['/', ...[...model].filter(([, n]) => n.type === 'directory').map(([p]) => p)];
   const entries = [...model.keys()];
-  const pick = <T,>(list: T[], index: number) => list[index % list.length]!;
+  const pick = <T>(list: T[], index: number) => list[index % list.length]!;
   const refused = async (promise: Promise<unknown>, code: string) => expect((await failure(promise)).code).toBe(code);
   switch (op.kind) {
     case 'write': {
@@ -191,7 +196,8 @@ function treeMismatch(out: string, model: Model): string | null {
       } else if (stats.isSymbolicLink()) {
         if (node.type !== 'symlink' || node.target !== readlinkSync(host)) problems.push(`${child}: symlink to ${readlinkSync(host)}`);
       } else if (stats.isDirectory()) {
-        if (node.type !== 'directory' || node.mode !== (stats.mode & 0o7777)) problems.push(`${child}: folder ${(stats.mode & 0o7777).toString(8)}`);
+        if (node.type !== 'directory' || node.mode !== (stats.mode & 0o7777))
+          problems.push(`${child}: folder ${(stats.mode & 0o7777).toString(8)}`);
         else walk(host, child);
       } else if (node.type !== 'file') {
         problems.push(`${child}: a file, expected a ${node.type}`);
@@ -230,50 +236,58 @@ async function makeImage(kind: string): Promise<string> {
 describe.skipIf(skip)('openExt2: random operation sequences (property)', () => {
   it('stay e2fsck-clean, round-trip through debugfs, keep usage() exact, and leave the last flushed state on disk until flushed', async () => {
     await fc.assert(
-      fc.asyncProperty(imageKind, fc.array(operation, { minLength: 4, maxLength: 30, size: 'max' }), fc.array(operation, { minLength: 4, maxLength: 30, size: 'max' }), async (kind, before, after) => {
-        const image = await makeImage(kind);
-        const model: Model = new Map();
-        const device = await FileBlockDevice.open(image, { writable: true });
-        let usage;
-        try {
-          // A tiny metadata cache on some runs: blocks dropped and metadata written out between operations.
-          const fs = await openExt2(device, before.length % 3 === 0 ? { cacheLimitBytes: 16 * KiB } : {});
-          for (const op of before) await apply(fs, model, op);
-          await fs.flush();
-          // Every state the disk may hold until the next flush: the flushed one, or one after a
-          // whole operation (metadata is written out early only between operations).
-          const states: Model[] = [new Map(model)];
-          for (const op of after) {
-            await apply(fs, model, op);
-            states.push(new Map(model));
-          }
-          const copy = join(tmp.dir, `copy-${++counter}.img`);
-          copyFileSync(image, copy);
-          expect(e2fsckProblemsOf(copy), 'before the last flush').toEqual([]);
-          const out = rdump(copy);
-          const mismatches = states.map((state) => treeMismatch(out, state));
-          expect(mismatches.some((m) => m === null), `before the last flush: ${mismatches[0]}`).toBe(true);
-
-          // Our own reader agrees with the model too.
-          for (const [path, node] of model) {
-            const entry: DirEntry = await fs.stat(path);
-            expect(entry.type, path).toBe(node.type);
-            if (node.type === 'file') {
-              expect(sameBytes(await fs.readFile(path), node.data), path).toBe(true);
-              if (node.mtimeS !== null) expect(entry.modifiedMs, path).toBe(node.mtimeS * 1000);
+      fc.asyncProperty(
+        imageKind,
+        fc.array(operation, { minLength: 4, maxLength: 30, size: 'max' }),
+        fc.array(operation, { minLength: 4, maxLength: 30, size: 'max' }),
+        async (kind, before, after) => {
+          const image = await makeImage(kind);
+          const model: Model = new Map();
+          const device = await FileBlockDevice.open(image, { writable: true });
+          let usage;
+          try {
+            // A tiny metadata cache on some runs: blocks dropped and metadata written out between operations.
+            const fs = await openExt2(device, before.length % 3 === 0 ? { cacheLimitBytes: 16 * KiB } : {});
+            for (const op of before) await apply(fs, model, op);
+            await fs.flush();
+            // Every state the disk may hold until the next flush: the flushed one, or one after a
+            // whole operation (metadata is written out early only between operations).
+            const states: Model[] = [new Map(model)];
+            for (const op of after) {
+              await apply(fs, model, op);
+              states.push(new Map(model));
             }
-            if (node.type === 'symlink') expect(entry.target).toBe(node.target);
+            const copy = join(tmp.dir, `copy-${++counter}.img`);
+            copyFileSync(image, copy);
+            expect(e2fsckProblemsOf(copy), 'before the last flush').toEqual([]);
+            const out = rdump(copy);
+            const mismatches = states.map((state) => treeMismatch(out, state));
+            expect(
+              mismatches.some((m) => m === null),
+              `before the last flush: ${mismatches[0]}`,
+            ).toBe(true);
+
+            // Our own reader agrees with the model too.
+            for (const [path, node] of model) {
+              const entry: DirEntry = await fs.stat(path);
+              expect(entry.type, path).toBe(node.type);
+              if (node.type === 'file') {
+                expect(sameBytes(await fs.readFile(path), node.data), path).toBe(true);
+                if (node.mtimeS !== null) expect(entry.modifiedMs, path).toBe(node.mtimeS * 1000);
+              }
+              if (node.type === 'symlink') expect(entry.target).toBe(node.target);
+            }
+            usage = await fs.usage();
+            await fs.close();
+          } finally {
+            await device.close();
           }
-          usage = await fs.usage();
-          await fs.close();
-        } finally {
-          await device.close();
-        }
-        expect(e2fsckProblemsOf(image)).toEqual([]);
-        const fields = parseDumpe2fs(runToolOk('dumpe2fs', ['-h', image]).stdout);
-        expect(usage.freeBytes).toBe(Number(fields['Free blocks']) * Number(fields['Block size']));
-        expect(treeMismatch(rdump(image), model)).toBeNull();
-      }),
+          expect(e2fsckProblemsOf(image)).toEqual([]);
+          const fields = parseDumpe2fs(runToolOk('dumpe2fs', ['-h', image]).stdout);
+          expect(usage.freeBytes).toBe(Number(fields['Free blocks']) * Number(fields['Block size']));
+          expect(treeMismatch(rdump(image), model)).toBeNull();
+        },
+      ),
       { numRuns: 40 },
     );
   });

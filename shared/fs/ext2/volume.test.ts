@@ -7,7 +7,18 @@
  * Refusals must leave the image byte for byte as it was.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -68,7 +79,11 @@ const IMAGE_KINDS = [
 ] as const;
 
 /** Opens the image (or a window of it), runs `work` on the ext2 in it, and closes both. */
-async function withExt2<T>(image: string, work: (fs: Ext2FileSystem, device: BlockDevice) => Promise<T>, window?: { start: number; size: number }): Promise<T> {
+async function withExt2<T>(
+  image: string,
+  work: (fs: Ext2FileSystem, device: BlockDevice) => Promise<T>,
+  window?: { start: number; size: number },
+): Promise<T> {
   const file = await FileBlockDevice.open(image, { writable: true });
   try {
     const device = window ? new SubBlockDevice(file, window.start, window.size) : file;
@@ -106,7 +121,6 @@ function dump(image: string, path: string): Buffer {
   runToolOk('debugfs', ['-R', `dump "${path}" ${out}`, image]);
   return readFileSync(out);
 }
-
 
 /** debugfs stat's time line for `field` (mtime, ctime …) as [seconds, extra] in hex ("0x5f5e1000:1d4c0000"). */
 function statTime(stat: string, field: string): { seconds: number; extra: number | null; text: string } {
@@ -298,7 +312,7 @@ describe.skipIf(skip)('openExt2: our writes as e2fsprogs reads them', () => {
       constructor(readonly sizeBytes: number) {}
       async read(offset: number, length: number): Promise<Uint8Array> {
         const out = new Uint8Array(length);
-        for (let at = offset; at < offset + length; ) {
+        for (let at = offset; at < offset + length;) {
           const page = Math.floor(at / (64 * KiB));
           const within = at % (64 * KiB);
           const n = Math.min(64 * KiB - within, offset + length - at);
@@ -309,7 +323,7 @@ describe.skipIf(skip)('openExt2: our writes as e2fsprogs reads them', () => {
         return out;
       }
       async write(offset: number, data: Uint8Array): Promise<void> {
-        for (let at = offset; at < offset + data.length; ) {
+        for (let at = offset; at < offset + data.length;) {
           const page = Math.floor(at / (64 * KiB));
           const within = at % (64 * KiB);
           const n = Math.min(64 * KiB - within, offset + data.length - at);
@@ -412,7 +426,11 @@ describe.skipIf(skip)('openExt2: our writes as e2fsprogs reads them', () => {
       copyFileSync(image, copy);
       expectE2fsckClean(copy);
       expect(sameBytes(dump(copy, '/a'), a)).toBe(true);
-      const overlap = (await fs.extents('/small')).some((s) => aExtents.some((e) => s.deviceOffsetBytes < e.deviceOffsetBytes + e.lengthBytes && e.deviceOffsetBytes < s.deviceOffsetBytes + s.lengthBytes));
+      const overlap = (await fs.extents('/small')).some((s) =>
+        aExtents.some(
+          (e) => s.deviceOffsetBytes < e.deviceOffsetBytes + e.lengthBytes && e.deviceOffsetBytes < s.deviceOffsetBytes + s.lengthBytes,
+        ),
+      );
       expect(overlap).toBe(false);
       // /b needs /a's blocks: the metadata is written out first (so /a is gone on disk), then they are reused.
       await fs.writeFile('/b', b);
@@ -529,7 +547,10 @@ describe.skipIf(skip)('openExt2 reads and edits what mke2fs -d and debugfs write
     await withExt2(image, async (fs, device) => {
       expect(await fs.stat('/big.bin')).toMatchObject({ type: 'file', sizeBytes: size });
       const extents = await fs.extents('/big.bin');
-      expect(extents.at(-1)).toMatchObject({ fileOffsetBytes: size - 100 - ((size - 100) % 4096), lengthBytes: ((size - 100) % 4096) + 100 });
+      expect(extents.at(-1)).toMatchObject({
+        fileOffsetBytes: size - 100 - ((size - 100) % 4096),
+        lengthBytes: ((size - 100) % 4096) + 100,
+      });
       const last = extents.at(-1)!;
       const tail = await device.read(last.deviceOffsetBytes, last.lengthBytes);
       expect(sameBytes(tail.subarray(tail.length - 100), pattern(100, 6))).toBe(true);
@@ -609,7 +630,13 @@ describe.skipIf(skip)('openExt2 reads and edits what mke2fs -d and debugfs write
       .oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }), fc.constantFrom('read me.txt', ' lead', 'x'.repeat(255)))
       .filter((n) => !n.includes('/') && !n.includes('\0') && n !== '.' && n !== '..' && n !== 'lost+found' && Buffer.byteLength(n) <= 255);
     const tree = fc.uniqueArray(
-      fc.record({ dirs: fc.array(name, { maxLength: 3 }), name, kind: fc.constantFrom('file', 'file', 'symlink'), size: fc.nat(20_000), seed: fc.nat() }),
+      fc.record({
+        dirs: fc.array(name, { maxLength: 3 }),
+        name,
+        kind: fc.constantFrom('file', 'file', 'symlink'),
+        size: fc.nat(20_000),
+        seed: fc.nat(),
+      }),
       { minLength: 3, maxLength: 12, size: 'max', selector: (e) => [...e.dirs, e.name].join('/') },
     );
     await fc.assert(
@@ -687,7 +714,10 @@ describe.skipIf(skip)('openExt2 features: what it refuses, and what it opens rea
 
 describe.skipIf(skip)('openExt2 refusals say why and leave the image byte for byte as it was', () => {
   /** Runs `attempt` on a small populated image; checks the error and that not a byte changed. */
-  async function refusedOn(attempt: (fs: Ext2FileSystem) => Promise<unknown>, makeImage = () => formattedImage(1 * MiB)): Promise<LoopbackError> {
+  async function refusedOn(
+    attempt: (fs: Ext2FileSystem) => Promise<unknown>,
+    makeImage = () => formattedImage(1 * MiB),
+  ): Promise<LoopbackError> {
     const image = await makeImage();
     await withExt2(image, async (fs) => {
       await fs.mkdir('/dir/sub', { parents: true });
@@ -731,7 +761,9 @@ describe.skipIf(skip)('openExt2 refusals say why and leave the image byte for by
     expect((await refusedOn((fs) => fs.mkdir('/nowhere/new'))).code).toBe('NOT_FOUND');
     expect((await refusedOn((fs) => fs.symlink('x', '/nowhere/link'))).code).toBe('NOT_FOUND');
     expect((await refusedOn((fs) => fs.rename('/dir/file', '/nowhere/file'))).message).toBe('parent folder /nowhere does not exist');
-    expect((await refusedOn((fs) => fs.writeFile('/dir/file/x', new Uint8Array(1)))).message).toBe('parent folder /dir/file is not a folder');
+    expect((await refusedOn((fs) => fs.writeFile('/dir/file/x', new Uint8Array(1)))).message).toBe(
+      'parent folder /dir/file is not a folder',
+    );
   });
 
   it('removing a non-empty folder without recursive', async () => {
@@ -769,7 +801,10 @@ describe.skipIf(skip)('openExt2 refusals say why and leave the image byte for by
   });
 
   it('refusals on a mke2fs image too', async () => {
-    const error = await refusedOn((fs) => fs.writeFile('/dir/huge.bin', new Uint8Array(20 * MiB)), async () => mke2fsImage(4 * MiB));
+    const error = await refusedOn(
+      (fs) => fs.writeFile('/dir/huge.bin', new Uint8Array(20 * MiB)),
+      async () => mke2fsImage(4 * MiB),
+    );
     expect(error.code).toBe('VALIDATION');
   });
 
@@ -821,11 +856,15 @@ describe.skipIf(skip)('openExt2 refusals say why and leave the image byte for by
   });
 
   it('opening, reading and closing writes nothing', async () => {
-    const image = mke2fsImage(4 * MiB, [], (() => {
-      const dir = freshDir();
-      writeFileSync(join(dir, 'a'), 'a');
-      return dir;
-    })());
+    const image = mke2fsImage(
+      4 * MiB,
+      [],
+      (() => {
+        const dir = freshDir();
+        writeFileSync(join(dir, 'a'), 'a');
+        return dir;
+      })(),
+    );
     const before = hashOf(image);
     await withExt2(image, async (fs) => {
       await fs.list('/');

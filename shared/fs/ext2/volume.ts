@@ -167,7 +167,15 @@ class Ext2Volume implements Ext2FileSystem {
       const B = this.g.blockBytes;
       const sizeBytes = this.g.blocksCount * B;
       const freeBytes = this.alloc.freeBlocks * B;
-      return { type: 'ext2', label: labelOf(sb), id: formatUuid(sb.s_uuid), sizeBytes, usedBytes: sizeBytes - freeBytes, freeBytes, blockBytes: B };
+      return {
+        type: 'ext2',
+        label: labelOf(sb),
+        id: formatUuid(sb.s_uuid),
+        sizeBytes,
+        usedBytes: sizeBytes - freeBytes,
+        freeBytes,
+        blockBytes: B,
+      };
     });
   }
 
@@ -217,7 +225,9 @@ class Ext2Volume implements Ext2FileSystem {
     if (p.parts.length === 0) throw new LoopbackError('INVALID_INPUT', 'cannot write a file over the root folder', { path });
     const mode = options.mode === undefined ? undefined : checkMode(options.mode, p.path);
     if (options.modifiedMs !== undefined && !Number.isFinite(options.modifiedMs)) {
-      throw new LoopbackError('INVALID_INPUT', `${p.path}: modification time ${String(options.modifiedMs)} is not a time`, { path: p.path });
+      throw new LoopbackError('INVALID_INPUT', `${p.path}: modification time ${String(options.modifiedMs)} is not a time`, {
+        path: p.path,
+      });
     }
     return this.exclusive(async () => {
       this.requireWritable();
@@ -305,7 +315,11 @@ class Ext2Volume implements Ext2FileSystem {
       if (inode.isDir && !options.recursive) {
         const children = this.dirs.childCount(await this.dirs.get(ino, p.path));
         if (children > 0) {
-          throw new LoopbackError('VALIDATION', `${p.path} is not empty (${children} entries): remove it recursively to delete everything in it`, { path: p.path, entries: children });
+          throw new LoopbackError(
+            'VALIDATION',
+            `${p.path} is not empty (${children} entries): remove it recursively to delete everything in it`,
+            { path: p.path, entries: children },
+          );
         }
       }
       this.begin('removing', p.path);
@@ -328,13 +342,22 @@ class Ext2Volume implements Ext2FileSystem {
       const { parent: sourceDir, key, ino } = await this.paths.requireEntry(source);
       if (source.path === target.path) return;
       const inode = await this.inodes.get(ino);
-      const intoItself = new LoopbackError('INVALID_INPUT', `cannot move the folder ${source.path} into itself (${target.path})`, { from: source.path, to: target.path });
+      const intoItself = new LoopbackError('INVALID_INPUT', `cannot move the folder ${source.path} into itself (${target.path})`, {
+        from: source.path,
+        to: target.path,
+      });
       if (inode.isDir && target.path.startsWith(`${source.path}/`)) throw intoItself;
       const targetParentPath = parentOf(target);
       const targetName = target.parts.at(-1)!;
       const maybeParent = await this.paths.resolve(targetParentPath.parts, true);
-      if (maybeParent !== null && (await this.inodes.get(maybeParent)).isDir && (await this.dirs.get(maybeParent, targetParentPath.path)).slots.has(keyOf(targetName))) {
-        throw new LoopbackError('ALREADY_EXISTS', `${target.path} already exists: remove it first (rename does not overwrite)`, { path: target.path });
+      if (
+        maybeParent !== null &&
+        (await this.inodes.get(maybeParent)).isDir &&
+        (await this.dirs.get(maybeParent, targetParentPath.path)).slots.has(keyOf(targetName))
+      ) {
+        throw new LoopbackError('ALREADY_EXISTS', `${target.path} already exists: remove it first (rename does not overwrite)`, {
+          path: target.path,
+        });
       }
       const targetParentIno = await this.paths.requireFolder(targetParentPath, 'parent');
       const targetDir = await this.dirs.get(targetParentIno, targetParentPath.path);
@@ -360,13 +383,19 @@ class Ext2Volume implements Ext2FileSystem {
     if (p.parts.length === 0) throw new LoopbackError('INVALID_INPUT', 'cannot make the root folder a symlink', { path });
     const targetBytes = typeof target === 'string' ? encoder.encode(target) : new Uint8Array(0);
     if (targetBytes.length === 0 || target.includes('\0')) {
-      throw new LoopbackError('INVALID_INPUT', `${p.path}: a symlink target must be a non-empty text without NUL characters`, { path: p.path });
+      throw new LoopbackError('INVALID_INPUT', `${p.path}: a symlink target must be a non-empty text without NUL characters`, {
+        path: p.path,
+      });
     }
     return this.exclusive(async () => {
       this.requireWritable();
       const B = this.g.blockBytes;
       if (targetBytes.length >= B) {
-        throw new LoopbackError('INVALID_INPUT', `${p.path}: the symlink target is ${targetBytes.length} bytes; ext2 allows at most ${B - 1} with ${B}-byte blocks`, { path: p.path });
+        throw new LoopbackError(
+          'INVALID_INPUT',
+          `${p.path}: the symlink target is ${targetBytes.length} bytes; ext2 allows at most ${B - 1} with ${B}-byte blocks`,
+          { path: p.path },
+        );
       }
       const parentPath = parentOf(p);
       const parentIno = await this.paths.requireFolder(parentPath, 'parent');
@@ -474,7 +503,11 @@ class Ext2Volume implements Ext2FileSystem {
 
   private requireWritable(): void {
     if (this.readOnly !== null) {
-      throw new LoopbackError('VALIDATION', `this ext2 filesystem can only be read: ${this.readOnly}; use the loop engine (mount) to change it`, {});
+      throw new LoopbackError(
+        'VALIDATION',
+        `this ext2 filesystem can only be read: ${this.readOnly}; use the loop engine (mount) to change it`,
+        {},
+      );
     }
   }
 

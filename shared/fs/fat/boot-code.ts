@@ -24,24 +24,39 @@ export function bootJump(codeOffset: number): Uint8Array {
 export function notBootableStub(codeOffset: number): Uint8Array {
   const code = [
     0xfc, //              cld
-    0x31, 0xc0, //        xor ax, ax
-    0x8e, 0xd8, //        mov ds, ax
-    0xbe, 0x00, 0x00, //  mov si, message        (patched below)
+    0x31,
+    0xc0, //        xor ax, ax
+    0x8e,
+    0xd8, //        mov ds, ax
+    0xbe,
+    0x00,
+    0x00, //  mov si, message        (patched below)
     // print:
     0xac, //              lodsb
-    0x84, 0xc0, //        test al, al
-    0x74, 0x0b, //        jz wait_key            (+11)
+    0x84,
+    0xc0, //        test al, al
+    0x74,
+    0x0b, //        jz wait_key            (+11)
     0x56, //              push si
-    0xb4, 0x0e, //        mov ah, 0Eh            (teletype output)
-    0xbb, 0x07, 0x00, //  mov bx, 0007h          (page 0, light grey)
-    0xcd, 0x10, //        int 10h
+    0xb4,
+    0x0e, //        mov ah, 0Eh            (teletype output)
+    0xbb,
+    0x07,
+    0x00, //  mov bx, 0007h          (page 0, light grey)
+    0xcd,
+    0x10, //        int 10h
     0x5e, //              pop si
-    0xeb, 0xf0, //        jmp print              (-16)
+    0xeb,
+    0xf0, //        jmp print              (-16)
     // wait_key:
-    0x32, 0xe4, //        xor ah, ah
-    0xcd, 0x16, //        int 16h                (wait for a key)
-    0xcd, 0x19, //        int 19h                (boot the next device)
-    0xeb, 0xfe, //        hang: jmp hang
+    0x32,
+    0xe4, //        xor ah, ah
+    0xcd,
+    0x16, //        int 16h                (wait for a key)
+    0xcd,
+    0x19, //        int 19h                (boot the next device)
+    0xeb,
+    0xfe, //        hang: jmp hang
   ];
   const messageAddress = LOAD_ADDRESS + codeOffset + code.length;
   code[6] = messageAddress & 0xff;

@@ -72,7 +72,7 @@ describe.skipIf(skip)('FAT boot sector against mkfs.fat and fsck.fat', () => {
 /** A FAT12/16-form BPB whose data area holds exactly `clusters` clusters of one sector. */
 function bpbWithClusters(clusters: number): Uint8Array {
   const bits = clusters <= 4084 ? 12 : 16;
-  const fatSectors = Math.ceil((((clusters + 2) * bits) / 8) / 512);
+  const fatSectors = Math.ceil(((clusters + 2) * bits) / 8 / 512);
   const rootSectors = 32; // 512 entries
   const total = 1 + 2 * fatSectors + rootSectors + clusters;
   const bs: FatBootSector = {
@@ -129,8 +129,16 @@ describe('boot sector encode/parse', () => {
     const u8 = fc.integer({ min: 0, max: 0xff });
     const u16 = fc.integer({ min: 0, max: 0xffff });
     const u32 = fc.integer({ min: 0, max: 0xffffffff });
-    const text = (n: number) => fc.string({ minLength: n, maxLength: n, unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-') });
-    const fat32 = fc.record({ BPB_FATSz32: u32, BPB_ExtFlags: u16, BPB_FSVer: u16, BPB_RootClus: u32, BPB_FSInfo: u16, BPB_BkBootSec: u16 });
+    const text = (n: number) =>
+      fc.string({ minLength: n, maxLength: n, unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-') });
+    const fat32 = fc.record({
+      BPB_FATSz32: u32,
+      BPB_ExtFlags: u16,
+      BPB_FSVer: u16,
+      BPB_RootClus: u32,
+      BPB_FSInfo: u16,
+      BPB_BkBootSec: u16,
+    });
     fc.assert(
       fc.property(
         fc.record({

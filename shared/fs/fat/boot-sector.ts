@@ -110,7 +110,8 @@ function ascii(bytes: Uint8Array, offset: number, length: number): string {
 function putAscii(bytes: Uint8Array, offset: number, length: number, text: string): void {
   for (let i = 0; i < length; i++) {
     const code = i < text.length ? text.charCodeAt(i) : 0x20;
-    if (code > 0x7e) throw new LoopbackError('INVALID_INPUT', `"${text}" is not plain ASCII: boot sector text fields hold ASCII only`, { text });
+    if (code > 0x7e)
+      throw new LoopbackError('INVALID_INPUT', `"${text}" is not plain ASCII: boot sector text fields hold ASCII only`, { text });
     bytes[offset + i] = code;
   }
 }
@@ -135,8 +136,22 @@ export function parseBootSector(bytes: Uint8Array): FatBootSector {
         }
       : null;
   const ext = fat32
-    ? { drvNum: FAT32_BS_DRVNUM, bootSig: FAT32_BS_BOOTSIG, volId: FAT32_BS_VOLID, volLab: FAT32_BS_VOLLAB, type: FAT32_BS_FILSYSTYPE, code: FAT32_BOOT_CODE }
-    : { drvNum: FAT16_BS_DRVNUM, bootSig: FAT16_BS_BOOTSIG, volId: FAT16_BS_VOLID, volLab: FAT16_BS_VOLLAB, type: FAT16_BS_FILSYSTYPE, code: FAT16_BOOT_CODE };
+    ? {
+        drvNum: FAT32_BS_DRVNUM,
+        bootSig: FAT32_BS_BOOTSIG,
+        volId: FAT32_BS_VOLID,
+        volLab: FAT32_BS_VOLLAB,
+        type: FAT32_BS_FILSYSTYPE,
+        code: FAT32_BOOT_CODE,
+      }
+    : {
+        drvNum: FAT16_BS_DRVNUM,
+        bootSig: FAT16_BS_BOOTSIG,
+        volId: FAT16_BS_VOLID,
+        volLab: FAT16_BS_VOLLAB,
+        type: FAT16_BS_FILSYSTYPE,
+        code: FAT16_BOOT_CODE,
+      };
   return {
     BS_jmpBoot: bytes.slice(BS_JMPBOOT, BS_JMPBOOT + 3),
     BS_OEMName: ascii(bytes, BS_OEMNAME, 8),
@@ -195,9 +210,25 @@ export function encodeBootSector(bs: FatBootSector): Uint8Array {
     view.setUint32(BPB_ROOTCLUS, bs.fat32.BPB_RootClus, true);
     view.setUint16(BPB_FSINFO, bs.fat32.BPB_FSInfo, true);
     view.setUint16(BPB_BKBOOTSEC, bs.fat32.BPB_BkBootSec, true);
-    ext = { drvNum: FAT32_BS_DRVNUM, reserved1: FAT32_BS_RESERVED1, bootSig: FAT32_BS_BOOTSIG, volId: FAT32_BS_VOLID, volLab: FAT32_BS_VOLLAB, type: FAT32_BS_FILSYSTYPE, code: FAT32_BOOT_CODE };
+    ext = {
+      drvNum: FAT32_BS_DRVNUM,
+      reserved1: FAT32_BS_RESERVED1,
+      bootSig: FAT32_BS_BOOTSIG,
+      volId: FAT32_BS_VOLID,
+      volLab: FAT32_BS_VOLLAB,
+      type: FAT32_BS_FILSYSTYPE,
+      code: FAT32_BOOT_CODE,
+    };
   } else {
-    ext = { drvNum: FAT16_BS_DRVNUM, reserved1: FAT16_BS_RESERVED1, bootSig: FAT16_BS_BOOTSIG, volId: FAT16_BS_VOLID, volLab: FAT16_BS_VOLLAB, type: FAT16_BS_FILSYSTYPE, code: FAT16_BOOT_CODE };
+    ext = {
+      drvNum: FAT16_BS_DRVNUM,
+      reserved1: FAT16_BS_RESERVED1,
+      bootSig: FAT16_BS_BOOTSIG,
+      volId: FAT16_BS_VOLID,
+      volLab: FAT16_BS_VOLLAB,
+      type: FAT16_BS_FILSYSTYPE,
+      code: FAT16_BOOT_CODE,
+    };
   }
   view.setUint8(ext.drvNum, bs.BS_DrvNum);
   view.setUint8(ext.reserved1, 0);
@@ -207,10 +238,14 @@ export function encodeBootSector(bs: FatBootSector): Uint8Array {
   putAscii(bytes, ext.type, 8, bs.BS_FilSysType);
   const codeRoom = BOOT_SIGNATURE_OFFSET - ext.code;
   if (bs.bootCode.length > codeRoom) {
-    throw new LoopbackError('INVALID_INPUT', `Boot code of ${bs.bootCode.length} bytes does not fit the ${codeRoom} bytes before the signature`, {
-      bootCodeBytes: bs.bootCode.length,
-      roomBytes: codeRoom,
-    });
+    throw new LoopbackError(
+      'INVALID_INPUT',
+      `Boot code of ${bs.bootCode.length} bytes does not fit the ${codeRoom} bytes before the signature`,
+      {
+        bootCodeBytes: bs.bootCode.length,
+        roomBytes: codeRoom,
+      },
+    );
   }
   bytes.set(bs.bootCode, ext.code);
   view.setUint16(BOOT_SIGNATURE_OFFSET, BOOT_SIGNATURE, true);

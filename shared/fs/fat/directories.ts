@@ -74,9 +74,13 @@ export class FatDirectories {
     const clusters = clustersOf(runs);
     const size = clusters.length * this.layout.clusterBytes;
     if (size > MAX_DIRECTORY_SLOTS * DIR_ENTRY_BYTES) {
-      throw new LoopbackError('CORRUPT', `The folder "${path}" is ${formatBytes(size)}, more than a FAT directory can be (2 MiB): the volume is damaged (run fsck.fat)`, {
-        path,
-      });
+      throw new LoopbackError(
+        'CORRUPT',
+        `The folder "${path}" is ${formatBytes(size)}, more than a FAT directory can be (2 MiB): the volume is damaged (run fsck.fat)`,
+        {
+          path,
+        },
+      );
     }
     const bytes = await this.chains.read(runs, size);
     const dir = new FatDirectory(bytes, { kind: 'chain', clusters }, isRoot, this.layout.bytesPerSector, this.markChanged);
@@ -89,7 +93,11 @@ export class FatDirectories {
   async child(node: FatNode, path: string): Promise<FatDirectory> {
     const cluster = node.entry.firstCluster;
     if (cluster < FIRST_DATA_CLUSTER) {
-      throw new LoopbackError('CORRUPT', `The folder "${path}" has no clusters (first cluster ${cluster}): the volume is damaged (run fsck.fat)`, { path });
+      throw new LoopbackError(
+        'CORRUPT',
+        `The folder "${path}" has no clusters (first cluster ${cluster}): the volume is damaged (run fsck.fat)`,
+        { path },
+      );
     }
     if (this.layout.type === 'fat32' && cluster === this.layout.rootCluster) return this.root();
     return this.loadChain(cluster, false, path);
@@ -183,9 +191,13 @@ export class FatDirectories {
     }
     const clusters = Math.ceil((plan.slots * DIR_ENTRY_BYTES) / this.layout.clusterBytes);
     if (dir.slotCount + (clusters * this.layout.clusterBytes) / DIR_ENTRY_BYTES > MAX_DIRECTORY_SLOTS) {
-      throw new LoopbackError('VALIDATION', `Cannot create "${path}": its folder already has the most entries a FAT folder can have (65536 slots)`, {
-        path,
-      });
+      throw new LoopbackError(
+        'VALIDATION',
+        `Cannot create "${path}": its folder already has the most entries a FAT folder can have (65536 slots)`,
+        {
+          path,
+        },
+      );
     }
     return clusters;
   }
@@ -223,10 +235,14 @@ export class FatDirectories {
         continue;
       }
       if (!last && !options.parents) {
-        throw new LoopbackError('NOT_FOUND', `Cannot create "${path}": "${here}" does not exist (create the parents too with the "parents" option)`, {
-          path,
-          missing: here,
-        });
+        throw new LoopbackError(
+          'NOT_FOUND',
+          `Cannot create "${path}": "${here}" does not exist (create the parents too with the "parents" option)`,
+          {
+            path,
+            missing: here,
+          },
+        );
       }
       dir = this.create(dir, name, here, options.modifiedMs);
     }
@@ -240,7 +256,14 @@ export class FatDirectories {
     if (!run) throw new LoopbackError('INTERNAL', 'allocation of one cluster returned nothing', {});
     const ms = modifiedMs ?? Date.now();
     const parentCluster = parent.isRoot ? 0 : parent.firstCluster;
-    const child = FatDirectory.createEmpty(this.layout.clusterBytes, run.start, parentCluster, timestamps(ms), this.layout.bytesPerSector, this.markChanged);
+    const child = FatDirectory.createEmpty(
+      this.layout.clusterBytes,
+      run.start,
+      parentCluster,
+      timestamps(ms),
+      this.layout.bytesPerSector,
+      this.markChanged,
+    );
     this.cache.set(run.start, child);
     this.created.push(child);
     this.addEntry(parent, plan, { ...newEntry(ATTR_DIRECTORY, ms), firstCluster: run.start }, growth);
@@ -269,8 +292,16 @@ export class FatDirectories {
   }
 
   /** Frees the clusters of everything below `dir` (not `dir`'s own chain); `above` are the folders on the way to it. */
-  private async freeTree(dir: FatDirectory, path: string, depth: number, above: ReadonlyMap<FatDirectory, string> = new Map()): Promise<void> {
-    if (depth > 256) throw new LoopbackError('CORRUPT', `"${path}" is nested more than 256 folders deep: the volume may be damaged (run fsck.fat)`, { path });
+  private async freeTree(
+    dir: FatDirectory,
+    path: string,
+    depth: number,
+    above: ReadonlyMap<FatDirectory, string> = new Map(),
+  ): Promise<void> {
+    if (depth > 256)
+      throw new LoopbackError('CORRUPT', `"${path}" is nested more than 256 folders deep: the volume may be damaged (run fsck.fat)`, {
+        path,
+      });
     const ancestors = new Map(above).set(dir, path);
     for (const node of dir.nodes()) {
       const childPath = `${path}/${node.name}`;
@@ -316,7 +347,10 @@ export class FatDirectories {
         for (const range of ranges) {
           const bytes = dir.bytes.subarray(range.offset, range.offset + range.length);
           for (const piece of this.deviceRanges(dir, range.offset, bytes.length)) {
-            await this.device.write(piece.deviceOffset, bytes.subarray(piece.offset - range.offset, piece.offset - range.offset + piece.length));
+            await this.device.write(
+              piece.deviceOffset,
+              bytes.subarray(piece.offset - range.offset, piece.offset - range.offset + piece.length),
+            );
           }
         }
       } catch (error) {
@@ -331,7 +365,7 @@ export class FatDirectories {
     if (dir.location.kind === 'fixed') return [{ offset, deviceOffset: dir.location.offsetBytes + offset, length }];
     const { clusterBytes } = this.layout;
     const pieces: Array<{ offset: number; deviceOffset: number; length: number }> = [];
-    for (let at = offset; at < offset + length; ) {
+    for (let at = offset; at < offset + length;) {
       const index = Math.floor(at / clusterBytes);
       const within = at % clusterBytes;
       const piece = Math.min(clusterBytes - within, offset + length - at);

@@ -117,7 +117,11 @@ export class FatDirectory {
     // FAT spec, "FAT Directory Structure": every subdirectory starts with "." and "..", both
     // with ATTR_DIRECTORY; ".." holds 0 when the parent is the root (also on FAT32).
     encodeShortEntry({ name: dotName('.'), attr: ATTR_DIRECTORY, ntRes: 0, ...times, firstCluster: cluster, fileSize: 0 }, bytes, 0);
-    encodeShortEntry({ name: dotName('..'), attr: ATTR_DIRECTORY, ntRes: 0, ...times, firstCluster: parentCluster, fileSize: 0 }, bytes, DIR_ENTRY_BYTES);
+    encodeShortEntry(
+      { name: dotName('..'), attr: ATTR_DIRECTORY, ntRes: 0, ...times, firstCluster: parentCluster, fileSize: 0 },
+      bytes,
+      DIR_ENTRY_BYTES,
+    );
     const dir = new FatDirectory(bytes, { kind: 'chain', clusters: [cluster] }, false, sectorBytes, onChange);
     dir.markDirty(0, bytes.length);
     return dir;

@@ -23,7 +23,10 @@ let range: [number, number] | undefined;
 /** Encodes a moment (ms since the epoch), clamped to the DOS range 1980-01-01 .. 2107-12-31 23:59:58. */
 export function toDosTimestamp(ms: number): DosTimestamp {
   // The range's ends in local time, worked out once (every file written asks).
-  const [first, last] = (range ??= [new Date(DOS_EPOCH_YEAR, 0, 1, 0, 0, 0, 0).getTime(), new Date(DOS_LAST_YEAR, 11, 31, 23, 59, 59, 990).getTime()]);
+  const [first, last] = (range ??= [
+    new Date(DOS_EPOCH_YEAR, 0, 1, 0, 0, 0, 0).getTime(),
+    new Date(DOS_LAST_YEAR, 11, 31, 23, 59, 59, 990).getTime(),
+  ]);
   const d = new Date(!(ms >= first) ? first : ms > last ? last : ms); // !(>=) also catches NaN
   const date = ((d.getFullYear() - DOS_EPOCH_YEAR) << 9) | ((d.getMonth() + 1) << 5) | d.getDate();
   const time = (d.getHours() << 11) | (d.getMinutes() << 5) | (d.getSeconds() >> 1);

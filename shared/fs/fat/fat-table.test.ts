@@ -20,7 +20,11 @@ function table(type: FatType, clusters: number): FatTable {
   return fat;
 }
 
-type Op = { kind: 'allocate'; count: number } | { kind: 'extend'; chain: number; count: number } | { kind: 'free'; chain: number } | { kind: 'release' };
+type Op =
+  | { kind: 'allocate'; count: number }
+  | { kind: 'extend'; chain: number; count: number }
+  | { kind: 'free'; chain: number }
+  | { kind: 'release' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('allocate' as const), count: fc.integer({ min: 1, max: 40 }) }),
@@ -67,7 +71,8 @@ describe('FatTable transactions', () => {
           }
           // The sectors reported dirty cover every byte that differs from before.
           const dirty = new Set(fat.takeDirtySectors());
-          for (let i = 0; i < saved.length; i++) if (saved[i] !== fat.bytes[i]) expect(dirty.has(Math.floor(i / SECTOR)), `byte ${i}`).toBe(true);
+          for (let i = 0; i < saved.length; i++)
+            if (saved[i] !== fat.bytes[i]) expect(dirty.has(Math.floor(i / SECTOR)), `byte ${i}`).toBe(true);
           expect(fat.takeDirtySectors()).toEqual([]);
           // Free count agrees with the entries.
           let free = 0;

@@ -196,10 +196,14 @@ export class FatTable {
     let count = 0;
     while (true) {
       if (cluster < FIRST_DATA_CLUSTER || cluster > this.maxCluster) {
-        throw new LoopbackError('CORRUPT', `Broken cluster chain from cluster ${first}: it points to ${cluster}, outside 2..${this.maxCluster} (run fsck.fat)`, {
-          first,
-          cluster,
-        });
+        throw new LoopbackError(
+          'CORRUPT',
+          `Broken cluster chain from cluster ${first}: it points to ${cluster}, outside 2..${this.maxCluster} (run fsck.fat)`,
+          {
+            first,
+            cluster,
+          },
+        );
       }
       if (++count > this.clusterCount) {
         throw new LoopbackError('CORRUPT', `The cluster chain from cluster ${first} loops (run fsck.fat)`, { first });
@@ -210,10 +214,14 @@ export class FatTable {
       const next = this.get(cluster);
       if (this.isEndOfChain(next)) return runs;
       if (next === 0 || this.isBad(next)) {
-        throw new LoopbackError('CORRUPT', `The cluster chain from cluster ${first} runs into a ${next === 0 ? 'free' : 'bad'} cluster at ${cluster} (run fsck.fat)`, {
-          first,
-          cluster,
-        });
+        throw new LoopbackError(
+          'CORRUPT',
+          `The cluster chain from cluster ${first} runs into a ${next === 0 ? 'free' : 'bad'} cluster at ${cluster} (run fsck.fat)`,
+          {
+            first,
+            cluster,
+          },
+        );
       }
       cluster = next;
     }
@@ -226,7 +234,10 @@ export class FatTable {
   allocate(count: number): ClusterRun[] {
     if (count === 0) return [];
     if (count > this.allocatableClusters) {
-      throw new LoopbackError('VALIDATION', `Cannot allocate ${count} clusters: ${this.allocatableClusters} are free`, { count, free: this.allocatableClusters });
+      throw new LoopbackError('VALIDATION', `Cannot allocate ${count} clusters: ${this.allocatableClusters} are free`, {
+        count,
+        free: this.allocatableClusters,
+      });
     }
     const runs = this.findContiguous(count) ?? this.findScattered(count);
     // Every cluster handed out is free now, and free clusters are never in quarantine: each was

@@ -51,7 +51,7 @@ export class FatFiles {
     let done = 0;
     for (const run of runs) {
       const end = Math.min(done + run.length * this.layout.clusterBytes, size);
-      for (let offset = this.chains.offsetOf(run.start); done < end; ) {
+      for (let offset = this.chains.offsetOf(run.start); done < end;) {
         const length = Math.min(READ_CHUNK_BYTES, end - done);
         await onChunk({ offsetBytes: done, lengthBytes: length, data: await this.device.read(offset, length) });
         done += length;
@@ -164,7 +164,8 @@ export class FatFiles {
       throw new LoopbackError('INVALID_INPUT', `Cannot move the folder "${from}" into itself ("${to}")`, { from, to });
     }
     const existing = target.find(newName);
-    if (existing && existing !== node) throw new LoopbackError('ALREADY_EXISTS', `Cannot rename "${from}" to "${to}": "${to}" already exists`, { from, to });
+    if (existing && existing !== node)
+      throw new LoopbackError('ALREADY_EXISTS', `Cannot rename "${from}" to "${to}": "${to}" already exists`, { from, to });
     if (existing === node && node.name === newName) return;
     validateLongName(newName);
     const entry = node.entry;

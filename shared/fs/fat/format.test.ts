@@ -278,7 +278,16 @@ describe.skipIf(skip)('formatFat: refusals leave the device untouched', () => {
   });
 
   it('FAT16 with 32 KiB clusters on 16 MiB: too few clusters, says which cluster size works', async () => {
-    console.info(await expectRefusal('16M', { type: 'fat16', clusterBytes: 32768 }, 'VALIDATION', /too small for FAT16 with 32 KiB clusters/, /use 4 KiB clusters \(clusterBytes 4096\)/, /FAT12/));
+    console.info(
+      await expectRefusal(
+        '16M',
+        { type: 'fat16', clusterBytes: 32768 },
+        'VALIDATION',
+        /too small for FAT16 with 32 KiB clusters/,
+        /use 4 KiB clusters \(clusterBytes 4096\)/,
+        /FAT12/,
+      ),
+    );
   });
 
   it('a 16 KiB device: too small for any FAT', async () => {
@@ -350,11 +359,21 @@ async function bootAndRead(image: string, drive: 'floppy' | 'ide', expected: str
   const out = join(tmp.dir, `serial-${++counter}.txt`);
   const port = join(tmp.dir, 'sercon-port.bin');
   writeFileSync(port, Uint8Array.of(0xf8, 0x03)); // little-endian 0x3F8
-  const qemu = spawn('qemu-system-i386', [
-    '-drive', `file=${image},format=raw,if=${drive}`,
-    '-display', 'none', '-serial', `file:${out}`, '-no-reboot',
-    '-fw_cfg', `name=etc/sercon-port,file=${port}`,
-  ], { stdio: 'ignore' });
+  const qemu = spawn(
+    'qemu-system-i386',
+    [
+      '-drive',
+      `file=${image},format=raw,if=${drive}`,
+      '-display',
+      'none',
+      '-serial',
+      `file:${out}`,
+      '-no-reboot',
+      '-fw_cfg',
+      `name=etc/sercon-port,file=${port}`,
+    ],
+    { stdio: 'ignore' },
+  );
   try {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
@@ -370,7 +389,7 @@ async function bootAndRead(image: string, drive: 'floppy' | 'ide', expected: str
 
 describe.skipIf(skip ?? missingTools('qemu-system-i386'))('formatFat: the boot code stub', () => {
   const message = 'This is not a bootable disk: no boot sector has been installed.';
-  it('a 1.44M floppy (code at 0x3E) and a FAT32 disk (code at 0x5A) print the stub\'s message when booted in QEMU', async () => {
+  it("a 1.44M floppy (code at 0x3E) and a FAT32 disk (code at 0x5A) print the stub's message when booted in QEMU", async () => {
     const floppy = sparseImage(1474560);
     await formatImage(floppy);
     expect(await bootAndRead(floppy, 'floppy', message)).toContain(message);

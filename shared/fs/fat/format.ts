@@ -15,7 +15,13 @@
  * always agrees with the cluster count (FAT spec: FAT12 < 4085 ≤ FAT16 < 65525 ≤ FAT32).
  */
 import type { BlockDevice } from '../../disk/block-device';
-import { checkTrackGeometry, floppyPresetForSize, LARGE_DISK_TRACK_GEOMETRY, type FloppyPreset, type TrackGeometry } from '../../disk/geometry';
+import {
+  checkTrackGeometry,
+  floppyPresetForSize,
+  LARGE_DISK_TRACK_GEOMETRY,
+  type FloppyPreset,
+  type TrackGeometry,
+} from '../../disk/geometry';
 import { formatBytes, SECTOR_BYTES } from '../../disk/sizes';
 import { LoopbackError } from '../../errors';
 import type { ProgressOptions } from '../types';
@@ -200,7 +206,9 @@ function advice(shape: Shape, totalSectors: number, rootEntries: number, floppy:
       break;
     }
   }
-  const types = (['fat12', 'fat16', 'fat32'] as const).filter((t) => t !== type && fits(defaultShape(t, totalSectors, rootEntries, floppy)));
+  const types = (['fat12', 'fat16', 'fat32'] as const).filter(
+    (t) => t !== type && fits(defaultShape(t, totalSectors, rootEntries, floppy)),
+  );
   if (types.length > 0) tips.push(`use ${types.map(fatTypeName).join(' or ')}`);
   return tips.length > 0 ? `${tips.join(', or ')}.` : 'use a bigger or smaller volume.';
 }
@@ -208,15 +216,24 @@ function advice(shape: Shape, totalSectors: number, rootEntries: number, floppy:
 function checkOptions(options: FatFormatOptions): void {
   const { clusterBytes, hiddenSectors, volumeId } = options;
   if (clusterBytes !== undefined) {
-    const ok = Number.isSafeInteger(clusterBytes) && clusterBytes >= SECTOR_BYTES && clusterBytes <= MAX_CLUSTER_BYTES && (clusterBytes & (clusterBytes - 1)) === 0;
+    const ok =
+      Number.isSafeInteger(clusterBytes) &&
+      clusterBytes >= SECTOR_BYTES &&
+      clusterBytes <= MAX_CLUSTER_BYTES &&
+      (clusterBytes & (clusterBytes - 1)) === 0;
     if (!ok) {
-      throw invalid(`A cluster size of ${clusterBytes} bytes is not possible: use a power of two from 512 bytes to 32 KiB (64 KiB works on some systems only)`, {
-        clusterBytes,
-      });
+      throw invalid(
+        `A cluster size of ${clusterBytes} bytes is not possible: use a power of two from 512 bytes to 32 KiB (64 KiB works on some systems only)`,
+        {
+          clusterBytes,
+        },
+      );
     }
   }
   if (hiddenSectors !== undefined && (!Number.isSafeInteger(hiddenSectors) || hiddenSectors < 0 || hiddenSectors > 0xffffffff)) {
-    throw invalid(`hiddenSectors must be the partition's start sector, a whole number from 0 to 4294967295, not ${hiddenSectors}`, { hiddenSectors });
+    throw invalid(`hiddenSectors must be the partition's start sector, a whole number from 0 to 4294967295, not ${hiddenSectors}`, {
+      hiddenSectors,
+    });
   }
   if (volumeId !== undefined && (!Number.isSafeInteger(volumeId) || volumeId < 0 || volumeId > 0xffffffff)) {
     throw invalid(`volumeId must be a 32-bit number (0 to 0xFFFFFFFF), not ${volumeId}`, { volumeId });
@@ -240,9 +257,13 @@ export function planFatFormat(sizeBytes: number, options: Omit<FatFormatOptions,
   const totalSectors = Math.floor(sizeBytes / SECTOR_BYTES);
   const size = formatBytes(sizeBytes);
   if (totalSectors > 0xffffffff) {
-    throw new LoopbackError('VALIDATION', `A ${size} volume is too large for FAT: FAT counts at most 4294967295 sectors (2 TiB). Use a smaller partition`, {
-      sizeBytes,
-    });
+    throw new LoopbackError(
+      'VALIDATION',
+      `A ${size} volume is too large for FAT: FAT counts at most 4294967295 sectors (2 TiB). Use a smaller partition`,
+      {
+        sizeBytes,
+      },
+    );
   }
   const preset = floppyPresetForSize(sizeBytes) ?? null;
   const media = options.media ?? (preset && !options.hiddenSectors ? 'floppy' : 'disk');
@@ -252,7 +273,10 @@ export function planFatFormat(sizeBytes: number, options: Omit<FatFormatOptions,
 
   let shape: Shape | null;
   if (options.type) {
-    shape = spc !== undefined ? shapeFor(options.type, totalSectors, spc, rootEntries) : defaultShape(options.type, totalSectors, rootEntries, floppy);
+    shape =
+      spc !== undefined
+        ? shapeFor(options.type, totalSectors, spc, rootEntries)
+        : defaultShape(options.type, totalSectors, rootEntries, floppy);
   } else if (spc !== undefined) {
     const order: FatType[] = sizeBytes >= FAT32_FROM_BYTES ? ['fat32', 'fat16', 'fat12'] : ['fat12', 'fat16', 'fat32'];
     shape = order.map((t) => shapeFor(t, totalSectors, spc, rootEntries)).find(fits) ?? null;
@@ -271,7 +295,9 @@ export function planFatFormat(sizeBytes: number, options: Omit<FatFormatOptions,
   } else {
     shape = automaticShape(totalSectors, rootEntries, floppy);
     if (!shape) {
-      throw new LoopbackError('VALIDATION', `A ${size} volume is too small for a FAT filesystem: it leaves no room for data clusters`, { sizeBytes });
+      throw new LoopbackError('VALIDATION', `A ${size} volume is too small for a FAT filesystem: it leaves no room for data clusters`, {
+        sizeBytes,
+      });
     }
   }
   if (!fits(shape)) {
@@ -279,8 +305,7 @@ export function planFatFormat(sizeBytes: number, options: Omit<FatFormatOptions,
     const { clusterCount } = shape;
     const clusters = clusterSize(shape.sectorsPerCluster * SECTOR_BYTES);
     const tooSmall = clusterCount < MIN_CLUSTERS[shape.type];
-    const range =
-      shape.type === 'fat12' ? 'at most 4084' : shape.type === 'fat16' ? 'from 4085 to 65524' : 'at least 65525';
+    const range = shape.type === 'fat12' ? 'at most 4084' : shape.type === 'fat16' ? 'from 4085 to 65524' : 'at least 65525';
     throw new LoopbackError(
       'VALIDATION',
       `A ${size} volume is too ${tooSmall ? 'small' : 'large'} for ${name} with ${clusters} clusters: it would have ${clusterCount} clusters, and ${name} needs ${range} (Microsoft FAT specification). Instead, ${advice(shape, totalSectors, rootEntries, floppy)}`,
@@ -386,7 +411,19 @@ export async function formatFat(device: BlockDevice, options: FatFormatOptions =
   if (plan.label) {
     const t = toDosTimestamp(Date.now());
     encodeShortEntry(
-      { name: labelBytes(plan.label), attr: ATTR_VOLUME_ID, ntRes: 0, crtTimeTenth: 0, crtTime: 0, crtDate: 0, lstAccDate: 0, firstCluster: 0, wrtTime: t.time, wrtDate: t.date, fileSize: 0 },
+      {
+        name: labelBytes(plan.label),
+        attr: ATTR_VOLUME_ID,
+        ntRes: 0,
+        crtTimeTenth: 0,
+        crtTime: 0,
+        crtDate: 0,
+        lstAccDate: 0,
+        firstCluster: 0,
+        wrtTime: t.time,
+        wrtDate: t.date,
+        fileSize: 0,
+      },
       rootBytes,
       0,
     );

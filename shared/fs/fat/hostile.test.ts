@@ -6,7 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { missingTools, runTool, runToolOk, tempDir } from '../../../tests/support/host';
-import { findShortEntry, firstCluster, makeFatImage, patchImage, patchLongName, setFirstCluster } from '../../../tests/support/hostile-images';
+import {
+  findShortEntry,
+  firstCluster,
+  makeFatImage,
+  patchImage,
+  patchLongName,
+  setFirstCluster,
+} from '../../../tests/support/hostile-images';
 import { MemoryBlockDevice } from '../../disk/block-device';
 import { LoopbackError } from '../../errors';
 import { fsck } from './test-support';
@@ -32,8 +39,15 @@ async function refusal(promise: Promise<unknown>): Promise<LoopbackError> {
 
 /** /tree/sub/loop made by mmd, then pointed at /tree's first cluster: a folder inside itself. */
 function cycleImage(fat: 16 | 32): string {
-  const image = makeFatImage(tmp.dir, { fat, size: fat === 16 ? '16M' : '40M', folders: ['/tree', '/tree/sub', '/tree/sub/loop'], files: { '/tree/sub/f.txt': 'data\n' } });
-  patchImage(image, (bytes) => setFirstCluster(bytes, findShortEntry(bytes, 'LOOP', 0x10), firstCluster(bytes, findShortEntry(bytes, 'TREE', 0x10))));
+  const image = makeFatImage(tmp.dir, {
+    fat,
+    size: fat === 16 ? '16M' : '40M',
+    folders: ['/tree', '/tree/sub', '/tree/sub/loop'],
+    files: { '/tree/sub/f.txt': 'data\n' },
+  });
+  patchImage(image, (bytes) =>
+    setFirstCluster(bytes, findShortEntry(bytes, 'LOOP', 0x10), firstCluster(bytes, findShortEntry(bytes, 'TREE', 0x10))),
+  );
   return image;
 }
 
@@ -46,7 +60,9 @@ describe.skipIf(skip)('FAT: damaged and crafted volumes', () => {
     expect((await fs.list('/tree/sub')).map((e) => e.name).sort()).toEqual(['f.txt', 'loop']);
     const error = await refusal(fs.list('/tree/sub/loop'));
     expect(error.code).toBe('CORRUPT');
-    expect(error.message).toBe('"/tree/sub/loop" is the folder "/tree" again: a folder that contains itself (a directory cycle); the volume is damaged (run fsck.fat)');
+    expect(error.message).toBe(
+      '"/tree/sub/loop" is the folder "/tree" again: a folder that contains itself (a directory cycle); the volume is damaged (run fsck.fat)',
+    );
     expect(error.details).toMatchObject({ path: '/tree/sub/loop', ancestor: '/tree' });
     expect((await refusal(fs.readFile('/tree/sub/loop/sub/f.txt'))).code).toBe('CORRUPT');
   });
@@ -82,7 +98,12 @@ describe.skipIf(skip)('FAT: damaged and crafted volumes', () => {
   });
 
   it('a blank short name without a long one is CORRUPT naming the folder (fsck.fat: "Bad short file name")', async () => {
-    const image = makeFatImage(tmp.dir, { fat: 12, size: '2M', folders: ['/dir'], files: { '/dir/BLANK.TXT': 'x\n', '/dir/KEEP.TXT': 'y\n' } });
+    const image = makeFatImage(tmp.dir, {
+      fat: 12,
+      size: '2M',
+      folders: ['/dir'],
+      files: { '/dir/BLANK.TXT': 'x\n', '/dir/KEEP.TXT': 'y\n' },
+    });
     patchImage(image, (bytes) => bytes.fill(0x20, findShortEntry(bytes, 'BLANK.TXT', 0x20), findShortEntry(bytes, 'BLANK.TXT', 0x20) + 11));
     expect(fsck(runTool, image).output).toContain('Bad short file name');
     const { fs } = await open(image);

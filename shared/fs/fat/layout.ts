@@ -101,7 +101,8 @@ export function bootSectorProblem(bs: FatBootSector): string | null {
   if (fatSectors === 0) return 'BPB_FATSz16 and BPB_FATSz32 are both 0';
   const rootDirSectors = rootDirSectorCount(bs.BPB_RootEntCnt, bps);
   const firstDataSector = bs.BPB_RsvdSecCnt + bs.BPB_NumFATs * fatSectors + rootDirSectors;
-  if (firstDataSector >= totalSectors) return `the data area would start at sector ${firstDataSector}, beyond the volume's ${totalSectors} sectors`;
+  if (firstDataSector >= totalSectors)
+    return `the data area would start at sector ${firstDataSector}, beyond the volume's ${totalSectors} sectors`;
   return null;
 }
 
@@ -134,9 +135,13 @@ export function layoutFromBootSector(bs: FatBootSector): FatLayout {
   const problem = bootSectorProblem(bs);
   const type = problem === null ? fatTypeOfBootSector(bs) : null;
   if (problem !== null || type === null) {
-    throw new LoopbackError('VALIDATION', `Not a FAT volume: ${problem ?? 'a FAT12/16 BPB with 65525 clusters or more (only FAT32 can have that many)'}`, {
-      reason: problem,
-    });
+    throw new LoopbackError(
+      'VALIDATION',
+      `Not a FAT volume: ${problem ?? 'a FAT12/16 BPB with 65525 clusters or more (only FAT32 can have that many)'}`,
+      {
+        reason: problem,
+      },
+    );
   }
   const bytesPerSector = bs.BPB_BytsPerSec;
   const fatSectors = bs.BPB_FATSz16 !== 0 ? bs.BPB_FATSz16 : (bs.fat32?.BPB_FATSz32 ?? 0);
@@ -152,7 +157,11 @@ export function layoutFromBootSector(bs: FatBootSector): FatLayout {
   const activeFat = extFlags & 0x0f;
   const allFats = Array.from({ length: bs.BPB_NumFATs }, (_, i) => i);
   if (mirroringOff && activeFat >= bs.BPB_NumFATs) {
-    throw new LoopbackError('VALIDATION', `Not a usable FAT32 volume: BPB_ExtFlags names FAT ${activeFat} as active, but there are ${bs.BPB_NumFATs}`, {});
+    throw new LoopbackError(
+      'VALIDATION',
+      `Not a usable FAT32 volume: BPB_ExtFlags names FAT ${activeFat} as active, but there are ${bs.BPB_NumFATs}`,
+      {},
+    );
   }
   return {
     type,
@@ -186,7 +195,13 @@ export interface FatSizing {
  * of the clusters that remain" (clusters + the 2 reserved entries, FAT spec, FAT Data Structure).
  * `sectorsAfterReserved` is everything after the reserved sectors and the fixed root directory.
  */
-export function sizeFat(type: FatType, sectorsAfterReserved: number, sectorsPerCluster: number, numFats: number, bytesPerSector: number): FatSizing {
+export function sizeFat(
+  type: FatType,
+  sectorsAfterReserved: number,
+  sectorsPerCluster: number,
+  numFats: number,
+  bytesPerSector: number,
+): FatSizing {
   const clustersWith = (fatSectors: number) => Math.floor((sectorsAfterReserved - numFats * fatSectors) / sectorsPerCluster);
   const fatSectorsFor = (clusters: number) =>
     Math.ceil(Math.ceil(((clusters + FIRST_DATA_CLUSTER) * FAT_ENTRY_BITS[type]) / 8) / bytesPerSector);

@@ -100,7 +100,7 @@ describe.skipIf(skip)('short names and long-name entries, compared with mtools',
     expect(a.get('a+b.txt')?.short).toBe('A_B~1    TXT');
   });
 
-  it('our long-name entries are byte-identical to mcopy\'s (ordinals, UTF-16, 0x0000 then 0xFFFF padding, checksum)', () => {
+  it("our long-name entries are byte-identical to mcopy's (ordinals, UTF-16, 0x0000 then 0xFFFF padding, checksum)", () => {
     const lfnRun = (slots: Uint8Array[], short: string): Uint8Array[] => {
       const index = slots.findIndex((s) => String.fromCharCode(...s.subarray(0, 11)) === short);
       expect(index, short).toBeGreaterThan(0);
@@ -130,7 +130,7 @@ describe('planShortName', () => {
   it('keeps valid upper-case 8.3 names as they are, without a long name', () => {
     expect(plan('KERNEL.BIN')).toEqual({ short: 'KERNEL  BIN', lfn: false, ntRes: 0 });
     expect(plan('A')).toEqual({ short: 'A          ', lfn: false, ntRes: 0 });
-    expect(plan('$%-_@~!.{}#')).toEqual({ short: "$%-_@~! {}#", lfn: false, ntRes: 0 });
+    expect(plan('$%-_@~!.{}#')).toEqual({ short: '$%-_@~! {}#', lfn: false, ntRes: 0 });
   });
 
   it('lower-case 8.3 names: NT case flags; mixed case: a long name', () => {
@@ -152,13 +152,40 @@ describe('planShortName', () => {
 
 describe('validateLongName', () => {
   it('accepts long, Unicode and space-containing names up to 255 UTF-16 units', () => {
-    for (const name of ['Grüße ünïcødé.txt', ' leading space', 'x'.repeat(255), 'emoji 😀.txt', 'a+b,c;d=e[f]', '.bashrc', 'no extension']) {
+    for (const name of [
+      'Grüße ünïcødé.txt',
+      ' leading space',
+      'x'.repeat(255),
+      'emoji 😀.txt',
+      'a+b,c;d=e[f]',
+      '.bashrc',
+      'no extension',
+    ]) {
       expect(() => validateLongName(name), name).not.toThrow();
     }
   });
 
   it('refuses illegal names, naming them', () => {
-    const refused = ['', '.', '..', 'x'.repeat(256), 'a/b', 'a\\b', 'a:b', 'a*b', 'a?b', 'a"b', 'a<b', 'a>b', 'a|b', 'tab\there', 'del\u007f', 'dot.', 'space ', 'lone \ud800 surrogate'];
+    const refused = [
+      '',
+      '.',
+      '..',
+      'x'.repeat(256),
+      'a/b',
+      'a\\b',
+      'a:b',
+      'a*b',
+      'a?b',
+      'a"b',
+      'a<b',
+      'a>b',
+      'a|b',
+      'tab\there',
+      'del\u007f',
+      'dot.',
+      'space ',
+      'lone \ud800 surrogate',
+    ];
     for (const name of refused) expect(() => validateLongName(name), JSON.stringify(name)).toThrow(JSON.stringify(name));
   });
 });

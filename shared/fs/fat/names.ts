@@ -58,7 +58,8 @@ export function validateLongName(name: string): void {
     const code = name.charCodeAt(i);
     const char = name.charAt(i);
     if (code < 0x20 || code === 0x7f) throw invalidName(name, `it contains the control character 0x${code.toString(16).padStart(2, '0')}`);
-    if (ILLEGAL_LONG_NAME_CHARS.includes(char)) throw invalidName(name, `it contains ${JSON.stringify(char)}; FAT names cannot contain any of ${ILLEGAL_LONG_NAME_CHARS}`);
+    if (ILLEGAL_LONG_NAME_CHARS.includes(char))
+      throw invalidName(name, `it contains ${JSON.stringify(char)}; FAT names cannot contain any of ${ILLEGAL_LONG_NAME_CHARS}`);
     if (code >= 0xd800 && code <= 0xdbff) {
       const next = name.charCodeAt(i + 1);
       if (!(next >= 0xdc00 && next <= 0xdfff)) throw invalidName(name, 'it contains an unpaired UTF-16 surrogate');
@@ -96,8 +97,17 @@ export function labelBytes(label: string): Uint8Array {
 export function shortNameKey(name: Uint8Array): string {
   // Spelled out: called for every entry placed or read, and a spread allocates.
   return String.fromCharCode(
-    name[0] ?? 0, name[1] ?? 0, name[2] ?? 0, name[3] ?? 0, name[4] ?? 0, name[5] ?? 0,
-    name[6] ?? 0, name[7] ?? 0, name[8] ?? 0, name[9] ?? 0, name[10] ?? 0,
+    name[0] ?? 0,
+    name[1] ?? 0,
+    name[2] ?? 0,
+    name[3] ?? 0,
+    name[4] ?? 0,
+    name[5] ?? 0,
+    name[6] ?? 0,
+    name[7] ?? 0,
+    name[8] ?? 0,
+    name[9] ?? 0,
+    name[10] ?? 0,
   );
 }
 

@@ -10,7 +10,9 @@ import { LoopbackError } from '../../errors';
  */
 export function splitPath(path: string): string[] {
   if (!path.startsWith('/')) {
-    throw new LoopbackError('INVALID_INPUT', `${JSON.stringify(path)} is not an absolute path inside the volume (it must start with "/")`, { path });
+    throw new LoopbackError('INVALID_INPUT', `${JSON.stringify(path)} is not an absolute path inside the volume (it must start with "/")`, {
+      path,
+    });
   }
   const parts: string[] = [];
   for (const part of path.split('/')) {

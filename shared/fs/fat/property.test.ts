@@ -71,7 +71,10 @@ type OpSeed =
 
 const opArb: fc.Arbitrary<OpSeed> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('mkdir' as const), parent: fc.nat(), name: nameArb }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('write' as const), parent: fc.nat(), name: nameArb, size: sizeArb, seed: fc.nat() }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant('write' as const), parent: fc.nat(), name: nameArb, size: sizeArb, seed: fc.nat() }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('rename' as const), target: fc.nat(), parent: fc.nat(), name: nameArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), target: fc.nat() }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'flush' as const }) },
@@ -176,7 +179,9 @@ async function apply(volume: FatVolume, model: Tree, op: OpSeed, clusterBytes: n
       const data = patternBytes(Math.max(1, op.size.clusters * clusterBytes + op.size.extra), op.seed);
       const found = existing(path);
       const controller = new AbortController();
-      const outcome = await volume.writeFile(path, data, { signal: controller.signal, onProgress: () => controller.abort() }).catch((e: unknown) => e);
+      const outcome = await volume
+        .writeFile(path, data, { signal: controller.signal, onProgress: () => controller.abort() })
+        .catch((e: unknown) => e);
       if (found && model.get(found) === null) expect(outcome).toMatchObject({ code: 'ALREADY_EXISTS' });
       else if (!isOutOfRoom(outcome)) expect(outcome).toMatchObject({ code: 'CANCELLED' });
       return;
@@ -213,7 +218,15 @@ describe.skipIf(skip)('random volumes and random trees (fast-check)', () => {
           expect(onDisk).toContainEqual(checkDisk(image, 'before the final flush'));
           await volume.flush();
           expect(describeTree(await readWithOurs(volume))).toEqual(describeTree(model));
-          if (process.env.FAT_PROPERTY_STATS) console.info(options.type ?? 'floppy', sizeBytes, ops.length, model.size, [...model.values()].filter((d) => d === null).length, Math.max(0, ...[...model.keys()].map((p) => p.split('/').length - 1)));
+          if (process.env.FAT_PROPERTY_STATS)
+            console.info(
+              options.type ?? 'floppy',
+              sizeBytes,
+              ops.length,
+              model.size,
+              [...model.values()].filter((d) => d === null).length,
+              Math.max(0, ...[...model.keys()].map((p) => p.split('/').length - 1)),
+            );
         } finally {
           await device.close();
         }
@@ -230,7 +243,10 @@ describe.skipIf(skip)('random volume sizes formatted with the defaults (fast-che
   it('pick the type the cluster count means, and fsck.fat and minfo accept the volume', async () => {
     const sizeArb = fc.oneof(
       fc.constantFrom(368640, 737280, 1228800, 1474560, 2949120),
-      fc.integer({ min: 16, max: 30 }).chain((bits) => fc.integer({ min: 2 ** bits, max: 2 ** (bits + 1) })).map((n) => n - (n % 512)),
+      fc
+        .integer({ min: 16, max: 30 })
+        .chain((bits) => fc.integer({ min: 2 ** bits, max: 2 ** (bits + 1) }))
+        .map((n) => n - (n % 512)),
     );
     await fc.assert(
       fc.asyncProperty(sizeArb, async (sizeBytes) => {

@@ -5,7 +5,11 @@
 import type { FatVolume } from './volume';
 
 export interface ToolRunner {
-  (command: string, args: readonly string[], options?: { env?: Record<string, string> }): { status: number | null; stdout: string; stderr: string };
+  (
+    command: string,
+    args: readonly string[],
+    options?: { env?: Record<string, string> },
+  ): { status: number | null; stdout: string; stderr: string };
 }
 
 /**
@@ -87,7 +91,13 @@ export interface FsLike {
  * Extracts the whole volume into the empty folder `out` with `mcopy -s -m` and reads that copy
  * back: what mtools makes of our volume, with file modification times.
  */
-export function extractWithMtools(run: ToolRunner, fs: FsLike, out: string, image: string, offsetBytes = 0): { tree: Tree; mtimes: Map<string, number> } {
+export function extractWithMtools(
+  run: ToolRunner,
+  fs: FsLike,
+  out: string,
+  image: string,
+  offsetBytes = 0,
+): { tree: Tree; mtimes: Map<string, number> } {
   fs.mkdirSync(out);
   if (mtoolsTree(run, image, offsetBytes).length > 0) {
     const result = run('mcopy', ['-s', '-m', '-n', '-i', mtoolsImage(image, offsetBytes), '::/*', `${out}/`], { env: UTF8_ENV });
@@ -135,6 +145,8 @@ export function describeTree(tree: Tree): Record<string, string> {
     return h.toString(16).padStart(8, '0');
   };
   return Object.fromEntries(
-    [...tree.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, data]) => [path, data === null ? 'dir' : `${data.length}:${checksum(data)}`]),
+    [...tree.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([path, data]) => [path, data === null ? 'dir' : `${data.length}:${checksum(data)}`]),
   );
 }

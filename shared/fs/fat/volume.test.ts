@@ -8,7 +8,17 @@ import { missingTools, runTool, runToolOk, tempDir } from '../../../tests/suppor
 import { MemoryBlockDevice, SubBlockDevice, type BlockDevice } from '../../disk/block-device';
 import { LoopbackError } from '../../errors';
 import { formatFat, openFat, type FatFormatOptions, type FatVolume } from './index';
-import { describeTree, extractWithMtools, fsck, mtoolsImage, mtoolsTree, patternBytes, readWithOurs, UTF8_ENV, type Tree } from './test-support';
+import {
+  describeTree,
+  extractWithMtools,
+  fsck,
+  mtoolsImage,
+  mtoolsTree,
+  patternBytes,
+  readWithOurs,
+  UTF8_ENV,
+  type Tree,
+} from './test-support';
 
 const skip = missingTools('mkfs.fat', 'fsck.fat', 'mdir', 'mcopy', 'mmd', 'sfdisk', 'truncate');
 const tmp = tempDir('fat-volume-');
@@ -137,7 +147,14 @@ describe.skipIf(skip)('FatVolume writes, fsck.fat and mtools read', () => {
     expect(fat.readUInt16LE(511) >> 4).toBe(342);
     expectFsckClean(image);
     const tree = extract(image).tree;
-    expect(describeTree(tree)).toEqual(describeTree(new Map([['/spans.bin', data], ['/first.bin', patternBytes(300 * 512, 12)]])));
+    expect(describeTree(tree)).toEqual(
+      describeTree(
+        new Map([
+          ['/spans.bin', data],
+          ['/first.bin', patternBytes(300 * 512, 12)],
+        ]),
+      ),
+    );
   });
 
   it('keeps both FATs identical, and mtools reports the same free space as usage()', async () => {
@@ -175,7 +192,14 @@ describe.skipIf(skip)('FatVolume writes, fsck.fat and mtools read', () => {
     expect(entry.subarray(0, 11).toString('latin1')).toBe('DATED   TXT');
     const date = ((2021 - 1980) << 9) | (3 << 5) | 4;
     const time = (5 << 11) | (6 << 5) | (6 >> 1);
-    expect({ tenth: entry[13], crtTime: entry.readUInt16LE(14), crtDate: entry.readUInt16LE(16), accDate: entry.readUInt16LE(18), wrtTime: entry.readUInt16LE(22), wrtDate: entry.readUInt16LE(24) }).toEqual({
+    expect({
+      tenth: entry[13],
+      crtTime: entry.readUInt16LE(14),
+      crtDate: entry.readUInt16LE(16),
+      accDate: entry.readUInt16LE(18),
+      wrtTime: entry.readUInt16LE(22),
+      wrtDate: entry.readUInt16LE(24),
+    }).toEqual({
       tenth: 150, // 1.5 s beyond the even second 05:06:06
       crtTime: time,
       crtDate: date,
@@ -208,7 +232,14 @@ describe.skipIf(skip)('FatVolume writes, fsck.fat and mtools read', () => {
     await volume.writeFile('/new.bin', patternBytes(300000, 3));
     await volume.remove('/dir', { recursive: true });
     expectFsckClean(image);
-    expect(describeTree(extract(image).tree)).toEqual(describeTree(new Map([['/dir', null], ['/dir/a.bin', patternBytes(100000, 1)]])));
+    expect(describeTree(extract(image).tree)).toEqual(
+      describeTree(
+        new Map([
+          ['/dir', null],
+          ['/dir/a.bin', patternBytes(100000, 1)],
+        ]),
+      ),
+    );
     await volume.flush();
     expectFsckClean(image);
     expect(describeTree(extract(image).tree)).toEqual(describeTree(new Map([['/new.bin', patternBytes(300000, 3)]])));
@@ -360,21 +391,50 @@ describe.skipIf(skip)('FatVolume refuses bad requests and leaves the image uncha
   const none = async () => {};
 
   it('illegal names: each refused with INVALID_INPUT naming the name', async () => {
-    for (const name of ['a*b.txt', 'what?', 'x:y', 'pipe|', 'less<', 'quote"', 'back\\slash', 'ctrl\u0001char', 'trailing.', 'trailing ', 'x'.repeat(256)]) {
-      const message = await expectRefusal(none, (v) => v.writeFile(`/${name}`, new Uint8Array(1)), 'INVALID_INPUT', /not a valid FAT file name/);
+    for (const name of [
+      'a*b.txt',
+      'what?',
+      'x:y',
+      'pipe|',
+      'less<',
+      'quote"',
+      'back\\slash',
+      'ctrl\u0001char',
+      'trailing.',
+      'trailing ',
+      'x'.repeat(256),
+    ]) {
+      const message = await expectRefusal(
+        none,
+        (v) => v.writeFile(`/${name}`, new Uint8Array(1)),
+        'INVALID_INPUT',
+        /not a valid FAT file name/,
+      );
       expect(message).toContain(JSON.stringify(name));
     }
     console.info(await expectRefusal(none, (v) => v.mkdir('/bad:dir'), 'INVALID_INPUT', /"bad:dir"/));
   });
 
   it('a file bigger than the free space: names the file, its size and the free bytes', async () => {
-    const message = await expectRefusal(none, (v) => v.writeFile('/too big.bin', new Uint8Array(2 * 1024 * 1024)), 'VALIDATION', /"\/too big\.bin"/, /2 MiB/, /free/);
+    const message = await expectRefusal(
+      none,
+      (v) => v.writeFile('/too big.bin', new Uint8Array(2 * 1024 * 1024)),
+      'VALIDATION',
+      /"\/too big\.bin"/,
+      /2 MiB/,
+      /free/,
+    );
     expect(message).toContain('(1457664 bytes) is free');
     console.info(message);
   });
 
   it('paths that do not exist: NOT_FOUND naming them', async () => {
-    await expectRefusal(none, (v) => v.writeFile('/no such folder/x.txt', new Uint8Array(1)), 'NOT_FOUND', /"\/no such folder\/x\.txt" does not exist: there is no "\/no such folder"/);
+    await expectRefusal(
+      none,
+      (v) => v.writeFile('/no such folder/x.txt', new Uint8Array(1)),
+      'NOT_FOUND',
+      /"\/no such folder\/x\.txt" does not exist: there is no "\/no such folder"/,
+    );
     await expectRefusal(none, (v) => v.readFile('/missing.txt'), 'NOT_FOUND', /"\/missing\.txt" does not exist/);
     await expectRefusal(none, (v) => v.remove('/missing.txt'), 'NOT_FOUND', /missing/);
     await expectRefusal(none, (v) => v.rename('/missing.txt', '/other.txt'), 'NOT_FOUND', /missing/);
@@ -391,7 +451,15 @@ describe.skipIf(skip)('FatVolume refuses bad requests and leaves the image uncha
       await v.remove('/F000.TXT');
       await v.writeFile('/AFTER.TXT', patternBytes(10, 1));
     };
-    const message = await expectRefusalThen(fill, (v) => v.writeFile('/ONE MORE.TXT', new Uint8Array(1)), freeOne, 'VALIDATION', /root folder of this FAT12 volume is full/, /224 entries/, /subfolder/);
+    const message = await expectRefusalThen(
+      fill,
+      (v) => v.writeFile('/ONE MORE.TXT', new Uint8Array(1)),
+      freeOne,
+      'VALIDATION',
+      /root folder of this FAT12 volume is full/,
+      /224 entries/,
+      /subfolder/,
+    );
     console.info(message);
     // With a few slots left, a long name that needs more of them is refused the same way.
     const almost = async (v: FatVolume) => {
@@ -465,7 +533,9 @@ describe.skipIf(skip)('FatVolume cancellation', () => {
     const before = sha256(image);
     const controller = new AbortController();
     controller.abort();
-    await expect(volume.writeFile('/x.bin', patternBytes(100, 1), { signal: controller.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(volume.writeFile('/x.bin', patternBytes(100, 1), { signal: controller.signal })).rejects.toMatchObject({
+      code: 'CANCELLED',
+    });
     expect(sha256(image)).toBe(before);
     await device.close();
   });
@@ -481,7 +551,8 @@ describe.skipIf(skip)('FatVolume when the device refuses writes (a full host dis
     const device: BlockDevice = {
       sizeBytes: real.sizeBytes,
       read: (offset, length) => real.read(offset, length),
-      write: (offset, data) => (state.failing ? Promise.reject(new LoopbackError('IO', 'No space left on device')) : real.write(offset, data)),
+      write: (offset, data) =>
+        state.failing ? Promise.reject(new LoopbackError('IO', 'No space left on device')) : real.write(offset, data),
       flush: () => real.flush(),
     };
     return { image, real, state, volume: await openFat(device) };

@@ -68,7 +68,9 @@ export class FatVolume implements FileSystem {
   /** Opens the FAT volume on `device`; throws VALIDATION when there is none. */
   static async open(device: BlockDevice): Promise<FatVolume> {
     if (device.sizeBytes < BOOT_SECTOR_BYTES) {
-      throw new LoopbackError('VALIDATION', `Not a FAT volume: the device has only ${device.sizeBytes} bytes`, { sizeBytes: device.sizeBytes });
+      throw new LoopbackError('VALIDATION', `Not a FAT volume: the device has only ${device.sizeBytes} bytes`, {
+        sizeBytes: device.sizeBytes,
+      });
     }
     const bootSector = parseBootSector(await device.read(0, BOOT_SECTOR_BYTES));
     if (!hasBootJump(bootSector)) {

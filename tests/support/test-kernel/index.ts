@@ -49,8 +49,12 @@ export function buildTestKernel(dir: string, options: TestKernelOptions = {}): s
   const name = options.name ?? 'kernel.elf';
   const object = join(dir, name === 'kernel.elf' ? 'kernel.o' : `${name}.o`);
   const elf = join(dir, name);
-  if (options.message !== undefined && !/^[ -&(-~]*$/.test(options.message)) throw new Error(`test kernel message must be printable ASCII without a quote: ${options.message}`);
-  const defines = [...(options.message !== undefined ? [`-DMESSAGE='${options.message}'`] : []), ...(options.padBytes ? [`-DPAD_BYTES=${options.padBytes}`] : [])];
+  if (options.message !== undefined && !/^[ -&(-~]*$/.test(options.message))
+    throw new Error(`test kernel message must be printable ASCII without a quote: ${options.message}`);
+  const defines = [
+    ...(options.message !== undefined ? [`-DMESSAGE='${options.message}'`] : []),
+    ...(options.padBytes ? [`-DPAD_BYTES=${options.padBytes}`] : []),
+  ];
   runToolOk('nasm', ['-f', 'elf32', ...defines, join(SOURCE_DIR, 'kernel.asm'), '-o', object]);
   runToolOk('ld', ['-m', 'elf_i386', '-n', '-Ttext', '0x100000', '-o', elf, object]);
   return elf;

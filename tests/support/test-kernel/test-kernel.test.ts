@@ -7,7 +7,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools, runTool, runToolOk, tempDir } from '../host';
-import { BOOT_SECTOR_LINE, DEBUG_EXIT_STATUS, KERNEL_LINE, buildBootSector, buildTestKernel, testProgramsMissing, writeBootSectorFloppy } from '.';
+import {
+  BOOT_SECTOR_LINE,
+  DEBUG_EXIT_STATUS,
+  KERNEL_LINE,
+  buildBootSector,
+  buildTestKernel,
+  testProgramsMissing,
+  writeBootSectorFloppy,
+} from '.';
 
 const cannotBuild = testProgramsMissing();
 const noQemu = missingTools('qemu-system-i386');
@@ -21,7 +29,18 @@ afterAll(() => cleanup());
 /** Runs plain QEMU with the serial port in a file; the programs end QEMU through isa-debug-exit. */
 function bootWithQemu(args: string[]): { status: number | null; serial: string } {
   const serial = join(dir, `serial-${Math.random().toString(36).slice(2)}.txt`);
-  const run = runTool('timeout', ['20', 'qemu-system-i386', ...args, '-display', 'none', '-serial', `file:${serial}`, '-no-reboot', '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']);
+  const run = runTool('timeout', [
+    '20',
+    'qemu-system-i386',
+    ...args,
+    '-display',
+    'none',
+    '-serial',
+    `file:${serial}`,
+    '-no-reboot',
+    '-device',
+    'isa-debug-exit,iobase=0xf4,iosize=0x04',
+  ]);
   return { status: run.status, serial: readFileSync(serial, 'utf8') };
 }
 
@@ -43,11 +62,15 @@ describe.skipIf(cannotBuild)(title('the multiboot test kernel', cannotBuild), ()
     expect(readFileSync(join(__dirname, 'kernel.asm'), 'utf8').split('\n').length).toBeLessThan(60);
   });
 
-  it.skipIf(noQemu)(title('boots with QEMU’s own multiboot loader (-kernel) and prints its line on COM1', noQemu), () => {
-    const { status, serial } = bootWithQemu(['-kernel', buildTestKernel(dir)]);
-    expect(serial).toContain(`${KERNEL_LINE}\r\n`);
-    expect(status).toBe(DEBUG_EXIT_STATUS);
-  }, 30_000);
+  it.skipIf(noQemu)(
+    title('boots with QEMU’s own multiboot loader (-kernel) and prints its line on COM1', noQemu),
+    () => {
+      const { status, serial } = bootWithQemu(['-kernel', buildTestKernel(dir)]);
+      expect(serial).toContain(`${KERNEL_LINE}\r\n`);
+      expect(status).toBe(DEBUG_EXIT_STATUS);
+    },
+    30_000,
+  );
 });
 
 describe.skipIf(cannotBuild)(title('the boot-sector test program', cannotBuild), () => {
@@ -61,10 +84,14 @@ describe.skipIf(cannotBuild)(title('the boot-sector test program', cannotBuild),
     expect(sector.subarray(446, 510).every((b) => b === 0)).toBe(true);
   });
 
-  it.skipIf(noQemu)(title('boots from a 1.44M floppy and prints its line on COM1', noQemu), () => {
-    const image = writeBootSectorFloppy(buildBootSector(dir), join(dir, 'floppy.img'));
-    const { status, serial } = bootWithQemu(['-drive', `file=${image},format=raw,if=floppy`, '-boot', 'order=a']);
-    expect(serial).toContain(`${BOOT_SECTOR_LINE}\r\n`);
-    expect(status).toBe(DEBUG_EXIT_STATUS);
-  }, 30_000);
+  it.skipIf(noQemu)(
+    title('boots from a 1.44M floppy and prints its line on COM1', noQemu),
+    () => {
+      const image = writeBootSectorFloppy(buildBootSector(dir), join(dir, 'floppy.img'));
+      const { status, serial } = bootWithQemu(['-drive', `file=${image},format=raw,if=floppy`, '-boot', 'order=a']);
+      expect(serial).toContain(`${BOOT_SECTOR_LINE}\r\n`);
+      expect(status).toBe(DEBUG_EXIT_STATUS);
+    },
+    30_000,
+  );
 });

@@ -56,9 +56,20 @@ function HostPath({
     <Field label={label} hint={hint} error={error}>
       {(control) => (
         <div className="input-row">
-          <input {...control} className="input mono" value={value} onChange={(e) => onChange(e.target.value)} onBlur={onBlur} spellCheck={false} />
+          <input
+            {...control}
+            className="input mono"
+            value={value}
+            onChange={(e) => onChange(e.target.value)}
+            onBlur={onBlur}
+            spellCheck={false}
+          />
           {host && (
-            <button type="button" className="button" onClick={() => void host.choosePath({ mode, ...(value ? { defaultPath: value } : {}) }).then((p) => p && onChange(p))}>
+            <button
+              type="button"
+              className="button"
+              onClick={() => void host.choosePath({ mode, ...(value ? { defaultPath: value } : {}) }).then((p) => p && onChange(p))}
+            >
               Browse…
             </button>
           )}
@@ -185,7 +196,12 @@ export function BootloaderDialog({ info, onClose }: { info: ImageInfo; onClose: 
           {volumes.length > 1 && (
             <Field label={v.loader === 'boot-sector' ? 'Sector 0 of' : 'Files go in'}>
               {(control) => (
-                <select {...control} className="input" value={v.partition ?? 'whole'} onChange={(e) => form.set('partition', e.target.value === 'whole' ? null : Number(e.target.value))}>
+                <select
+                  {...control}
+                  className="input"
+                  value={v.partition ?? 'whole'}
+                  onChange={(e) => form.set('partition', e.target.value === 'whole' ? null : Number(e.target.value))}
+                >
                   {(v.loader === 'boot-sector' ? volumes : withFs).map((volume) => (
                     <option key={volume.partition ?? 'whole'} value={volume.partition ?? 'whole'}>
                       {volumeLabel(volume)}
@@ -196,9 +212,18 @@ export function BootloaderDialog({ info, onClose }: { info: ImageInfo; onClose: 
             </Field>
           )}
           {v.loader === 'grub2' && (
-            <Field label="Firmware" hint="UEFI reads only FAT: choose a FAT partition, ideally of type EFI System. Launch with UEFI in the QEMU panel.">
+            <Field
+              label="Firmware"
+              hint="UEFI reads only FAT: choose a FAT partition, ideally of type EFI System. Launch with UEFI in the QEMU panel."
+            >
               {(control) => (
-                <select {...control} className="input" value={v.firmware} onChange={(e) => form.set('firmware', e.target.value as Grub2Firmware)} data-testid="grub2-firmware">
+                <select
+                  {...control}
+                  className="input"
+                  value={v.firmware}
+                  onChange={(e) => form.set('firmware', e.target.value as Grub2Firmware)}
+                  data-testid="grub2-firmware"
+                >
                   {FIRMWARES.map((f) => (
                     <option key={f.id} value={f.id}>
                       {f.label}
@@ -220,8 +245,8 @@ export function BootloaderDialog({ info, onClose }: { info: ImageInfo; onClose: 
                 mode="file"
               />
               <label className="checkbox">
-                <input type="checkbox" checked={v.overwriteBpb} onChange={(e) => form.set('overwriteBpb', e.target.checked)} /> Replace the FAT BPB with the file’s bytes (normally
-                kept)
+                <input type="checkbox" checked={v.overwriteBpb} onChange={(e) => form.set('overwriteBpb', e.target.checked)} /> Replace the
+                FAT BPB with the file’s bytes (normally kept)
               </label>
             </>
           ) : (
@@ -237,7 +262,13 @@ export function BootloaderDialog({ info, onClose }: { info: ImageInfo; onClose: 
                 titlePlaceholder="My OS"
               />
               {v.loader === 'grub-legacy' && (
-                <HostPath label="Folder with stage1 and stage2 (optional)" value={v.stageDir} onChange={(p) => form.set('stageDir', p)} hint="Default: the host’s GRUB legacy files." mode="folder" />
+                <HostPath
+                  label="Folder with stage1 and stage2 (optional)"
+                  value={v.stageDir}
+                  onChange={(p) => form.set('stageDir', p)}
+                  hint="Default: the host’s GRUB legacy files."
+                  mode="folder"
+                />
               )}
             </>
           )}

@@ -19,5 +19,9 @@ export function jobAmount(job: Pick<JobProgress, 'bytesDone' | 'bytesTotal' | 'i
 
 /** A native <progress>: determinate when the fraction is known, else indeterminate. */
 export function ProgressBar({ fraction, label }: { fraction: number | null; label: string }) {
-  return fraction === null ? <progress className="progress" aria-label={label} /> : <progress className="progress" aria-label={label} max={1} value={fraction} />;
+  return fraction === null ? (
+    <progress className="progress" aria-label={label} />
+  ) : (
+    <progress className="progress" aria-label={label} max={1} value={fraction} />
+  );
 }

@@ -4,7 +4,16 @@ import { copyJobTitle } from '../../../../shared/api/files-plain';
 import type { DirEntry } from '../../../../shared/fs/types';
 import { hostBridge } from '../../host';
 import { cancelJob, useActivityStore } from '../../stores/activity';
-import { copyHostPaths, joinPath, listDir, refreshListing, showVolume, uploadDropped, useFilesStore, type DroppedFile } from '../../stores/files';
+import {
+  copyHostPaths,
+  joinPath,
+  listDir,
+  refreshListing,
+  showVolume,
+  uploadDropped,
+  useFilesStore,
+  type DroppedFile,
+} from '../../stores/files';
 import { useLoopsStore } from '../../stores/loops';
 import { basename, dirname, formatBytes, formatDate, percent } from '../common/format';
 import { jobAmount, jobFraction, ProgressBar } from '../common/ProgressBar';
@@ -132,7 +141,12 @@ export function FileBrowser({ info }: { info: ImageInfo }) {
       <nav className="breadcrumbs" aria-label="Folder">
         <ol>
           <li>
-            <button type="button" className="link-button" onClick={() => void listDir('/')} aria-current={crumbs.length === 0 ? 'location' : undefined}>
+            <button
+              type="button"
+              className="link-button"
+              onClick={() => void listDir('/')}
+              aria-current={crumbs.length === 0 ? 'location' : undefined}
+            >
               {current ? current.name : '/'}
             </button>
           </li>
@@ -140,7 +154,12 @@ export function FileBrowser({ info }: { info: ImageInfo }) {
             const path = `/${crumbs.slice(0, i + 1).join('/')}`;
             return (
               <li key={path}>
-                <button type="button" className="link-button" onClick={() => void listDir(path)} aria-current={i === crumbs.length - 1 ? 'location' : undefined}>
+                <button
+                  type="button"
+                  className="link-button"
+                  onClick={() => void listDir(path)}
+                  aria-current={i === crumbs.length - 1 ? 'location' : undefined}
+                >
                   {part}
                 </button>
               </li>
@@ -153,7 +172,8 @@ export function FileBrowser({ info }: { info: ImageInfo }) {
         <p className="callout info mount-banner" role="status" data-testid="files-mounted">
           {via.readOnly ? (
             <>
-              Mounted read-only at <span className="mono">{via.mountDir}</span> — files can be read and extracted through it; unmount it to change them
+              Mounted read-only at <span className="mono">{via.mountDir}</span> — files can be read and extracted through it; unmount it to
+              change them
             </>
           ) : (
             <>
@@ -165,7 +185,9 @@ export function FileBrowser({ info }: { info: ImageInfo }) {
       {(copying || job) && (
         <div className="transfer" role="status" data-testid="copy-progress">
           <span>
-            {job ? `${job.phase === 'starting' ? 'Preparing' : job.phase.charAt(0).toUpperCase() + job.phase.slice(1)} — ${jobAmount(job)}` : 'Sending files…'}
+            {job
+              ? `${job.phase === 'starting' ? 'Preparing' : job.phase.charAt(0).toUpperCase() + job.phase.slice(1)} — ${jobAmount(job)}`
+              : 'Sending files…'}
           </span>
           <ProgressBar fraction={job ? jobFraction(job) : null} label={`Copying into ${cwd}`} />
           {job && (
@@ -176,7 +198,11 @@ export function FileBrowser({ info }: { info: ImageInfo }) {
         </div>
       )}
       {notice && !copying && (
-        <p className={`callout ${notice.level === 'error' ? 'error' : 'ok'}`} role={notice.level === 'error' ? 'alert' : 'status'} data-testid="files-notice">
+        <p
+          className={`callout ${notice.level === 'error' ? 'error' : 'ok'}`}
+          role={notice.level === 'error' ? 'alert' : 'status'}
+          data-testid="files-notice"
+        >
           {notice.text}
         </p>
       )}
@@ -233,10 +259,20 @@ export function FileBrowser({ info }: { info: ImageInfo }) {
                   <td className="num">{entry.type === 'directory' ? '—' : formatBytes(entry.sizeBytes)}</td>
                   <td>{formatDate(entry.modifiedMs)}</td>
                   <td className="row-actions">
-                    <button type="button" className="button small" onClick={() => setRenaming(entry.name)} aria-label={`Rename ${entry.name}`}>
+                    <button
+                      type="button"
+                      className="button small"
+                      onClick={() => setRenaming(entry.name)}
+                      aria-label={`Rename ${entry.name}`}
+                    >
                       Rename
                     </button>
-                    <button type="button" className="button small" onClick={() => setExtracting(entry)} aria-label={`Extract ${entry.name}`}>
+                    <button
+                      type="button"
+                      className="button small"
+                      onClick={() => setExtracting(entry)}
+                      aria-label={`Extract ${entry.name}`}
+                    >
                       Extract…
                     </button>
                     <button type="button" className="button small" onClick={() => setDeleting(entry)} aria-label={`Delete ${entry.name}`}>

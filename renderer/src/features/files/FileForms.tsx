@@ -10,7 +10,10 @@ import { useForm } from '../common/useForm';
 /** The file browser's small forms: a new folder, a rename in place, extract to a host folder, delete after asking. */
 
 /** A refusal of the services is the name's (or the folder's) problem: it is shown at that field. */
-const atTheField = <K extends string>(key: K) => () => key;
+const atTheField =
+  <K extends string>(key: K) =>
+  () =>
+    key;
 
 export function NewFolderRow({ onDone }: { onDone: () => void }) {
   const form = useForm({
@@ -25,7 +28,16 @@ export function NewFolderRow({ onDone }: { onDone: () => void }) {
   return (
     <form className="inline-form" {...form.formProps}>
       <Field label="New folder name" error={form.errorOf('name')}>
-        {(control) => <input {...control} {...form.bind('name')} className="input" autoFocus spellCheck={false} onKeyDown={(e) => e.key === 'Escape' && onDone()} />}
+        {(control) => (
+          <input
+            {...control}
+            {...form.bind('name')}
+            className="input"
+            autoFocus
+            spellCheck={false}
+            onKeyDown={(e) => e.key === 'Escape' && onDone()}
+          />
+        )}
       </Field>
       <button type="submit" className="button primary small" disabled={form.busy}>
         Make folder
@@ -50,7 +62,16 @@ export function RenameField({ entry, onDone }: { entry: DirEntry; onDone: () => 
   return (
     <form className="inline-form compact" {...form.formProps}>
       <Field label={`New name for ${entry.name}`} error={form.errorOf('name')} className="visually-hidden-label">
-        {(control) => <input {...control} {...form.bind('name')} className="input" autoFocus spellCheck={false} onKeyDown={(e) => e.key === 'Escape' && onDone()} />}
+        {(control) => (
+          <input
+            {...control}
+            {...form.bind('name')}
+            className="input"
+            autoFocus
+            spellCheck={false}
+            onKeyDown={(e) => e.key === 'Escape' && onDone()}
+          />
+        )}
       </Field>
       <button type="submit" className="button small primary" disabled={form.busy}>
         Rename
@@ -111,7 +132,13 @@ export function ExtractDialog({ entry, imagePath, onClose }: { entry: DirEntry; 
             <div className="input-row">
               <input {...control} {...form.bind('out')} className="input mono" spellCheck={false} />
               {host && (
-                <button type="button" className="button" onClick={() => void host.choosePath({ mode: 'folder', defaultPath: form.values.out }).then((p) => p && form.set('out', p))}>
+                <button
+                  type="button"
+                  className="button"
+                  onClick={() =>
+                    void host.choosePath({ mode: 'folder', defaultPath: form.values.out }).then((p) => p && form.set('out', p))
+                  }
+                >
                   Browse…
                 </button>
               )}
@@ -120,9 +147,10 @@ export function ExtractDialog({ entry, imagePath, onClose }: { entry: DirEntry; 
         </Field>
         {replace && (
           <p className="callout warn" role="alert" data-testid="extract-replace">
-            {replace.count === 1 ? 'This is already there' : `${replace.count} files are already there`}: {replace.paths.slice(0, 3).join(', ')}
-            {replace.count > 3 ? ' …' : ''}. Nothing was copied. Replace {replace.count === 1 ? 'it' : 'them'} with the copy from the image? (A folder that is already there is
-            kept and added to.)
+            {replace.count === 1 ? 'This is already there' : `${replace.count} files are already there`}:{' '}
+            {replace.paths.slice(0, 3).join(', ')}
+            {replace.count > 3 ? ' …' : ''}. Nothing was copied. Replace {replace.count === 1 ? 'it' : 'them'} with the copy from the image?
+            (A folder that is already there is kept and added to.)
           </p>
         )}
       </form>
@@ -155,7 +183,9 @@ export function DeleteDialog({ entry, cwd, onClose }: { entry: DirEntry; cwd: st
       }
     >
       <p>
-        {folder ? `The folder ${joinPath(cwd, entry.name)} and everything in it will be deleted from the image.` : `${joinPath(cwd, entry.name)} (${formatBytes(entry.sizeBytes)}) will be deleted from the image.`}{' '}
+        {folder
+          ? `The folder ${joinPath(cwd, entry.name)} and everything in it will be deleted from the image.`
+          : `${joinPath(cwd, entry.name)} (${formatBytes(entry.sizeBytes)}) will be deleted from the image.`}{' '}
         This cannot be undone.
       </p>
     </Dialog>

@@ -13,7 +13,10 @@ import { FS_LABELS, planFilesystem, suggestedFat } from './fs-plan';
 /** Format a volume: checked as you type by the formatter's own planner; what is lost is said first. */
 export function FormatDialog({ info, volume, onClose }: { info: ImageInfo; volume: Volume; onClose: () => void }) {
   const form = useForm({
-    initial: () => ({ fs: volume.filesystem?.type ?? suggestedFat(volume.sizeBytes, volume.startSector), label: volume.filesystem?.label ?? '' }),
+    initial: () => ({
+      fs: volume.filesystem?.type ?? suggestedFat(volume.sizeBytes, volume.startSector),
+      label: volume.filesystem?.label ?? '',
+    }),
     live: true,
     validate: (v) => {
       const plan = planFilesystem(volume.sizeBytes, v, volume.startSector);
@@ -59,7 +62,11 @@ export function FormatDialog({ info, volume, onClose }: { info: ImageInfo; volum
             </select>
           )}
         </Field>
-        <Field label="Label" error={form.errorOf('label')} hint={fs === 'ext2' ? 'Up to 16 characters.' : 'Up to 11 characters, stored in capitals.'}>
+        <Field
+          label="Label"
+          error={form.errorOf('label')}
+          hint={fs === 'ext2' ? 'Up to 16 characters.' : 'Up to 11 characters, stored in capitals.'}
+        >
           {(control) => <input {...control} {...form.bind('label')} className="input" spellCheck={false} />}
         </Field>
       </form>

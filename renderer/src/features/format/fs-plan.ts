@@ -40,7 +40,10 @@ export function planFilesystem(sizeBytes: number, choice: FsChoice, hiddenSector
     if (choice.fs === 'ext2') {
       const layout = planExt2Layout(sizeBytes, choice.blockBytes ? { blockBytes: choice.blockBytes } : {});
       if (choice.label.length > 16) return { ok: false, text: 'An ext2 label has at most 16 characters.' };
-      return { ok: true, text: `ext2: ${formatCount(layout.blocksCount)} blocks of ${formatBytes(layout.blockBytes)}, ${formatCount(layout.inodesCount)} inodes, ${layout.groupCount} block group${layout.groupCount === 1 ? '' : 's'}` };
+      return {
+        ok: true,
+        text: `ext2: ${formatCount(layout.blocksCount)} blocks of ${formatBytes(layout.blockBytes)}, ${formatCount(layout.inodesCount)} inodes, ${layout.groupCount} block group${layout.groupCount === 1 ? '' : 's'}`,
+      };
     }
     const plan = planFatFormat(sizeBytes, {
       type: choice.fs,
@@ -48,7 +51,10 @@ export function planFilesystem(sizeBytes: number, choice: FsChoice, hiddenSector
       ...(choice.clusterBytes ? { clusterBytes: choice.clusterBytes } : {}),
       hiddenSectors,
     });
-    return { ok: true, text: `${FS_LABELS[plan.layout.type]}: ${formatCount(plan.layout.clusterCount)} clusters of ${formatBytes(plan.layout.clusterBytes)}` };
+    return {
+      ok: true,
+      text: `${FS_LABELS[plan.layout.type]}: ${formatCount(plan.layout.clusterCount)} clusters of ${formatBytes(plan.layout.clusterBytes)}`,
+    };
   } catch (error) {
     return { ok: false, text: errorText(error) };
   }

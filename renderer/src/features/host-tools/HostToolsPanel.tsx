@@ -9,7 +9,6 @@ export function HostToolsPanel({ onClose }: { onClose: () => void }) {
   const [showAll, setShowAll] = useState(false);
   const closeRef = useDismissable(onClose);
 
-
   const tools = report?.tools.filter((t) => showAll || t.applicable) ?? [];
 
   return (
@@ -26,7 +25,11 @@ export function HostToolsPanel({ onClose }: { onClose: () => void }) {
           </button>
         </div>
       </header>
-      {error && <p className="error-text" role="alert">{error}</p>}
+      {error && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
       <p className="panel-note">
         The rootless engine needs none of these: they are for the loop engine, GRUB 2, QEMU and for checking our work.
       </p>

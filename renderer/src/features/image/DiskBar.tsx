@@ -69,7 +69,12 @@ export function DiskBar({
       <div className="diskbar-track" ref={trackRef}>
         {segments.map((segment) => {
           const key = segmentKey(segment);
-          const fs = segment.kind === 'partition' ? fsName(segment.partition) : segment.kind === 'whole' ? (disk.filesystem?.type.toUpperCase() ?? null) : null;
+          const fs =
+            segment.kind === 'partition'
+              ? fsName(segment.partition)
+              : segment.kind === 'whole'
+                ? (disk.filesystem?.type.toUpperCase() ?? null)
+                : null;
           const segmentClass = [
             'segment',
             `segment-${segment.kind}`,
@@ -81,7 +86,11 @@ export function DiskBar({
             .filter(Boolean)
             .join(' ');
           const title =
-            segment.kind === 'partition' ? `${segment.partition.index} · ${fs ?? segment.partition.typeName}` : segment.kind === 'free' ? 'Free' : (fs ?? 'Whole disk');
+            segment.kind === 'partition'
+              ? `${segment.partition.index} · ${fs ?? segment.partition.typeName}`
+              : segment.kind === 'free'
+                ? 'Free'
+                : (fs ?? 'Whole disk');
           return (
             <Fragment key={key}>
               <button

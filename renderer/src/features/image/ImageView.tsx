@@ -57,7 +57,16 @@ export function ImageView({ image }: { image: OpenImage }) {
 
   const onTabKey = (event: KeyboardEvent<HTMLButtonElement>) => {
     const index = TABS.findIndex((t) => t.id === tab);
-    const next = event.key === 'ArrowRight' ? index + 1 : event.key === 'ArrowLeft' ? index - 1 : event.key === 'Home' ? 0 : event.key === 'End' ? TABS.length - 1 : null;
+    const next =
+      event.key === 'ArrowRight'
+        ? index + 1
+        : event.key === 'ArrowLeft'
+          ? index - 1
+          : event.key === 'Home'
+            ? 0
+            : event.key === 'End'
+              ? TABS.length - 1
+              : null;
     if (next === null) return;
     event.preventDefault();
     const target = TABS[(next + TABS.length) % TABS.length]!;
@@ -142,7 +151,13 @@ export function ImageView({ image }: { image: OpenImage }) {
             <dt>Geometry (C/H/S)</dt>
             <dd>
               {info.geometry.cylinders}/{info.geometry.heads}/{info.geometry.sectorsPerTrack}{' '}
-              <span className="muted">{info.floppy ? `${info.floppy} floppy` : info.geometrySource === 'partition-table' ? 'from the table' : 'as QEMU guesses it'}</span>
+              <span className="muted">
+                {info.floppy
+                  ? `${info.floppy} floppy`
+                  : info.geometrySource === 'partition-table'
+                    ? 'from the table'
+                    : 'as QEMU guesses it'}
+              </span>
             </dd>
           </div>
           <div>
@@ -186,27 +201,35 @@ export function ImageView({ image }: { image: OpenImage }) {
         <ScreenBoundary
           what={`the ${TABS.find((t) => t.id === tab)?.label ?? ''} tab`}
           resetKey={tab}
-          back={tab === 'overview' ? { label: 'Back to the start', onClick: showWelcome } : { label: 'Back to the overview', onClick: () => setTab('overview') }}
+          back={
+            tab === 'overview'
+              ? { label: 'Back to the start', onClick: showWelcome }
+              : { label: 'Back to the overview', onClick: () => setTab('overview') }
+          }
         >
-        {!info ? (
-          <p className="muted">Reading the image…</p>
-        ) : info.iso && tab === 'overview' ? (
-          <IsoOverview info={{ ...info, iso: info.iso }} />
-        ) : info.iso && tab === 'files' ? (
-          <IsoBrowser info={info} />
-        ) : info.iso && tab === 'partitions' ? (
-          <p className="empty-state" data-testid="iso-no-partitions">
-            An ISO image has no partitions to edit{info.iso.mbrPartitions ? ': its hybrid MBR (on the Overview) only points a USB stick’s firmware at the ISO and its EFI partition' : ''}.
-          </p>
-        ) : tab === 'overview' ? (
-          <VolumesTable info={info} />
-        ) : tab === 'files' ? (
-          <FileBrowser info={info} />
-        ) : tab === 'partitions' ? (
-          <PartitionEditor info={info} />
-        ) : (
-          <QemuPanel info={info} />
-        )}
+          {!info ? (
+            <p className="muted">Reading the image…</p>
+          ) : info.iso && tab === 'overview' ? (
+            <IsoOverview info={{ ...info, iso: info.iso }} />
+          ) : info.iso && tab === 'files' ? (
+            <IsoBrowser info={info} />
+          ) : info.iso && tab === 'partitions' ? (
+            <p className="empty-state" data-testid="iso-no-partitions">
+              An ISO image has no partitions to edit
+              {info.iso.mbrPartitions
+                ? ': its hybrid MBR (on the Overview) only points a USB stick’s firmware at the ISO and its EFI partition'
+                : ''}
+              .
+            </p>
+          ) : tab === 'overview' ? (
+            <VolumesTable info={info} />
+          ) : tab === 'files' ? (
+            <FileBrowser info={info} />
+          ) : tab === 'partitions' ? (
+            <PartitionEditor info={info} />
+          ) : (
+            <QemuPanel info={info} />
+          )}
         </ScreenBoundary>
       </div>
       {bootOpen && info && <BootloaderDialog info={info} onClose={() => setBootOpen(false)} />}

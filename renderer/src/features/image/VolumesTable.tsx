@@ -18,7 +18,13 @@ export function VolumesTable({ info }: { info: ImageInfo }) {
   const [selected, setSelected] = useState<string | null>(null);
   const volumes = volumesOf(info);
   const host = hostBridge();
-  const loopReason = !loops ? null : loops.system === null ? 'This system has no loop devices Loopback Studio can use.' : loops.elevation === 'unavailable' ? 'Mounting needs root: run Loopback Studio as root or install pkexec.' : null;
+  const loopReason = !loops
+    ? null
+    : loops.system === null
+      ? 'This system has no loop devices Loopback Studio can use.'
+      : loops.elevation === 'unavailable'
+        ? 'Mounting needs root: run Loopback Studio as root or install pkexec.'
+        : null;
 
   const browse = (volume: Volume) => {
     void showVolume({ image: info.path, partition: volume.partition });
@@ -51,10 +57,18 @@ export function VolumesTable({ info }: { info: ImageInfo }) {
               <th scope="col" className="num" title="The volume's size; the filesystem's own size under it when they differ">
                 Size
               </th>
-              <th scope="col" className="num">Used</th>
-              <th scope="col" className="num">Avail</th>
-              <th scope="col" className="num">Use%</th>
-              <th scope="col" className="num">Start</th>
+              <th scope="col" className="num">
+                Used
+              </th>
+              <th scope="col" className="num">
+                Avail
+              </th>
+              <th scope="col" className="num">
+                Use%
+              </th>
+              <th scope="col" className="num">
+                Start
+              </th>
               <th scope="col">
                 <span className="visually-hidden">Actions</span>
               </th>
@@ -115,14 +129,32 @@ export function VolumesTable({ info }: { info: ImageInfo }) {
                   <td className="num">{v.filesystem ? percent(v.filesystem.usedBytes, v.filesystem.sizeBytes) : '–'}</td>
                   <td className="num mono">{v.startSector}</td>
                   <td className="row-actions">
-                    <button type="button" className="button small" onClick={() => browse(v)} disabled={!v.filesystem} aria-label={`Browse files of ${v.name}`}>
+                    <button
+                      type="button"
+                      className="button small"
+                      onClick={() => browse(v)}
+                      disabled={!v.filesystem}
+                      aria-label={`Browse files of ${v.name}`}
+                    >
                       Files
                     </button>
-                    <button type="button" className="button small" onClick={() => setFormatting(v)} disabled={!!mount} aria-label={`Format ${v.name}`}>
+                    <button
+                      type="button"
+                      className="button small"
+                      onClick={() => setFormatting(v)}
+                      disabled={!!mount}
+                      aria-label={`Format ${v.name}`}
+                    >
                       Format…
                     </button>
                     {mount ? (
-                      <button type="button" className="button small" onClick={() => void unmountVolume(mount)} disabled={!!loopsBusy} aria-label={`Unmount ${v.name}`}>
+                      <button
+                        type="button"
+                        className="button small"
+                        onClick={() => void unmountVolume(mount)}
+                        disabled={!!loopsBusy}
+                        aria-label={`Unmount ${v.name}`}
+                      >
                         Unmount
                       </button>
                     ) : (
@@ -131,7 +163,9 @@ export function VolumesTable({ info }: { info: ImageInfo }) {
                         className="button small"
                         onClick={() => void mountVolume(info.path, v.partition)}
                         disabled={!v.filesystem || !!loopsBusy || !!loopReason}
-                        title={loopReason ?? (v.filesystem ? 'Attach to a loop device and mount it for your system’s tools' : 'Format it first')}
+                        title={
+                          loopReason ?? (v.filesystem ? 'Attach to a loop device and mount it for your system’s tools' : 'Format it first')
+                        }
                         aria-label={`Mount ${v.name}`}
                       >
                         Mount

@@ -6,12 +6,21 @@ import { diskSegments } from './segments';
 const MIB = 1024 * 1024;
 
 async function disk(table: 'mbr' | 'gpt', specs: string[]) {
-  const { after } = await editPartitions(new SparseMemoryBlockDevice(64 * MIB), { table, steps: specs.map((spec) => ({ op: 'add' as const, spec })) });
+  const { after } = await editPartitions(new SparseMemoryBlockDevice(64 * MIB), {
+    table,
+    steps: specs.map((spec) => ({ op: 'add' as const, spec })),
+  });
   return after;
 }
 
 const shape = (segments: ReturnType<typeof diskSegments>) =>
-  segments.map((s) => [s.kind, s.startSector, s.sectorCount, s.kind === 'partition' ? s.partition.index : null, s.kind === 'whole' ? null : s.inExtended]);
+  segments.map((s) => [
+    s.kind,
+    s.startSector,
+    s.sectorCount,
+    s.kind === 'partition' ? s.partition.index : null,
+    s.kind === 'whole' ? null : s.inExtended,
+  ]);
 
 describe('the disk bar’s runs of sectors', () => {
   it('draws partitions and the free space between and after them, in disk order', async () => {
@@ -26,7 +35,9 @@ describe('the disk bar’s runs of sectors', () => {
   });
 
   it('draws logical partitions inside the extended one, with its free space', async () => {
-    const segments = diskSegments(await disk('mbr', ['start=2048,size=8192', 'extended,start=10240,size=40960', 'logical,start=12288,size=8192']));
+    const segments = diskSegments(
+      await disk('mbr', ['start=2048,size=8192', 'extended,start=10240,size=40960', 'logical,start=12288,size=8192']),
+    );
     expect(shape(segments)).toEqual([
       ['partition', 2048, 8192, 1, false],
       ['partition', 12288, 8192, 5, true],

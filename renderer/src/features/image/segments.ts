@@ -28,7 +28,8 @@ function gaps(first: number, last: number, taken: readonly { startSector: number
   const out: Segment[] = [];
   let next = first;
   for (const t of [...taken].sort((a, b) => a.startSector - b.startSector)) {
-    if (t.startSector - next >= MIN_FREE_SECTORS) out.push({ kind: 'free', startSector: next, sectorCount: t.startSector - next, inExtended });
+    if (t.startSector - next >= MIN_FREE_SECTORS)
+      out.push({ kind: 'free', startSector: next, sectorCount: t.startSector - next, inExtended });
     next = Math.max(next, t.endSector + 1);
   }
   if (last + 1 - next >= MIN_FREE_SECTORS) out.push({ kind: 'free', startSector: next, sectorCount: last + 1 - next, inExtended });
@@ -42,11 +43,32 @@ export function diskSegments(disk: DiskInfo & { partitions: Partition[] }): Segm
   const extended = disk.partitions.find((p) => p.kind === 'extended');
   const logical = disk.partitions.filter((p) => p.kind === 'logical');
   const segments: Segment[] = [
-    ...top.filter((p) => p.kind !== 'extended').map((p): Segment => ({ kind: 'partition', startSector: p.startSector, sectorCount: p.sectorCount, partition: p, inExtended: false })),
-    ...logical.map((p): Segment => ({ kind: 'partition', startSector: p.startSector, sectorCount: p.sectorCount, partition: p, inExtended: true })),
+    ...top
+      .filter((p) => p.kind !== 'extended')
+      .map((p): Segment => ({
+        kind: 'partition',
+        startSector: p.startSector,
+        sectorCount: p.sectorCount,
+        partition: p,
+        inExtended: false,
+      })),
+    ...logical.map((p): Segment => ({
+      kind: 'partition',
+      startSector: p.startSector,
+      sectorCount: p.sectorCount,
+      partition: p,
+      inExtended: true,
+    })),
     ...gaps(first, last, top, false),
     // Inside the extended partition: its first sector holds the EBR, logicals need one more each.
-    ...(extended ? gaps(extended.startSector + 1, extended.endSector, logical.map((p) => ({ startSector: p.startSector - 1, endSector: p.endSector })), true) : []),
+    ...(extended
+      ? gaps(
+          extended.startSector + 1,
+          extended.endSector,
+          logical.map((p) => ({ startSector: p.startSector - 1, endSector: p.endSector })),
+          true,
+        )
+      : []),
   ];
   return segments.sort((a, b) => a.startSector - b.startSector);
 }

@@ -17,11 +17,29 @@ export interface Volume {
 
 export function volumesOf(info: ImageInfo): Volume[] {
   if (info.table === 'none') {
-    return [{ partition: null, name: info.floppy ? 'Whole floppy' : 'Whole disk', typeName: null, bootable: false, startSector: 0, sizeBytes: info.sizeBytes, filesystem: info.filesystem }];
+    return [
+      {
+        partition: null,
+        name: info.floppy ? 'Whole floppy' : 'Whole disk',
+        typeName: null,
+        bootable: false,
+        startSector: 0,
+        sizeBytes: info.sizeBytes,
+        filesystem: info.filesystem,
+      },
+    ];
   }
   return info.partitions
     .filter((p) => p.kind !== 'extended')
-    .map((p) => ({ partition: p.index, name: `Partition ${p.index}`, typeName: p.typeName, bootable: p.bootable, startSector: p.startSector, sizeBytes: p.sizeBytes, filesystem: p.filesystem }));
+    .map((p) => ({
+      partition: p.index,
+      name: `Partition ${p.index}`,
+      typeName: p.typeName,
+      bootable: p.bootable,
+      startSector: p.startSector,
+      sizeBytes: p.sizeBytes,
+      filesystem: p.filesystem,
+    }));
 }
 
 /** "Partition 1 (FAT12, 10 MiB)". */

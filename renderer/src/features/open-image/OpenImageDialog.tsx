@@ -50,7 +50,11 @@ export function OpenImageDialog({ onClose }: { onClose: () => void }) {
       }
     >
       <form id="open-image-form" {...form.formProps}>
-        <Field label="Image file" error={form.errorOf('path')} hint="A raw disk image: a floppy, or a hard disk with or without a partition table.">
+        <Field
+          label="Image file"
+          error={form.errorOf('path')}
+          hint="A raw disk image: a floppy, or a hard disk with or without a partition table."
+        >
           {(control) => (
             <div className="input-row">
               <input {...control} {...form.bind('path')} className="input mono" placeholder="/home/you/os/disk.img" spellCheck={false} />

@@ -6,7 +6,19 @@ import { formatBytes } from '../common/format';
 import { DiskBar, segmentKey } from '../image/DiskBar';
 import type { Partition, Segment } from '../image/segments';
 import { continuesLastResize, resizeEdit } from './edits';
-import { dragTo, isSliderKey, keyStep, lastSectorOf, pixelsToSectors, roomFor, sliderValues, withExtent, type DragHandle, type Extent, type Room } from './extent-drag';
+import {
+  dragTo,
+  isSliderKey,
+  keyStep,
+  lastSectorOf,
+  pixelsToSectors,
+  roomFor,
+  sliderValues,
+  withExtent,
+  type DragHandle,
+  type Extent,
+  type Room,
+} from './extent-drag';
 
 /**
  * The partition editor's bar: the disk to scale, and on each partition a start and an end handle
@@ -152,7 +164,8 @@ export function PartitionBar({
     }
     const extent = dragTo(drag.handle, drag.original, drag.room, alignment, pixelsToSectors(dx, drag.widthPx, disk.totalSectors));
     const current = draftRef.current;
-    if (!current || current.via !== 'pointer' || !sameExtent(current.extent, extent)) setDraft({ index: drag.index, handle: drag.handle, extent, via: 'pointer' });
+    if (!current || current.via !== 'pointer' || !sameExtent(current.extent, extent))
+      setDraft({ index: drag.index, handle: drag.handle, extent, via: 'pointer' });
   };
 
   const endPointer = (e: PointerEvent<HTMLElement>) => {
@@ -211,7 +224,9 @@ export function PartitionBar({
           key={handle}
           role="slider"
           tabIndex={0}
-          className={['drag-handle', `drag-handle-${handle}`, segment.inExtended ? 'in-extended' : '', active ? 'active' : ''].filter(Boolean).join(' ')}
+          className={['drag-handle', `drag-handle-${handle}`, segment.inExtended ? 'in-extended' : '', active ? 'active' : '']
+            .filter(Boolean)
+            .join(' ')}
           style={{ left: handle === 'start' ? position.left : position.right }}
           aria-label={`${handle === 'start' ? 'Start' : 'End'} of partition ${partition.index}`}
           aria-orientation="horizontal"
@@ -232,7 +247,13 @@ export function PartitionBar({
   };
 
   const readout = draft && drawn.partitions.find((p) => p.index === draft.index);
-  const readoutAt = draft ? (draft.handle === 'start' ? draft.extent.startSector : draft.handle === 'end' ? draft.extent.startSector + draft.extent.sectorCount : draft.extent.startSector + draft.extent.sectorCount / 2) : 0;
+  const readoutAt = draft
+    ? draft.handle === 'start'
+      ? draft.extent.startSector
+      : draft.handle === 'end'
+        ? draft.extent.startSector + draft.extent.sectorCount
+        : draft.extent.startSector + draft.extent.sectorCount / 2
+    : 0;
   const fraction = disk.totalSectors > 0 ? Math.min(1, Math.max(0, readoutAt / disk.totalSectors)) : 0;
 
   return (
@@ -258,12 +279,21 @@ export function PartitionBar({
         afterSegment={handles}
         overlay={
           readout && (
-            <div className="drag-readout" style={{ left: `${fraction * 100}%`, transform: `translate(-${fraction * 100}%, -100%)` }} aria-hidden="true" data-testid="drag-readout">
-              <strong>Partition {readout.index}</strong> sectors {readout.startSector}–{lastSectorOf(readout)} · {formatBytes(readout.sectorCount * 512)}
+            <div
+              className="drag-readout"
+              style={{ left: `${fraction * 100}%`, transform: `translate(-${fraction * 100}%, -100%)` }}
+              aria-hidden="true"
+              data-testid="drag-readout"
+            >
+              <strong>Partition {readout.index}</strong> sectors {readout.startSector}–{lastSectorOf(readout)} ·{' '}
+              {formatBytes(readout.sectorCount * 512)}
             </div>
           )
         }
-        hint={{ id: hintId, content: `Drag a partition’s edges to resize it, its middle to move it: they snap to ${alignmentText(alignment)}.` }}
+        hint={{
+          id: hintId,
+          content: `Drag a partition’s edges to resize it, its middle to move it: they snap to ${alignmentText(alignment)}.`,
+        }}
       />
       {refusal && (
         <p className="field-error bar-error" role="alert" data-testid="drag-error">

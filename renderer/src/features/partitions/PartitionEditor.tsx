@@ -54,7 +54,9 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
   }, [focusKey]);
   const selectAfterStaging = (find: (segments: ReturnType<typeof diskSegments>) => Segment | undefined) => {
     const { preview } = usePartitionsStore.getState();
-    const next = find(diskSegments(preview ? { ...preview, partitions: preview.partitions.map((p) => ({ ...p, filesystem: null })) } : info));
+    const next = find(
+      diskSegments(preview ? { ...preview, partitions: preview.partitions.map((p) => ({ ...p, filesystem: null })) } : info),
+    );
     const key = next ? segmentKey(next) : null;
     setSelected(key);
     setFocusKey(key);
@@ -63,25 +65,38 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
   useEffect(() => editImage(info), [info]);
 
   const table = tableKind(info, state);
-  const shown = state.preview ? { ...state.preview, partitions: state.preview.partitions.map((p) => ({ ...p, filesystem: fsOf(info, p, !!state.newTable?.fresh) })) } : info;
+  const shown = state.preview
+    ? { ...state.preview, partitions: state.preview.partitions.map((p) => ({ ...p, filesystem: fsOf(info, p, !!state.newTable?.fresh) })) }
+    : info;
   const segments = diskSegments(shown);
   const segment = segments.find((s) => segmentKey(s) === selected) ?? null;
 
   if (!table) {
     return (
       <div className="partition-editor">
-        <p>This image has no partition table{info.filesystem ? `: it holds one ${info.filesystem.type.toUpperCase()} filesystem on the whole disk` : ''}.</p>
+        <p>
+          This image has no partition table
+          {info.filesystem ? `: it holds one ${info.filesystem.type.toUpperCase()} filesystem on the whole disk` : ''}.
+        </p>
         {info.filesystem && (
           <p className="callout warn">
-            A partition table takes the first sector, which now holds the {info.filesystem.type.toUpperCase()} boot sector: the filesystem and its{' '}
-            {formatBytes(info.filesystem.usedBytes)} in use would be lost.
+            A partition table takes the first sector, which now holds the {info.filesystem.type.toUpperCase()} boot sector: the filesystem
+            and its {formatBytes(info.filesystem.usedBytes)} in use would be lost.
           </p>
         )}
         <div className="button-row">
-          <button type="button" className="button primary" onClick={() => void chooseNewTable(info, { table: 'mbr', fresh: false }).then(setTableError)}>
+          <button
+            type="button"
+            className="button primary"
+            onClick={() => void chooseNewTable(info, { table: 'mbr', fresh: false }).then(setTableError)}
+          >
             Create an MBR table
           </button>
-          <button type="button" className="button" onClick={() => void chooseNewTable(info, { table: 'gpt', fresh: false }).then(setTableError)}>
+          <button
+            type="button"
+            className="button"
+            onClick={() => void chooseNewTable(info, { table: 'gpt', fresh: false }).then(setTableError)}
+          >
             Create a GPT
           </button>
         </div>
@@ -102,7 +117,8 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
     <div className="partition-editor" data-testid="partition-editor" ref={editorRef}>
       <div className="editor-head">
         <p>
-          <strong>{table.toUpperCase()}</strong> partition table{state.newTable ? ' (new, not written yet)' : ''} · {shown.partitions.length} partition
+          <strong>{table.toUpperCase()}</strong> partition table{state.newTable ? ' (new, not written yet)' : ''} ·{' '}
+          {shown.partitions.length} partition
           {shown.partitions.length === 1 ? '' : 's'}
         </p>
         <label className="inline-field">
@@ -144,7 +160,9 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
               table={table}
               segment={segment}
               alignment={state.alignmentSectors}
-              onStaged={(edit) => selectAfterStaging((segments) => segments.find((s) => s.kind === 'partition' && s.startSector === edit.startSector))}
+              onStaged={(edit) =>
+                selectAfterStaging((segments) => segments.find((s) => s.kind === 'partition' && s.startSector === edit.startSector))
+              }
             />
           ) : segment.kind === 'partition' ? (
             <PartitionForm
@@ -154,7 +172,9 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
               partition={segment.partition}
               onDeleted={() => {
                 const at = segment.startSector;
-                selectAfterStaging((segments) => segments.find((s) => s.kind === 'free' && s.startSector <= at && at < s.startSector + s.sectorCount));
+                selectAfterStaging((segments) =>
+                  segments.find((s) => s.kind === 'free' && s.startSector <= at && at < s.startSector + s.sectorCount),
+                );
               }}
             />
           ) : null}
@@ -174,13 +194,28 @@ export function PartitionEditor({ info }: { info: ImageInfo }) {
             </ol>
           )}
           <div className="button-row">
-            <button type="button" className="button small" onClick={() => void undoLastEdit(info)} disabled={state.staged.length === 0 || state.applying}>
+            <button
+              type="button"
+              className="button small"
+              onClick={() => void undoLastEdit(info)}
+              disabled={state.staged.length === 0 || state.applying}
+            >
               Undo last
             </button>
-            <button type="button" className="button small" onClick={discardEdits} disabled={(state.staged.length === 0 && !state.newTable) || state.applying}>
+            <button
+              type="button"
+              className="button small"
+              onClick={discardEdits}
+              disabled={(state.staged.length === 0 && !state.newTable) || state.applying}
+            >
               Discard all
             </button>
-            <button type="button" className="button primary small" onClick={() => setConfirming(true)} disabled={(state.staged.length === 0 && !state.newTable) || state.applying || state.checking}>
+            <button
+              type="button"
+              className="button primary small"
+              onClick={() => setConfirming(true)}
+              disabled={(state.staged.length === 0 && !state.newTable) || state.applying || state.checking}
+            >
               Apply changes…
             </button>
           </div>

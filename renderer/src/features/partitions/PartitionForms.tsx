@@ -19,7 +19,17 @@ import { continuesLastResize, gptNameProblem, resizeEdit, type MbrKind, type Sta
  * said before Stage is pressed), and each change is staged only after that dry run accepts it.
  */
 
-function TypeSelect({ table, value, onChange, control }: { table: TableKind; value: string; onChange: (v: string) => void; control: object }) {
+function TypeSelect({
+  table,
+  value,
+  onChange,
+  control,
+}: {
+  table: TableKind;
+  value: string;
+  onChange: (v: string) => void;
+  control: object;
+}) {
   if (table === 'gpt') {
     const known = GPT_PARTITION_TYPES.some((t) => t.guid === value.toUpperCase());
     return (
@@ -102,7 +112,10 @@ function useRefusal(info: ImageInfo, edit: StagedEdit | null, replaceLast: boole
     if (!key) return;
     const asked = JSON.parse(key) as { edit: StagedEdit; replaceLast: boolean };
     let current = true;
-    const timer = window.setTimeout(() => void checkEdit(info, asked.edit, { replaceLast: asked.replaceLast }).then((refusal) => current && setLive({ key, refusal })), 250);
+    const timer = window.setTimeout(
+      () => void checkEdit(info, asked.edit, { replaceLast: asked.replaceLast }).then((refusal) => current && setLive({ key, refusal })),
+      250,
+    );
     return () => {
       current = false;
       window.clearTimeout(timer);
@@ -127,7 +140,8 @@ function ExtentFields({
   const end = extent
     ? `Ends at sector ${extent.startSector + extent.sectorCount - 1}: ${formatBytes(extent.sectorCount * 512)} (${formatCount(extent.sectorCount)} sectors).`
     : 'Sectors, or a size such as 20M.';
-  const describedBy = (own: string | null, hint: boolean) => [own ? `${id}-own` : null, hint ? `${id}-hint` : null, refusal ? `${id}-error` : null].filter(Boolean).join(' ') || undefined;
+  const describedBy = (own: string | null, hint: boolean) =>
+    [own ? `${id}-own` : null, hint ? `${id}-hint` : null, refusal ? `${id}-error` : null].filter(Boolean).join(' ') || undefined;
   return (
     <div className={`extent-fields${refusal || startError || sizeError ? ' has-error' : ''}`} data-testid="extent-fields">
       <div className="field">
@@ -201,7 +215,13 @@ export function AddForm({
   const editOf = (v: AddValues): Extract<StagedEdit, { op: 'add' }> | null => {
     const extent = extentOf(v);
     if (!extent) return null;
-    return { op: 'add', ...extent, type: v.kind === 'extended' ? '05' : v.type, bootable: v.bootable, ...(table === 'mbr' ? { kind: v.kind } : { name: v.name }) };
+    return {
+      op: 'add',
+      ...extent,
+      type: v.kind === 'extended' ? '05' : v.type,
+      bootable: v.bootable,
+      ...(table === 'mbr' ? { kind: v.kind } : { name: v.name }),
+    };
   };
   const form = useForm<AddValues>({
     initial: () => ({
@@ -242,8 +262,16 @@ export function AddForm({
         </fieldset>
       )}
       <ExtentFields form={form} refusal={check.refusal} />
-      {v.kind !== 'extended' && <Field label="Type">{(control) => <TypeSelect table={table} value={v.type} onChange={(t) => form.set('type', t)} control={control} />}</Field>}
-      {table === 'gpt' && <Field label="Name" error={form.errorOf('name')}>{(control) => <input {...control} {...form.bind('name')} className="input" />}</Field>}
+      {v.kind !== 'extended' && (
+        <Field label="Type">
+          {(control) => <TypeSelect table={table} value={v.type} onChange={(t) => form.set('type', t)} control={control} />}
+        </Field>
+      )}
+      {table === 'gpt' && (
+        <Field label="Name" error={form.errorOf('name')}>
+          {(control) => <input {...control} {...form.bind('name')} className="input" />}
+        </Field>
+      )}
       {v.kind !== 'extended' && (
         <label className="checkbox">
           <input type="checkbox" checked={v.bootable} onChange={(e) => form.set('bootable', e.target.checked)} /> Bootable
@@ -258,12 +286,24 @@ export function AddForm({
   );
 }
 
-export function PartitionForm({ info, table, partition, onDeleted }: { info: ImageInfo; table: TableKind; partition: Partition; onDeleted: () => void }) {
+export function PartitionForm({
+  info,
+  table,
+  partition,
+  onDeleted,
+}: {
+  info: ImageInfo;
+  table: TableKind;
+  partition: Partition;
+  onDeleted: () => void;
+}) {
   const checking = usePartitionsStore((s) => s.checking);
   const extended = partition.kind === 'extended';
   const resizeOf = (numbers: Numbers) => {
     const extent = extentOf(numbers);
-    return extent && (extent.startSector !== partition.startSector || extent.sectorCount !== partition.sectorCount) ? resizeEdit(partition.index, extent) : null;
+    return extent && (extent.startSector !== partition.startSector || extent.sectorCount !== partition.sectorCount)
+      ? resizeEdit(partition.index, extent)
+      : null;
   };
   const replaceLast = (edit: StagedEdit) => continuesLastResize(usePartitionsStore.getState().staged, edit, partition);
 
@@ -290,7 +330,12 @@ export function PartitionForm({ info, table, partition, onDeleted }: { info: Ima
     initial: () => ({ type: partition.type, bootable: partition.bootable }),
     submit: async (v) => {
       if (v.type === partition.type && v.bootable === partition.bootable) throw new Error('Change the type or the bootable flag first.');
-      const refused = await stageEdit(info, { op: 'set', number: partition.index, ...(v.type !== partition.type ? { type: v.type } : {}), ...(v.bootable !== partition.bootable ? { bootable: v.bootable } : {}) });
+      const refused = await stageEdit(info, {
+        op: 'set',
+        number: partition.index,
+        ...(v.type !== partition.type ? { type: v.type } : {}),
+        ...(v.bootable !== partition.bootable ? { bootable: v.bootable } : {}),
+      });
       if (refused) throw new Error(refused);
     },
     fieldOf: () => 'type' as const,
@@ -316,10 +361,13 @@ export function PartitionForm({ info, table, partition, onDeleted }: { info: Ima
       {!extended && (
         <form {...settings.formProps} aria-label={`Type and bootable flag of partition ${partition.index}`} className="settings-form">
           <Field label="Type" error={settings.errorOf('type')}>
-            {(control) => <TypeSelect table={table} value={settings.values.type} onChange={(t) => settings.set('type', t)} control={control} />}
+            {(control) => (
+              <TypeSelect table={table} value={settings.values.type} onChange={(t) => settings.set('type', t)} control={control} />
+            )}
           </Field>
           <label className="checkbox">
-            <input type="checkbox" checked={settings.values.bootable} onChange={(e) => settings.set('bootable', e.target.checked)} /> Bootable
+            <input type="checkbox" checked={settings.values.bootable} onChange={(e) => settings.set('bootable', e.target.checked)} />{' '}
+            Bootable
           </label>
           <div className="button-row">
             <button type="submit" className="button" disabled={checking}>

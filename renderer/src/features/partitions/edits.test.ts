@@ -43,7 +43,14 @@ describe('staged partition edits become steps the disk core accepts', () => {
       [{ op: 'resize', number: 1, startSector: 4096, sectorCount: 8192 }],
     );
     expect(after.partitions).toHaveLength(1);
-    expect(after.partitions[0]).toMatchObject({ index: 1, startSector: 4096, sectorCount: 8192, name: 'root', typeName: 'Linux filesystem', bootable: true });
+    expect(after.partitions[0]).toMatchObject({
+      index: 1,
+      startSector: 4096,
+      sectorCount: 8192,
+      name: 'root',
+      typeName: 'Linux filesystem',
+      bootable: true,
+    });
     expect(after.partitions[0]!.uniqueGuid).toBe(before.partitions[0]!.uniqueGuid);
   });
 
@@ -74,8 +81,15 @@ describe('staged partition edits become steps the disk core accepts', () => {
 
 describe('resizes by dragging', () => {
   it('are one `--set N start=…,size=…` each', () => {
-    expect(resizeEdit(5, { startSector: 4096, sectorCount: 2048 })).toEqual({ op: 'resize', number: 5, startSector: 4096, sectorCount: 2048 });
-    expect(planSteps([resizeEdit(5, { startSector: 4096, sectorCount: 2048 })], 'mbr')).toEqual([{ op: 'set', number: '5', settings: 'start=4096,size=2048' }]);
+    expect(resizeEdit(5, { startSector: 4096, sectorCount: 2048 })).toEqual({
+      op: 'resize',
+      number: 5,
+      startSector: 4096,
+      sectorCount: 2048,
+    });
+    expect(planSteps([resizeEdit(5, { startSector: 4096, sectorCount: 2048 })], 'mbr')).toEqual([
+      { op: 'set', number: '5', settings: 'start=4096,size=2048' },
+    ]);
   });
 
   it('replace the last staged resize only when they take the same partition further', () => {
@@ -84,7 +98,9 @@ describe('resizes by dragging', () => {
     expect(continuesLastResize([first], further, { startSector: 2048, sectorCount: 4096 })).toBe(true);
     // Not where that resize put it (another partition with that number since), or another change in between: appended.
     expect(continuesLastResize([first], further, { startSector: 8192, sectorCount: 4096 })).toBe(false);
-    expect(continuesLastResize([first, { op: 'set', number: 1, bootable: true }], further, { startSector: 2048, sectorCount: 4096 })).toBe(false);
+    expect(continuesLastResize([first, { op: 'set', number: 1, bootable: true }], further, { startSector: 2048, sectorCount: 4096 })).toBe(
+      false,
+    );
     expect(continuesLastResize([first], { op: 'delete', number: 1 }, { startSector: 2048, sectorCount: 4096 })).toBe(false);
     expect(continuesLastResize([], further, { startSector: 2048, sectorCount: 20480 })).toBe(false);
   });

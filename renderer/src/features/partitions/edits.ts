@@ -64,7 +64,10 @@ export function stepsFor(edit: StagedEdit, table: TableKind): PartitionEditStep[
 }
 
 /** Resizing or moving partition `number` to a new extent. */
-export function resizeEdit(number: number, extent: Pick<PartitionFields, 'startSector' | 'sectorCount'>): Extract<StagedEdit, { op: 'resize' }> {
+export function resizeEdit(
+  number: number,
+  extent: Pick<PartitionFields, 'startSector' | 'sectorCount'>,
+): Extract<StagedEdit, { op: 'resize' }> {
   return { op: 'resize', number, startSector: extent.startSector, sectorCount: extent.sectorCount };
 }
 
@@ -73,7 +76,11 @@ export function resizeEdit(number: number, extent: Pick<PartitionFields, 'startS
  * resize put it — so it replaces it: one drag (or one run of key presses, or a corrected typed
  * size) stays one staged change, and Undo takes all of it back.
  */
-export function continuesLastResize(staged: readonly StagedEdit[], edit: StagedEdit, now: Pick<PartitionFields, 'startSector' | 'sectorCount'>): boolean {
+export function continuesLastResize(
+  staged: readonly StagedEdit[],
+  edit: StagedEdit,
+  now: Pick<PartitionFields, 'startSector' | 'sectorCount'>,
+): boolean {
   const last = staged.at(-1);
   return (
     edit.op === 'resize' &&
@@ -109,7 +116,10 @@ export function describeEdit(edit: StagedEdit, table: TableKind): string {
     case 'resize':
       return `Resize partition ${edit.number} to ${extentText(edit)}`;
     case 'set': {
-      const what = [...(edit.type !== undefined ? [`type ${edit.type}`] : []), ...(edit.bootable !== undefined ? [edit.bootable ? 'bootable' : 'not bootable'] : [])];
+      const what = [
+        ...(edit.type !== undefined ? [`type ${edit.type}`] : []),
+        ...(edit.bootable !== undefined ? [edit.bootable ? 'bootable' : 'not bootable'] : []),
+      ];
       return `Set partition ${edit.number}: ${what.join(', ')}`;
     }
   }
@@ -135,7 +145,10 @@ function what(p: WithUsage): string {
  * whose extent is gone loses what it holds; one that keeps its start but changes size keeps its
  * filesystem at the old size. A whole-disk filesystem is lost under a new table.
  */
-export function lossesOf(before: DiskInfo & { partitions: WithUsage[]; filesystem?: { type: string; usedBytes: number } | null }, after: DiskInfo): Loss[] {
+export function lossesOf(
+  before: DiskInfo & { partitions: WithUsage[]; filesystem?: { type: string; usedBytes: number } | null },
+  after: DiskInfo,
+): Loss[] {
   const losses: Loss[] = [];
   if (before.table === 'none' && before.filesystem) {
     losses.push({
@@ -157,7 +170,12 @@ export function lossesOf(before: DiskInfo & { partitions: WithUsage[]; filesyste
         text: `${what(p)} changes size to ${formatBytes(sameStart.sizeBytes)}; its filesystem keeps its old size${sameStart.sizeBytes < p.sizeBytes ? ' and its end is cut off: reformat it' : ': format it again to use the space'}.`,
       });
     } else if (sameStart) {
-      losses.push({ partition: p.index, severity: 'mismatch', destroys: false, text: `${what(p)} changes size to ${formatBytes(sameStart.sizeBytes)}; it has no filesystem.` });
+      losses.push({
+        partition: p.index,
+        severity: 'mismatch',
+        destroys: false,
+        text: `${what(p)} changes size to ${formatBytes(sameStart.sizeBytes)}; it has no filesystem.`,
+      });
     } else {
       losses.push({
         partition: p.index,

@@ -1,9 +1,28 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PartitionInfo } from '../../../../shared/disk/disk-info';
-import { dragTo, handleValue, keyStep, lastSectorOf, pixelsToSectors, roomFor, SLIDER_KEYS, sliderValues, withExtent, type DragHandle, type Extent, type Room } from './extent-drag';
+import {
+  dragTo,
+  handleValue,
+  keyStep,
+  lastSectorOf,
+  pixelsToSectors,
+  roomFor,
+  SLIDER_KEYS,
+  sliderValues,
+  withExtent,
+  type DragHandle,
+  type Extent,
+  type Room,
+} from './extent-drag';
 
-function partition(index: number, startSector: number, sectorCount: number, kind?: PartitionInfo['kind'], ebrSector?: number): PartitionInfo {
+function partition(
+  index: number,
+  startSector: number,
+  sectorCount: number,
+  kind?: PartitionInfo['kind'],
+  ebrSector?: number,
+): PartitionInfo {
   return {
     index,
     startSector,
@@ -89,7 +108,8 @@ describe('dragging an edge or the whole partition', () => {
 
 describe('the keyboard on a handle', () => {
   const room = roomFor(mbr, p1);
-  const key = (handle: DragHandle, k: (typeof SLIDER_KEYS)[number], extent: Extent = p1) => keyStep(handle, k, extent, room, p1, 2048, TOTAL);
+  const key = (handle: DragHandle, k: (typeof SLIDER_KEYS)[number], extent: Extent = p1) =>
+    keyStep(handle, k, extent, room, p1, 2048, TOTAL);
 
   it('moves one alignment unit per arrow, ten (or 1 % of the disk) per page, to the limits with Home and End', () => {
     expect(key('end', 'ArrowLeft')).toEqual({ startSector: 2048, sectorCount: 18432 });
@@ -113,7 +133,13 @@ describe('drag properties', () => {
   const alignments = fc.constantFrom(1, 8, 63, 2048);
   /** A room on a disk, and a partition inside it. */
   const scene = fc
-    .record({ total: fc.integer({ min: 4096, max: 2 ** 26 }), a: fc.double({ min: 0, max: 1, noNaN: true }), b: fc.double({ min: 0, max: 1, noNaN: true }), s: fc.double({ min: 0, max: 1, noNaN: true }), c: fc.double({ min: 0, max: 1, noNaN: true }) })
+    .record({
+      total: fc.integer({ min: 4096, max: 2 ** 26 }),
+      a: fc.double({ min: 0, max: 1, noNaN: true }),
+      b: fc.double({ min: 0, max: 1, noNaN: true }),
+      s: fc.double({ min: 0, max: 1, noNaN: true }),
+      c: fc.double({ min: 0, max: 1, noNaN: true }),
+    })
     .map(({ total, a, b, s, c }) => {
       const first = 1 + Math.floor(Math.min(a, b) * (total - 2));
       const last = Math.max(first, 1 + Math.floor(Math.max(a, b) * (total - 2)));
@@ -125,37 +151,53 @@ describe('drag properties', () => {
 
   it('a drag stays in its room, keeps a sector, and moves only its own number', () => {
     fc.assert(
-      fc.property(scene, alignments, handles, fc.double({ min: -1, max: 1, noNaN: true }), ({ total, room, original }, alignment, handle, f) => {
-        const out = dragTo(handle, original, room, alignment, f * total);
-        expect(out.sectorCount).toBeGreaterThanOrEqual(1);
-        expect(out.startSector).toBeGreaterThanOrEqual(room.firstSector);
-        expect(lastSectorOf(out)).toBeLessThanOrEqual(room.lastSector);
-        if (handle === 'start') expect(lastSectorOf(out)).toBe(lastSectorOf(original));
-        if (handle === 'end') expect(out.startSector).toBe(original.startSector);
-        if (handle === 'body') expect(out.sectorCount).toBe(original.sectorCount);
-        const value = handleValue(handle, out);
-        const onGrid = value % alignment === 0;
-        const back = value === handleValue(handle, original);
-        const roomEdge = handle === 'end' && value === room.lastSector + 1;
-        expect(onGrid || back || roomEdge).toBe(true);
-      }),
+      fc.property(
+        scene,
+        alignments,
+        handles,
+        fc.double({ min: -1, max: 1, noNaN: true }),
+        ({ total, room, original }, alignment, handle, f) => {
+          const out = dragTo(handle, original, room, alignment, f * total);
+          expect(out.sectorCount).toBeGreaterThanOrEqual(1);
+          expect(out.startSector).toBeGreaterThanOrEqual(room.firstSector);
+          expect(lastSectorOf(out)).toBeLessThanOrEqual(room.lastSector);
+          if (handle === 'start') expect(lastSectorOf(out)).toBe(lastSectorOf(original));
+          if (handle === 'end') expect(out.startSector).toBe(original.startSector);
+          if (handle === 'body') expect(out.sectorCount).toBe(original.sectorCount);
+          const value = handleValue(handle, out);
+          const onGrid = value % alignment === 0;
+          const back = value === handleValue(handle, original);
+          const roomEdge = handle === 'end' && value === room.lastSector + 1;
+          expect(onGrid || back || roomEdge).toBe(true);
+        },
+      ),
     );
   });
 
   it('no movement leaves the partition where it was; more movement never moves it less far', () => {
     fc.assert(
-      fc.property(scene, alignments, handles, fc.double({ min: -1, max: 1, noNaN: true }), fc.double({ min: -1, max: 1, noNaN: true }), ({ total, room, original }, alignment, handle, f, g) => {
-        expect(dragTo(handle, original, room, alignment, 0)).toEqual(original);
-        const [less, more] = [Math.min(f, g), Math.max(f, g)].map((x) => handleValue(handle, dragTo(handle, original, room, alignment, x * total)));
-        expect(less).toBeLessThanOrEqual(more!);
-      }),
+      fc.property(
+        scene,
+        alignments,
+        handles,
+        fc.double({ min: -1, max: 1, noNaN: true }),
+        fc.double({ min: -1, max: 1, noNaN: true }),
+        ({ total, room, original }, alignment, handle, f, g) => {
+          expect(dragTo(handle, original, room, alignment, 0)).toEqual(original);
+          const [less, more] = [Math.min(f, g), Math.max(f, g)].map((x) =>
+            handleValue(handle, dragTo(handle, original, room, alignment, x * total)),
+          );
+          expect(less).toBeLessThanOrEqual(more!);
+        },
+      ),
     );
   });
 
   it('keys move in their direction, stay in the room, and Home/End bound every value', () => {
     fc.assert(
       fc.property(scene, alignments, handles, fc.constantFrom(...SLIDER_KEYS), ({ total, room, original }, alignment, handle, k) => {
-        const step = (extent: Extent, keyName: (typeof SLIDER_KEYS)[number]) => keyStep(handle, keyName, extent, room, original, alignment, total);
+        const step = (extent: Extent, keyName: (typeof SLIDER_KEYS)[number]) =>
+          keyStep(handle, keyName, extent, room, original, alignment, total);
         const out = step(original, k);
         expect(out.sectorCount).toBeGreaterThanOrEqual(1);
         expect(out.startSector).toBeGreaterThanOrEqual(room.firstSector);
@@ -174,7 +216,15 @@ describe('drag properties', () => {
 describe('the bar while dragging', () => {
   it('draws one partition at the dragged extent, with its derived fields', () => {
     const drawn = withExtent(mbr, 1, { startSector: 4096, sectorCount: 2048 });
-    expect(drawn.partitions[0]).toMatchObject({ index: 1, startSector: 4096, endSector: 6143, sectorCount: 2048, offsetBytes: 4096 * 512, sizeBytes: 1 << 20, blocks1KiB: 1024 });
+    expect(drawn.partitions[0]).toMatchObject({
+      index: 1,
+      startSector: 4096,
+      endSector: 6143,
+      sectorCount: 2048,
+      offsetBytes: 4096 * 512,
+      sizeBytes: 1 << 20,
+      blocks1KiB: 1024,
+    });
     expect(drawn.partitions[1]).toBe(p2);
   });
 });

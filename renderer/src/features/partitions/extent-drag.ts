@@ -60,15 +60,30 @@ export function roomFor(disk: Disk, partition: PartitionInfo): Room {
       .filter((p) => p.kind === 'logical' && p !== partition)
       .map((p) => ({ startSector: Math.min(p.ebrSector ?? p.startSector - 1, p.startSector), endSector: p.endSector }));
     const firstInChain = partition.ebrSector === extended.startSector;
-    const room = between(extended.startSector + 1, extended.endSector, [{ startSector: extended.startSector, endSector: extended.startSector }, ...others], partition);
+    const room = between(
+      extended.startSector + 1,
+      extended.endSector,
+      [{ startSector: extended.startSector, endSector: extended.startSector }, ...others],
+      partition,
+    );
     return firstInChain ? room : { ...room, firstSector: room.firstSector + 1 };
   }
   const { first, last } = usableArea(disk);
-  return between(first, last, disk.partitions.filter((p) => p !== partition && (disk.table !== 'mbr' || p.kind !== 'logical')), partition);
+  return between(
+    first,
+    last,
+    disk.partitions.filter((p) => p !== partition && (disk.table !== 'mbr' || p.kind !== 'logical')),
+    partition,
+  );
 }
 
 /** [first, last] narrowed to the free run around `partition` among `taken`. */
-function between(first: number, last: number, taken: readonly { startSector: number; endSector: number }[], partition: PartitionInfo): Room {
+function between(
+  first: number,
+  last: number,
+  taken: readonly { startSector: number; endSector: number }[],
+  partition: PartitionInfo,
+): Room {
   let firstSector = first;
   let lastSector = last;
   for (const t of taken) {
@@ -155,7 +170,15 @@ export function isSliderKey(key: string): key is SliderKey {
  * The extent after a key on a handle: arrows move one snap point, Page Up/Down ten alignment
  * units or 1 % of the disk (whichever is more), Home/End to the first/last snap point.
  */
-export function keyStep(handle: DragHandle, key: SliderKey, extent: Extent, room: Room, original: Extent, alignment: number, totalSectors: number): Extent {
+export function keyStep(
+  handle: DragHandle,
+  key: SliderKey,
+  extent: Extent,
+  room: Room,
+  original: Extent,
+  alignment: number,
+  totalSectors: number,
+): Extent {
   const range = handleRange(handle, extent, room, original);
   const value = handleValue(handle, extent);
   let next: number | null;
@@ -185,7 +208,13 @@ export function keyStep(handle: DragHandle, key: SliderKey, extent: Extent, room
 }
 
 /** What a slider reports (aria-valuemin/max/now): the start sector, or the last sector for the end handle. */
-export function sliderValues(handle: Exclude<DragHandle, 'body'>, extent: Extent, room: Room, original: Extent, alignment: number): { min: number; max: number; now: number } {
+export function sliderValues(
+  handle: Exclude<DragHandle, 'body'>,
+  extent: Extent,
+  room: Room,
+  original: Extent,
+  alignment: number,
+): { min: number; max: number; now: number } {
   const range = handleRange(handle, extent, room, original);
   const value = handleValue(handle, extent);
   const min = snap(range.lo, alignment, range) ?? value;

@@ -2,7 +2,16 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ImageInfo } from '../../../../shared/api/contract';
 import { QEMU_DEFAULT_MEMORY_MIB } from '../../../../shared/api/qemu-plain';
 import { logInfo } from '../../stores/activity';
-import { choicesFor, refreshCommandLine, restartQemu, setChoices, startQemu, stopQemu, useQemuStore, type LaunchChoices } from '../../stores/qemu';
+import {
+  choicesFor,
+  refreshCommandLine,
+  restartQemu,
+  setChoices,
+  startQemu,
+  stopQemu,
+  useQemuStore,
+  type LaunchChoices,
+} from '../../stores/qemu';
 import { MemoryField } from './MemoryField';
 import { onRunConsole, runActive, runConsoleText, sendRunSerial, useRunStore } from '../../stores/run';
 import { RunBar } from '../run/RunBar';
@@ -52,7 +61,12 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
   const feed = useMemo<ConsoleFeed>(
     () =>
       showRun && runId
-        ? { key: `run:${runId}`, text: () => runConsoleText(runId), subscribe: (write) => onRunConsole(runId, write), send: (data) => sendRunSerial(image, data) }
+        ? {
+            key: `run:${runId}`,
+            text: () => runConsoleText(runId),
+            subscribe: (write) => onRunConsole(runId, write),
+            send: (data) => sendRunSerial(image, data),
+          }
         : sessionFeed(sessionId),
     [showRun, runId, sessionId, image],
   );
@@ -70,10 +84,19 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
     <div className="qemu-panel" data-testid="qemu-panel">
       <RunBar image={image} />
       <form className="qemu-options" onSubmit={(e) => e.preventDefault()} aria-label="QEMU options">
-        <MemoryField key={image} value={choices.memoryMiB ?? QEMU_DEFAULT_MEMORY_MIB} onChange={(memoryMiB) => set({ memoryMiB })} onProblem={setMemoryProblem} />
+        <MemoryField
+          key={image}
+          value={choices.memoryMiB ?? QEMU_DEFAULT_MEMORY_MIB}
+          onChange={(memoryMiB) => set({ memoryMiB })}
+          onProblem={setMemoryProblem}
+        />
         <label className="inline-field">
           <span>Boot from</span>
-          <select className="input" value={choices.media ?? 'auto'} onChange={(e) => set({ media: e.target.value as LaunchChoices['media'] })}>
+          <select
+            className="input"
+            value={choices.media ?? 'auto'}
+            onChange={(e) => set({ media: e.target.value as LaunchChoices['media'] })}
+          >
             <option value="auto">{info.iso ? 'automatic (CD)' : info.floppy ? 'automatic (floppy)' : 'automatic (hard disk)'}</option>
             <option value="floppy">floppy (-fda)</option>
             <option value="disk">hard disk (-hda)</option>
@@ -82,44 +105,97 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
         </label>
         <label className="inline-field">
           <span>Firmware</span>
-          <select className="input" value={choices.firmware ?? 'bios'} onChange={(e) => set({ firmware: e.target.value as LaunchChoices['firmware'] })} data-testid="qemu-firmware">
+          <select
+            className="input"
+            value={choices.firmware ?? 'bios'}
+            onChange={(e) => set({ firmware: e.target.value as LaunchChoices['firmware'] })}
+            data-testid="qemu-firmware"
+          >
             <option value="bios">BIOS (SeaBIOS)</option>
             <option value="uefi">UEFI (OVMF, x86_64)</option>
           </select>
         </label>
         <label className="inline-field">
           <span>Accelerator</span>
-          <select className="input" value={choices.accel ?? 'auto'} onChange={(e) => set({ accel: e.target.value as LaunchChoices['accel'] })}>
+          <select
+            className="input"
+            value={choices.accel ?? 'auto'}
+            onChange={(e) => set({ accel: e.target.value as LaunchChoices['accel'] })}
+          >
             <option value="auto">automatic (KVM when present)</option>
             <option value="kvm">KVM</option>
             <option value="tcg">TCG (emulation)</option>
           </select>
         </label>
         <label className="checkbox">
-          <input type="checkbox" checked={!!choices.gdb} onChange={(e) => set({ gdb: e.target.checked, ...(e.target.checked ? {} : { waitForGdb: false }) })} /> gdb stub (-s)
+          <input
+            type="checkbox"
+            checked={!!choices.gdb}
+            onChange={(e) => set({ gdb: e.target.checked, ...(e.target.checked ? {} : { waitForGdb: false }) })}
+          />{' '}
+          gdb stub (-s)
         </label>
         <label className="checkbox">
-          <input type="checkbox" checked={!!choices.waitForGdb} onChange={(e) => set({ waitForGdb: e.target.checked, ...(e.target.checked ? { gdb: true } : {}) })} /> wait for gdb (-S)
+          <input
+            type="checkbox"
+            checked={!!choices.waitForGdb}
+            onChange={(e) => set({ waitForGdb: e.target.checked, ...(e.target.checked ? { gdb: true } : {}) })}
+          />{' '}
+          wait for gdb (-S)
         </label>
         <label className="checkbox">
-          <input type="checkbox" checked={!!choices.guestErrors} onChange={(e) => set({ guestErrors: e.target.checked })} /> log guest errors
+          <input type="checkbox" checked={!!choices.guestErrors} onChange={(e) => set({ guestErrors: e.target.checked })} /> log guest
+          errors
         </label>
         <label className="checkbox">
-          <input type="checkbox" checked={choices.debugcon?.kind === 'stdio'} onChange={(e) => set({ debugcon: e.target.checked ? { kind: 'stdio' } : { kind: 'none' }, serial: e.target.checked ? { kind: 'none' } : { kind: 'stdio' } })} /> debugcon (port 0xE9) in the console instead of COM1
+          <input
+            type="checkbox"
+            checked={choices.debugcon?.kind === 'stdio'}
+            onChange={(e) =>
+              set({
+                debugcon: e.target.checked ? { kind: 'stdio' } : { kind: 'none' },
+                serial: e.target.checked ? { kind: 'none' } : { kind: 'stdio' },
+              })
+            }
+          />{' '}
+          debugcon (port 0xE9) in the console instead of COM1
         </label>
         <label className="checkbox">
-          <input type="checkbox" checked={choices.noReboot !== false} onChange={(e) => set({ noReboot: e.target.checked })} /> stop on reset (-no-reboot)
+          <input type="checkbox" checked={choices.noReboot !== false} onChange={(e) => set({ noReboot: e.target.checked })} /> stop on reset
+          (-no-reboot)
         </label>
-        <label className="checkbox" title="The guest's disk writes go to a temporary file QEMU throws away: the way to boot an image that is mounted on this computer">
-          <input type="checkbox" checked={!!choices.snapshot} onChange={(e) => set({ snapshot: e.target.checked })} data-testid="qemu-snapshot" /> read-only (-snapshot): boot without writing the image
+        <label
+          className="checkbox"
+          title="The guest's disk writes go to a temporary file QEMU throws away: the way to boot an image that is mounted on this computer"
+        >
+          <input
+            type="checkbox"
+            checked={!!choices.snapshot}
+            onChange={(e) => set({ snapshot: e.target.checked })}
+            data-testid="qemu-snapshot"
+          />{' '}
+          read-only (-snapshot): boot without writing the image
         </label>
       </form>
 
       <div className="qemu-controls">
-        <button type="button" className="button primary" onClick={() => void startQemu(image)} disabled={busy || running || runHolds || !!memoryProblem} title={memoryProblem ?? undefined} data-testid="qemu-start">
+        <button
+          type="button"
+          className="button primary"
+          onClick={() => void startQemu(image)}
+          disabled={busy || running || runHolds || !!memoryProblem}
+          title={memoryProblem ?? undefined}
+          data-testid="qemu-start"
+        >
           Start
         </button>
-        <button type="button" className="button" onClick={() => sessionId && void stopQemu(sessionId)} disabled={busy || !running} data-testid="qemu-stop">
+        <button
+          type="button"
+          className="button"
+          onClick={() => sessionId && void stopQemu(sessionId)}
+          disabled={busy || !running}
+          data-testid="qemu-stop"
+        >
           Stop
         </button>
         <button type="button" className="button" onClick={() => sessionId && void restartQemu(sessionId)} disabled={busy || !session}>
@@ -130,7 +206,10 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
           {session?.gdb && (
             <span className="muted">
               {' '}
-              gdb: <code>target remote {session.gdb.host}:{session.gdb.port}</code>
+              gdb:{' '}
+              <code>
+                target remote {session.gdb.host}:{session.gdb.port}
+              </code>
             </span>
           )}
         </span>
@@ -168,7 +247,15 @@ export function QemuPanel({ info }: { info: ImageInfo }) {
             {commandError}
           </p>
         ) : (
-          <textarea ref={commandBox} className="command-line mono" readOnly value={shown ?? ''} rows={2} aria-labelledby="qemu-command-title" data-testid="qemu-command" />
+          <textarea
+            ref={commandBox}
+            className="command-line mono"
+            readOnly
+            value={shown ?? ''}
+            rows={2}
+            aria-labelledby="qemu-command-title"
+            data-testid="qemu-command"
+          />
         )}
       </section>
 

@@ -9,7 +9,12 @@ import { mirrorBlockedStyles } from './csp-styles';
 function themeFromCss(element: HTMLElement): ITheme {
   const css = getComputedStyle(element);
   const v = (name: string) => css.getPropertyValue(name).trim();
-  return { background: v('--console-bg'), foreground: v('--console-fg'), cursor: v('--console-fg'), selectionBackground: v('--console-selection') };
+  return {
+    background: v('--console-bg'),
+    foreground: v('--console-fg'),
+    cursor: v('--console-fg'),
+    selectionBackground: v('--console-selection'),
+  };
 }
 
 /**

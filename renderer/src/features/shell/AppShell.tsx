@@ -59,7 +59,11 @@ export function AppShell() {
         <Sidebar />
       </ScreenBoundary>
       <main className="main" aria-label="Workspace">
-        <ScreenBoundary what={selected ? `the view of ${selected.name}` : 'the start screen'} resetKey={selected?.path ?? null} back={selected ? toStart : undefined}>
+        <ScreenBoundary
+          what={selected ? `the view of ${selected.name}` : 'the start screen'}
+          resetKey={selected?.path ?? null}
+          back={selected ? toStart : undefined}
+        >
           {selected ? <ImageView key={selected.path} image={selected} /> : <Welcome onShowTools={() => setToolsOpen(true)} />}
         </ScreenBoundary>
       </main>

@@ -51,7 +51,13 @@ export function Sidebar() {
                   {image.info ? `${formatBytes(image.info.sizeBytes)} · ${kindOf(image)}` : image.loading ? 'reading…' : ''}
                 </span>
               </button>
-              <button type="button" className="icon-button image-close" aria-label={`Close ${image.name}`} title="Close" onClick={() => closeImage(image.path)}>
+              <button
+                type="button"
+                className="icon-button image-close"
+                aria-label={`Close ${image.name}`}
+                title="Close"
+                onClick={() => closeImage(image.path)}
+              >
                 <span aria-hidden="true">×</span>
               </button>
             </li>

@@ -34,7 +34,9 @@ export function StatusBar({
   return (
     <footer className="statusbar" role="contentinfo">
       <span className="status-version">
-        {version ? `${version.name} ${version.version} · ${version.shell === 'electron' ? `Electron ${version.electron}` : 'web harness'}` : ' '}
+        {version
+          ? `${version.name} ${version.version} · ${version.shell === 'electron' ? `Electron ${version.electron}` : 'web harness'}`
+          : ' '}
       </span>
       <span className="status-right">
         <button
@@ -47,7 +49,12 @@ export function StatusBar({
         >
           <span className="dot" aria-hidden="true" />
           {running ? `${running} job${running === 1 ? '' : 's'} running` : 'Activity'}
-          {errors > 0 && <span className="status-missing"> — {errors} error{errors === 1 ? '' : 's'}</span>}
+          {errors > 0 && (
+            <span className="status-missing">
+              {' '}
+              — {errors} error{errors === 1 ? '' : 's'}
+            </span>
+          )}
         </button>
         <button
           type="button"

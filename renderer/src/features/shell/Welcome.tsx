@@ -13,7 +13,9 @@ const STEPS: { title: string; text: ReactNode; role?: ToolRole }[] = [
   { title: 'Files', text: 'Drag files and folders in; browse, make folders, delete, extract.' },
   { title: 'Mount', text: 'Attach to a loop device and mount it for your system’s tools, with one elevation prompt.', role: 'loop' },
   { title: 'Run', text: 'Launch in QEMU with a serial console, gdb stub and debugcon.', role: 'run' },
-  { title: 'Repeat', text: (
+  {
+    title: 'Repeat',
+    text: (
       <>
         Save it all as a recipe; <code>loopstudio build</code> replays it in your Makefile.
       </>
@@ -39,7 +41,8 @@ export function Welcome({ onShowTools }: { onShowTools: () => void }) {
         </div>
       ) : (
         <p className="welcome-start muted" data-testid="welcome-start">
-          Start with <strong>New image…</strong> or <strong>Open image…</strong> at the top of the sidebar; the images you open are listed here next time.
+          Start with <strong>New image…</strong> or <strong>Open image…</strong> at the top of the sidebar; the images you open are listed
+          here next time.
         </p>
       )}
       <ol className="steps">

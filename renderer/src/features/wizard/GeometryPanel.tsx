@@ -70,13 +70,13 @@ export function GeometryPanel({
               <span className="mono">{formatCount(Math.floor(partition.sizeBytes / 1024))}</span>
             </Row>
             <Row term="Loop device" testId="geometry-losetup">
-              <code>{losetupLine({ image: file, partition: 1, startSector: partition.startSector, sectorCount: partition.sectorCount })}</code>
+              <code>
+                {losetupLine({ image: file, partition: 1, startSector: partition.startSector, sectorCount: partition.sectorCount })}
+              </code>
               <span className="muted"> — the article’s way to reach partition 1 (as root; the app’s Mount does it for you)</span>
             </Row>
             <Row term="mke2fs">
-              <code>
-                mke2fs -b 1024 /dev/loop0 {Math.floor(partition.sizeBytes / 1024)}
-              </code>
+              <code>mke2fs -b 1024 /dev/loop0 {Math.floor(partition.sizeBytes / 1024)}</code>
             </Row>
           </>
         )}
@@ -84,7 +84,8 @@ export function GeometryPanel({
           <>
             {report.cylinderChoice && !report.cylinderChoice.exact && (
               <Row term="Cylinders">
-                {report.cylinderChoice.exactCylinders.toFixed(2)} for the size typed, rounded {report.cylinderChoice.chosen} to {report.geometry.cylinders}
+                {report.cylinderChoice.exactCylinders.toFixed(2)} for the size typed, rounded {report.cylinderChoice.chosen} to{' '}
+                {report.geometry.cylinders}
               </Row>
             )}
             <Row term="dd">

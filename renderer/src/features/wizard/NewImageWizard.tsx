@@ -37,11 +37,26 @@ import {
 } from './plan';
 import { wizardCommands } from './wizard-commands';
 import { createIsoFromPlan } from '../../stores/new-iso';
-import { INITIAL_ISO, isoAllowOutside, isoCommands, isoProblems, isoRecipe, isoRecipePath, isoSummaryLines, type IsoFields } from './iso-plan';
+import {
+  INITIAL_ISO,
+  isoAllowOutside,
+  isoCommands,
+  isoProblems,
+  isoRecipe,
+  isoRecipePath,
+  isoSummaryLines,
+  type IsoFields,
+} from './iso-plan';
 import { IsoBootStep, IsoDiskFields, IsoLayoutPanel, isoFormApi } from './IsoSteps';
 
 type Step = 'disk' | 'partitions' | 'filesystem' | 'boot' | 'create';
-const STEP_TITLES: Record<Step, string> = { disk: 'Disk', partitions: 'Partitions', filesystem: 'Filesystem', boot: 'Boot loader', create: 'Create' };
+const STEP_TITLES: Record<Step, string> = {
+  disk: 'Disk',
+  partitions: 'Partitions',
+  filesystem: 'Filesystem',
+  boot: 'Boot loader',
+  create: 'Create',
+};
 
 /**
  * The form as typed. The filesystem and the boot loader are null until the person picks one:
@@ -52,7 +67,24 @@ type Draft = Omit<WizardForm, 'fs' | 'bootloader'> & { fs: WizardForm['fs'] | nu
 const INITIAL_DRAFT: Draft = { ...INITIAL_FORM, ...INITIAL_ISO, fs: null, bootloader: null };
 const NO_PARTITION: PartitionCheck = { partition: null, disk: null, spec: null, error: null };
 /** Problems shown as they are typed: these fields redraw the geometry beside them at each keystroke. */
-const LIVE: (keyof Draft)[] = ['size', 'cylinders', 'heads', 'sectorsPerTrack', 'partitionStart', 'partitionSize', 'partitionType', 'fs', 'label', 'kernelPath', 'kernelType', 'kernelTitle', 'cmdline', 'isoVolumeId', 'kernelFile', 'isoBootImage'];
+const LIVE: (keyof Draft)[] = [
+  'size',
+  'cylinders',
+  'heads',
+  'sectorsPerTrack',
+  'partitionStart',
+  'partitionSize',
+  'partitionType',
+  'fs',
+  'label',
+  'kernelPath',
+  'kernelType',
+  'kernelTitle',
+  'cmdline',
+  'isoVolumeId',
+  'kernelFile',
+  'isoBootImage',
+];
 
 /** New image: floppy or hard disk → partition → filesystem → boot loader → where, summary, Create. */
 export function NewImageWizard({ onClose }: { onClose: () => void }) {
@@ -68,18 +100,27 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
     // Called when a problem is first asked for, after everything below is worked out.
     validate: (): FieldErrors<Draft> =>
       // A bootable ISO (issue 16) has none of a disk's fields: its own, and where it goes.
-      draft.isoImage ? { ...isoProblems(draft), ...(draft.path.trim() === '' ? { path: 'Type where to save the image, e.g. /home/you/os/myos.iso.' } : {}) } : {
-      ...shapeCheck.errors,
-      ...(partitioned && partitionCheck.error ? { partitionStart: partitionCheck.error } : {}),
-      ...(fsPlan && !fsPlan.ok ? { fs: fsPlan.text } : {}),
-      ...kernel,
-      ...(draft.path.trim() === '' ? { path: 'Type where to save the image, e.g. /home/you/os/disk.img.' } : {}),
-    },
+      draft.isoImage
+        ? {
+            ...isoProblems(draft),
+            ...(draft.path.trim() === '' ? { path: 'Type where to save the image, e.g. /home/you/os/myos.iso.' } : {}),
+          }
+        : {
+            ...shapeCheck.errors,
+            ...(partitioned && partitionCheck.error ? { partitionStart: partitionCheck.error } : {}),
+            ...(fsPlan && !fsPlan.ok ? { fs: fsPlan.text } : {}),
+            ...kernel,
+            ...(draft.path.trim() === '' ? { path: 'Type where to save the image, e.g. /home/you/os/disk.img.' } : {}),
+          },
     submit: async (values) => {
       if (values.isoImage) {
         const recipePath = isoRecipePath(values.path);
         if (!recipePath) return form.setFieldError('path', 'Type the image’s file name, e.g. /home/you/os/myos.iso.');
-        const outcome = await createIsoFromPlan({ path: values.path.trim(), recipe: { path: recipePath, document: isoRecipe(values) }, allowOutside: isoAllowOutside(values) });
+        const outcome = await createIsoFromPlan({
+          path: values.path.trim(),
+          recipe: { path: recipePath, document: isoRecipe(values) },
+          allowOutside: isoAllowOutside(values),
+        });
         if (outcome.ok) onClose();
         else if (outcome.field === 'path') form.setFieldError('path', outcome.message);
         else form.setFormError(outcome.message);
@@ -89,11 +130,22 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
       const outcome = await createFromPlan({
         path: values.path.trim(),
         shape: shapeCheck.create,
-        partition: partitioned && partitionCheck.spec ? { table: effective.table as 'mbr' | 'gpt', alignmentSectors: effective.alignmentSectors, spec: partitionCheck.spec } : null,
+        partition:
+          partitioned && partitionCheck.spec
+            ? { table: effective.table as 'mbr' | 'gpt', alignmentSectors: effective.alignmentSectors, spec: partitionCheck.spec }
+            : null,
         filesystem: fs === 'none' ? null : { fs, label: effective.label },
         bootloader:
-          fs === 'none' || bootloader === 'none' ? null : { loader: bootloader, ...(effective.kernelFile.trim() ? { kernelFile: effective.kernelFile.trim(), menu: wizardMenu(effective) } : {}) },
-        recipe: effective.saveRecipe && recipePathFor(effective.path) ? { path: recipePathFor(effective.path)!, document: recipeFromWizard(effective, partitionCheck.partition) } : null,
+          fs === 'none' || bootloader === 'none'
+            ? null
+            : {
+                loader: bootloader,
+                ...(effective.kernelFile.trim() ? { kernelFile: effective.kernelFile.trim(), menu: wizardMenu(effective) } : {}),
+              },
+        recipe:
+          effective.saveRecipe && recipePathFor(effective.path)
+            ? { path: recipePathFor(effective.path)!, document: recipeFromWizard(effective, partitionCheck.partition) }
+            : null,
       });
       if (outcome.ok) onClose();
       else if (outcome.field === 'path') form.setFieldError('path', outcome.message);
@@ -112,7 +164,11 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
   const fsPlan = checkFilesystem(effective, volume);
   const loaderProblem = loaders.find((l) => l.id === bootloader)?.unavailable ?? null;
   const kernel = kernelProblems(effective);
-  const steps: Step[] = draft.isoImage ? ['disk', 'boot', 'create'] : draft.kind === 'floppy' ? ['disk', 'filesystem', 'boot', 'create'] : ['disk', 'partitions', 'filesystem', 'boot', 'create'];
+  const steps: Step[] = draft.isoImage
+    ? ['disk', 'boot', 'create']
+    : draft.kind === 'floppy'
+      ? ['disk', 'filesystem', 'boot', 'create']
+      : ['disk', 'partitions', 'filesystem', 'boot', 'create'];
   const isoCheck = draft.isoImage ? isoProblems(draft) : {};
   const index = steps.indexOf(step);
 
@@ -133,19 +189,21 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
     focusFirstField(document.getElementById('wizard-form'));
   }, [step]);
 
-  const stepValid: Record<Step, boolean> = draft.isoImage ? {
-    disk: !isoCheck.isoVolumeId,
-    partitions: true,
-    filesystem: true,
-    boot: Object.values(isoCheck).every((p) => !p),
-    create: draft.path.trim() !== '',
-  } : {
-    disk: !!shape,
-    partitions: !partitioned || (!!partitionCheck.partition && !partitionCheck.error),
-    filesystem: fs === 'none' || !!fsPlan?.ok,
-    boot: bootloader === 'none' || (!loaderProblem && Object.values(kernel).every((p) => !p)),
-    create: draft.path.trim() !== '',
-  };
+  const stepValid: Record<Step, boolean> = draft.isoImage
+    ? {
+        disk: !isoCheck.isoVolumeId,
+        partitions: true,
+        filesystem: true,
+        boot: Object.values(isoCheck).every((p) => !p),
+        create: draft.path.trim() !== '',
+      }
+    : {
+        disk: !!shape,
+        partitions: !partitioned || (!!partitionCheck.partition && !partitionCheck.error),
+        filesystem: fs === 'none' || !!fsPlan?.ok,
+        boot: bootloader === 'none' || (!loaderProblem && Object.values(kernel).every((p) => !p)),
+        create: draft.path.trim() !== '',
+      };
   const canCreate = steps.every((s) => stepValid[s]);
 
   const onSubmit = (event: FormEvent) => {
@@ -158,7 +216,11 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
   };
 
   const browse = async () => {
-    const chosen = await host?.choosePath({ mode: 'save-image', title: 'Save the new image as', defaultPath: draft.isoImage ? 'myos.iso' : draft.kind === 'floppy' ? 'floppy.img' : 'disk.img' });
+    const chosen = await host?.choosePath({
+      mode: 'save-image',
+      title: 'Save the new image as',
+      defaultPath: draft.isoImage ? 'myos.iso' : draft.kind === 'floppy' ? 'floppy.img' : 'disk.img',
+    });
     if (chosen) form.set('path', chosen);
   };
 
@@ -183,7 +245,12 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
           <button type="button" className="button" onClick={onClose} disabled={!!running}>
             Cancel
           </button>
-          <button type="button" className="button" onClick={() => setStep(steps[Math.max(0, index - 1)]!)} disabled={index === 0 || !!running}>
+          <button
+            type="button"
+            className="button"
+            onClick={() => setStep(steps[Math.max(0, index - 1)]!)}
+            disabled={index === 0 || !!running}
+          >
             Back
           </button>
           {step === 'create' ? (
@@ -211,8 +278,15 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
         <form id="wizard-form" className="wizard-form" {...form.formProps} onSubmit={onSubmit}>
           {step === 'disk' && <DiskStep form={form} />}
           {step === 'partitions' && <PartitionStep form={form} />}
-          {step === 'filesystem' && <FilesystemStep form={form} fs={fs} planText={fsPlan?.text ?? null} volumeBytes={volume?.sizeBytes ?? null} />}
-          {step === 'boot' && (draft.isoImage ? <IsoBootStep form={isoFormApi(form)} /> : <BootStep form={form} bootloader={bootloader} fs={fs} choices={loaders} problem={loaderProblem} />)}
+          {step === 'filesystem' && (
+            <FilesystemStep form={form} fs={fs} planText={fsPlan?.text ?? null} volumeBytes={volume?.sizeBytes ?? null} />
+          )}
+          {step === 'boot' &&
+            (draft.isoImage ? (
+              <IsoBootStep form={isoFormApi(form)} />
+            ) : (
+              <BootStep form={form} bootloader={bootloader} fs={fs} choices={loaders} problem={loaderProblem} />
+            ))}
           {step === 'create' && (shape || draft.isoImage) && (
             <>
               <Field label="Save as" error={form.errorOf('path')} hint="An image file that does not exist yet; its folder must exist.">
@@ -222,7 +296,13 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
                       {...control}
                       {...form.bind('path')}
                       className="input mono"
-                      placeholder={draft.isoImage ? '/home/you/os/myos.iso' : draft.kind === 'floppy' ? '/home/you/os/floppy.img' : '/home/you/os/disk.img'}
+                      placeholder={
+                        draft.isoImage
+                          ? '/home/you/os/myos.iso'
+                          : draft.kind === 'floppy'
+                            ? '/home/you/os/floppy.img'
+                            : '/home/you/os/disk.img'
+                      }
                       spellCheck={false}
                     />
                     {host && (
@@ -237,16 +317,24 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
                 <label className="checkbox">
                   <input type="checkbox" checked disabled data-testid="save-recipe" />{' '}
                   <span>
-                    Save the recipe beside the image{isoRecipePath(draft.path) ? <span className="muted mono"> ({isoRecipePath(draft.path)!.split('/').pop()})</span> : null}: an ISO
-                    is built from it, here and by <code>loopstudio build</code>
+                    Save the recipe beside the image
+                    {isoRecipePath(draft.path) ? (
+                      <span className="muted mono"> ({isoRecipePath(draft.path)!.split('/').pop()})</span>
+                    ) : null}
+                    : an ISO is built from it, here and by <code>loopstudio build</code>
                   </span>
                 </label>
               ) : (
                 <label className="checkbox">
-                  <input type="checkbox" checked={draft.saveRecipe} onChange={(e) => form.set('saveRecipe', e.target.checked)} data-testid="save-recipe" /> Save the recipe beside
-                  the image
-                  {recipePathFor(draft.path) ? <span className="muted mono"> ({recipePathFor(draft.path)!.split('/').pop()})</span> : null}, so <code>loopstudio build</code>{' '}
-                  can make it again
+                  <input
+                    type="checkbox"
+                    checked={draft.saveRecipe}
+                    onChange={(e) => form.set('saveRecipe', e.target.checked)}
+                    data-testid="save-recipe"
+                  />{' '}
+                  Save the recipe beside the image
+                  {recipePathFor(draft.path) ? <span className="muted mono"> ({recipePathFor(draft.path)!.split('/').pop()})</span> : null},
+                  so <code>loopstudio build</code> can make it again
                 </label>
               )}
               <section aria-labelledby="summary-title" className="summary">
@@ -254,13 +342,17 @@ export function NewImageWizard({ onClose }: { onClose: () => void }) {
                   Summary
                 </h3>
                 <ol data-testid="wizard-summary">
-                  {(draft.isoImage || !shape ? isoSummaryLines(draft) : summaryLines(effective, shape, partitionCheck.partition)).map((line) => (
-                    <li key={line}>{line}</li>
-                  ))}
+                  {(draft.isoImage || !shape ? isoSummaryLines(draft) : summaryLines(effective, shape, partitionCheck.partition)).map(
+                    (line) => (
+                      <li key={line}>{line}</li>
+                    ),
+                  )}
                 </ol>
                 <details className="show-commands" data-testid="wizard-commands">
                   <summary>Show commands</summary>
-                  <pre className="mono">{(draft.isoImage ? isoCommands(draft) : wizardCommands(effective, shapeCheck, partitionCheck)).join('\n')}</pre>
+                  <pre className="mono">
+                    {(draft.isoImage ? isoCommands(draft) : wizardCommands(effective, shapeCheck, partitionCheck)).join('\n')}
+                  </pre>
                 </details>
               </section>
             </>
@@ -323,13 +415,26 @@ function DiskStep({ form }: { form: WizardFormState }) {
       <fieldset className="choice-group">
         <legend>Kind of image</legend>
         <label className="choice">
-          <input type="radio" name="kind" checked={!v.isoImage && v.kind === 'floppy'} onChange={() => form.setValues((d) => ({ ...d, kind: 'floppy', isoImage: false }))} /> Floppy
+          <input
+            type="radio"
+            name="kind"
+            checked={!v.isoImage && v.kind === 'floppy'}
+            onChange={() => form.setValues((d) => ({ ...d, kind: 'floppy', isoImage: false }))}
+          />{' '}
+          Floppy
         </label>
         <label className="choice">
-          <input type="radio" name="kind" checked={!v.isoImage && v.kind === 'disk'} onChange={() => form.setValues((d) => ({ ...d, kind: 'disk', isoImage: false }))} /> Hard disk
+          <input
+            type="radio"
+            name="kind"
+            checked={!v.isoImage && v.kind === 'disk'}
+            onChange={() => form.setValues((d) => ({ ...d, kind: 'disk', isoImage: false }))}
+          />{' '}
+          Hard disk
         </label>
         <label className="choice">
-          <input type="radio" name="kind" checked={v.isoImage} onChange={() => form.set('isoImage', true)} data-testid="kind-iso" /> Bootable ISO (CD/USB)
+          <input type="radio" name="kind" checked={v.isoImage} onChange={() => form.set('isoImage', true)} data-testid="kind-iso" />{' '}
+          Bootable ISO (CD/USB)
         </label>
       </fieldset>
       {v.isoImage ? (
@@ -354,25 +459,63 @@ function DiskStep({ form }: { form: WizardFormState }) {
               <input type="radio" name="by" checked={v.by === 'size'} onChange={() => form.set('by', 'size')} /> By size
             </label>
             <label className="choice">
-              <input type="radio" name="by" checked={v.by === 'chs'} onChange={() => form.set('by', 'chs')} /> By cylinders, heads and sectors
+              <input type="radio" name="by" checked={v.by === 'chs'} onChange={() => form.set('by', 'chs')} /> By cylinders, heads and
+              sectors
             </label>
           </fieldset>
           {v.by === 'size' ? (
             <div className="form-grid">
-              <TextField form={form} name="size" label="Size" hint="64M and 64MiB are binary (2²⁰), 64MB is decimal; 2048s is sectors." testId="size-field" />
+              <TextField
+                form={form}
+                name="size"
+                label="Size"
+                hint="64M and 64MiB are binary (2²⁰), 64MB is decimal; 2048s is sectors."
+                testId="size-field"
+              />
               <label className="checkbox">
-                <input type="checkbox" checked={v.wholeCylinders} onChange={(e) => form.set('wholeCylinders', e.target.checked)} /> Round up to whole cylinders of
+                <input type="checkbox" checked={v.wholeCylinders} onChange={(e) => form.set('wholeCylinders', e.target.checked)} /> Round up
+                to whole cylinders of
               </label>
               <div className="number-row">
-                <TextField form={form} name="heads" label="Heads" className="input mono narrow" disabled={!v.wholeCylinders} inputMode="numeric" testId="heads-field" />
-                <TextField form={form} name="sectorsPerTrack" label="Sectors per track" className="input mono narrow" disabled={!v.wholeCylinders} inputMode="numeric" testId="sectors-field" />
+                <TextField
+                  form={form}
+                  name="heads"
+                  label="Heads"
+                  className="input mono narrow"
+                  disabled={!v.wholeCylinders}
+                  inputMode="numeric"
+                  testId="heads-field"
+                />
+                <TextField
+                  form={form}
+                  name="sectorsPerTrack"
+                  label="Sectors per track"
+                  className="input mono narrow"
+                  disabled={!v.wholeCylinders}
+                  inputMode="numeric"
+                  testId="sectors-field"
+                />
               </div>
             </div>
           ) : (
             <div className="number-row">
-              <TextField form={form} name="cylinders" label="Cylinders" className="input mono narrow" inputMode="numeric" testId="chs-field" />
+              <TextField
+                form={form}
+                name="cylinders"
+                label="Cylinders"
+                className="input mono narrow"
+                inputMode="numeric"
+                testId="chs-field"
+              />
               <TextField form={form} name="heads" label="Heads" className="input mono narrow" inputMode="numeric" testId="heads-field" />
-              <TextField form={form} name="sectorsPerTrack" label="Sectors per track" className="input mono narrow" inputMode="numeric" testId="sectors-field" />
+              <TextField
+                form={form}
+                name="sectorsPerTrack"
+                label="Sectors per track"
+                className="input mono narrow"
+                inputMode="numeric"
+                testId="sectors-field"
+              />
             </div>
           )}
         </>
@@ -394,7 +537,8 @@ function PartitionStep({ form }: { form: WizardFormState }) {
           <input type="radio" name="table" checked={v.table === 'gpt'} onChange={() => form.set('table', 'gpt')} /> GPT
         </label>
         <label className="choice">
-          <input type="radio" name="table" checked={v.table === 'none'} onChange={() => form.set('table', 'none')} /> None (one filesystem on the whole disk)
+          <input type="radio" name="table" checked={v.table === 'none'} onChange={() => form.set('table', 'none')} /> None (one filesystem
+          on the whole disk)
         </label>
       </fieldset>
       {v.table !== 'none' && (
@@ -402,10 +546,12 @@ function PartitionStep({ form }: { form: WizardFormState }) {
           <fieldset className="choice-group">
             <legend>Alignment</legend>
             <label className="choice">
-              <input type="radio" name="align" checked={v.alignmentSectors === 2048} onChange={() => form.set('alignmentSectors', 2048)} /> 2048 sectors (1 MiB, modern)
+              <input type="radio" name="align" checked={v.alignmentSectors === 2048} onChange={() => form.set('alignmentSectors', 2048)} />{' '}
+              2048 sectors (1 MiB, modern)
             </label>
             <label className="choice">
-              <input type="radio" name="align" checked={v.alignmentSectors === 63} onChange={() => form.set('alignmentSectors', 63)} /> 63 sectors (one track, as DOS fdisk)
+              <input type="radio" name="align" checked={v.alignmentSectors === 63} onChange={() => form.set('alignmentSectors', 63)} /> 63
+              sectors (one track, as DOS fdisk)
             </label>
           </fieldset>
           <h3 className="section-title">First partition</h3>
@@ -420,9 +566,20 @@ function PartitionStep({ form }: { form: WizardFormState }) {
               inputMode="numeric"
             />
             <TextField form={form} name="partitionSize" label="Size" hint="rest, a number of sectors, or a size such as 20M." />
-            <Field label="Type" hint={v.table === 'mbr' ? 'Hex id (83, 0c …) or name; automatic follows the filesystem.' : 'linux, msdata, efi, bios … or a GUID.'}>
+            <Field
+              label="Type"
+              hint={
+                v.table === 'mbr' ? 'Hex id (83, 0c …) or name; automatic follows the filesystem.' : 'linux, msdata, efi, bios … or a GUID.'
+              }
+            >
               {(control) => (
-                <input {...control} className="input mono" value={v.partitionType} onChange={(e) => form.set('partitionType', e.target.value.trim() || 'auto')} spellCheck={false} />
+                <input
+                  {...control}
+                  className="input mono"
+                  value={v.partitionType}
+                  onChange={(e) => form.set('partitionType', e.target.value.trim() || 'auto')}
+                  spellCheck={false}
+                />
               )}
             </Field>
             <label className="checkbox">
@@ -435,7 +592,17 @@ function PartitionStep({ form }: { form: WizardFormState }) {
   );
 }
 
-function FilesystemStep({ form, fs, planText, volumeBytes }: { form: WizardFormState; fs: FsType | 'none'; planText: string | null; volumeBytes: number | null }) {
+function FilesystemStep({
+  form,
+  fs,
+  planText,
+  volumeBytes,
+}: {
+  form: WizardFormState;
+  fs: FsType | 'none';
+  planText: string | null;
+  volumeBytes: number | null;
+}) {
   const v = form.values;
   const error = form.errorOf('fs');
   return (
@@ -456,7 +623,15 @@ function FilesystemStep({ form, fs, planText, volumeBytes }: { form: WizardFormS
           </select>
         )}
       </Field>
-      {fs !== 'none' && <TextField form={form} name="label" label="Label" className="input" hint={fs === 'ext2' ? 'Up to 16 characters.' : 'Up to 11 characters, stored in capitals.'} />}
+      {fs !== 'none' && (
+        <TextField
+          form={form}
+          name="label"
+          label="Label"
+          className="input"
+          hint={fs === 'ext2' ? 'Up to 16 characters.' : 'Up to 11 characters, stored in capitals.'}
+        />
+      )}
     </div>
   );
 }

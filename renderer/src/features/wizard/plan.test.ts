@@ -22,7 +22,11 @@ describe('the new-image wizard’s checks', () => {
   it('makes a 1.44M floppy of 80 × 2 × 18 sectors', () => {
     const check = checkShape(INITIAL_FORM);
     expect(check.create).toEqual({ floppy: '1.44M' });
-    expect(check.shape).toMatchObject({ sizeBytes: 1_474_560, totalSectors: 2880, geometry: { cylinders: 80, heads: 2, sectorsPerTrack: 18 } });
+    expect(check.shape).toMatchObject({
+      sizeBytes: 1_474_560,
+      totalSectors: 2880,
+      geometry: { cylinders: 80, heads: 2, sectorsPerTrack: 18 },
+    });
   });
 
   it('rounds a hard disk size up to whole 16 × 63 cylinders, as the article’s dd does', () => {
@@ -51,7 +55,9 @@ describe('the new-image wizard’s checks', () => {
     expect(check.errors.heads).toBe('Heads: a whole number from 1 to 255, such as 16 (the article) or 255, not “300”.');
     expect(Object.values(check.errors).join(' ')).not.toMatch(/sectorsPerTrack|must be/);
     // Each fine alone, too few sectors together: more cylinders is the fix.
-    expect(checkShape(disk({ by: 'chs', cylinders: '1', heads: '1', sectorsPerTrack: '1' })).errors).toEqual({ cylinders: expect.stringMatching(/too small/) });
+    expect(checkShape(disk({ by: 'chs', cylinders: '1', heads: '1', sectorsPerTrack: '1' })).errors).toEqual({
+      cylinders: expect.stringMatching(/too small/),
+    });
     // By size: a bad size and a bad head count, both.
     expect(Object.keys(checkShape(disk({ size: 'lots', heads: '0' })).errors).sort()).toEqual(['heads', 'size']);
   });
@@ -96,7 +102,11 @@ describe('the new-image wizard’s checks', () => {
     const floppy = { ...INITIAL_FORM, fs: 'fat12' as const };
     const byId = (choices: LoaderChoice[]) => Object.fromEntries(choices.map((c) => [c.id, c.unavailable]));
     const floppyChoices = loaderChoices(floppy, null);
-    expect(byId(floppyChoices)).toMatchObject({ none: null, 'grub-legacy': null, grub2: expect.stringMatching(/needs a partitioned disk/) });
+    expect(byId(floppyChoices)).toMatchObject({
+      none: null,
+      'grub-legacy': null,
+      grub2: expect.stringMatching(/needs a partitioned disk/),
+    });
     expect(suggestedLoader(floppyChoices, 'floppy')).toBe('grub-legacy');
 
     const at63 = disk({ size: '64M', alignmentSectors: 63 });
@@ -109,11 +119,16 @@ describe('the new-image wizard’s checks', () => {
     const tight = disk({ size: '64M', partitionStart: '8' });
     const placedTight = await checkPartition(tight, checkShape(tight).shape!);
     expect(placedTight.error).toBeNull();
-    expect(byId(loaderChoices(tight, placedTight.disk)).grub2).toMatch(/sectors 1–7\) holds 3.5 KiB, less than GRUB 2's smallest core\.img/);
+    expect(byId(loaderChoices(tight, placedTight.disk)).grub2).toMatch(
+      /sectors 1–7\) holds 3.5 KiB, less than GRUB 2's smallest core\.img/,
+    );
 
     const gpt = disk({ size: '64M', table: 'gpt' });
     const placedGpt = await checkPartition(gpt, checkShape(gpt).shape!);
-    expect(byId(loaderChoices(gpt, placedGpt.disk))).toMatchObject({ grub2: expect.stringMatching(/BIOS boot partition/), 'grub-legacy': expect.stringMatching(/GPT/) });
+    expect(byId(loaderChoices(gpt, placedGpt.disk))).toMatchObject({
+      grub2: expect.stringMatching(/BIOS boot partition/),
+      'grub-legacy': expect.stringMatching(/GPT/),
+    });
     expect(byId(loaderChoices({ ...floppy, fs: 'none' }, null))['grub-legacy']).toMatch(/Needs a filesystem/);
   });
 
@@ -131,7 +146,14 @@ describe('the new-image wizard’s checks', () => {
     expect(recipePathFor('/tmp/os/disk.img')).toBe('/tmp/os/disk.json');
     expect(recipePathFor('/tmp/os/disk.raw')).toBe('/tmp/os/disk.raw.json');
     expect(recipePathFor('')).toBeNull();
-    const form = disk({ size: '64M', alignmentSectors: 63, bootloader: 'grub2', kernelFile: '/tmp/os/kernel.elf', label: 'MYOS', path: '/tmp/os/disk.img' });
+    const form = disk({
+      size: '64M',
+      alignmentSectors: 63,
+      bootloader: 'grub2',
+      kernelFile: '/tmp/os/kernel.elf',
+      label: 'MYOS',
+      path: '/tmp/os/disk.img',
+    });
     const placed = await checkPartition(form, checkShape(form).shape!);
     const recipe = parseRecipe(recipeFromWizard(form, placed.partition));
     expect(recipe).toMatchObject({

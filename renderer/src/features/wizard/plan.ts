@@ -152,7 +152,12 @@ export function checkShape(form: WizardForm): ShapeCheck {
       return { shape, report, create: { chs: `${cylinders}/${heads}/${sectorsPerTrack}` }, errors: {} };
     }
     const shape = resolveImageShape({ size: sizeBytes });
-    const report = geometryReport({ cylinders: shape.geometry.cylinders, heads: shape.geometry.heads, sectorsPerTrack: shape.geometry.sectorsPerTrack, imagePath: 'disk.img' });
+    const report = geometryReport({
+      cylinders: shape.geometry.cylinders,
+      heads: shape.geometry.heads,
+      sectorsPerTrack: shape.geometry.sectorsPerTrack,
+      imagePath: 'disk.img',
+    });
     return { shape, report, create: { size: sizeBytes }, errors: {} };
   } catch (error) {
     return refused({ size: errorText(error) });
@@ -176,7 +181,11 @@ export function typeFor(form: Pick<WizardForm, 'fs' | 'table' | 'partitionType'>
 }
 
 export function partitionSpec(form: WizardForm): string {
-  const items = [`start=${form.partitionStart.trim() || form.alignmentSectors}`, `size=${form.partitionSize.trim() || 'rest'}`, `type=${typeFor(form)}`];
+  const items = [
+    `start=${form.partitionStart.trim() || form.alignmentSectors}`,
+    `size=${form.partitionSize.trim() || 'rest'}`,
+    `type=${typeFor(form)}`,
+  ];
   if (form.bootable) items.push('bootable');
   return items.join(',');
 }
@@ -188,7 +197,12 @@ export function checkPartition(form: WizardForm, shape: ImageShape): Promise<Par
 }
 
 /** checkPartition from what it depends on: the table, the alignment and the `--add` spec. */
-export async function checkPartitionSpec(table: 'mbr' | 'gpt', alignmentSectors: number, spec: string, sizeBytes: number): Promise<PartitionCheck> {
+export async function checkPartitionSpec(
+  table: 'mbr' | 'gpt',
+  alignmentSectors: number,
+  spec: string,
+  sizeBytes: number,
+): Promise<PartitionCheck> {
   try {
     const { after } = await editPartitions(new SparseMemoryBlockDevice(sizeBytes), {
       table,
@@ -208,7 +222,11 @@ export function suggestedFs(form: Pick<WizardForm, 'kind'>, volume: { sizeBytes:
 }
 
 /** The volume the filesystem goes on: the first partition, or the whole image. */
-export function volumeOf(form: Pick<WizardForm, 'kind' | 'table'>, shape: ImageShape, partition: PartitionInfo | null): { sizeBytes: number; startSector: number } | null {
+export function volumeOf(
+  form: Pick<WizardForm, 'kind' | 'table'>,
+  shape: ImageShape,
+  partition: PartitionInfo | null,
+): { sizeBytes: number; startSector: number } | null {
   if (form.kind === 'floppy' || form.table === 'none') return { sizeBytes: shape.sizeBytes, startSector: 0 };
   return partition ? { sizeBytes: partition.sizeBytes, startSector: partition.startSector } : null;
 }
@@ -233,7 +251,9 @@ export function summaryLines(form: WizardForm, shape: ImageShape, partition: Par
     );
   }
   if (form.fs !== 'none') {
-    lines.push(`Format ${partition ? 'partition 1' : 'the whole image'} as ${FS_LABELS[form.fs]}${form.label.trim() ? ` labelled “${form.label.trim()}”` : ''}.`);
+    lines.push(
+      `Format ${partition ? 'partition 1' : 'the whole image'} as ${FS_LABELS[form.fs]}${form.label.trim() ? ` labelled “${form.label.trim()}”` : ''}.`,
+    );
   }
   if (form.fs !== 'none' && form.bootloader !== 'none') {
     const name = form.bootloader === 'grub2' ? 'GRUB 2' : 'GRUB legacy';
@@ -244,7 +264,8 @@ export function summaryLines(form: WizardForm, shape: ImageShape, partition: Par
     );
   }
   const recipe = recipePathFor(form.path);
-  if (form.saveRecipe && recipe) lines.push(`Save the recipe as ${recipe}: \`loopstudio build ${recipe.split('/').pop()}\` makes this image again.`);
+  if (form.saveRecipe && recipe)
+    lines.push(`Save the recipe as ${recipe}: \`loopstudio build ${recipe.split('/').pop()}\` makes this image again.`);
   return lines;
 }
 
@@ -262,8 +283,11 @@ export function loaderChoices(form: WizardForm, disk: DiskInfo | null): LoaderCh
   const noFs = form.fs === 'none' ? 'Needs a filesystem for /boot: choose one in the Filesystem step.' : null;
   const partitioned = form.kind === 'disk' && form.table !== 'none';
   let grub2: string | null = noFs;
-  if (!grub2 && !partitioned) grub2 = 'GRUB 2 needs a partitioned disk: core.img goes between the MBR and the first partition. Use GRUB legacy here.';
-  if (!grub2 && form.table === 'gpt') grub2 = 'On GPT, GRUB 2 needs a BIOS boot partition, which this wizard does not make: add one in the partition editor, then use Install bootloader….';
+  if (!grub2 && !partitioned)
+    grub2 = 'GRUB 2 needs a partitioned disk: core.img goes between the MBR and the first partition. Use GRUB legacy here.';
+  if (!grub2 && form.table === 'gpt')
+    grub2 =
+      'On GPT, GRUB 2 needs a BIOS boot partition, which this wizard does not make: add one in the partition editor, then use Install bootloader….';
   if (!grub2 && disk) {
     const area = embeddingArea(disk);
     if (area.sectorCount * SECTOR_BYTES < GRUB2_SMALLEST_CORE_BYTES) {
@@ -358,7 +382,7 @@ export function recipeFromWizard(form: WizardForm, partition: PartitionInfo | nu
   if (form.fs !== 'none' && form.bootloader !== 'none') {
     recipe.bootloader = {
       ...(form.bootloader === 'grub2' ? { grub2: {} } : { grubLegacy: {} }),
-        ...(withMenu ? { menu: wizardMenu(form) } : {}),
+      ...(withMenu ? { menu: wizardMenu(form) } : {}),
     };
   }
   return recipe;
