@@ -13,18 +13,13 @@ import { BPB_START, FAT1216_BPB_END, FAT32_BPB_END, MBR_TABLE_END, MBR_TABLE_STA
 import { BOOT_IMG, CORE_IMG, EFI_BOOT_FILE, MBR_CODE_BYTES } from '../../shared/boot/grub2';
 import { grubLegacyDevice } from '../../shared/boot/grub-legacy';
 import { grubCfg, menuLst } from '../../shared/boot/menu';
-import {
-  DEFAULT_NUMBER_OF_PARTITION_ENTRIES,
-  DEFAULT_PARTITION_ENTRY_LBA,
-  DEFAULT_SIZE_OF_PARTITION_ENTRY,
-  entryArraySectors,
-} from '../../shared/disk/gpt/layout';
 import { resolvePartitionType } from '../../shared/disk/gpt/types';
 import { shellLine, shellQuote } from '../../shared/util/shell-quote';
 import { grubMkimageArgs } from '../platform/grub-files';
 import { grubCfgModules } from './bootloaders';
 import { isoScript } from './iso-script';
 import { defaultOutput, defaultOutputFor, type PlannedVolume, type RecipePlan } from './recipes';
+import { sfdiskScript } from '../../shared/commands/equivalents';
 import { mbrTypeForFat } from './volumes';
 
 const q = shellQuote;
@@ -44,24 +39,17 @@ function finalType(plan: RecipePlan, volume: PlannedVolume | undefined, index: n
   return resolvePartitionType(volume.fs.type === 'ext2' ? 'linux' : 'msdata');
 }
 
-function sfdiskScript(plan: RecipePlan): string[] {
-  const lines = [`label: ${plan.table === 'mbr' ? 'dos' : 'gpt'}`, 'unit: sectors'];
-  if (plan.table === 'gpt') {
-    // sfdisk would start partitions at 2048; ours may use the sectors right after the entry array.
-    const firstUsable =
-      DEFAULT_PARTITION_ENTRY_LBA + entryArraySectors(DEFAULT_NUMBER_OF_PARTITION_ENTRIES, DEFAULT_SIZE_OF_PARTITION_ENTRY);
-    lines.push(`first-lba: ${firstUsable}`);
-  }
-  lines.push('');
-  for (const info of plan.disk!.partitions) {
-    const volume = plan.volumes.find((v) => v.partition === info.index);
-    const fields = [`start=${info.startSector}`, `size=${info.sectorCount}`, `type=${finalType(plan, volume, info.index)}`];
-    if (plan.table === 'mbr' && info.bootable) fields.push('bootable');
-    if (plan.table === 'gpt' && info.bootable) fields.push('attrs="LegacyBIOSBootable"');
-    if (plan.table === 'gpt' && info.name) fields.push(`name="${info.name}"`);
-    lines.push(`${info.index} : ${fields.join(', ')}`);
-  }
-  return lines;
+/** The table as sfdisk writes it (shared with the app's Show commands), with each partition's final type. */
+function recipeSfdiskScript(plan: RecipePlan): string[] {
+  const partitions = plan.disk!.partitions.map((info) => ({
+    ...info,
+    type: finalType(
+      plan,
+      plan.volumes.find((v) => v.partition === info.index),
+      info.index,
+    ),
+  }));
+  return sfdiskScript({ table: plan.table!, partitions });
 }
 
 /** mtools' image argument for a volume: IMG@@OFFSET. */
@@ -294,7 +282,7 @@ export function recipeScript(plan: RecipePlan, output?: string): string {
     );
   }
   if (plan.table)
-    lines.push('', '# The partition table', 'sfdisk --quiet "$IMG" <<\'LOOPSTUDIO_EOF\'', ...sfdiskScript(plan), 'LOOPSTUDIO_EOF');
+    lines.push('', '# The partition table', 'sfdisk --quiet "$IMG" <<\'LOOPSTUDIO_EOF\'', ...recipeSfdiskScript(plan), 'LOOPSTUDIO_EOF');
   for (const volume of plan.volumes) {
     lines.push(
       '',

@@ -11,6 +11,12 @@
  * e2fsprogs' `IMG?offset=OFFSET`.
  */
 import type { DiskInfo } from '../disk/disk-info';
+import {
+  DEFAULT_NUMBER_OF_PARTITION_ENTRIES,
+  DEFAULT_PARTITION_ENTRY_LBA,
+  DEFAULT_SIZE_OF_PARTITION_ENTRY,
+  entryArraySectors,
+} from '../disk/gpt/layout';
 import { shellLine, shellQuote } from '../util/shell-quote';
 
 const SECTOR = 512;
@@ -102,7 +108,11 @@ export interface PartitionPlan {
 export function sfdiskScript(disk: Pick<DiskInfo, 'table' | 'partitions'>): string[] {
   const lines = [`label: ${disk.table === 'gpt' ? 'gpt' : 'dos'}`, 'unit: sectors'];
   // sfdisk would start a GPT's partitions at 2048; ours may use the sectors after the entry array.
-  if (disk.table === 'gpt') lines.push('first-lba: 34');
+  if (disk.table === 'gpt') {
+    lines.push(
+      `first-lba: ${DEFAULT_PARTITION_ENTRY_LBA + entryArraySectors(DEFAULT_NUMBER_OF_PARTITION_ENTRIES, DEFAULT_SIZE_OF_PARTITION_ENTRY)}`,
+    );
+  }
   lines.push('');
   for (const p of disk.partitions) {
     const fields = [`start=${p.startSector}`, `size=${p.sectorCount}`, `type=${p.type}`];
