@@ -174,17 +174,23 @@ function allocated(volume: PlannedVolume, size: number): number {
   return (volume.fs.type === 'ext2' ? blocksWithIndirect(units, volume.unitBytes) : units) * volume.unitBytes;
 }
 
-async function planVolume(
-  field: string,
-  sizeField: string,
-  fsSpec: RecipeFilesystem,
-  partition: number | null,
-  startSector: number,
-  sizeBytes: number,
-  floppy: boolean,
-  info: PartitionInfo | null,
-  geometry: DiskInfo['geometry'] | ImageShape['geometry'],
-): Promise<PlannedVolume> {
+/** Where a volume goes and what it holds, for planVolume (named, so a call reads on its own). */
+interface VolumeSite {
+  /** The recipe field of its filesystem, and the one to blame when it is too small. */
+  field: string;
+  sizeField: string;
+  fsSpec: RecipeFilesystem;
+  /** The partition number, or null for a whole-disk filesystem. */
+  partition: number | null;
+  startSector: number;
+  sizeBytes: number;
+  floppy: boolean;
+  info: PartitionInfo | null;
+  geometry: DiskInfo['geometry'] | ImageShape['geometry'];
+}
+
+async function planVolume(site: VolumeSite): Promise<PlannedVolume> {
+  const { field, sizeField, fsSpec, partition, startSector, sizeBytes, floppy, info, geometry } = site;
   return at(field, () => {
     let capacityBytes: number;
     let unitBytes: number;
@@ -327,24 +333,34 @@ export async function planRecipe(
   const volumes: PlannedVolume[] = [];
   if (recipe.filesystem) {
     volumes.push(
-      await planVolume('filesystem', imageField, recipe.filesystem, null, 0, shape.sizeBytes, shape.floppy !== null, null, shape.geometry),
+      await planVolume({
+        field: 'filesystem',
+        sizeField: imageField,
+        fsSpec: recipe.filesystem,
+        partition: null,
+        startSector: 0,
+        sizeBytes: shape.sizeBytes,
+        floppy: shape.floppy !== null,
+        info: null,
+        geometry: shape.geometry,
+      }),
     );
   }
   for (const [i, p] of (recipe.partitions ?? []).entries()) {
     if (!p.filesystem) continue;
     const info = disk!.partitions.find((x) => x.index === i + 1)!;
     volumes.push(
-      await planVolume(
-        `partitions[${i}].filesystem`,
-        `partitions[${i}].size`,
-        p.filesystem,
-        i + 1,
-        info.startSector,
-        info.sizeBytes,
-        false,
+      await planVolume({
+        field: `partitions[${i}].filesystem`,
+        sizeField: `partitions[${i}].size`,
+        fsSpec: p.filesystem,
+        partition: i + 1,
+        startSector: info.startSector,
+        sizeBytes: info.sizeBytes,
+        floppy: false,
         info,
-        disk!.geometry,
-      ),
+        geometry: disk!.geometry,
+      }),
     );
   }
   const volumeOf = (partition: number | undefined, field: string, purpose: string): PlannedVolume => {
