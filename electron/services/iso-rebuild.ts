@@ -13,7 +13,7 @@ import type { Recipe } from '../../shared/recipe/schema';
 import { isIsoFile } from './file-block-device';
 import { buildRecipe, defaultOutputFor } from './recipes';
 import type { PreparedUpdate, UpdateOptions } from './rebuild';
-import { requireImageNotHeld } from './write-guard';
+import { replaceImageWith } from './write-guard';
 
 const since = (started: number) => Math.max(0, Math.round(performance.now() - started));
 
@@ -133,14 +133,7 @@ export async function prepareIsoUpdate(
       if (spent) throw new LoopbackError('INTERNAL', 'this build was already applied or discarded');
       spent = true;
       const applyStarted = performance.now();
-      try {
-        const existing = await fs.lstat(image).catch(() => null);
-        if (existing) await requireImageNotHeld(image, existing.size, 'replace it with a new build');
-        await fs.rename(temp, image);
-      } catch (error) {
-        await fs.rm(temp, { force: true });
-        throw error;
-      }
+      await replaceImageWith(temp, image);
       return report('full', buildMs + since(applyStarted), reason);
     },
   };

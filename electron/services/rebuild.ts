@@ -69,7 +69,7 @@ import { FileBlockDevice } from './file-block-device';
 import { defaultOutput, defaultOutputFor, loadRecipe, recipeSource, sourceRoots } from './recipe-sources';
 import type { buildRecipe } from './recipes';
 import { findVolume, openFileSystem, volumeWindow, type VolumeRef } from './volumes';
-import { requireImageNotHeld } from './write-guard';
+import { replaceImageWith } from './write-guard';
 
 const STATE_VERSION = 1;
 /** A source modified this close to when it was read may change again without its times changing. */
@@ -1182,16 +1182,9 @@ async function prepareFull(
       if (spent) throw new LoopbackError('INTERNAL', 'this build was already applied or discarded');
       spent = true;
       const applyStarted = performance.now();
-      try {
-        const existing = await fs.lstat(image).catch(() => null);
-        if (existing) await requireImageNotHeld(image, existing.size, 'replace it with a new build');
-        // The old state stays until the new one is written: it names the old file's inode, so
-        // it cannot describe the new image if this process dies in between.
-        await fs.rename(temp, image);
-      } catch (error) {
-        await fs.rm(temp, { force: true });
-        throw error;
-      }
+      // The old state stays until the new one is written: it names the old file's inode, so
+      // it cannot describe the new image if this process dies in between.
+      await replaceImageWith(temp, image);
       const after = await fs.stat(image);
       await writeState(image, {
         version: STATE_VERSION,

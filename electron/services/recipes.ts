@@ -52,7 +52,7 @@ import {
 import { partitionImage } from './disks';
 import { imageJoin, makeFolder, putFiles } from './files';
 import { createImage } from './images';
-import { requireImageNotHeld } from './write-guard';
+import { replaceImageWith, requireImageNotHeld } from './write-guard';
 import { defaultOutputFor, hostPath, loadRecipe, recipeSource, sourceRoots, within } from './recipe-sources';
 
 // The light part (reading a recipe, its sources' folders, its default output) lives in
@@ -714,8 +714,7 @@ export async function buildRecipe(path: string, options: BuildOptions = {}): Pro
     }
     const request = bootloaderRequest(plan, temp);
     if (request) bootloaderResult = await step(`install ${request.loader}`, () => installBootloader(request));
-    if (existing) await requireImageNotHeld(output, existing.size, 'replace it with a new build');
-    await fs.rename(temp, output);
+    await replaceImageWith(temp, output);
   } catch (error) {
     await fs.rm(temp, { force: true });
     throw error;
@@ -748,8 +747,7 @@ async function buildIso(
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    if (existing) await requireImageNotHeld(output, existing.size, 'replace it with a new build');
-    await fs.rename(temp, output);
+    await replaceImageWith(temp, output);
   } catch (error) {
     await fs.rm(temp, { force: true });
     throw error;

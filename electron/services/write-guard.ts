@@ -10,6 +10,7 @@
  * What blocks a write: a device attached read-write, or mounted at all, whose bytes overlap it.
  * A read-only attachment that is not mounted blocks nothing, and nothing blocks reading.
  */
+import { promises as fs } from 'node:fs';
 import { formatBytes } from '../../shared/disk/sizes';
 import { LoopbackError } from '../../shared/errors';
 import { imageHolders, type ImageHolder } from '../platform/image-holders';
@@ -108,6 +109,22 @@ export class WriteGuard {
         });
       }
     }
+  }
+}
+
+/**
+ * Puts a finished build (`temp`, beside it) in place of `image`: refused while anything holds the
+ * image now — a mount made meanwhile would be left on the old, deleted file — and the new file is
+ * removed when it cannot take the name. build, build --update and run all replace this way.
+ */
+export async function replaceImageWith(temp: string, image: string): Promise<void> {
+  try {
+    const existing = await fs.lstat(image).catch(() => null);
+    if (existing) await requireImageNotHeld(image, existing.size, 'replace it with a new build');
+    await fs.rename(temp, image);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
   }
 }
 
