@@ -27,7 +27,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { missingTools, tempDir, toolEnv } from '../tests/support/host';
-import { makeTree, median, syncFile, takeTurns } from './support';
+import { benchArgs, makeTree, median, syncFile, takeTurns } from './support';
 
 const ROOT = join(__dirname, '..');
 const LOOPSTUDIO = join(ROOT, 'bin', 'loopstudio.cjs');
@@ -441,23 +441,7 @@ export function formatRow(r: CliResult | CliSkipped): string {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const value = (flag: string) => {
-    const i = args.indexOf(flag);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const number = (flag: string) => {
-    const v = value(flag);
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: a whole number above 0, not ${v}`);
-    return n;
-  };
-  const json = args.includes('--json');
-  const files = number('--files') ?? 2000;
-  const mib = number('--mib') ?? 200;
-  const runs = number('--runs') ?? 5;
-  const only = value('--only')?.split(',') as ComparisonName[] | undefined;
+  const { json, files, mib, runs, only } = benchArgs<ComparisonName>(process.argv.slice(2));
   const warning = checkCli();
   if (warning) process.stderr.write(`bench: ${warning}\n`);
   if (!json) {

@@ -69,3 +69,27 @@ export async function takeTurns(contenders: readonly Turn[], runs: number): Prom
   }
   return samples;
 }
+
+/** The options the whole-process benches share: --files N --mib N --runs N --only A,B --json. */
+export function benchArgs<Name extends string>(
+  args: readonly string[],
+): { json: boolean; files: number; mib: number; runs: number; only: Name[] | undefined } {
+  const value = (flag: string) => {
+    const i = args.indexOf(flag);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const number = (flag: string) => {
+    const v = value(flag);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: a whole number above 0, not ${v}`);
+    return n;
+  };
+  return {
+    json: args.includes('--json'),
+    files: number('--files') ?? 2000,
+    mib: number('--mib') ?? 200,
+    runs: number('--runs') ?? 5,
+    only: value('--only')?.split(',') as Name[] | undefined,
+  };
+}
